@@ -1,0 +1,193 @@
+# moat - Exim dlfunc modules against backscatter, harvesting, catch-alls
+# and SMTP-AUTH guessing. See README.md.
+#
+#   make            build/modules/<name>.so and build/moatctl
+#   make deps       install the Debian packages the build, tests and run need
+#   make run        a real Exim on 127.0.0.1:$(PORT) with every module on
+#   make check      unit tests, integration tests against a real Exim, the
+#                   export test, the unit tests again under ASan+UBSan
+#   make bench      benchmarks (ratios against plain Exim in the same run)
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS each
+#   make install    into $(DESTDIR)$(PREFIX)
+
+MODULES    := rcpt authlock catchall autoreply
+BUILD      ?= build
+PREFIX     ?= /usr
+SYSCONFDIR ?= /etc
+LIBDIR     ?= $(PREFIX)/lib/exim4/moat
+SBINDIR    ?= $(PREFIX)/sbin
+STATEDIR   ?= /var/lib/moat
+PORT       ?= 2525
+FUZZ_SECONDS ?= 60
+PYTHON     ?= /usr/bin/python3
+
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+PKGS       := libconfuse lmdb hiredis ldap lber libmaxminddb libcdb
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# What moat needs whatever the caller's CFLAGS say.
+MOAT_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -fPIC \
+               -fvisibility=hidden -Icommon -Imodules $(PKG_CFLAGS)
+EXIM_CFLAGS := -I/usr/include/exim4
+SO_LDFLAGS  := -shared -Wl,-z,now -Wl,-z,relro -Wl,--as-needed
+BIN_LDFLAGS := -Wl,-z,now -Wl,-z,relro -Wl,--as-needed
+
+COMMON_SRC := $(filter-out common/exim_glue.c,$(wildcard common/*.c))
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+GLUE_OBJ   := $(BUILD)/obj/common/exim_glue.o
+REGISTRY_OBJ := $(BUILD)/obj/modules/registry.o
+
+# Per module: logic objects (everything but exim.c) and the glue object.
+logic_src = $(filter-out modules/$(1)/exim.c,$(wildcard modules/$(1)/*.c))
+logic_obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(call logic_src,$(1)))
+LOGIC_LIBS := $(MODULES:%=$(BUILD)/lib/libmoat_%.a)
+SO_FILES   := $(MODULES:%=$(BUILD)/modules/%.so)
+
+MOATCTL_SRC := $(wildcard tools/moatctl/*.c)
+MOATCTL_OBJ := $(MOATCTL_SRC:%.c=$(BUILD)/obj/%.o)
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_HELPER_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+UNIT_HELPER_OBJ := $(UNIT_HELPER_SRC:%.c=$(BUILD)/obj/%.o)
+
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+# Link order: module logic, the registry (module schemas), common, libraries.
+ALL_LIBS = $(LOGIC_LIBS) $(BUILD)/lib/libmoat_common.a
+
+.PHONY: all deps run check unit integration export-test asan-unit bench fuzz \
+        fuzz-smoke scenarios install clean deb distclean
+.DEFAULT_GOAL := all
+
+all: $(SO_FILES) $(BUILD)/moatctl
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(MOAT_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/common/exim_glue.o $(BUILD)/obj/modules/%/exim.o: MOAT_CFLAGS += $(EXIM_CFLAGS)
+
+$(BUILD)/lib/libmoat_common.a: $(COMMON_OBJ) $(REGISTRY_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+define module_rules
+$(BUILD)/lib/libmoat_$(1).a: $(call logic_obj,$(1))
+	@mkdir -p $$(@D)
+	rm -f $$@ && $$(AR) rcs $$@ $$^
+
+# Every .so carries all module schemas (to validate the whole moat.conf)
+# but only its own logic and entry points.
+$(BUILD)/modules/$(1).so: $(BUILD)/obj/modules/$(1)/exim.o $(GLUE_OBJ) $(ALL_LIBS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) $(SO_LDFLAGS) -o $$@ $$< $(GLUE_OBJ) \
+	    -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(PKG_LIBS) -lc
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+
+$(BUILD)/moatctl: $(MOATCTL_OBJ) $(ALL_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(BIN_LDFLAGS) -o $@ $(MOATCTL_OBJ) \
+	    -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(PKG_LIBS) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPER_OBJ) $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(MOAT_CFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(UNIT_HELPER_OBJ) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group \
+	    $(PKG_LIBS) $$(pkg-config --libs cmocka) -lm
+
+# ---------------------------------------------------------------- set-up
+
+DEB_PACKAGES := build-essential pkg-config libconfuse-dev liblmdb-dev lmdb-utils \
+    libhiredis-dev libldap-dev libmaxminddb-dev mmdb-bin libcdb-dev libcmocka-dev \
+    exim4-daemon-heavy exim4-dev redis-server slapd ldap-utils swaks python3 \
+    python3-aiosmtpd dnsmasq-base libmaxmind-db-writer-perl clang \
+    libclang-rt-14-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	echo "deps: missing:" $$missing; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "run as root: apt-get update && apt-get install -y" $$missing; exit 1; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing
+
+# ---------------------------------------------------------------- run
+
+run: deps all
+	$(PYTHON) tests/integration/run_demo.py --port $(PORT) --build $(BUILD)
+
+# ---------------------------------------------------------------- tests
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) export-test
+	$(MAKE) integration
+	$(MAKE) asan-unit
+	$(MAKE) fuzz-smoke
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+export-test: $(SO_FILES)
+	$(PYTHON) tests/integration/check_exports.py $(SO_FILES)
+
+integration: all
+	$(PYTHON) tests/integration/runner.py --build $(BUILD) $(TESTS)
+
+asan-unit:
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" unit
+
+# ---------------------------------------------------------------- fuzzing
+
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	$(MAKE) BUILD=$(BUILD)/fuzzlib CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+	    $(BUILD)/fuzzlib/lib/libmoat_common.a $(LOGIC_LIBS:$(BUILD)/%=$(BUILD)/fuzzlib/%)
+	clang $(MOAT_CFLAGS) $(FUZZ_CFLAGS) -o $@ $< -Wl,--start-group \
+	    $(LOGIC_LIBS:$(BUILD)/%=$(BUILD)/fuzzlib/%) $(BUILD)/fuzzlib/lib/libmoat_common.a \
+	    -Wl,--end-group $(PKG_LIBS)
+
+fuzz: deps $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -3; done
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
+# ---------------------------------------------------------------- bench
+
+bench: deps all
+	$(PYTHON) tests/bench/run.py --build $(BUILD)
+
+scenarios: deps all
+	$(PYTHON) tests/bench/scenarios.py --build $(BUILD)
+
+# ---------------------------------------------------------------- install
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/moat \
+	    $(DESTDIR)$(SYSCONFDIR)/moat/exim
+	install -m 0644 $(SO_FILES) $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(BUILD)/moatctl $(DESTDIR)$(SBINDIR)/moatctl
+	install -m 0644 conf/exim/*.conf $(DESTDIR)$(SYSCONFDIR)/moat/exim/
+	install -m 0640 conf/moat.conf $(DESTDIR)$(SYSCONFDIR)/moat/moat.conf
+
+deb:
+	packaging/deb/build.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,493 @@
+/*
+ * config.c - loading and validating moat.conf with libconfuse.
+ *
+ * The root schema is assembled at load time from the common sections
+ * (store, geoip, log) and the registered module schemas. libconfuse's
+ * errors are captured (never printed: stderr is /dev/null inside Exim) and
+ * returned as one line naming file, line and option.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MAX_SECTIONS 16
+
+/* The first error libconfuse reports during one load (one load at a time). */
+static char load_error[MOAT_ERR_MAX];
+
+/* capture_error - libconfuse error callback: keep the first message */
+static void capture_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+    char msg[MOAT_ERR_MAX];
+    const char *file = cfg && cfg->filename ? cfg->filename : "moat.conf";
+    int line = cfg ? cfg->line : 0;
+    const char *section = cfg && cfg->name && strcmp(cfg->name, "root") ? cfg->name : NULL;
+
+    if (load_error[0])
+        return;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (line > 0)
+        snprintf(load_error, sizeof load_error, "%s:%d: %s%s%s", file, line,
+                 section ? section : "", section ? ": " : "", msg);
+    else
+        snprintf(load_error, sizeof load_error, "%s: %s%s%s", file,
+                 section ? section : "", section ? ": " : "", msg);
+}
+
+int moat_parse_duration(const char *text, long *seconds)
+{
+    char *end;
+    long n, mult = 1;
+
+    if (text == NULL || !isdigit((unsigned char)*text))
+        return -1;
+    errno = 0;
+    n = strtol(text, &end, 10);
+    if (errno)
+        return -1;
+    switch (*end) {
+    case '\0': case 's': mult = 1; break;
+    case 'm': mult = 60; break;
+    case 'h': mult = 3600; break;
+    case 'd': mult = 86400; break;
+    case 'w': mult = 7 * 86400; break;
+    default: return -1;
+    }
+    if (*end && end[1] != '\0')
+        return -1;
+    if (n > 100L * 365 * 86400 / mult)
+        return -1;
+    *seconds = n * mult;
+    return 0;
+}
+
+int moat_parse_size(const char *text, long *bytes)
+{
+    char *end;
+    long n, mult = 1;
+
+    if (text == NULL || !isdigit((unsigned char)*text))
+        return -1;
+    errno = 0;
+    n = strtol(text, &end, 10);
+    if (errno)
+        return -1;
+    switch (*end) {
+    case '\0': mult = 1; break;
+    case 'k': case 'K': mult = 1024L; break;
+    case 'm': case 'M': mult = 1024L * 1024; break;
+    case 'g': case 'G': mult = 1024L * 1024 * 1024; break;
+    default: return -1;
+    }
+    if (*end && end[1] != '\0')
+        return -1;
+    if (n > (1L << 44) / mult)
+        return -1;
+    *bytes = n * mult;
+    return 0;
+}
+
+int moat_cfg_parse_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    long secs;
+
+    if (moat_parse_duration(value, &secs) != 0) {
+        cfg_error(cfg, "%s: '%s' is not a duration (e.g. 90s, 15m, 2h, 7d)", opt->name, value);
+        return -1;
+    }
+    *(long *)result = secs;
+    return 0;
+}
+
+int moat_cfg_parse_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    long bytes;
+
+    if (moat_parse_size(value, &bytes) != 0) {
+        cfg_error(cfg, "%s: '%s' is not a size (e.g. 64M, 1G)", opt->name, value);
+        return -1;
+    }
+    *(long *)result = bytes;
+    return 0;
+}
+
+int moat_cfg_check_enum(cfg_t *cfg, cfg_opt_t *opt, const char *choices)
+{
+    unsigned int i;
+
+    for (i = 0; i < cfg_opt_size(opt); i++) {
+        const char *value = cfg_opt_getnstr(opt, i);
+        const char *p = choices;
+        size_t vlen = value ? strlen(value) : 0;
+        int found = 0;
+
+        while (value && *p) {
+            const char *bar = strchr(p, '|');
+            size_t n = bar ? (size_t)(bar - p) : strlen(p);
+            if (n == vlen && strncmp(p, value, n) == 0)
+                found = 1;
+            p += n + (bar ? 1 : 0);
+        }
+        if (!found) {
+            cfg_error(cfg, "%s: '%s' is not one of %s", opt->name, value ? value : "", choices);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int moat_cfg_check_range(cfg_t *cfg, cfg_opt_t *opt, long lo, long hi)
+{
+    unsigned int i;
+
+    for (i = 0; i < cfg_opt_size(opt); i++) {
+        long v = cfg_opt_getnint(opt, i);
+        if (v < lo || v > hi) {
+            cfg_error(cfg, "%s: %ld is outside %ld..%ld", opt->name, v, lo, hi);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int validate_on_error(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_enum(cfg, opt, "accept|defer");
+}
+
+static int validate_mode(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_enum(cfg, opt, "enforce|log-only");
+}
+
+static int validate_backend(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_enum(cfg, opt, "lmdb|redis");
+}
+
+static int validate_level(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_enum(cfg, opt, "error|warn|info|debug");
+}
+
+static int validate_port(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 1, 65535);
+}
+
+static int validate_timeout_ms(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 1, 60000);
+}
+
+static int validate_map_size(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 1L << 20, 1L << 40);
+}
+
+static cfg_opt_t redis_opts[] = {
+    CFG_STR("host", "127.0.0.1", CFGF_NONE),
+    CFG_INT("port", 6379, CFGF_NONE),
+    CFG_STR("socket", "", CFGF_NONE),
+    CFG_STR("username", "", CFGF_NONE),
+    CFG_STR("password_file", "", CFGF_NONE),
+    CFG_INT("db", 0, CFGF_NONE),
+    CFG_STR("prefix", "moat:", CFGF_NONE),
+    CFG_INT("connect_timeout_ms", 50, CFGF_NONE),
+    CFG_INT("command_timeout_ms", 100, CFGF_NONE),
+    CFG_END()
+};
+
+static cfg_opt_t store_opts[] = {
+    CFG_STR("backend", "lmdb", CFGF_NONE),
+    CFG_STR("path", "/var/lib/moat", CFGF_NONE),
+    MOAT_CFG_SIZE("map_size", 256L * 1024 * 1024),
+    CFG_SEC("redis", redis_opts, CFGF_NONE),
+    CFG_END()
+};
+
+static cfg_opt_t geoip_opts[] = {
+    CFG_STR("country_db", "", CFGF_NONE),
+    CFG_STR("asn_db", "", CFGF_NONE),
+    CFG_END()
+};
+
+static cfg_opt_t log_opts[] = {
+    CFG_STR("level", "info", CFGF_NONE),
+    CFG_END()
+};
+
+/* copy_str - bounded copy that always terminates */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* read_secret - first line of a file, without its newline */
+static int read_secret(const char *path, char *out, size_t cap, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    n = read(fd, out, cap - 1);
+    close(fd);
+    if (n < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    out[n] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    return 0;
+}
+
+/* fill_common - copy the store, geoip and log sections into the struct */
+static int fill_common(moat_config *c, char *err, size_t errlen)
+{
+    cfg_t *store = cfg_getsec(c->cfg, "store");
+    cfg_t *redis = cfg_getsec(store, "redis");
+    cfg_t *geoip = cfg_getsec(c->cfg, "geoip");
+    cfg_t *log = cfg_getsec(c->cfg, "log");
+    const char *level = cfg_getstr(log, "level");
+    const char *pwfile = cfg_getstr(redis, "password_file");
+    moat_store_config *sc = &c->store;
+
+    moat_store_config_defaults(sc);
+    sc->backend = strcmp(cfg_getstr(store, "backend"), "redis") == 0
+                      ? STORE_BACKEND_REDIS : STORE_BACKEND_LMDB;
+    copy_str(sc->path, sizeof sc->path, cfg_getstr(store, "path"));
+    sc->map_size = (size_t)cfg_getint(store, "map_size");
+    copy_str(sc->redis_host, sizeof sc->redis_host, cfg_getstr(redis, "host"));
+    sc->redis_port = (int)cfg_getint(redis, "port");
+    copy_str(sc->redis_socket, sizeof sc->redis_socket, cfg_getstr(redis, "socket"));
+    copy_str(sc->redis_username, sizeof sc->redis_username, cfg_getstr(redis, "username"));
+    sc->redis_db = (int)cfg_getint(redis, "db");
+    copy_str(sc->redis_prefix, sizeof sc->redis_prefix, cfg_getstr(redis, "prefix"));
+    sc->connect_timeout_ms = (int)cfg_getint(redis, "connect_timeout_ms");
+    sc->command_timeout_ms = (int)cfg_getint(redis, "command_timeout_ms");
+    if (pwfile && *pwfile &&
+        read_secret(pwfile, sc->redis_password, sizeof sc->redis_password, err, errlen) != 0)
+        return -1;
+    if (sc->backend == STORE_BACKEND_LMDB && sc->path[0] != '/') {
+        snprintf(err, errlen, "%s: store: path: '%s' must be an absolute path", c->path, sc->path);
+        return -1;
+    }
+    copy_str(c->geoip.country_db, sizeof c->geoip.country_db, cfg_getstr(geoip, "country_db"));
+    copy_str(c->geoip.asn_db, sizeof c->geoip.asn_db, cfg_getstr(geoip, "asn_db"));
+    c->log_level = strcmp(level, "error") == 0 ? MOAT_LOG_ERROR
+                 : strcmp(level, "warn") == 0  ? MOAT_LOG_WARN
+                 : strcmp(level, "debug") == 0 ? MOAT_LOG_DEBUG
+                                               : MOAT_LOG_INFO;
+    return 0;
+}
+
+moat_config *moat_config_load_with(const char *path, const moat_schema *const *schemas,
+                                   size_t nschemas, char *err, size_t errlen)
+{
+    cfg_opt_t root[MAX_SECTIONS + 4];
+    char name[128];
+    moat_config *c;
+    size_t i, n = 0;
+    int rc;
+
+    if (nschemas > MAX_SECTIONS) {
+        snprintf(err, errlen, "too many module schemas");
+        return NULL;
+    }
+    root[n++] = (cfg_opt_t)CFG_SEC("store", store_opts, CFGF_NONE);
+    root[n++] = (cfg_opt_t)CFG_SEC("geoip", geoip_opts, CFGF_NONE);
+    root[n++] = (cfg_opt_t)CFG_SEC("log", log_opts, CFGF_NONE);
+    for (i = 0; i < nschemas; i++)
+        root[n++] = (cfg_opt_t)CFG_SEC(schemas[i]->name, schemas[i]->opts, CFGF_NONE);
+    root[n] = (cfg_opt_t)CFG_END();
+
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    copy_str(c->path, sizeof c->path, path);
+    c->cfg = cfg_init(root, CFGF_NONE);
+    if (c->cfg == NULL) {
+        snprintf(err, errlen, "%s: cannot initialise the parser", path);
+        free(c);
+        return NULL;
+    }
+    cfg_set_error_function(c->cfg, capture_error);
+    cfg_set_validate_func(c->cfg, "store|backend", validate_backend);
+    cfg_set_validate_func(c->cfg, "store|map_size", validate_map_size);
+    cfg_set_validate_func(c->cfg, "store|redis|port", validate_port);
+    cfg_set_validate_func(c->cfg, "store|redis|connect_timeout_ms", validate_timeout_ms);
+    cfg_set_validate_func(c->cfg, "store|redis|command_timeout_ms", validate_timeout_ms);
+    cfg_set_validate_func(c->cfg, "log|level", validate_level);
+    for (i = 0; i < nschemas; i++) {
+        snprintf(name, sizeof name, "%s|on_error", schemas[i]->name);
+        cfg_set_validate_func(c->cfg, name, validate_on_error);
+        snprintf(name, sizeof name, "%s|mode", schemas[i]->name);
+        cfg_set_validate_func(c->cfg, name, validate_mode);
+        if (schemas[i]->setup)
+            schemas[i]->setup(c->cfg);
+    }
+
+    load_error[0] = '\0';
+    rc = cfg_parse(c->cfg, path);
+    if (rc == CFG_FILE_ERROR) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (rc != CFG_SUCCESS) {
+        snprintf(err, errlen, "%s", load_error[0] ? load_error : "parse error");
+        goto fail;
+    }
+    for (i = 0; i < nschemas; i++) {
+        char why[MOAT_ERR_MAX] = "";
+        if (schemas[i]->check &&
+            schemas[i]->check(cfg_getsec(c->cfg, schemas[i]->name), why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s: %s: %s", path, schemas[i]->name, why);
+            goto fail;
+        }
+    }
+    if (fill_common(c, err, errlen) != 0)
+        goto fail;
+    return c;
+
+fail:
+    moat_config_free(c);
+    return NULL;
+}
+
+moat_config *moat_config_load(const char *path, char *err, size_t errlen)
+{
+    return moat_config_load_with(path, moat_schemas, moat_schema_count, err, errlen);
+}
+
+void moat_config_free(moat_config *config)
+{
+    if (config == NULL)
+        return;
+    if (config->cfg)
+        cfg_free(config->cfg);
+    memset(config->store.redis_password, 0, sizeof config->store.redis_password);
+    free(config);
+}
+
+cfg_t *moat_config_module(const moat_config *config, const char *module)
+{
+    return cfg_getsec(config->cfg, module);
+}
+
+int moat_config_enabled(const moat_config *config, const char *module)
+{
+    cfg_t *sec = moat_config_module(config, module);
+    return sec ? cfg_getbool(sec, "enabled") == cfg_true : 0;
+}
+
+moat_on_error moat_config_on_error(const moat_config *config, const char *module)
+{
+    cfg_t *sec = moat_config_module(config, module);
+    return sec && strcmp(cfg_getstr(sec, "on_error"), "defer") == 0
+               ? MOAT_ON_ERROR_DEFER : MOAT_ON_ERROR_ACCEPT;
+}
+
+int moat_config_log_only(const moat_config *config, const char *module)
+{
+    cfg_t *sec = moat_config_module(config, module);
+    return sec ? strcmp(cfg_getstr(sec, "mode"), "log-only") == 0 : 0;
+}
+
+/* next_token - the next word, brace or '=' of a config text, skipping comments */
+static const char *next_token(const char *p, char *tok, size_t cap)
+{
+    size_t n = 0;
+
+    for (;;) {
+        while (*p && isspace((unsigned char)*p))
+            p++;
+        if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+            while (*p && *p != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            p = end ? end + 2 : p + strlen(p);
+        } else {
+            break;
+        }
+    }
+    if (*p == '\0')
+        return NULL;
+    if (strchr("{}=,()", *p)) {
+        tok[0] = *p;
+        tok[1] = '\0';
+        return p + 1;
+    }
+    if (*p == '"' || *p == '\'') {
+        char q = *p++;
+        while (*p && *p != q) {
+            if (*p == '\\' && p[1])
+                p++;
+            if (n + 1 < cap)
+                tok[n++] = *p;
+            p++;
+        }
+        if (*p)
+            p++;
+    } else {
+        while (*p && !isspace((unsigned char)*p) && !strchr("{}=,()#\"'", *p)) {
+            if (n + 1 < cap)
+                tok[n++] = *p;
+            p++;
+        }
+    }
+    tok[n] = '\0';
+    return p;
+}
+
+moat_on_error moat_config_salvage_on_error(const char *path, const char *module)
+{
+    char text[65536], tok[256], prev[256] = "", key[256] = "";
+    const char *p = text;
+    moat_on_error result = MOAT_ON_ERROR_ACCEPT;
+    int depth = 0, in_module = 0, after_eq = 0;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return result;
+    n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return result;
+    text[n] = '\0';
+    while ((p = next_token(p, tok, sizeof tok)) != NULL) {
+        if (strcmp(tok, "{") == 0) {
+            if (depth == 0 && strcmp(prev, module) == 0)
+                in_module = 1;
+            depth++;
+        } else if (strcmp(tok, "}") == 0) {
+            if (depth > 0 && --depth == 0)
+                in_module = 0;
+        } else if (strcmp(tok, "=") == 0) {
+            snprintf(key, sizeof key, "%s", prev);
+            after_eq = 1;
+            continue;
+        } else if (after_eq && in_module && depth == 1 && strcmp(key, "on_error") == 0) {
+            result = strcmp(tok, "defer") == 0 ? MOAT_ON_ERROR_DEFER : MOAT_ON_ERROR_ACCEPT;
+        }
+        after_eq = 0;
+        snprintf(prev, sizeof prev, "%s", tok);
+    }
+    return result;
+}

@@ -1,0 +1,104 @@
+/*
+ * config.h - moat.conf: libconfuse machinery shared by every module.
+ *
+ * The file has three common sections (store, geoip, log) and one section
+ * per module. Each module declares its own section next to its code as a
+ * moat_schema (modules/<name>/schema.c); modules/registry.c lists them, so
+ * every consumer (each .so, moatctl) validates the whole file the same way.
+ * Every module section has "enabled" and "on_error" (MOAT_MODULE_OPTS).
+ *
+ * Errors name the file, the line and the option, e.g.
+ *   /etc/moat/moat.conf:12: rcpt: on_error: 'maybe' is not one of accept|defer
+ */
+#ifndef MOAT_CONFIG_H
+#define MOAT_CONFIG_H
+
+#include <confuse.h>
+#include <stddef.h>
+
+#include "store.h"
+
+#define MOAT_CONFIG_DEFAULT_PATH "/etc/moat/moat.conf"
+#define MOAT_ERR_MAX 512
+
+typedef enum { MOAT_ON_ERROR_ACCEPT = 0, MOAT_ON_ERROR_DEFER = 1 } moat_on_error;
+
+/* Options every module section has; put first in each module's opts. */
+#define MOAT_MODULE_OPTS                                                    \
+    CFG_BOOL("enabled", cfg_true, CFGF_NONE),                               \
+    CFG_STR("on_error", "accept", CFGF_NONE),                               \
+    CFG_STR("mode", "enforce", CFGF_NONE)
+
+/* A duration option: "90", "90s", "15m", "2h", "7d", "1w"; stored in seconds. */
+#define MOAT_CFG_DURATION(name, default_seconds)                            \
+    CFG_INT_CB(name, default_seconds, CFGF_NONE, moat_cfg_parse_duration)
+/* A size option: "4096", "64k", "256M", "2G"; stored in bytes. */
+#define MOAT_CFG_SIZE(name, default_bytes)                                  \
+    CFG_INT_CB(name, default_bytes, CFGF_NONE, moat_cfg_parse_size)
+
+typedef struct moat_schema {
+    const char *name;     /* section name, e.g. "rcpt" */
+    cfg_opt_t *opts;      /* its options, MOAT_MODULE_OPTS first, CFG_END() last */
+    /* setup - optional: register value validators (cfg_set_validate_func) */
+    void (*setup)(cfg_t *root);
+    /* check - optional: cross-option checks after parsing; 0 = fine,
+     * otherwise fill err ("option: why") and return -1 */
+    int (*check)(cfg_t *section, char *err, size_t errlen);
+} moat_schema;
+
+/* The registry of every module's schema (modules/registry.c). */
+extern const moat_schema *const moat_schemas[];
+extern const size_t moat_schema_count;
+
+typedef struct moat_geoip_config {
+    char country_db[4096];   /* "" = geo rules off */
+    char asn_db[4096];
+} moat_geoip_config;
+
+typedef struct moat_config {
+    cfg_t *cfg;
+    char path[4096];
+    moat_store_config store;
+    moat_geoip_config geoip;
+    int log_level;           /* moat_log_level */
+} moat_config;
+
+/* moat_config_load - parse and validate path against every registered schema */
+moat_config *moat_config_load(const char *path, char *err, size_t errlen);
+
+/* moat_config_load_with - the same, with an explicit schema list (tests) */
+moat_config *moat_config_load_with(const char *path, const moat_schema *const *schemas,
+                                   size_t nschemas, char *err, size_t errlen);
+
+void moat_config_free(moat_config *config);
+
+/* moat_config_module - the section of one module (never NULL for a registered one) */
+cfg_t *moat_config_module(const moat_config *config, const char *module);
+
+int moat_config_enabled(const moat_config *config, const char *module);
+moat_on_error moat_config_on_error(const moat_config *config, const char *module);
+/* moat_config_log_only - 1 when the module's mode is log-only */
+int moat_config_log_only(const moat_config *config, const char *module);
+
+/*
+ * moat_config_salvage_on_error - for a file that does not parse: find
+ * "on_error = defer" inside the module's top-level section by a plain scan,
+ * so an admin's choice to defer holds even when another part of the file is
+ * broken. Returns the module's on_error, or MOAT_ON_ERROR_ACCEPT when the
+ * file cannot be read or says nothing.
+ */
+moat_on_error moat_config_salvage_on_error(const char *path, const char *module);
+
+/* Parsing callbacks and validators for schemas. */
+int moat_cfg_parse_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);
+int moat_cfg_parse_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);
+/* moat_cfg_check_enum - validator body: value of opt must be one of "a|b|c" */
+int moat_cfg_check_enum(cfg_t *cfg, cfg_opt_t *opt, const char *choices);
+/* moat_cfg_check_range - validator body: int value of opt within [lo, hi] */
+int moat_cfg_check_range(cfg_t *cfg, cfg_opt_t *opt, long lo, long hi);
+
+/* moat_parse_duration - "15m" -> 900; 0 on success, -1 if malformed */
+int moat_parse_duration(const char *text, long *seconds);
+int moat_parse_size(const char *text, long *bytes);
+
+#endif

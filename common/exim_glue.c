@@ -1,0 +1,109 @@
+/*
+ * exim_glue.c - entry-point plumbing between Exim's dlfunc API and moat:
+ * argument checks, the log sink, the verdict handed back with taint kept.
+ * The only file in common/ that includes Exim's local_scan.h.
+ */
+#define DLFUNC_IMPL
+#include <local_scan.h>
+
+#include "exim_glue.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* exim_sink - moat_log's destination inside Exim: the mainlog, never the paniclog */
+static void exim_sink(moat_log_level level, const char *line)
+{
+    (void)level;
+    log_write(0, LOG_MAIN, "%s", line);
+}
+
+int moat_call_begin(moat_call *c, const char *module, const char *entry,
+                    unsigned char **yield, int argc, unsigned char *argv[],
+                    int min_args, int max_args, const char *usage)
+{
+    char err[MOAT_ERR_MAX];
+
+    (void)yield;
+    memset(c, 0, sizeof *c);
+    c->module = module;
+    c->entry = entry;
+    c->argc = argc;
+    c->argv = argv;
+    moat_log_set_sink(exim_sink);
+
+    if (argc < min_args || argc > max_args) {
+        snprintf(c->verdict.text, sizeof c->verdict.text,
+                 "moat %s: %s takes %d to %d arguments (%s), got %d",
+                 module, entry, min_args, max_args, usage, argc);
+        c->status = MOAT_CALL_MISUSE;
+        return c->status;
+    }
+    c->rt = moat_runtime_get((const char *)argv[0], err, sizeof err);
+    if (c->rt == NULL) {
+        c->on_error = moat_config_salvage_on_error((const char *)argv[0], module);
+        moat_fault_verdict(&c->verdict, c->on_error, module, err);
+        c->status = MOAT_CALL_DONE;
+        return c->status;
+    }
+    c->on_error = moat_config_on_error(c->rt->config, module);
+    c->log_only = moat_config_log_only(c->rt->config, module);
+    if (!moat_config_enabled(c->rt->config, module)) {
+        verdict_init(&c->verdict, "accept");
+        verdict_add(&c->verdict, "reason", "disabled");
+        verdict_add(&c->verdict, "module", module);
+        c->rt = NULL;
+        c->status = MOAT_CALL_DONE;
+        return c->status;
+    }
+    c->status = MOAT_CALL_RUN;
+    return c->status;
+}
+
+const char *moat_arg(const moat_call *c, int i)
+{
+    if (i < 0 || i >= c->argc || c->argv[i] == NULL)
+        return "";
+    return (const char *)c->argv[i];
+}
+
+void moat_call_fault(moat_call *c, const char *why)
+{
+    moat_fault_verdict(&c->verdict, c->on_error, c->module, why);
+}
+
+int moat_call_end(moat_call *c, unsigned char **yield)
+{
+    /* The verdict may echo what the SMTP peer sent: hand it back tainted. */
+    *yield = string_copy_taint(US c->verdict.text, GET_TAINTED);
+    return c->status == MOAT_CALL_MISUSE ? ERROR : OK;
+}
+
+char *moat_exim_headers(size_t *len)
+{
+    header_line *h;
+    size_t total = 0, off = 0;
+    char *buf;
+
+    for (h = header_list; h; h = h->next)
+        if (h->type != '*')
+            total += (size_t)h->slen;
+    *len = 0;
+    if (total == 0)
+        return NULL;
+    buf = malloc(total + 1);
+    if (buf == NULL)
+        return NULL;
+    for (h = header_list; h; h = h->next) {
+        if (h->type == '*')
+            continue;
+        memcpy(buf + off, h->text, (size_t)h->slen);
+        off += (size_t)h->slen;
+    }
+    buf[off] = '\0';
+    *len = off;
+    return buf;
+}

@@ -1,0 +1,75 @@
+/*
+ * exim_glue.h - the one layer between Exim and moat, used by each module's
+ * exim.c (and only there: module logic never sees Exim).
+ *
+ * An entry point looks like:
+ *
+ *   MOAT_EXPORT int moat_rcpt_check(uschar **yield, int argc, uschar *argv[])
+ *   {
+ *       moat_call call;
+ *       if (moat_call_begin(&call, "rcpt", "moat_rcpt_check", yield, argc, argv,
+ *                           4, 8, "CONFIG IP SENDER RCPT ...") != MOAT_CALL_RUN)
+ *           return moat_call_end(&call, yield);
+ *       if (rcpt_check(call.rt, ..., &call.verdict) != 0)
+ *           moat_call_fault(&call, why);
+ *       return moat_call_end(&call, yield);
+ *   }
+ *
+ * argv[0] is always the path of moat.conf (the snippets pass MOAT_CONFIG).
+ * Misuse (wrong argument count) returns Exim's ERROR; every other outcome,
+ * our own faults included, is an OK verdict string.
+ */
+#ifndef MOAT_EXIM_GLUE_H
+#define MOAT_EXIM_GLUE_H
+
+#include <stddef.h>
+
+#include "runtime.h"
+#include "verdict.h"
+
+#define MOAT_EXPORT __attribute__((visibility("default")))
+
+enum { MOAT_CALL_RUN = 0, MOAT_CALL_DONE = 1, MOAT_CALL_MISUSE = 2 };
+
+typedef struct moat_call {
+    const char *module;
+    const char *entry;
+    moat_runtime *rt;          /* NULL unless MOAT_CALL_RUN */
+    moat_on_error on_error;
+    int log_only;              /* module mode = log-only */
+    int argc;
+    unsigned char **argv;
+    int status;                /* MOAT_CALL_* */
+    moat_verdict verdict;
+} moat_call;
+
+/*
+ * moat_call_begin - check argc within [min_args, max_args] (counting the
+ * config path), route moat's log to Exim's mainlog, load the config.
+ * Returns MOAT_CALL_RUN when the module should decide; MOAT_CALL_DONE when
+ * the verdict is already set (module disabled: action=accept
+ * reason=disabled; config unusable: the on_error answer); MOAT_CALL_MISUSE
+ * for a wrong argument count.
+ */
+int moat_call_begin(moat_call *c, const char *module, const char *entry,
+                    unsigned char **yield, int argc, unsigned char *argv[],
+                    int min_args, int max_args, const char *usage);
+
+/* moat_arg - argument i as a C string ("" when absent) */
+const char *moat_arg(const moat_call *c, int i);
+
+/* moat_call_fault - the module failed on its own part: the on_error answer */
+void moat_call_fault(moat_call *c, const char *why);
+
+/* moat_call_end - give Exim the verdict (or the misuse message); the Exim return code */
+int moat_call_end(moat_call *c, unsigned char **yield);
+
+/*
+ * moat_exim_headers - the message's live headers (Exim's header_list, in
+ * order, deleted ones skipped) joined into one malloc'd buffer exactly as
+ * received (folded lines kept). Only valid in the DATA and non-SMTP ACLs.
+ * NULL when there are none. The caller frees it.
+ */
+char *moat_exim_headers(size_t *len);
+
+#endif

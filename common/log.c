@@ -1,0 +1,68 @@
+/*
+ * log.c - the process-wide log sink, level filter and once-only reporting.
+ */
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define LOG_LINE_MAX 1024
+#define ONCE_KEYS_MAX 32
+#define ONCE_KEY_LEN 64
+
+static moat_log_sink current_sink;
+static moat_log_level current_level = MOAT_LOG_INFO;
+static char once_keys[ONCE_KEYS_MAX][ONCE_KEY_LEN];
+static int once_count;
+
+void moat_log_set_sink(moat_log_sink sink) { current_sink = sink; }
+void moat_log_set_level(moat_log_level level) { current_level = level; }
+moat_log_level moat_log_get_level(void) { return current_level; }
+
+/* flatten - replace control characters so a line stays one line */
+static void flatten(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+}
+
+void moat_vlog(moat_log_level level, const char *fmt, va_list ap)
+{
+    char line[LOG_LINE_MAX];
+
+    if (level > current_level)
+        return;
+    vsnprintf(line, sizeof line, fmt, ap);
+    flatten(line);
+    if (current_sink)
+        current_sink(level, line);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+void moat_log(moat_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    moat_vlog(level, fmt, ap);
+    va_end(ap);
+}
+
+void moat_log_once(const char *key, moat_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    int i;
+
+    for (i = 0; i < once_count; i++)
+        if (strncmp(once_keys[i], key, ONCE_KEY_LEN - 1) == 0)
+            return;
+    if (once_count < ONCE_KEYS_MAX)
+        snprintf(once_keys[once_count++], ONCE_KEY_LEN, "%s", key);
+    va_start(ap, fmt);
+    moat_vlog(level, fmt, ap);
+    va_end(ap);
+}
+
+void moat_log_once_reset(void) { once_count = 0; }

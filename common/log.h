@@ -1,0 +1,45 @@
+/*
+ * log.h - one logging call for every part of moat.
+ *
+ * Module logic and common/ code log through moat_log(); where the text goes
+ * is decided once per process by whoever hosts the code: the Exim glue
+ * routes it to Exim's mainlog (log_write), moatctl to stderr, unit tests to
+ * a capture buffer. Lines never contain a newline.
+ */
+#ifndef MOAT_LOG_H
+#define MOAT_LOG_H
+
+#include <stdarg.h>
+
+typedef enum {
+    MOAT_LOG_ERROR,   /* our own fault: store down, config broken */
+    MOAT_LOG_WARN,    /* degraded, but working */
+    MOAT_LOG_INFO,    /* one line per policy decision */
+    MOAT_LOG_DEBUG
+} moat_log_level;
+
+typedef void (*moat_log_sink)(moat_log_level level, const char *line);
+
+/* moat_log_set_sink - route every later line to sink (NULL: stderr) */
+void moat_log_set_sink(moat_log_sink sink);
+
+/* moat_log_set_level - drop lines less severe than level */
+void moat_log_set_level(moat_log_level level);
+moat_log_level moat_log_get_level(void);
+
+void moat_log(moat_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void moat_vlog(moat_log_level level, const char *fmt, va_list ap);
+
+/*
+ * moat_log_once - log a line only the first time its key is seen in this
+ * process: a fault that repeats on every call is reported once per process,
+ * not once per call.
+ */
+void moat_log_once(const char *key, moat_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* moat_log_once_reset - forget every key (a fault that cleared may report again) */
+void moat_log_once_reset(void);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * store.h - the state store: one interface, two backends.
+ *
+ * LMDB (default) keeps state in one environment on this host, shared by
+ * every Exim process; Redis/Valkey shares it between several MX hosts.
+ * Both give the same semantics:
+ *
+ *   counters   sliding-window counts (a ring of MOAT_WINDOW_SLOTS slots of
+ *              window/MOAT_WINDOW_SLOTS seconds each): add n, read the sum
+ *              of the slots still inside the window;
+ *   distinct   sliding-window sets: how many different members were added
+ *              to a key within the window (usernames per IP, local parts
+ *              per domain);
+ *   values     opaque bytes with an expiry (blocks, caches, histories).
+ *
+ * Every key carries an expiry; expired data reads as absent. Keys are
+ * plain strings such as "rcpt:ip:192.0.2.7"; the Redis backend adds its
+ * prefix. The store is opened lazily on first use and reopened after
+ * fork (LMDB forbids use across fork; a Redis socket must not be shared).
+ * Every call returns STORE_OK, STORE_NOTFOUND or STORE_ERROR; on
+ * STORE_ERROR, moat_store_last_error() says why in one line.
+ */
+#ifndef MOAT_STORE_H
+#define MOAT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define MOAT_WINDOW_SLOTS 8
+#define STORE_KEY_MAX 480         /* LMDB's default maximum key size is 511 */
+#define STORE_VALUE_MAX 65536
+
+typedef enum { STORE_OK = 0, STORE_NOTFOUND = 1, STORE_ERROR = -1 } store_status;
+typedef enum { STORE_BACKEND_LMDB = 0, STORE_BACKEND_REDIS = 1 } store_backend;
+
+typedef struct moat_store_config {
+    store_backend backend;
+    /* lmdb */
+    char path[4096];              /* directory of the environment */
+    size_t map_size;              /* bytes */
+    /* redis */
+    char redis_host[256];         /* host name or address; "" = use socket */
+    int redis_port;
+    char redis_socket[4096];      /* unix socket path, used when set */
+    char redis_password[256];     /* read from password_file, never logged */
+    char redis_username[128];
+    int redis_db;
+    char redis_prefix[64];
+    int connect_timeout_ms;
+    int command_timeout_ms;
+} moat_store_config;
+
+typedef struct moat_store moat_store;
+
+/* moat_store_config_defaults - LMDB under /var/lib/moat, Redis timeouts 50/100 ms */
+void moat_store_config_defaults(moat_store_config *sc);
+
+/* moat_store_new - a handle; nothing is opened until the first call that needs it */
+moat_store *moat_store_new(const moat_store_config *sc);
+void moat_store_free(moat_store *st);
+
+/* moat_store_last_error - one line on the last STORE_ERROR ("" if none) */
+const char *moat_store_last_error(const moat_store *st);
+const char *moat_store_backend_name(const moat_store *st);
+
+/*
+ * moat_store_counter_add - add n to key's window of window_s seconds at time now;
+ * *total (if not NULL) receives the count within the window afterwards.
+ * n = 0 reads without changing.
+ */
+store_status moat_store_counter_add(moat_store *st, const char *key, uint32_t window_s,
+                               uint32_t n, time_t now, uint64_t *total);
+
+/* moat_store_counter_get - the count within the window (0 when absent) */
+store_status moat_store_counter_get(moat_store *st, const char *key, uint32_t window_s,
+                               time_t now, uint64_t *total);
+
+/*
+ * moat_store_distinct_add - record member under key for window_s seconds;
+ * *distinct (if not NULL) receives how many different members key holds
+ * within the window afterwards. member NULL reads without changing.
+ */
+store_status moat_store_distinct_add(moat_store *st, const char *key, const char *member,
+                                uint32_t window_s, time_t now, uint64_t *distinct);
+
+/* moat_store_set - value of len bytes, expiring ttl_s seconds after now */
+store_status moat_store_set(moat_store *st, const char *key, const void *value, size_t len,
+                       uint32_t ttl_s, time_t now);
+
+/*
+ * moat_store_get - copy the value into buf (up to cap bytes); *len gets its full
+ * length; *expires (if not NULL) its expiry time. STORE_NOTFOUND when
+ * absent or expired.
+ */
+store_status moat_store_get(moat_store *st, const char *key, void *buf, size_t cap,
+                       size_t *len, time_t *expires, time_t now);
+
+/* moat_store_del - remove key, whatever it holds (counter, set, value) */
+store_status moat_store_del(moat_store *st, const char *key);
+
+/*
+ * moat_store_scan - call fn for every live key starting with prefix (values and
+ * counters; a set is reported once under its key), for admin listings.
+ * fn returns 0 to go on, non-zero to stop.
+ */
+typedef int (*moat_store_scan_fn)(const char *key, void *arg);
+store_status moat_store_scan(moat_store *st, const char *prefix, time_t now,
+                        moat_store_scan_fn fn, void *arg);
+
+/* moat_store_sweep - remove every expired entry; *removed gets how many */
+store_status moat_store_sweep(moat_store *st, time_t now, uint64_t *removed);
+
+#endif

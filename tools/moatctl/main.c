@@ -1,0 +1,79 @@
+/*
+ * main.c - moatctl: the one admin command for moat.
+ *
+ *   moatctl [--config FILE] [--exim-config FILE] [--json] COMMAND [ARGS...]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "log.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(const ctl_env *env, int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"check-config", ctl_check_config, "check-config [FILE]     validate moat.conf"},
+    {"status", ctl_status, "status                  which modules are on, store health"},
+    {"enable", ctl_enable, "enable MODULE           turn a module on in Exim and moat.conf"},
+    {"disable", ctl_disable, "disable MODULE          turn a module off"},
+    {"store", ctl_store, "store sweep|dump        maintain the state store"},
+    {"rcpt", ctl_rcpt, "rcpt VERB ...           recipient verification and harvest blocking"},
+    {"authlock", ctl_authlock, "authlock VERB ...       SMTP-AUTH lockout"},
+    {"catchall", ctl_catchall, "catchall VERB ...       catch-all audit and probes"},
+    {"autoreply", ctl_autoreply, "autoreply VERB ...      auto-reply classification and history"},
+};
+
+static void usage(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "usage: moatctl [--config FILE] [--exim-config FILE] [--json] COMMAND [ARGS]\n\n");
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %s\n", commands[i].summary);
+    fprintf(out, "\nexit status: 0 fine, 1 a problem was found, 2 usage or internal error\n");
+}
+
+int main(int argc, char **argv)
+{
+    ctl_env env = {MOAT_CONFIG_DEFAULT_PATH, NULL, 0};
+    int i = 1;
+    size_t c;
+
+    /* Global options may come before the command or anywhere after it. */
+    for (int j = 1; j < argc; j++) {
+        if ((strcmp(argv[j], "--config") == 0 || strcmp(argv[j], "-c") == 0) && j + 1 < argc) {
+            env.config_path = argv[j + 1];
+        } else if (strcmp(argv[j], "--exim-config") == 0 && j + 1 < argc) {
+            env.exim_config = argv[j + 1];
+        } else if (strcmp(argv[j], "--json") == 0) {
+            env.json = 1;
+            continue;
+        } else {
+            continue;
+        }
+        memmove(&argv[j], &argv[j + 2], (size_t)(argc - j - 1) * sizeof *argv);
+        argc -= 2;
+        j--;
+    }
+    for (int j = 1; j < argc; j++)
+        if (strcmp(argv[j], "--json") == 0) {
+            memmove(&argv[j], &argv[j + 1], (size_t)(argc - j) * sizeof *argv);
+            argc--;
+            j--;
+        }
+    if (i >= argc || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+        usage(i >= argc ? stderr : stdout);
+        return i >= argc ? CTL_USAGE : CTL_OK;
+    }
+    for (c = 0; c < sizeof commands / sizeof commands[0]; c++)
+        if (strcmp(argv[i], commands[c].name) == 0)
+            return commands[c].run(&env, argc - i, argv + i);
+    fprintf(stderr, "moatctl: unknown command '%s'\n", argv[i]);
+    usage(stderr);
+    return CTL_USAGE;
+}
