@@ -21,15 +21,18 @@
 #include "log.h"
 
 #define MAX_SECTIONS 16
+#define CONFIG_MAX_BYTES (1024 * 1024)
 
 /* The first error libconfuse reports during one load (one load at a time). */
 static char load_error[MOAT_ERR_MAX];
+static const char *load_path;
 
 /* capture_error - libconfuse error callback: keep the first message */
 static void capture_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
     char msg[MOAT_ERR_MAX];
-    const char *file = cfg && cfg->filename ? cfg->filename : "moat.conf";
+    const char *file = cfg && cfg->filename ? cfg->filename
+                     : load_path ? load_path : "moat.conf";
     int line = cfg ? cfg->line : 0;
     const char *section = cfg && cfg->name && strcmp(cfg->name, "root") ? cfg->name : NULL;
 
@@ -121,6 +124,48 @@ int moat_cfg_parse_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *res
     return 0;
 }
 
+int moat_cfg_parse_enum(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result,
+                        const char *choices)
+{
+    const char *p = choices;
+    size_t vlen = strlen(value);
+    long index = 0;
+
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == vlen && strncmp(p, value, n) == 0) {
+            *(long *)result = index;
+            return 0;
+        }
+        index++;
+        p += n + (bar ? 1 : 0);
+    }
+    cfg_error(cfg, "%s: '%s' is not one of %s", opt->name, value, choices);
+    return -1;
+}
+
+int moat_cfg_parse_on_error(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    return moat_cfg_parse_enum(cfg, opt, value, result, "accept|defer");
+}
+
+int moat_cfg_parse_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    return moat_cfg_parse_enum(cfg, opt, value, result, "enforce|log-only");
+}
+
+static int parse_backend(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    return moat_cfg_parse_enum(cfg, opt, value, result, "lmdb|redis");
+}
+
+/* parse_level - the words are in moat_log_level order */
+static int parse_level(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    return moat_cfg_parse_enum(cfg, opt, value, result, "error|warn|info|debug");
+}
+
 int moat_cfg_check_enum(cfg_t *cfg, cfg_opt_t *opt, const char *choices)
 {
     unsigned int i;
@@ -160,26 +205,6 @@ int moat_cfg_check_range(cfg_t *cfg, cfg_opt_t *opt, long lo, long hi)
     return 0;
 }
 
-static int validate_on_error(cfg_t *cfg, cfg_opt_t *opt)
-{
-    return moat_cfg_check_enum(cfg, opt, "accept|defer");
-}
-
-static int validate_mode(cfg_t *cfg, cfg_opt_t *opt)
-{
-    return moat_cfg_check_enum(cfg, opt, "enforce|log-only");
-}
-
-static int validate_backend(cfg_t *cfg, cfg_opt_t *opt)
-{
-    return moat_cfg_check_enum(cfg, opt, "lmdb|redis");
-}
-
-static int validate_level(cfg_t *cfg, cfg_opt_t *opt)
-{
-    return moat_cfg_check_enum(cfg, opt, "error|warn|info|debug");
-}
-
 static int validate_port(cfg_t *cfg, cfg_opt_t *opt)
 {
     return moat_cfg_check_range(cfg, opt, 1, 65535);
@@ -209,7 +234,7 @@ static cfg_opt_t redis_opts[] = {
 };
 
 static cfg_opt_t store_opts[] = {
-    CFG_STR("backend", "lmdb", CFGF_NONE),
+    MOAT_CFG_ENUM("backend", STORE_BACKEND_LMDB, parse_backend),
     CFG_STR("path", "/var/lib/moat", CFGF_NONE),
     MOAT_CFG_SIZE("map_size", 256L * 1024 * 1024),
     CFG_SEC("redis", redis_opts, CFGF_NONE),
@@ -223,7 +248,7 @@ static cfg_opt_t geoip_opts[] = {
 };
 
 static cfg_opt_t log_opts[] = {
-    CFG_STR("level", "info", CFGF_NONE),
+    MOAT_CFG_ENUM("level", MOAT_LOG_INFO, parse_level),
     CFG_END()
 };
 
@@ -261,13 +286,11 @@ static int fill_common(moat_config *c, char *err, size_t errlen)
     cfg_t *redis = cfg_getsec(store, "redis");
     cfg_t *geoip = cfg_getsec(c->cfg, "geoip");
     cfg_t *log = cfg_getsec(c->cfg, "log");
-    const char *level = cfg_getstr(log, "level");
     const char *pwfile = cfg_getstr(redis, "password_file");
     moat_store_config *sc = &c->store;
 
     moat_store_config_defaults(sc);
-    sc->backend = strcmp(cfg_getstr(store, "backend"), "redis") == 0
-                      ? STORE_BACKEND_REDIS : STORE_BACKEND_LMDB;
+    sc->backend = (store_backend)cfg_getint(store, "backend");
     copy_str(sc->path, sizeof sc->path, cfg_getstr(store, "path"));
     sc->map_size = (size_t)cfg_getint(store, "map_size");
     copy_str(sc->redis_host, sizeof sc->redis_host, cfg_getstr(redis, "host"));
@@ -287,19 +310,96 @@ static int fill_common(moat_config *c, char *err, size_t errlen)
     }
     copy_str(c->geoip.country_db, sizeof c->geoip.country_db, cfg_getstr(geoip, "country_db"));
     copy_str(c->geoip.asn_db, sizeof c->geoip.asn_db, cfg_getstr(geoip, "asn_db"));
-    c->log_level = strcmp(level, "error") == 0 ? MOAT_LOG_ERROR
-                 : strcmp(level, "warn") == 0  ? MOAT_LOG_WARN
-                 : strcmp(level, "debug") == 0 ? MOAT_LOG_DEBUG
-                                               : MOAT_LOG_INFO;
+    c->log_level = (int)cfg_getint(log, "level");
     return 0;
+}
+
+/* read_text - the whole file, NUL-terminated, in malloc'd memory */
+static char *read_text(const char *path, char *err, size_t errlen)
+{
+    struct stat sb;
+    char *text = NULL;
+    ssize_t n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(sb.st_mode) || sb.st_size > CONFIG_MAX_BYTES) {
+        snprintf(err, errlen, "%s: not a regular file of at most %d bytes", path,
+                 CONFIG_MAX_BYTES);
+        goto done;
+    }
+    text = malloc((size_t)sb.st_size + 1);
+    if (text == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto done;
+    }
+    while (n < sb.st_size) {
+        ssize_t r = read(fd, text + n, (size_t)(sb.st_size - n));
+        if (r < 0) {
+            snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+            free(text);
+            text = NULL;
+            goto done;
+        }
+        if (r == 0)
+            break;
+        n += r;
+    }
+    text[n] = '\0';
+done:
+    if (fd >= 0)
+        close(fd);
+    return text;
+}
+
+/*
+ * blank_comments - replace #, // and slash-star comments by spaces, keeping
+ * newlines and quoted strings. libconfuse 3.3 miscounts lines after a
+ * comment; without comments its line numbers are exact.
+ */
+static void blank_comments(char *p)
+{
+    char quote = 0;
+
+    for (; *p; p++) {
+        if (quote) {
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == quote)
+                quote = 0;
+        } else if (*p == '"' || *p == '\'') {
+            quote = *p;
+        } else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+            while (*p && *p != '\n')
+                *p++ = ' ';
+            if (*p == '\0')
+                return;
+        } else if (p[0] == '/' && p[1] == '*') {
+            *p++ = ' ';
+            *p = ' ';
+            while (p[1] && !(p[1] == '*' && p[2] == '/')) {
+                p++;
+                if (*p != '\n')
+                    *p = ' ';
+            }
+            if (p[1]) {
+                p[1] = ' ';
+                p[2] = ' ';
+                p += 2;
+            }
+        }
+    }
 }
 
 moat_config *moat_config_load_with(const char *path, const moat_schema *const *schemas,
                                    size_t nschemas, char *err, size_t errlen)
 {
     cfg_opt_t root[MAX_SECTIONS + 4];
-    char name[128];
     moat_config *c;
+    char *text;
     size_t i, n = 0;
     int rc;
 
@@ -327,27 +427,24 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
         return NULL;
     }
     cfg_set_error_function(c->cfg, capture_error);
-    cfg_set_validate_func(c->cfg, "store|backend", validate_backend);
     cfg_set_validate_func(c->cfg, "store|map_size", validate_map_size);
     cfg_set_validate_func(c->cfg, "store|redis|port", validate_port);
     cfg_set_validate_func(c->cfg, "store|redis|connect_timeout_ms", validate_timeout_ms);
     cfg_set_validate_func(c->cfg, "store|redis|command_timeout_ms", validate_timeout_ms);
-    cfg_set_validate_func(c->cfg, "log|level", validate_level);
     for (i = 0; i < nschemas; i++) {
-        snprintf(name, sizeof name, "%s|on_error", schemas[i]->name);
-        cfg_set_validate_func(c->cfg, name, validate_on_error);
-        snprintf(name, sizeof name, "%s|mode", schemas[i]->name);
-        cfg_set_validate_func(c->cfg, name, validate_mode);
         if (schemas[i]->setup)
             schemas[i]->setup(c->cfg);
     }
 
     load_error[0] = '\0';
-    rc = cfg_parse(c->cfg, path);
-    if (rc == CFG_FILE_ERROR) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    text = read_text(path, err, errlen);
+    if (text == NULL)
         goto fail;
-    }
+    blank_comments(text);
+    load_path = path;
+    rc = cfg_parse_buf(c->cfg, text);
+    load_path = NULL;
+    free(text);
     if (rc != CFG_SUCCESS) {
         snprintf(err, errlen, "%s", load_error[0] ? load_error : "parse error");
         goto fail;
@@ -398,14 +495,14 @@ int moat_config_enabled(const moat_config *config, const char *module)
 moat_on_error moat_config_on_error(const moat_config *config, const char *module)
 {
     cfg_t *sec = moat_config_module(config, module);
-    return sec && strcmp(cfg_getstr(sec, "on_error"), "defer") == 0
+    return sec && cfg_getint(sec, "on_error") == MOAT_ON_ERROR_DEFER
                ? MOAT_ON_ERROR_DEFER : MOAT_ON_ERROR_ACCEPT;
 }
 
 int moat_config_log_only(const moat_config *config, const char *module)
 {
     cfg_t *sec = moat_config_module(config, module);
-    return sec ? strcmp(cfg_getstr(sec, "mode"), "log-only") == 0 : 0;
+    return sec ? cfg_getint(sec, "mode") == 1 : 0;
 }
 
 /* next_token - the next word, brace or '=' of a config text, skipping comments */

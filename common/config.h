@@ -26,12 +26,20 @@ typedef enum { MOAT_ON_ERROR_ACCEPT = 0, MOAT_ON_ERROR_DEFER = 1 } moat_on_error
 /* Options every module section has; put first in each module's opts. */
 #define MOAT_MODULE_OPTS                                                    \
     CFG_BOOL("enabled", cfg_true, CFGF_NONE),                               \
-    CFG_STR("on_error", "accept", CFGF_NONE),                               \
-    CFG_STR("mode", "enforce", CFGF_NONE)
+    MOAT_CFG_ENUM("on_error", MOAT_ON_ERROR_ACCEPT, moat_cfg_parse_on_error), \
+    MOAT_CFG_ENUM("mode", 0, moat_cfg_parse_mode)
 
 /* A duration option: "90", "90s", "15m", "2h", "7d", "1w"; stored in seconds. */
 #define MOAT_CFG_DURATION(name, default_seconds)                            \
     CFG_INT_CB(name, default_seconds, CFGF_NONE, moat_cfg_parse_duration)
+/*
+ * An enumerated option: the file says a word, the program reads its index
+ * with cfg_getint. parser is a one-line function calling moat_cfg_parse_enum
+ * with the words, e.g. "accept|mark|reject" (index 0, 1, 2). A wrong word is
+ * reported with the line it is on.
+ */
+#define MOAT_CFG_ENUM(name, default_index, parser)                          \
+    CFG_INT_CB(name, default_index, CFGF_NONE, parser)
 /* A size option: "4096", "64k", "256M", "2G"; stored in bytes. */
 #define MOAT_CFG_SIZE(name, default_bytes)                                  \
     CFG_INT_CB(name, default_bytes, CFGF_NONE, moat_cfg_parse_size)
@@ -92,7 +100,16 @@ moat_on_error moat_config_salvage_on_error(const char *path, const char *module)
 /* Parsing callbacks and validators for schemas. */
 int moat_cfg_parse_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);
 int moat_cfg_parse_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);
-/* moat_cfg_check_enum - validator body: value of opt must be one of "a|b|c" */
+/* moat_cfg_parse_enum - parser body for MOAT_CFG_ENUM: *result = index of value in "a|b|c" */
+int moat_cfg_parse_enum(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result,
+                        const char *choices);
+int moat_cfg_parse_on_error(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);
+int moat_cfg_parse_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);
+/*
+ * moat_cfg_check_enum - validator body for a string option (cfg_set_validate_func):
+ * value of opt must be one of "a|b|c". libconfuse runs validators when the
+ * section closes, so prefer MOAT_CFG_ENUM, which reports the exact line.
+ */
 int moat_cfg_check_enum(cfg_t *cfg, cfg_opt_t *opt, const char *choices);
 /* moat_cfg_check_range - validator body: int value of opt within [lo, hi] */
 int moat_cfg_check_range(cfg_t *cfg, cfg_opt_t *opt, long lo, long hi);

@@ -1,0 +1,301 @@
+/*
+ * test_config.c - moat.conf loading: defaults, errors that name file, line
+ * and option, durations and sizes, and the on_error salvage of a broken file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static cfg_opt_t demo_opts[] = {
+    MOAT_MODULE_OPTS,
+    MOAT_CFG_DURATION("window", 600),
+    MOAT_CFG_SIZE("limit", 1024),
+    CFG_STR("policy", "accept", CFGF_NONE),
+    CFG_END()
+};
+
+static int validate_policy(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_enum(cfg, opt, "accept|mark|reject");
+}
+
+static void demo_setup(cfg_t *root)
+{
+    cfg_set_validate_func(root, "demo|policy", validate_policy);
+}
+
+static int demo_check(cfg_t *sec, char *err, size_t errlen)
+{
+    if (cfg_getint(sec, "window") == 0) {
+        snprintf(err, errlen, "window: must not be 0");
+        return -1;
+    }
+    return 0;
+}
+
+static const moat_schema demo_schema = {"demo", demo_opts, demo_setup, demo_check};
+static const moat_schema *const demo_schemas[] = {&demo_schema};
+
+static char path[64];
+
+/* write_conf - put text into this test's config file */
+static const char *write_conf(const char *text)
+{
+    FILE *f;
+
+    snprintf(path, sizeof path, "/tmp/moat-test-config-%d.conf", (int)getpid());
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static moat_config *load(const char *text, char *err)
+{
+    return moat_config_load_with(write_conf(text), demo_schemas, 1, err, MOAT_ERR_MAX);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(path);
+    return 0;
+}
+
+static void empty_file_gives_defaults(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = load("", err);
+
+    (void)state;
+    assert_non_null(c);
+    assert_int_equal(c->store.backend, STORE_BACKEND_LMDB);
+    assert_string_equal(c->store.path, "/var/lib/moat");
+    assert_int_equal(c->store.connect_timeout_ms, 50);
+    assert_int_equal(c->store.command_timeout_ms, 100);
+    assert_true(moat_config_enabled(c, "demo"));
+    assert_int_equal(moat_config_on_error(c, "demo"), MOAT_ON_ERROR_ACCEPT);
+    assert_false(moat_config_log_only(c, "demo"));
+    assert_int_equal(cfg_getint(moat_config_module(c, "demo"), "window"), 600);
+    moat_config_free(c);
+}
+
+static void values_are_read(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = load("store {\n backend = redis\n map_size = 64M\n"
+                          " redis { host = \"10.0.0.1\" port = 6380 prefix = \"mx:\" }\n}\n"
+                          "demo { enabled = false on_error = defer mode = log-only\n"
+                          "  window = 2h limit = 4k policy = mark }\n", err);
+
+    (void)state;
+    assert_non_null(c);
+    assert_int_equal(c->store.backend, STORE_BACKEND_REDIS);
+    assert_int_equal(c->store.map_size, 64L * 1024 * 1024);
+    assert_string_equal(c->store.redis_host, "10.0.0.1");
+    assert_int_equal(c->store.redis_port, 6380);
+    assert_string_equal(c->store.redis_prefix, "mx:");
+    assert_false(moat_config_enabled(c, "demo"));
+    assert_int_equal(moat_config_on_error(c, "demo"), MOAT_ON_ERROR_DEFER);
+    assert_true(moat_config_log_only(c, "demo"));
+    assert_int_equal(cfg_getint(moat_config_module(c, "demo"), "window"), 7200);
+    assert_int_equal(cfg_getint(moat_config_module(c, "demo"), "limit"), 4096);
+    moat_config_free(c);
+}
+
+static void bad_enum_names_file_line_and_option(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    char expect[128];
+    moat_config *c = load("# comment\ndemo {\n  on_error = maybe\n}\n", err);
+
+    (void)state;
+    assert_null(c);
+    snprintf(expect, sizeof expect, "%s:3: demo: on_error: 'maybe' is not one of accept|defer", path);
+    assert_string_equal(err, expect);
+}
+
+static void comments_do_not_shift_line_numbers(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    char expect[128];
+    moat_config *c = load("/* a\n   b */\n# x\ndemo { # y\n // z\n  on_error = \"a#b\" # t\n}\n", err);
+
+    (void)state;
+    assert_null(c);
+    snprintf(expect, sizeof expect, "%s:6: demo: on_error: 'a#b' is not one of accept|defer", path);
+    assert_string_equal(err, expect);
+}
+
+static void unknown_option_is_named(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = load("demo {\n  windoww = 5m\n}\n", err);
+
+    (void)state;
+    assert_null(c);
+    assert_non_null(strstr(err, ":2:"));
+    assert_non_null(strstr(err, "windoww"));
+}
+
+static void bad_duration_and_size(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = load("demo { window = 5 minutes }\n", err);
+
+    (void)state;
+    assert_null(c);
+    c = load("demo {\n window = 5x\n}\n", err);
+    assert_null(c);
+    assert_non_null(strstr(err, ":2:"));
+    assert_non_null(strstr(err, "window: '5x' is not a duration"));
+    c = load("store { map_size = lots }\n", err);
+    assert_null(c);
+    assert_non_null(strstr(err, "map_size"));
+    c = load("store { map_size = 1k }\n", err);
+    assert_null(c);
+    assert_non_null(strstr(err, "map_size"));
+}
+
+static void module_check_and_enum_validators_run(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = load("demo { policy = drop }\n", err);
+
+    (void)state;
+    assert_null(c);
+    assert_non_null(strstr(err, "policy: 'drop' is not one of accept|mark|reject"));
+    c = load("demo { window = 0 }\n", err);
+    assert_null(c);
+    assert_non_null(strstr(err, "demo: window: must not be 0"));
+}
+
+static void syntax_error_has_line(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = load("store {\n backend = lmdb\n\ndemo { \n", err);
+
+    (void)state;
+    assert_null(c);
+    assert_non_null(strstr(err, path));
+}
+
+static void relative_store_path_is_refused(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = load("store { path = \"state\" }\n", err);
+
+    (void)state;
+    assert_null(c);
+    assert_non_null(strstr(err, "must be an absolute path"));
+}
+
+static void missing_file_is_reported(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = moat_config_load_with("/nonexistent/moat.conf", demo_schemas, 1, err,
+                                           sizeof err);
+
+    (void)state;
+    assert_null(c);
+    assert_non_null(strstr(err, "/nonexistent/moat.conf: cannot read"));
+}
+
+static void redis_password_comes_from_file(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    char conf[256], pwpath[64];
+    FILE *f;
+    moat_config *c;
+
+    (void)state;
+    snprintf(pwpath, sizeof pwpath, "/tmp/moat-test-pw-%d", (int)getpid());
+    f = fopen(pwpath, "w");
+    assert_non_null(f);
+    fputs("s3cret\n", f);
+    fclose(f);
+    snprintf(conf, sizeof conf, "store { redis { password_file = \"%s\" } }\n", pwpath);
+    c = load(conf, err);
+    unlink(pwpath);
+    assert_non_null(c);
+    assert_string_equal(c->store.redis_password, "s3cret");
+    moat_config_free(c);
+}
+
+static void salvage_finds_defer_in_a_broken_file(void **state)
+{
+    (void)state;
+    write_conf("# on_error = defer in a comment does not count\n"
+               "store { backend = bogus }\n"
+               "demo {\n  sub { on_error = accept }\n  on_error = \"defer\"\n}\n"
+               "other { on_error = accept\n");
+    assert_int_equal(moat_config_salvage_on_error(path, "demo"), MOAT_ON_ERROR_DEFER);
+    assert_int_equal(moat_config_salvage_on_error(path, "other"), MOAT_ON_ERROR_ACCEPT);
+    assert_int_equal(moat_config_salvage_on_error(path, "store"), MOAT_ON_ERROR_ACCEPT);
+    write_conf("/* demo { on_error = defer } */ demo { on_error = accept }");
+    assert_int_equal(moat_config_salvage_on_error(path, "demo"), MOAT_ON_ERROR_ACCEPT);
+    assert_int_equal(moat_config_salvage_on_error("/nonexistent", "demo"), MOAT_ON_ERROR_ACCEPT);
+}
+
+static void registry_loads_every_module(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = moat_config_load(write_conf(""), err, sizeof err);
+    size_t i;
+
+    (void)state;
+    assert_non_null(c);
+    for (i = 0; i < moat_schema_count; i++)
+        assert_non_null(moat_config_module(c, moat_schemas[i]->name));
+    moat_config_free(c);
+}
+
+static void durations_parse(void **state)
+{
+    long v;
+
+    (void)state;
+    assert_int_equal(moat_parse_duration("90", &v), 0);
+    assert_int_equal(v, 90);
+    assert_int_equal(moat_parse_duration("15m", &v), 0);
+    assert_int_equal(v, 900);
+    assert_int_equal(moat_parse_duration("7d", &v), 0);
+    assert_int_equal(v, 604800);
+    assert_int_equal(moat_parse_duration("1w", &v), 0);
+    assert_int_equal(moat_parse_duration("", &v), -1);
+    assert_int_equal(moat_parse_duration("-5", &v), -1);
+    assert_int_equal(moat_parse_duration("5mm", &v), -1);
+    assert_int_equal(moat_parse_duration("99999999999999999999", &v), -1);
+    assert_int_equal(moat_parse_size("2G", &v), 0);
+    assert_int_equal(v, 2L << 30);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(empty_file_gives_defaults, teardown),
+        cmocka_unit_test_teardown(values_are_read, teardown),
+        cmocka_unit_test_teardown(bad_enum_names_file_line_and_option, teardown),
+        cmocka_unit_test_teardown(comments_do_not_shift_line_numbers, teardown),
+        cmocka_unit_test_teardown(unknown_option_is_named, teardown),
+        cmocka_unit_test_teardown(bad_duration_and_size, teardown),
+        cmocka_unit_test_teardown(module_check_and_enum_validators_run, teardown),
+        cmocka_unit_test_teardown(syntax_error_has_line, teardown),
+        cmocka_unit_test_teardown(relative_store_path_is_refused, teardown),
+        cmocka_unit_test(missing_file_is_reported),
+        cmocka_unit_test_teardown(redis_password_comes_from_file, teardown),
+        cmocka_unit_test_teardown(salvage_finds_defer_in_a_broken_file, teardown),
+        cmocka_unit_test_teardown(registry_loads_every_module, teardown),
+        cmocka_unit_test(durations_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
