@@ -63,7 +63,7 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 ALL_LIBS = $(LOGIC_LIBS) $(BUILD)/lib/libmoat_common.a
 
 .PHONY: all deps run check unit integration export-test asan-unit bench fuzz \
-        fuzz-smoke scenarios install clean deb distclean
+        fuzz-smoke scenarios install clean deb distclean lint
 .DEFAULT_GOAL := all
 
 all: $(SO_FILES) $(BUILD)/moatctl
@@ -194,3 +194,14 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- lint
+
+LINT_SRC ?= $(wildcard common/*.c modules/*.c modules/*/*.c tools/moatctl/*.c)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	    --std=c11 --inline-suppr --suppress=missingIncludeSystem -Icommon -Imodules \
+	    -I/usr/include/exim4 $(LINT_SRC)
+	clang-tidy --quiet $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -Icommon -Imodules \
+	    -I/usr/include/exim4 $(PKG_CFLAGS)

@@ -21,7 +21,7 @@
 #include "log.h"
 
 #define MAX_SECTIONS 16
-#define CONFIG_MAX_BYTES (1024 * 1024)
+#define CONFIG_MAX_BYTES (1024L * 1024)
 
 /* The first error libconfuse reports during one load (one load at a time). */
 static char load_error[MOAT_ERR_MAX];
@@ -34,7 +34,7 @@ static void capture_error(cfg_t *cfg, const char *fmt, va_list ap)
     const char *file = cfg && cfg->filename ? cfg->filename
                      : load_path ? load_path : "moat.conf";
     int line = cfg ? cfg->line : 0;
-    const char *section = cfg && cfg->name && strcmp(cfg->name, "root") ? cfg->name : NULL;
+    const char *section = cfg && cfg->name && strcmp(cfg->name, "root") != 0 ? cfg->name : NULL;
 
     if (load_error[0])
         return;
@@ -63,7 +63,7 @@ int moat_parse_duration(const char *text, long *seconds)
     case 'm': mult = 60; break;
     case 'h': mult = 3600; break;
     case 'd': mult = 86400; break;
-    case 'w': mult = 7 * 86400; break;
+    case 'w': mult = 7L * 86400; break;
     default: return -1;
     }
     if (*end && end[1] != '\0')
@@ -327,7 +327,7 @@ static char *read_text(const char *path, char *err, size_t errlen)
         goto done;
     }
     if (!S_ISREG(sb.st_mode) || sb.st_size > CONFIG_MAX_BYTES) {
-        snprintf(err, errlen, "%s: not a regular file of at most %d bytes", path,
+        snprintf(err, errlen, "%s: not a regular file of at most %ld bytes", path,
                  CONFIG_MAX_BYTES);
         goto done;
     }
