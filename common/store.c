@@ -1,16 +1,14 @@
 /*
- * store.c - placeholder until the LMDB and Redis backends land.
+ * store.c - the state store front: argument checks, fork detection, and
+ * dispatch to the configured backend.
  */
-#include "store.h"
+#include "store_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct moat_store {
-    moat_store_config cfg;
-    char err[256];
-};
+#include <unistd.h>
 
 void moat_store_config_defaults(moat_store_config *sc)
 {
@@ -28,42 +26,140 @@ void moat_store_config_defaults(moat_store_config *sc)
 moat_store *moat_store_new(const moat_store_config *sc)
 {
     moat_store *st = calloc(1, sizeof *st);
-    if (st)
-        st->cfg = *sc;
+
+    if (st == NULL)
+        return NULL;
+    st->cfg = *sc;
+    st->ops = sc->backend == STORE_BACKEND_REDIS ? &store_redis_ops : &store_lmdb_ops;
+    st->pid = getpid();
     return st;
 }
 
-void moat_store_free(moat_store *st) { free(st); }
-const char *moat_store_last_error(const moat_store *st) { return st->err; }
-const char *moat_store_backend_name(const moat_store *st)
+void moat_store_free(moat_store *st)
 {
-    return st->cfg.backend == STORE_BACKEND_REDIS ? "redis" : "lmdb";
+    if (st == NULL)
+        return;
+    st->ops->drop(st, st->pid != getpid());
+    memset(st->cfg.redis_password, 0, sizeof st->cfg.redis_password);
+    free(st);
 }
 
-static store_status nyi(moat_store *st)
+const char *moat_store_last_error(const moat_store *st) { return st->err; }
+const char *moat_store_backend_name(const moat_store *st) { return st->ops->name; }
+
+store_status store_fail(moat_store *st, const char *fmt, ...)
 {
-    snprintf(st->err, sizeof st->err, "store not implemented");
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(st->err, sizeof st->err, fmt, ap);
+    va_end(ap);
     return STORE_ERROR;
 }
 
+uint32_t store_slot_len(uint32_t window_s)
+{
+    uint32_t len = (window_s + MOAT_WINDOW_SLOTS - 1) / MOAT_WINDOW_SLOTS;
+    return len ? len : 1;
+}
+
+/* ready - common checks before every call: a usable key, and a fresh backend after fork */
+static int ready(moat_store *st, const char *key)
+{
+    pid_t pid = getpid();
+
+    st->err[0] = '\0';
+    if (st->pid != pid) {
+        st->ops->drop(st, 1);
+        st->pid = pid;
+    }
+    if (key == NULL || *key == '\0') {
+        store_fail(st, "empty key");
+        return 0;
+    }
+    if (strlen(key) > STORE_KEY_MAX) {
+        store_fail(st, "key longer than %d bytes", STORE_KEY_MAX);
+        return 0;
+    }
+    return 1;
+}
+
 store_status moat_store_counter_add(moat_store *st, const char *key, uint32_t window_s,
-                               uint32_t n, time_t now, uint64_t *total)
-{ (void)key; (void)window_s; (void)n; (void)now; (void)total; return nyi(st); }
+                                    uint32_t n, time_t now, uint64_t *total)
+{
+    uint64_t ignored;
+
+    if (!ready(st, key))
+        return STORE_ERROR;
+    if (window_s == 0)
+        return store_fail(st, "counter %s: window of 0 seconds", key);
+    return st->ops->counter_add(st, key, window_s, n, now, total ? total : &ignored);
+}
+
 store_status moat_store_counter_get(moat_store *st, const char *key, uint32_t window_s,
-                               time_t now, uint64_t *total)
-{ (void)key; (void)window_s; (void)now; (void)total; return nyi(st); }
+                                    time_t now, uint64_t *total)
+{
+    return moat_store_counter_add(st, key, window_s, 0, now, total);
+}
+
 store_status moat_store_distinct_add(moat_store *st, const char *key, const char *member,
-                                uint32_t window_s, time_t now, uint64_t *distinct)
-{ (void)key; (void)member; (void)window_s; (void)now; (void)distinct; return nyi(st); }
+                                     uint32_t window_s, time_t now, uint64_t *distinct)
+{
+    uint64_t ignored;
+
+    if (!ready(st, key))
+        return STORE_ERROR;
+    if (window_s == 0)
+        return store_fail(st, "set %s: window of 0 seconds", key);
+    if (member && strlen(key) + strlen(member) + 1 > STORE_KEY_MAX)
+        return store_fail(st, "set %s: member too long", key);
+    return st->ops->distinct_add(st, key, member, window_s, now, distinct ? distinct : &ignored);
+}
+
 store_status moat_store_set(moat_store *st, const char *key, const void *value, size_t len,
-                       uint32_t ttl_s, time_t now)
-{ (void)key; (void)value; (void)len; (void)ttl_s; (void)now; return nyi(st); }
+                            uint32_t ttl_s, time_t now)
+{
+    if (!ready(st, key))
+        return STORE_ERROR;
+    if (len > STORE_VALUE_MAX)
+        return store_fail(st, "value of %s longer than %d bytes", key, STORE_VALUE_MAX);
+    if (ttl_s == 0)
+        return store_fail(st, "value %s: a time to live of 0 seconds", key);
+    return st->ops->set(st, key, value, len, ttl_s, now);
+}
+
 store_status moat_store_get(moat_store *st, const char *key, void *buf, size_t cap,
-                       size_t *len, time_t *expires, time_t now)
-{ (void)key; (void)buf; (void)cap; (void)len; (void)expires; (void)now; return nyi(st); }
-store_status moat_store_del(moat_store *st, const char *key) { (void)key; return nyi(st); }
+                            size_t *len, time_t *expires, time_t now)
+{
+    size_t ignored_len;
+    time_t ignored_exp;
+
+    if (!ready(st, key))
+        return STORE_ERROR;
+    return st->ops->get(st, key, buf, cap, len ? len : &ignored_len,
+                        expires ? expires : &ignored_exp, now);
+}
+
+store_status moat_store_del(moat_store *st, const char *key)
+{
+    if (!ready(st, key))
+        return STORE_ERROR;
+    return st->ops->del(st, key);
+}
+
 store_status moat_store_scan(moat_store *st, const char *prefix, time_t now,
-                        moat_store_scan_fn fn, void *arg)
-{ (void)prefix; (void)now; (void)fn; (void)arg; return nyi(st); }
+                             moat_store_scan_fn fn, void *arg)
+{
+    if (!ready(st, "scan"))
+        return STORE_ERROR;
+    return st->ops->scan(st, prefix ? prefix : "", now, fn, arg);
+}
+
 store_status moat_store_sweep(moat_store *st, time_t now, uint64_t *removed)
-{ (void)now; (void)removed; return nyi(st); }
+{
+    uint64_t ignored;
+
+    if (!ready(st, "sweep"))
+        return STORE_ERROR;
+    return st->ops->sweep(st, now, removed ? removed : &ignored);
+}

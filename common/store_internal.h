@@ -1,0 +1,51 @@
+/*
+ * store_internal.h - what a state store backend implements (store_lmdb.c,
+ * store_redis.c) and the handle they share with store.c. Not for modules.
+ */
+#ifndef MOAT_STORE_INTERNAL_H
+#define MOAT_STORE_INTERNAL_H
+
+#include <sys/types.h>
+
+#include "store.h"
+
+#define STORE_ERR_MAX 256
+#define STORE_DISTINCT_CAP 100000   /* a set is never counted past this */
+
+typedef struct store_ops {
+    const char *name;
+    /* drop - forget the connection/environment; after_fork: the parent still uses it */
+    void (*drop)(moat_store *st, int after_fork);
+    store_status (*counter_add)(moat_store *st, const char *key, uint32_t window_s,
+                                uint32_t n, time_t now, uint64_t *total);
+    store_status (*distinct_add)(moat_store *st, const char *key, const char *member,
+                                 uint32_t window_s, time_t now, uint64_t *distinct);
+    store_status (*set)(moat_store *st, const char *key, const void *value, size_t len,
+                        uint32_t ttl_s, time_t now);
+    store_status (*get)(moat_store *st, const char *key, void *buf, size_t cap,
+                        size_t *len, time_t *expires, time_t now);
+    store_status (*del)(moat_store *st, const char *key);
+    store_status (*scan)(moat_store *st, const char *prefix, time_t now,
+                         moat_store_scan_fn fn, void *arg);
+    store_status (*sweep)(moat_store *st, time_t now, uint64_t *removed);
+} store_ops;
+
+struct moat_store {
+    moat_store_config cfg;
+    const store_ops *ops;
+    pid_t pid;                 /* the process that opened impl */
+    void *impl;                /* backend state, NULL until first use */
+    char err[STORE_ERR_MAX];
+};
+
+extern const store_ops store_lmdb_ops;
+extern const store_ops store_redis_ops;
+
+/* store_fail - record why the last call failed; returns STORE_ERROR */
+store_status store_fail(moat_store *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* store_slot_len - seconds per slot of a window of window_s seconds (at least 1) */
+uint32_t store_slot_len(uint32_t window_s);
+
+#endif

@@ -1,0 +1,632 @@
+/*
+ * store_lmdb.c - the embedded state store: one LMDB environment per host,
+ * shared by every Exim process.
+ *
+ * Records are a 16-byte header (type, expiry) and a payload:
+ *   counter  slot length, then MOAT_WINDOW_SLOTS (epoch, count) pairs;
+ *   member   nothing: one record per set member, keyed "key\0member";
+ *   value    the bytes.
+ * Every write is one short transaction. State is soft (counters and
+ * caches), so commits skip fsync (MDB_NOSYNC): a host crash may lose the
+ * last seconds of counts; an environment LMDB cannot read is moved aside
+ * and started afresh rather than ever stopping mail.
+ */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define REC_COUNTER 1
+#define REC_MEMBER 2
+#define REC_VALUE 3
+#define REC_VERSION 1
+#define MAX_READERS 1024
+#define SWEEP_BATCH 10000
+
+typedef struct rec_header {
+    uint8_t type;
+    uint8_t version;
+    uint16_t reserved;
+    uint32_t reserved2;
+    int64_t expires;
+} rec_header;
+
+typedef struct counter_slot {
+    uint32_t epoch;
+    uint32_t count;
+} counter_slot;
+
+typedef struct counter_rec {
+    rec_header h;
+    uint32_t slot_len;
+    uint32_t reserved;
+    counter_slot slots[MOAT_WINDOW_SLOTS];
+} counter_rec;
+
+typedef struct lmdb_state {
+    MDB_env *env;
+    MDB_dbi dbi;
+} lmdb_state;
+
+/* is_damage - errors after which the environment cannot be trusted */
+static int is_damage(int rc)
+{
+    return rc == MDB_CORRUPTED || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ||
+           rc == MDB_PANIC || rc == MDB_PAGE_NOTFOUND;
+}
+
+/* move_aside - rename a damaged data file so a fresh environment can start */
+static void move_aside(moat_store *st)
+{
+    char from[4200], to[4300], lock[4200];
+
+    snprintf(from, sizeof from, "%s/data.mdb", st->cfg.path);
+    snprintf(to, sizeof to, "%s/data.mdb.damaged-%ld", st->cfg.path, (long)time(NULL));
+    snprintf(lock, sizeof lock, "%s/lock.mdb", st->cfg.path);
+    if (rename(from, to) == 0) {
+        unlink(lock);
+        moat_log(MOAT_LOG_ERROR, "moat store: %s was unreadable; moved aside to %s, "
+                 "starting with empty state", from, to);
+    }
+}
+
+/* give_to_owner - when root creates files in Debian-exim's directory, hand them over */
+static void give_to_owner(const char *dir)
+{
+    static const char *const names[] = {"data.mdb", "lock.mdb"};
+    struct stat sb;
+    char path[4200];
+    size_t i;
+
+    if (geteuid() != 0 || stat(dir, &sb) != 0 || sb.st_uid == 0)
+        return;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (chown(path, sb.st_uid, sb.st_gid) != 0 && errno != ENOENT)
+            moat_log(MOAT_LOG_WARN, "moat store: cannot give %s to uid %d: %s", path,
+                     (int)sb.st_uid, strerror(errno));
+    }
+}
+
+/* env_open_once - one attempt at opening the environment */
+static int env_open_once(moat_store *st, lmdb_state *ls)
+{
+    MDB_txn *txn;
+    int rc, dead = 0;
+
+    if ((rc = mdb_env_create(&ls->env)) != 0)
+        return rc;
+    mdb_env_set_mapsize(ls->env, st->cfg.map_size);
+    mdb_env_set_maxreaders(ls->env, MAX_READERS);
+    rc = mdb_env_open(ls->env, st->cfg.path, MDB_NOTLS | MDB_NOSYNC | MDB_NORDAHEAD, 0640);
+    if (rc == 0)
+        rc = mdb_reader_check(ls->env, &dead);
+    if (rc == 0)
+        rc = mdb_txn_begin(ls->env, NULL, 0, &txn);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, NULL, 0, &ls->dbi);
+        rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+    }
+    if (rc != 0) {
+        mdb_env_close(ls->env);
+        ls->env = NULL;
+    }
+    return rc;
+}
+
+/* env - the open environment of this process, opening it on first use */
+static lmdb_state *env(moat_store *st)
+{
+    lmdb_state *ls = st->impl;
+    int rc;
+
+    if (ls && ls->env)
+        return ls;
+    if (ls == NULL) {
+        ls = calloc(1, sizeof *ls);
+        if (ls == NULL) {
+            store_fail(st, "lmdb: out of memory");
+            return NULL;
+        }
+        st->impl = ls;
+    }
+    if (mkdir(st->cfg.path, 0750) != 0 && errno != EEXIST) {
+        store_fail(st, "lmdb: cannot create %s: %s", st->cfg.path, strerror(errno));
+        return NULL;
+    }
+    rc = env_open_once(st, ls);
+    if (is_damage(rc)) {
+        move_aside(st);
+        rc = env_open_once(st, ls);
+    }
+    if (rc != 0) {
+        store_fail(st, "lmdb: cannot open %s: %s", st->cfg.path, mdb_strerror(rc));
+        return NULL;
+    }
+    give_to_owner(st->cfg.path);
+    return ls;
+}
+
+static void lmdb_drop(moat_store *st, int after_fork)
+{
+    lmdb_state *ls = st->impl;
+
+    if (ls == NULL)
+        return;
+    /* After fork the environment belongs to the parent: leave it alone
+     * (its descriptors are close-on-exec and the child soon _exits). */
+    if (ls->env && !after_fork)
+        mdb_env_close(ls->env);
+    free(ls);
+    st->impl = NULL;
+}
+
+/* fail_rc - turn an LMDB error into STORE_ERROR, closing a damaged environment */
+static store_status fail_rc(moat_store *st, const char *what, const char *key, int rc)
+{
+    if (is_damage(rc)) {
+        lmdb_drop(st, 0);
+        move_aside(st);
+    }
+    if (rc == MDB_MAP_FULL)
+        moat_log_once("store:mapfull", MOAT_LOG_ERROR,
+                      "moat store: LMDB map of %s is full (map_size = %zu bytes): "
+                      "raise store { map_size } or run moatctl store sweep",
+                      st->cfg.path, st->cfg.map_size);
+    return store_fail(st, "lmdb: %s %s: %s", what, key, mdb_strerror(rc));
+}
+
+/* sweep_all - remove expired records in batches of short transactions */
+static int sweep_all(lmdb_state *ls, time_t now, uint64_t *removed)
+{
+    char resume[STORE_KEY_MAX + 1] = "";
+    size_t resume_len = 0;
+    int more = 1, rc = 0;
+
+    *removed = 0;
+    while (more) {
+        MDB_txn *txn;
+        MDB_cursor *cur;
+        MDB_val k, v;
+        int n = 0, op;
+
+        if ((rc = mdb_txn_begin(ls->env, NULL, 0, &txn)) != 0)
+            return rc;
+        if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+        k.mv_data = resume;
+        k.mv_size = resume_len;
+        op = resume_len ? MDB_SET_RANGE : MDB_FIRST;
+        more = 0;
+        while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+            op = MDB_NEXT;
+            if (n++ >= SWEEP_BATCH) {
+                resume_len = k.mv_size < sizeof resume ? k.mv_size : sizeof resume - 1;
+                memcpy(resume, k.mv_data, resume_len);
+                more = 1;
+                break;
+            }
+            if (v.mv_size >= sizeof(rec_header)) {
+                rec_header h;
+                memcpy(&h, v.mv_data, sizeof h);
+                if (h.expires > now)
+                    continue;
+            }
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                break;
+            (*removed)++;
+        }
+        mdb_cursor_close(cur);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+        if ((rc = mdb_txn_commit(txn)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * write_txn - run fn in a write transaction; on a full map sweep expired
+ * records once and try again.
+ */
+typedef int (*write_fn)(MDB_txn *txn, lmdb_state *ls, void *arg);
+
+static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
+{
+    int attempt, rc = 0;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        MDB_txn *txn;
+        uint64_t removed;
+
+        if ((rc = mdb_txn_begin(ls->env, NULL, 0, &txn)) != 0)
+            return rc;
+        rc = fn(txn, ls, arg);
+        if (rc == 0)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+        if (rc != MDB_MAP_FULL || attempt > 0)
+            return rc;
+        if (sweep_all(ls, now, &removed) != 0 || removed == 0)
+            return rc;
+    }
+    return rc;
+}
+
+struct counter_op {
+    MDB_val key;
+    uint32_t window_s;
+    uint32_t n;
+    time_t now;
+    uint64_t total;
+};
+
+/* counter_sum - the count of c within the window ending at epoch now_epoch */
+static uint64_t counter_sum(const counter_rec *c, uint32_t now_epoch)
+{
+    uint64_t total = 0;
+    int i;
+
+    for (i = 0; i < MOAT_WINDOW_SLOTS; i++)
+        if (c->slots[i].epoch <= now_epoch && now_epoch - c->slots[i].epoch < MOAT_WINDOW_SLOTS)
+            total += c->slots[i].count;
+    return total;
+}
+
+static int counter_write(MDB_txn *txn, lmdb_state *ls, void *arg)
+{
+    struct counter_op *op = arg;
+    uint32_t slot_len = store_slot_len(op->window_s);
+    uint32_t epoch = (uint32_t)(op->now / slot_len);
+    counter_slot *slot;
+    counter_rec c;
+    MDB_val v;
+    int rc = mdb_get(txn, ls->dbi, &op->key, &v);
+
+    if (rc == 0 && v.mv_size == sizeof c) {
+        memcpy(&c, v.mv_data, sizeof c);
+        if (c.h.type != REC_COUNTER || c.slot_len != slot_len || c.h.expires <= op->now)
+            memset(&c, 0, sizeof c);
+    } else if (rc == 0 || rc == MDB_NOTFOUND) {
+        memset(&c, 0, sizeof c);
+    } else {
+        return rc;
+    }
+    c.h.type = REC_COUNTER;
+    c.h.version = REC_VERSION;
+    c.slot_len = slot_len;
+    slot = &c.slots[epoch % MOAT_WINDOW_SLOTS];
+    if (slot->epoch != epoch) {
+        slot->epoch = epoch;
+        slot->count = 0;
+    }
+    slot->count = slot->count > UINT32_MAX - op->n ? UINT32_MAX : slot->count + op->n;
+    c.h.expires = (int64_t)op->now + op->window_s + slot_len;
+    op->total = counter_sum(&c, epoch);
+    v.mv_data = &c;
+    v.mv_size = sizeof c;
+    return mdb_put(txn, ls->dbi, &op->key, &v, 0);
+}
+
+static store_status lmdb_counter_add(moat_store *st, const char *key, uint32_t window_s,
+                                     uint32_t n, time_t now, uint64_t *total)
+{
+    lmdb_state *ls = env(st);
+    struct counter_op op = {{strlen(key), (void *)key}, window_s, n, now, 0};
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    if (n == 0) {
+        /* A read: no write transaction, no lock taken. */
+        MDB_txn *txn;
+        MDB_val v;
+        counter_rec c;
+        uint32_t slot_len = store_slot_len(window_s);
+
+        *total = 0;
+        if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &txn)) != 0)
+            return fail_rc(st, "read", key, rc);
+        rc = mdb_get(txn, ls->dbi, &op.key, &v);
+        if (rc == 0 && v.mv_size == sizeof c) {
+            memcpy(&c, v.mv_data, sizeof c);
+            if (c.h.type == REC_COUNTER && c.slot_len == slot_len && c.h.expires > now)
+                *total = counter_sum(&c, (uint32_t)(now / slot_len));
+        }
+        mdb_txn_abort(txn);
+        return rc == 0 || rc == MDB_NOTFOUND ? STORE_OK : fail_rc(st, "read", key, rc);
+    }
+    rc = write_txn(ls, now, counter_write, &op);
+    if (rc != 0)
+        return fail_rc(st, "count", key, rc);
+    *total = op.total;
+    return STORE_OK;
+}
+
+struct member_op {
+    const char *key;
+    const char *member;
+    uint32_t window_s;
+    time_t now;
+    uint64_t distinct;
+};
+
+/* member_key - "key\0member" into buf; its length */
+static size_t member_key(char *buf, size_t cap, const char *key, const char *member)
+{
+    size_t kl = strlen(key), ml = member ? strlen(member) : 0;
+
+    if (kl + 1 + ml > cap)
+        return 0;
+    memcpy(buf, key, kl);
+    buf[kl] = '\0';
+    if (ml)
+        memcpy(buf + kl + 1, member, ml);
+    return kl + 1 + ml;
+}
+
+/* count_members - live members of key's set (capped), deleting expired ones if writable */
+static int count_members(MDB_txn *txn, lmdb_state *ls, const char *key, time_t now,
+                         int writable, uint64_t *count)
+{
+    char prefix[STORE_KEY_MAX + 2];
+    size_t plen = member_key(prefix, sizeof prefix, key, NULL);
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc, op = MDB_SET_RANGE;
+
+    *count = 0;
+    if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0)
+        return rc;
+    k.mv_data = prefix;
+    k.mv_size = plen;
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        rec_header h;
+
+        op = MDB_NEXT;
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if (v.mv_size < sizeof h)
+            continue;
+        memcpy(&h, v.mv_data, sizeof h);
+        if (h.expires > now) {
+            if (++*count >= STORE_DISTINCT_CAP)
+                break;
+        } else if (writable && (rc = mdb_cursor_del(cur, 0)) != 0) {
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+static int member_write(MDB_txn *txn, lmdb_state *ls, void *arg)
+{
+    struct member_op *op = arg;
+    char buf[STORE_KEY_MAX + 2];
+    rec_header h = {REC_MEMBER, REC_VERSION, 0, 0, 0};
+    MDB_val k, v;
+    int rc;
+
+    k.mv_data = buf;
+    k.mv_size = member_key(buf, sizeof buf, op->key, op->member);
+    h.expires = (int64_t)op->now + op->window_s;
+    v.mv_data = &h;
+    v.mv_size = sizeof h;
+    if ((rc = mdb_put(txn, ls->dbi, &k, &v, 0)) != 0)
+        return rc;
+    return count_members(txn, ls, op->key, op->now, 1, &op->distinct);
+}
+
+static store_status lmdb_distinct_add(moat_store *st, const char *key, const char *member,
+                                      uint32_t window_s, time_t now, uint64_t *distinct)
+{
+    lmdb_state *ls = env(st);
+    struct member_op op = {key, member, window_s, now, 0};
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    if (member == NULL) {
+        MDB_txn *txn;
+        if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &txn)) != 0)
+            return fail_rc(st, "read", key, rc);
+        rc = count_members(txn, ls, key, now, 0, distinct);
+        mdb_txn_abort(txn);
+        return rc == 0 ? STORE_OK : fail_rc(st, "read", key, rc);
+    }
+    rc = write_txn(ls, now, member_write, &op);
+    if (rc != 0)
+        return fail_rc(st, "add to", key, rc);
+    *distinct = op.distinct;
+    return STORE_OK;
+}
+
+struct value_op {
+    MDB_val key;
+    const void *value;
+    size_t len;
+    int64_t expires;
+};
+
+static int value_write(MDB_txn *txn, lmdb_state *ls, void *arg)
+{
+    struct value_op *op = arg;
+    rec_header h = {REC_VALUE, REC_VERSION, 0, 0, op->expires};
+    MDB_val v;
+    int rc;
+
+    v.mv_size = sizeof h + op->len;
+    v.mv_data = NULL;
+    if ((rc = mdb_put(txn, ls->dbi, &op->key, &v, MDB_RESERVE)) != 0)
+        return rc;
+    memcpy(v.mv_data, &h, sizeof h);
+    if (op->len)
+        memcpy((char *)v.mv_data + sizeof h, op->value, op->len);
+    return 0;
+}
+
+static store_status lmdb_set(moat_store *st, const char *key, const void *value, size_t len,
+                             uint32_t ttl_s, time_t now)
+{
+    lmdb_state *ls = env(st);
+    struct value_op op = {{strlen(key), (void *)key}, value, len, (int64_t)now + ttl_s};
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    rc = write_txn(ls, now, value_write, &op);
+    return rc == 0 ? STORE_OK : fail_rc(st, "set", key, rc);
+}
+
+static store_status lmdb_get(moat_store *st, const char *key, void *buf, size_t cap,
+                             size_t *len, time_t *expires, time_t now)
+{
+    lmdb_state *ls = env(st);
+    MDB_val k = {strlen(key), (void *)key}, v;
+    MDB_txn *txn;
+    rec_header h;
+    int rc;
+    store_status result = STORE_NOTFOUND;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &txn)) != 0)
+        return fail_rc(st, "get", key, rc);
+    rc = mdb_get(txn, ls->dbi, &k, &v);
+    if (rc == 0 && v.mv_size >= sizeof h) {
+        memcpy(&h, v.mv_data, sizeof h);
+        if (h.type == REC_VALUE && h.expires > now) {
+            *len = v.mv_size - sizeof h;
+            *expires = (time_t)h.expires;
+            if (cap)
+                memcpy(buf, (char *)v.mv_data + sizeof h, *len < cap ? *len : cap);
+            result = STORE_OK;
+        }
+    }
+    mdb_txn_abort(txn);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return fail_rc(st, "get", key, rc);
+    return result;
+}
+
+static int del_write(MDB_txn *txn, lmdb_state *ls, void *arg)
+{
+    const char *key = arg;
+    char prefix[STORE_KEY_MAX + 2];
+    size_t plen = member_key(prefix, sizeof prefix, key, NULL);
+    MDB_val k = {strlen(key), (void *)key}, v;
+    MDB_cursor *cur;
+    int op, rc = mdb_del(txn, ls->dbi, &k, NULL);
+
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0)
+        return rc;
+    k.mv_data = prefix;
+    k.mv_size = plen;
+    /* After mdb_cursor_del the cursor stands on the next record, which
+     * MDB_NEXT then returns rather than skips. */
+    for (op = MDB_SET_RANGE; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static store_status lmdb_del(moat_store *st, const char *key)
+{
+    lmdb_state *ls = env(st);
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    rc = write_txn(ls, time(NULL), del_write, (void *)key);
+    return rc == 0 ? STORE_OK : fail_rc(st, "delete", key, rc);
+}
+
+static store_status lmdb_scan(moat_store *st, const char *prefix, time_t now,
+                              moat_store_scan_fn fn, void *arg)
+{
+    lmdb_state *ls = env(st);
+    size_t plen = strlen(prefix);
+    char last[STORE_KEY_MAX + 1] = "";
+    MDB_val k = {plen, (void *)prefix}, v;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc, op = plen ? MDB_SET_RANGE : MDB_FIRST;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &txn)) != 0)
+        return fail_rc(st, "scan", prefix, rc);
+    if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0) {
+        mdb_txn_abort(txn);
+        return fail_rc(st, "scan", prefix, rc);
+    }
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        char name[STORE_KEY_MAX + 1];
+        size_t n;
+        rec_header h;
+
+        op = MDB_NEXT;
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if (v.mv_size < sizeof h)
+            continue;
+        memcpy(&h, v.mv_data, sizeof h);
+        if (h.expires <= now)
+            continue;
+        /* A set member is reported once, under its set's key. */
+        n = strnlen(k.mv_data, k.mv_size < STORE_KEY_MAX ? k.mv_size : STORE_KEY_MAX);
+        memcpy(name, k.mv_data, n);
+        name[n] = '\0';
+        if (strcmp(name, last) == 0)
+            continue;
+        memcpy(last, name, n + 1);
+        if (fn(name, arg) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? STORE_OK : fail_rc(st, "scan", prefix, rc);
+}
+
+static store_status lmdb_sweep(moat_store *st, time_t now, uint64_t *removed)
+{
+    lmdb_state *ls = env(st);
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    rc = sweep_all(ls, now, removed);
+    return rc == 0 ? STORE_OK : fail_rc(st, "sweep", "", rc);
+}
+
+const store_ops store_lmdb_ops = {
+    "lmdb",
+    lmdb_drop,
+    lmdb_counter_add,
+    lmdb_distinct_add,
+    lmdb_set,
+    lmdb_get,
+    lmdb_del,
+    lmdb_scan,
+    lmdb_sweep,
+};

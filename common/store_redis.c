@@ -1,0 +1,404 @@
+/*
+ * store_redis.c - the shared state store: Redis or Valkey through hiredis,
+ * for several MX hosts that must see the same counters.
+ *
+ * Counters are hashes of slot epoch -> count, sets are sorted sets scored
+ * by time, values are strings; every key gets a TTL, every multi-step
+ * update is one Lua script (atomic on the server). Connect and command
+ * timeouts are short; after any failure the connection is dropped and the
+ * next call reconnects, so a Redis outage costs each call at most one
+ * timeout and never a retry loop.
+ */
+#include "store_internal.h"
+
+#include <fcntl.h>
+#include <hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "log.h"
+
+/* KEYS[1] counter; ARGV slot_len, epoch, n, slots, ttl. Returns the window's count. */
+static const char counter_script[] =
+    "local k, len, cur, n, slots, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]),"
+    " tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "if redis.call('HGET', k, 'len') ~= len then\n"
+    "  if n == 0 then return 0 end\n"
+    "  redis.call('DEL', k)\n"
+    "  redis.call('HSET', k, 'len', len)\n"
+    "end\n"
+    "if n > 0 then redis.call('HINCRBY', k, cur, n) end\n"
+    "local all = redis.call('HGETALL', k)\n"
+    "local total = 0\n"
+    "for i = 1, #all, 2 do\n"
+    "  if all[i] ~= 'len' then\n"
+    "    local e = tonumber(all[i])\n"
+    "    if e <= cur - slots then\n"
+    "      if n > 0 then redis.call('HDEL', k, all[i]) end\n"
+    "    else total = total + tonumber(all[i + 1]) end\n"
+    "  end\n"
+    "end\n"
+    "if n > 0 then redis.call('EXPIRE', k, ttl) end\n"
+    "return total\n";
+
+/* KEYS[1] set; ARGV now, window, member (absent: read only). Returns the live count. */
+static const char distinct_script[] =
+    "local k, now, win = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "if ARGV[3] then\n"
+    "  redis.call('ZREMRANGEBYSCORE', k, '-inf', now - win)\n"
+    "  redis.call('ZADD', k, now, ARGV[3])\n"
+    "  redis.call('EXPIRE', k, win)\n"
+    "  return redis.call('ZCARD', k)\n"
+    "end\n"
+    "return redis.call('ZCOUNT', k, '(' .. (now - win), '+inf')\n";
+
+#define EVAL_ARGS_MAX 6
+
+typedef struct redis_state {
+    redisContext *ctx;
+    char counter_sha[41];
+    char distinct_sha[41];
+} redis_state;
+
+static struct timeval ms_to_tv(int ms)
+{
+    struct timeval tv;
+
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    return tv;
+}
+
+static void redis_drop(moat_store *st, int after_fork)
+{
+    redis_state *rs = st->impl;
+
+    (void)after_fork;   /* closing the child's copy of the socket leaves the parent's intact */
+    if (rs == NULL)
+        return;
+    if (rs->ctx)
+        redisFree(rs->ctx);
+    free(rs);
+    st->impl = NULL;
+}
+
+/* broken - forget the connection after a failure; the next call reconnects */
+static store_status broken(moat_store *st, const char *what, redisReply *reply)
+{
+    redis_state *rs = st->impl;
+    const char *why = reply && reply->type == REDIS_REPLY_ERROR ? reply->str
+                    : rs && rs->ctx && rs->ctx->err ? rs->ctx->errstr
+                                                    : "unexpected reply";
+
+    store_fail(st, "redis %s:%d: %s: %s",
+               st->cfg.redis_socket[0] ? st->cfg.redis_socket : st->cfg.redis_host,
+               st->cfg.redis_socket[0] ? 0 : st->cfg.redis_port, what, why);
+    if (reply)
+        freeReplyObject(reply);
+    redis_drop(st, 0);
+    return STORE_ERROR;
+}
+
+/* load_script - SCRIPT LOAD body into sha */
+static int load_script(moat_store *st, const char *body, char *sha)
+{
+    redis_state *rs = st->impl;
+    redisReply *r = redisCommand(rs->ctx, "SCRIPT LOAD %s", body);
+
+    if (r == NULL || r->type != REDIS_REPLY_STRING || r->len != 40) {
+        broken(st, "SCRIPT LOAD", r);
+        return -1;
+    }
+    memcpy(sha, r->str, 41);
+    freeReplyObject(r);
+    return 0;
+}
+
+/* conn - the connection of this process, connecting on first use */
+static redis_state *conn(moat_store *st)
+{
+    redis_state *rs = st->impl;
+    struct timeval ctv = ms_to_tv(st->cfg.connect_timeout_ms);
+    struct timeval rtv = ms_to_tv(st->cfg.command_timeout_ms);
+    redisReply *r;
+
+    if (rs && rs->ctx)
+        return rs;
+    if (rs == NULL && (rs = st->impl = calloc(1, sizeof *rs)) == NULL) {
+        store_fail(st, "redis: out of memory");
+        return NULL;
+    }
+    if (st->cfg.redis_socket[0])
+        rs->ctx = redisConnectUnixWithTimeout(st->cfg.redis_socket, ctv);
+    else
+        rs->ctx = redisConnectWithTimeout(st->cfg.redis_host, st->cfg.redis_port, ctv);
+    if (rs->ctx == NULL || rs->ctx->err) {
+        broken(st, "connect", NULL);
+        return NULL;
+    }
+    if (fcntl(rs->ctx->fd, F_SETFD, FD_CLOEXEC) != 0 ||
+        redisSetTimeout(rs->ctx, rtv) != REDIS_OK) {
+        broken(st, "socket options", NULL);
+        return NULL;
+    }
+    if (st->cfg.redis_password[0]) {
+        r = st->cfg.redis_username[0]
+                ? redisCommand(rs->ctx, "AUTH %s %s", st->cfg.redis_username,
+                               st->cfg.redis_password)
+                : redisCommand(rs->ctx, "AUTH %s", st->cfg.redis_password);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            broken(st, "AUTH", r);
+            return NULL;
+        }
+        freeReplyObject(r);
+    }
+    if (st->cfg.redis_db) {
+        r = redisCommand(rs->ctx, "SELECT %d", st->cfg.redis_db);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            broken(st, "SELECT", r);
+            return NULL;
+        }
+        freeReplyObject(r);
+    }
+    if (load_script(st, counter_script, rs->counter_sha) != 0 ||
+        load_script(st, distinct_script, rs->distinct_sha) != 0)
+        return NULL;
+    return rs;
+}
+
+/* full_key - the configured prefix and key */
+static void full_key(const moat_store *st, const char *key, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%s", st->cfg.redis_prefix, key);
+}
+
+/* eval - EVALSHA with one key, reloading the script once if the server lost it */
+static redisReply *eval(moat_store *st, const char *body, char *sha, const char *key,
+                        int argc, const char **argv)
+{
+    redis_state *rs = st->impl;
+    const char *args[4 + EVAL_ARGS_MAX];
+    size_t lens[4 + EVAL_ARGS_MAX];
+    redisReply *r;
+    int i, attempt;
+
+    args[0] = "EVALSHA";
+    args[2] = "1";
+    args[3] = key;
+    if (argc > EVAL_ARGS_MAX)
+        return NULL;
+    for (i = 0; i < argc; i++)
+        args[4 + i] = argv[i];
+    for (attempt = 0; attempt < 2; attempt++) {
+        args[1] = sha;
+        for (i = 0; i < 4 + argc; i++)
+            lens[i] = strlen(args[i]);
+        r = redisCommandArgv(rs->ctx, 4 + argc, args, lens);
+        if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 &&
+            attempt == 0) {
+            freeReplyObject(r);
+            if (load_script(st, body, sha) != 0)
+                return NULL;
+            continue;
+        }
+        return r;
+    }
+    return NULL;
+}
+
+static store_status redis_counter_add(moat_store *st, const char *key, uint32_t window_s,
+                                      uint32_t n, time_t now, uint64_t *total)
+{
+    redis_state *rs = conn(st);
+    uint32_t slot_len = store_slot_len(window_s);
+    char k[STORE_KEY_MAX + 80], a_len[16], a_cur[24], a_n[16], a_slots[8], a_ttl[16];
+    const char *argv[5] = {a_len, a_cur, a_n, a_slots, a_ttl};
+    redisReply *r;
+
+    if (rs == NULL)
+        return STORE_ERROR;
+    full_key(st, key, k, sizeof k);
+    snprintf(a_len, sizeof a_len, "%u", slot_len);
+    snprintf(a_cur, sizeof a_cur, "%lld", (long long)(now / slot_len));
+    snprintf(a_n, sizeof a_n, "%u", n);
+    snprintf(a_slots, sizeof a_slots, "%d", MOAT_WINDOW_SLOTS);
+    snprintf(a_ttl, sizeof a_ttl, "%u", window_s + slot_len);
+    r = eval(st, counter_script, rs->counter_sha, k, 5, argv);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+        return broken(st, "counter", r);
+    *total = r->integer > 0 ? (uint64_t)r->integer : 0;
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+static store_status redis_distinct_add(moat_store *st, const char *key, const char *member,
+                                       uint32_t window_s, time_t now, uint64_t *distinct)
+{
+    redis_state *rs = conn(st);
+    char k[STORE_KEY_MAX + 80], a_now[24], a_win[16];
+    const char *argv[3] = {a_now, a_win, member};
+    redisReply *r;
+
+    if (rs == NULL)
+        return STORE_ERROR;
+    full_key(st, key, k, sizeof k);
+    snprintf(a_now, sizeof a_now, "%lld", (long long)now);
+    snprintf(a_win, sizeof a_win, "%u", window_s);
+    r = eval(st, distinct_script, rs->distinct_sha, k, member ? 3 : 2, argv);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+        return broken(st, "set", r);
+    *distinct = r->integer > 0 ? (uint64_t)r->integer : 0;
+    if (*distinct > STORE_DISTINCT_CAP)
+        *distinct = STORE_DISTINCT_CAP;
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+/*
+ * Values carry their absolute expiry in front (8 bytes, big-endian), so a
+ * reader gets the expiry the writer set whatever the clocks of the MX hosts.
+ */
+static store_status redis_set(moat_store *st, const char *key, const void *value, size_t len,
+                              uint32_t ttl_s, time_t now)
+{
+    redis_state *rs = conn(st);
+    char k[STORE_KEY_MAX + 80];
+    unsigned char *buf;
+    int64_t expires = (int64_t)now + ttl_s;
+    redisReply *r;
+    int i;
+
+    if (rs == NULL)
+        return STORE_ERROR;
+    if ((buf = malloc(len + 8)) == NULL)
+        return store_fail(st, "redis: out of memory");
+    for (i = 0; i < 8; i++)
+        buf[i] = (unsigned char)((uint64_t)expires >> (56 - 8 * i));
+    if (len)
+        memcpy(buf + 8, value, len);
+    full_key(st, key, k, sizeof k);
+    r = redisCommand(rs->ctx, "SET %s %b EX %u", k, buf, len + 8, ttl_s);
+    free(buf);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        return broken(st, "SET", r);
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+static store_status redis_get(moat_store *st, const char *key, void *buf, size_t cap,
+                              size_t *len, time_t *expires, time_t now)
+{
+    redis_state *rs = conn(st);
+    char k[STORE_KEY_MAX + 80];
+    uint64_t exp = 0;
+    redisReply *r;
+    int i;
+
+    if (rs == NULL)
+        return STORE_ERROR;
+    full_key(st, key, k, sizeof k);
+    r = redisCommand(rs->ctx, "GET %s", k);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        return broken(st, "GET", r);
+    if (r->type != REDIS_REPLY_STRING || r->len < 8) {
+        freeReplyObject(r);
+        return STORE_NOTFOUND;
+    }
+    for (i = 0; i < 8; i++)
+        exp = exp << 8 | (unsigned char)r->str[i];
+    if ((int64_t)exp <= (int64_t)now) {
+        freeReplyObject(r);
+        return STORE_NOTFOUND;
+    }
+    *expires = (time_t)exp;
+    *len = r->len - 8;
+    if (cap)
+        memcpy(buf, r->str + 8, *len < cap ? *len : cap);
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+static store_status redis_del(moat_store *st, const char *key)
+{
+    redis_state *rs = conn(st);
+    char k[STORE_KEY_MAX + 80];
+    redisReply *r;
+
+    if (rs == NULL)
+        return STORE_ERROR;
+    full_key(st, key, k, sizeof k);
+    r = redisCommand(rs->ctx, "DEL %s", k);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        return broken(st, "DEL", r);
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+/* glob_escape - a literal prefix for SCAN MATCH */
+static void glob_escape(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    for (; *in && n + 3 < cap; in++) {
+        if (strchr("*?[]\\", *in))
+            out[n++] = '\\';
+        out[n++] = *in;
+    }
+    out[n] = '\0';
+}
+
+static store_status redis_scan(moat_store *st, const char *prefix, time_t now,
+                               moat_store_scan_fn fn, void *arg)
+{
+    redis_state *rs = conn(st);
+    char full[STORE_KEY_MAX + 80], pattern[2 * (STORE_KEY_MAX + 80) + 2];
+    char cursor[32] = "0";
+    size_t plen = strlen(st->cfg.redis_prefix);
+
+    (void)now;   /* Redis expires keys itself */
+    if (rs == NULL)
+        return STORE_ERROR;
+    full_key(st, prefix, full, sizeof full);
+    glob_escape(full, pattern, sizeof pattern - 1);
+    strcat(pattern, "*");
+    do {
+        redisReply *r = redisCommand(rs->ctx, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        size_t i;
+
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING)
+            return broken(st, "SCAN", r);
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        for (i = 0; i < r->element[1]->elements; i++) {
+            const char *name = r->element[1]->element[i]->str;
+            if (strlen(name) >= plen && fn(name + plen, arg) != 0) {
+                freeReplyObject(r);
+                return STORE_OK;
+            }
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return STORE_OK;
+}
+
+static store_status redis_sweep(moat_store *st, time_t now, uint64_t *removed)
+{
+    (void)st;
+    (void)now;
+    *removed = 0;   /* every key carries a TTL: Redis sweeps itself */
+    return STORE_OK;
+}
+
+const store_ops store_redis_ops = {
+    "redis",
+    redis_drop,
+    redis_counter_add,
+    redis_distinct_add,
+    redis_set,
+    redis_get,
+    redis_del,
+    redis_scan,
+    redis_sweep,
+};

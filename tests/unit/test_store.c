@@ -1,0 +1,494 @@
+/*
+ * test_store.c - one behaviour suite for the state store, run against both
+ * backends (LMDB in a temporary directory, a real redis-server started
+ * here), plus each backend's own failure modes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "redis_fixture.h"
+#include "store.h"
+
+typedef struct fixture {
+    moat_store_config cfg;
+    moat_store *st;
+    redis_fixture redis;
+    char dir[64];
+} fixture;
+
+static int log_lines;
+
+static void count_lines(moat_log_level level, const char *line)
+{
+    (void)level;
+    (void)line;
+    log_lines++;
+}
+
+static int setup_lmdb(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+
+    moat_store_config_defaults(&f->cfg);
+    snprintf(f->dir, sizeof f->dir, "/tmp/moat-store-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->cfg.path, sizeof f->cfg.path, "%s/state", f->dir);
+    f->cfg.map_size = 16UL * 1024 * 1024;
+    f->st = moat_store_new(&f->cfg);
+    *state = f;
+    return 0;
+}
+
+static int setup_redis(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+
+    moat_store_config_defaults(&f->cfg);
+    if (redis_fixture_start(&f->redis) != 0) {
+        fprintf(stderr, "test_store: cannot start redis-server\n");
+        return -1;
+    }
+    f->cfg.backend = STORE_BACKEND_REDIS;
+    f->cfg.redis_port = f->redis.port;
+    snprintf(f->cfg.redis_prefix, sizeof f->cfg.redis_prefix, "t%d:", (int)getpid());
+    f->st = moat_store_new(&f->cfg);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[128];
+
+    moat_store_free(f->st);
+    redis_fixture_stop(&f->redis);
+    if (f->dir[0]) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+        if (system(cmd) != 0)
+            return -1;
+    }
+    free(f);
+    return 0;
+}
+
+static void counter_counts_within_its_window(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    uint64_t total = 99;
+
+    assert_int_equal(moat_store_counter_get(f->st, "c:a", 80, t0, &total), STORE_OK);
+    assert_int_equal(total, 0);
+    assert_int_equal(moat_store_counter_add(f->st, "c:a", 80, 3, t0, &total), STORE_OK);
+    assert_int_equal(total, 3);
+    assert_int_equal(moat_store_counter_add(f->st, "c:a", 80, 2, t0 + 30, &total), STORE_OK);
+    assert_int_equal(total, 5);
+    assert_int_equal(moat_store_counter_get(f->st, "c:a", 80, t0 + 40, &total), STORE_OK);
+    assert_int_equal(total, 5);
+    /* The first slot leaves the window; the second is still inside. */
+    assert_int_equal(moat_store_counter_get(f->st, "c:a", 80, t0 + 95, &total), STORE_OK);
+    assert_int_equal(total, 2);
+    assert_int_equal(moat_store_counter_get(f->st, "c:a", 80, t0 + 200, &total), STORE_OK);
+    assert_int_equal(total, 0);
+    assert_int_equal(moat_store_counter_add(f->st, "c:a", 80, 1, t0 + 200, &total), STORE_OK);
+    assert_int_equal(total, 1);
+}
+
+static void counter_slides_slot_by_slot(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL) / 10 * 10;
+    uint64_t total = 0;
+    int i;
+
+    /* window 80 s = 8 slots of 10 s; one event per slot for 20 slots */
+    for (i = 0; i < 20; i++)
+        assert_int_equal(moat_store_counter_add(f->st, "c:slide", 80, 1, t0 + 10 * i, &total),
+                         STORE_OK);
+    assert_int_equal(total, MOAT_WINDOW_SLOTS);
+}
+
+static void distinct_counts_members_once(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    uint64_t n = 0;
+
+    assert_int_equal(moat_store_distinct_add(f->st, "d:ip", "alice", 60, t0, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(moat_store_distinct_add(f->st, "d:ip", "bob", 60, t0 + 1, &n), STORE_OK);
+    assert_int_equal(moat_store_distinct_add(f->st, "d:ip", "alice", 60, t0 + 2, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(moat_store_distinct_add(f->st, "d:ip", NULL, 60, t0 + 3, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    /* bob (t0+1) has left the window at t0+62; alice was refreshed at t0+2 */
+    assert_int_equal(moat_store_distinct_add(f->st, "d:ip", NULL, 60, t0 + 61, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(moat_store_distinct_add(f->st, "d:ip", NULL, 60, t0 + 63, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(moat_store_distinct_add(f->st, "d:other", NULL, 60, t0, &n), STORE_OK);
+    assert_int_equal(n, 0);
+}
+
+static void values_expire_and_delete(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL), exp = 0;
+    char buf[16];
+    size_t len = 0;
+
+    assert_int_equal(moat_store_get(f->st, "v:x", buf, sizeof buf, &len, &exp, t0),
+                     STORE_NOTFOUND);
+    assert_int_equal(moat_store_set(f->st, "v:x", "hello", 5, 60, t0), STORE_OK);
+    assert_int_equal(moat_store_get(f->st, "v:x", buf, sizeof buf, &len, &exp, t0 + 1), STORE_OK);
+    assert_int_equal(len, 5);
+    assert_memory_equal(buf, "hello", 5);
+    assert_int_equal(exp, t0 + 60);
+    assert_int_equal(moat_store_get(f->st, "v:x", buf, sizeof buf, &len, &exp, t0 + 60),
+                     STORE_NOTFOUND);
+    assert_int_equal(moat_store_set(f->st, "v:x", "hi", 2, 60, t0), STORE_OK);
+    assert_int_equal(moat_store_del(f->st, "v:x"), STORE_OK);
+    assert_int_equal(moat_store_get(f->st, "v:x", buf, sizeof buf, &len, &exp, t0),
+                     STORE_NOTFOUND);
+    assert_int_equal(moat_store_del(f->st, "v:absent"), STORE_OK);
+    /* a buffer too small gets the start, and the full length */
+    assert_int_equal(moat_store_set(f->st, "v:long", "0123456789abcdefXYZ", 19, 60, t0), STORE_OK);
+    assert_int_equal(moat_store_get(f->st, "v:long", buf, 4, &len, NULL, t0), STORE_OK);
+    assert_int_equal(len, 19);
+    assert_memory_equal(buf, "0123", 4);
+    /* an empty value is a value */
+    assert_int_equal(moat_store_set(f->st, "v:empty", "", 0, 60, t0), STORE_OK);
+    assert_int_equal(moat_store_get(f->st, "v:empty", buf, sizeof buf, &len, NULL, t0), STORE_OK);
+    assert_int_equal(len, 0);
+}
+
+static void delete_removes_sets_and_counters(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    uint64_t n = 0;
+
+    moat_store_distinct_add(f->st, "del:set", "a", 60, t0, &n);
+    moat_store_distinct_add(f->st, "del:set", "b", 60, t0, &n);
+    moat_store_distinct_add(f->st, "del:setx", "c", 60, t0, &n);
+    moat_store_counter_add(f->st, "del:cnt", 60, 4, t0, &n);
+    assert_int_equal(moat_store_del(f->st, "del:set"), STORE_OK);
+    assert_int_equal(moat_store_del(f->st, "del:cnt"), STORE_OK);
+    assert_int_equal(moat_store_distinct_add(f->st, "del:set", NULL, 60, t0, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(moat_store_distinct_add(f->st, "del:setx", NULL, 60, t0, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(moat_store_counter_get(f->st, "del:cnt", 60, t0, &n), STORE_OK);
+    assert_int_equal(n, 0);
+}
+
+typedef struct seen {
+    char keys[16][64];
+    int n;
+} seen;
+
+static int collect(const char *key, void *arg)
+{
+    seen *s = arg;
+
+    if (s->n < 16)
+        snprintf(s->keys[s->n++], sizeof s->keys[0], "%s", key);
+    return 0;
+}
+
+static int has_key(const seen *s, const char *key)
+{
+    int i;
+
+    for (i = 0; i < s->n; i++)
+        if (strcmp(s->keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+static void scan_lists_live_keys_by_prefix(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    uint64_t n;
+    seen s = {.n = 0};
+
+    moat_store_set(f->st, "scan:block:192.0.2.1", "x", 1, 60, t0);
+    moat_store_set(f->st, "scan:block:192.0.2.2", "x", 1, 60, t0);
+    moat_store_set(f->st, "scan:other", "x", 1, 60, t0);
+    moat_store_distinct_add(f->st, "scan:block:set", "m1", 60, t0, &n);
+    moat_store_distinct_add(f->st, "scan:block:set", "m2", 60, t0, &n);
+    assert_int_equal(moat_store_scan(f->st, "scan:block:", t0, collect, &s), STORE_OK);
+    assert_int_equal(s.n, 3);
+    assert_true(has_key(&s, "scan:block:192.0.2.1"));
+    assert_true(has_key(&s, "scan:block:192.0.2.2"));
+    assert_true(has_key(&s, "scan:block:set"));
+    assert_false(has_key(&s, "scan:other"));
+}
+
+static void sweep_removes_only_expired(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    uint64_t removed = 99, n;
+    char buf[4];
+    int i;
+
+    for (i = 0; i < 50; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "sw:old:%d", i);
+        moat_store_set(f->st, key, "o", 1, 10, t0);
+    }
+    moat_store_set(f->st, "sw:new", "n", 1, 3600, t0);
+    moat_store_counter_add(f->st, "sw:cnt", 3600, 1, t0, &n);
+    assert_int_equal(moat_store_sweep(f->st, t0 + 20, &removed), STORE_OK);
+    if (f->cfg.backend == STORE_BACKEND_LMDB)
+        assert_true(removed >= 50);
+    assert_int_equal(moat_store_get(f->st, "sw:new", buf, sizeof buf, NULL, NULL, t0 + 20),
+                     STORE_OK);
+    assert_int_equal(moat_store_counter_get(f->st, "sw:cnt", 3600, t0 + 20, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(moat_store_get(f->st, "sw:old:7", buf, sizeof buf, NULL, NULL, t0 + 20),
+                     STORE_NOTFOUND);
+}
+
+static void bad_arguments_are_errors(void **state)
+{
+    fixture *f = *state;
+    char key[STORE_KEY_MAX + 2];
+    uint64_t n;
+
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    assert_int_equal(moat_store_counter_add(f->st, key, 60, 1, time(NULL), &n), STORE_ERROR);
+    assert_non_null(strstr(moat_store_last_error(f->st), "key longer"));
+    assert_int_equal(moat_store_counter_add(f->st, "", 60, 1, time(NULL), &n), STORE_ERROR);
+    assert_int_equal(moat_store_counter_add(f->st, "w0", 0, 1, time(NULL), &n), STORE_ERROR);
+    assert_int_equal(moat_store_set(f->st, "ttl0", "x", 1, 0, time(NULL)), STORE_ERROR);
+}
+
+#define WRITERS 16
+#define INCREMENTS 1000
+
+static void sixteen_processes_count_exactly(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    uint64_t total = 0;
+    pid_t pids[WRITERS];
+    int i, j, status;
+
+    /* The parent has used the store: children must not share its handle. */
+    assert_int_equal(moat_store_counter_add(f->st, "fork:warm", 3600, 1, t0, &total), STORE_OK);
+    for (i = 0; i < WRITERS; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            int failures = 0;
+            for (j = 0; j < INCREMENTS; j++)
+                if (moat_store_counter_add(f->st, "fork:total", 3600, 1, t0, NULL) != STORE_OK)
+                    failures++;
+            _exit(failures ? 1 : 0);
+        }
+    }
+    for (i = 0; i < WRITERS; i++) {
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    assert_int_equal(moat_store_counter_get(f->st, "fork:total", 3600, t0, &total), STORE_OK);
+    assert_int_equal(total, WRITERS * INCREMENTS);
+}
+
+static void lmdb_full_map_is_an_error_reported_once(void **state)
+{
+    fixture *f = *state;
+    moat_store_config small = f->cfg;
+    moat_store *st;
+    char value[4096];
+    time_t t0 = time(NULL);
+    int i, errors = 0;
+
+    snprintf(small.path, sizeof small.path, "%s/small", f->dir);
+    small.map_size = 1024UL * 1024;
+    st = moat_store_new(&small);
+    memset(value, 'v', sizeof value);
+    log_lines = 0;
+    moat_log_set_sink(count_lines);
+    moat_log_once_reset();
+    for (i = 0; i < 600; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "fill:%d", i);
+        if (moat_store_set(st, key, value, sizeof value, 3600, t0) != STORE_OK)
+            errors++;
+    }
+    moat_log_set_sink(NULL);
+    assert_true(errors > 0);
+    assert_int_equal(log_lines, 1);
+    assert_non_null(strstr(moat_store_last_error(st), "MDB_MAP_FULL"));
+    /* Once the entries have expired, a write sweeps them and succeeds. */
+    assert_int_equal(moat_store_set(st, "after", "x", 1, 60, t0 + 7200), STORE_OK);
+    moat_store_free(st);
+}
+
+static void lmdb_damaged_file_is_moved_aside(void **state)
+{
+    fixture *f = *state;
+    moat_store_config cfg = f->cfg;
+    moat_store *st;
+    char path[256], junk[8192];
+    int fd;
+    uint64_t n = 0;
+
+    snprintf(cfg.path, sizeof cfg.path, "%s/damaged", f->dir);
+    mkdir(cfg.path, 0750);
+    snprintf(path, sizeof path, "%s/data.mdb", cfg.path);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    assert_true(fd >= 0);
+    memset(junk, 0x5a, sizeof junk);
+    assert_int_equal(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
+    close(fd);
+    moat_log_set_sink(count_lines);
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_counter_add(st, "k", 60, 1, time(NULL), &n), STORE_OK);
+    assert_int_equal(n, 1);
+    moat_log_set_sink(NULL);
+    moat_store_free(st);
+}
+
+static void lmdb_unwritable_directory_is_an_error(void **state)
+{
+    fixture *f = *state;
+    moat_store_config cfg = f->cfg;
+    moat_store *st;
+    uint64_t n;
+
+    snprintf(cfg.path, sizeof cfg.path, "/proc/moat-cannot-exist");
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_counter_add(st, "k", 60, 1, time(NULL), &n), STORE_ERROR);
+    assert_non_null(strstr(moat_store_last_error(st), "/proc/moat-cannot-exist"));
+    moat_store_free(st);
+}
+
+/* elapsed_ms - milliseconds since start */
+static long elapsed_ms(const struct timeval *start)
+{
+    struct timeval now;
+
+    gettimeofday(&now, NULL);
+    return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_usec - start->tv_usec) / 1000;
+}
+
+static void redis_killed_then_back_reconnects(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    struct timeval start;
+    uint64_t n;
+
+    assert_int_equal(moat_store_counter_add(f->st, "rk", 60, 1, t0, &n), STORE_OK);
+    redis_fixture_signal(&f->redis, SIGKILL);
+    gettimeofday(&start, NULL);
+    assert_int_equal(moat_store_counter_add(f->st, "rk", 60, 1, t0, &n), STORE_ERROR);
+    assert_true(elapsed_ms(&start) < 1000);
+    assert_non_null(strstr(moat_store_last_error(f->st), "redis"));
+    assert_int_equal(moat_store_counter_add(f->st, "rk", 60, 1, t0, &n), STORE_ERROR);
+    assert_int_equal(redis_fixture_start(&f->redis), 0);
+    assert_int_equal(moat_store_counter_add(f->st, "rk", 60, 1, t0, &n), STORE_OK);
+    assert_int_equal(n, 1);   /* a fresh server: the old count died with it */
+}
+
+static void redis_stalled_times_out(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    struct timeval start;
+    uint64_t n;
+
+    assert_int_equal(moat_store_counter_add(f->st, "rs", 60, 1, t0, &n), STORE_OK);
+    redis_fixture_signal(&f->redis, SIGSTOP);
+    gettimeofday(&start, NULL);
+    assert_int_equal(moat_store_counter_add(f->st, "rs", 60, 1, t0, &n), STORE_ERROR);
+    assert_true(elapsed_ms(&start) < 1000);
+    gettimeofday(&start, NULL);
+    assert_int_equal(moat_store_counter_add(f->st, "rs", 60, 1, t0, &n), STORE_ERROR);
+    assert_true(elapsed_ms(&start) < 1000);
+    redis_fixture_signal(&f->redis, SIGCONT);
+    assert_int_equal(moat_store_counter_add(f->st, "rs", 60, 1, t0, &n), STORE_OK);
+    assert_true(n >= 2);
+}
+
+static void redis_keys_carry_prefix_and_ttl(void **state)
+{
+    fixture *f = *state;
+    char cmd[256], out[64] = "";
+    FILE *p;
+    uint64_t n;
+
+    moat_store_counter_add(f->st, "ttl:c", 120, 1, time(NULL), &n);
+    moat_store_distinct_add(f->st, "ttl:s", "m", 120, time(NULL), &n);
+    moat_store_set(f->st, "ttl:v", "x", 1, 120, time(NULL));
+    snprintf(cmd, sizeof cmd,
+             "for k in c s v; do redis-cli -p %d TTL '%sttl:'$k; done | sort -n | head -1",
+             f->redis.port, f->cfg.redis_prefix);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(out, sizeof out, p));
+    pclose(p);
+    assert_true(atoi(out) > 0);
+    assert_true(atoi(out) <= 135);
+}
+
+#define BOTH(fn) cmocka_unit_test(fn)
+
+int main(void)
+{
+    const struct CMUnitTest common[] = {
+        BOTH(counter_counts_within_its_window),
+        BOTH(counter_slides_slot_by_slot),
+        BOTH(distinct_counts_members_once),
+        BOTH(values_expire_and_delete),
+        BOTH(delete_removes_sets_and_counters),
+        BOTH(scan_lists_live_keys_by_prefix),
+        BOTH(sweep_removes_only_expired),
+        BOTH(bad_arguments_are_errors),
+        BOTH(sixteen_processes_count_exactly),
+    };
+    const struct CMUnitTest lmdb_only[] = {
+        cmocka_unit_test(lmdb_full_map_is_an_error_reported_once),
+        cmocka_unit_test(lmdb_damaged_file_is_moved_aside),
+        cmocka_unit_test(lmdb_unwritable_directory_is_an_error),
+    };
+    const struct CMUnitTest redis_only[] = {
+        cmocka_unit_test(redis_keys_carry_prefix_and_ttl),
+        cmocka_unit_test(redis_stalled_times_out),
+        cmocka_unit_test(redis_killed_then_back_reconnects),
+    };
+    int failed = 0;
+
+    failed += _cmocka_run_group_tests("store/lmdb", common, sizeof common / sizeof common[0],
+                                      setup_lmdb, teardown);
+    failed += _cmocka_run_group_tests("store/lmdb-faults", lmdb_only,
+                                      sizeof lmdb_only / sizeof lmdb_only[0], setup_lmdb, teardown);
+    failed += _cmocka_run_group_tests("store/redis", common, sizeof common / sizeof common[0],
+                                      setup_redis, teardown);
+    failed += _cmocka_run_group_tests("store/redis-faults", redis_only,
+                                      sizeof redis_only / sizeof redis_only[0], setup_redis,
+                                      teardown);
+    return failed ? 1 : 0;
+}
