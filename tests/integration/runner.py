@@ -1,0 +1,43 @@
+#!/usr/bin/python3
+"""Run the integration tests (tests/integration/test_*.py, or those named)
+against a real Exim. Needs root (Exim's daemon, client source addresses in
+127.0.0.0/8, directories owned by the Exim user)."""
+
+import argparse
+import os
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("tests", nargs="*", help="test files or names (default: all)")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("integration tests need root: they start Exim's daemon and create "
+              "directories owned by Debian-exim (run: sudo make integration)")
+        return 2
+    os.environ["MOAT_BUILD"] = os.path.abspath(args.build)
+    sys.path.insert(0, HERE)
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    names = args.tests or sorted(f for f in os.listdir(HERE)
+                                 if f.startswith("test_") and f.endswith(".py"))
+    for name in names:
+        name = os.path.basename(name)
+        mod = name[:-3] if name.endswith(".py") else name
+        suite.addTests(loader.loadTestsFromName(mod))
+    start = time.time()
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    print("integration: %d tests, %d failures, %d errors, %d skipped in %.0fs" % (
+        result.testsRun, len(result.failures), len(result.errors), len(result.skipped),
+        time.time() - start))
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Issue 2: a real Exim daemon calls moat through the shipped snippets, and
+moat's own failures (broken moat.conf, missing module) never cost mail."""
+
+import os
+import re
+import unittest
+
+from harness import Exim, message
+
+BROKEN_SYNTAX = "store {\n  backend = lmdb\n\nrcpt {\n  enabled = true\n"
+BROKEN_VALUE = "# an invalid value\nstore {\n  map_size = lots\n}\n"
+
+
+def full_transaction(ex, source="127.0.0.20", auth=True):
+    """connect, EHLO, AUTH, MAIL, RCPT, DATA, QUIT: every reply code."""
+    c = ex.smtp(source)
+    codes = [c.banner[0], c.ehlo()[0]]
+    if auth:
+        codes.append(c.auth_plain("alice", "alice-demo-pw")[0])
+    codes.append(c.mail("alice@example.test" if auth else "someone@remote.test")[0])
+    codes.append(c.rcpt("bob@example.test")[0])
+    codes.append(c.data(message(sender="alice@example.test", to="bob@example.test"))[0])
+    codes.append(c.quit()[0])
+    return codes
+
+
+class FoundationTest(unittest.TestCase):
+
+    def test_exim_calls_a_module_through_the_shipped_snippet(self):
+        with Exim(modules=["rcpt"],
+                  extra_acl_rcpt="  warn log_message = moat-verdict: $acl_m_moat_rcpt") as ex:
+            replies = ex.send("someone@remote.test", "alice@example.test", source="127.0.0.21")
+            self.assertEqual([r[0] for r in replies], [250, 250, 250, 250])
+            self.assertTrue(ex.wait_maildir("alice", 1))
+            m = ex.wait_for_log(r"moat-verdict: (action=\S+.*)")
+            self.assertIsNotNone(m, ex.mainlog())
+            self.assertNotIn("reason=module_missing", m.group(1))
+            self.assertEqual(ex.paniclog(), "")
+
+    def _assert_broken_config_costs_nothing(self, text, lineno):
+        ex = Exim(extra_acl_rcpt="  warn log_message = moat-verdict: $acl_m_moat_rcpt")
+        ex.prepare()
+        ex.write_moat_conf(text, raw=True)
+        with ex:
+            for i in range(2):
+                codes = full_transaction(ex, source="127.0.0.%d" % (30 + i))
+                self.assertTrue(all(c < 400 or c == 334 for c in codes), codes)
+            self.assertTrue(ex.wait_maildir("bob", 2))
+            log = ex.mainlog()
+            conf = ex.path("moat.conf")
+            lines = re.findall(r"moat rcpt: error: (.*)", log)
+            # One line per connection process, naming the file and line.
+            self.assertEqual(len(lines), 2, log)
+            self.assertIn("%s:%d:" % (conf, lineno), lines[0])
+            self.assertIn("answering per on_error=accept", lines[0])
+            self.assertIn("moat-verdict: action=accept reason=moat_error", log)
+            self.assertEqual(ex.paniclog(), "")
+
+    def test_syntax_error_in_moat_conf_accepts_per_on_error(self):
+        # The unclosed store section makes "rcpt" (line 4) an unknown store option.
+        self._assert_broken_config_costs_nothing(BROKEN_SYNTAX, 4)
+
+    def test_invalid_value_in_moat_conf_accepts_per_on_error(self):
+        self._assert_broken_config_costs_nothing(BROKEN_VALUE, 3)
+
+    def test_on_error_defer_holds_in_a_file_broken_elsewhere(self):
+        ex = Exim(modules=["rcpt"])
+        ex.prepare()
+        ex.write_moat_conf("store { map_size = lots }\nrcpt {\n  on_error = defer\n}\n",
+                           raw=True)
+        with ex:
+            c = ex.smtp("127.0.0.40")
+            c.ehlo()
+            self.assertEqual(c.mail("someone@remote.test")[0], 250)
+            r = c.rcpt("alice@example.test")
+            self.assertEqual(r[0], 451, r)
+            self.assertIn(b"4.3.0", r[1])
+            c.quit()
+            self.assertIn("answering per on_error=defer", ex.mainlog())
+            self.assertEqual(ex.paniclog(), "")
+            self.assertEqual(ex.maildir("alice"), [])
+            self.assertEqual(ex.queue(), [])
+
+    def test_missing_module_file_does_not_break_mail(self):
+        ex = Exim(extra_acl_rcpt="  warn log_message = moat-verdict: $acl_m_moat_rcpt")
+        ex.prepare()
+        for so in os.listdir(ex.path("lib")):
+            os.unlink(ex.path("lib", so))
+        with ex:
+            codes = full_transaction(ex, source="127.0.0.41")
+            self.assertTrue(all(c < 400 or c == 334 for c in codes), codes)
+            self.assertTrue(ex.wait_maildir("bob", 1))
+            self.assertIn("reason=module_missing", ex.mainlog())
+            self.assertEqual(ex.paniclog(), "")
+
+    def test_unknown_local_user_is_refused_without_moat(self):
+        # The baseline the tests compare against: Exim alone refuses unknown users.
+        with Exim(modules=[]) as ex:
+            c = ex.smtp("127.0.0.42")
+            c.ehlo()
+            c.mail("someone@remote.test")
+            self.assertEqual(c.rcpt("nobody@example.test")[0], 550)
+            c.quit()
+
+    def test_moatctl_check_config(self):
+        ex = Exim(modules=[]).prepare()
+        try:
+            ok = ex.moatctl("check-config")
+            self.assertEqual(ok.returncode, 0, ok.stderr)
+            self.assertIn("OK", ok.stdout)
+            ex.write_moat_conf("# comment\nrcpt {\n  on_error = maybe\n}\n", raw=True)
+            bad = ex.moatctl("check-config")
+            self.assertEqual(bad.returncode, 1)
+            self.assertIn("%s:3: rcpt: on_error: 'maybe' is not one of accept|defer"
+                          % ex.path("moat.conf"), bad.stderr)
+            js = ex.moatctl("--json", "check-config")
+            self.assertIn('"valid":false', js.stdout)
+        finally:
+            ex.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
