@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""make run: a real Exim in the foreground on 127.0.0.1:PORT with every moat
+module on through the shipped snippets, the LMDB store under run/state,
+mail in run/mail/<user>/, logs in run/log/. Ctrl-C stops it.
+
+The Exim user must reach every directory Exim uses. When the checkout is
+not reachable by Debian-exim (a private home directory), the real directory
+is created under /var/lib/moat-run and run/ becomes a symlink to it."""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import harness  # noqa: E402
+
+DEMO_CONF = """# moat.conf of `make run` (the store section above is written by the harness)
+rcpt {
+}
+authlock {
+}
+catchall {
+}
+autoreply {
+}
+"""
+
+
+def reachable_by_exim(path):
+    return subprocess.run(["runuser", "-u", harness.EXIM_USER, "--", "test", "-x", path],
+                          capture_output=True).returncode == 0
+
+
+def run_dir():
+    link = os.path.join(ROOT, "run")
+    if os.path.islink(link):
+        return os.path.realpath(link)
+    if reachable_by_exim(ROOT):
+        os.makedirs(link, exist_ok=True)
+        return link
+    real = "/var/lib/moat-run"
+    os.makedirs(real, exist_ok=True)
+    if os.path.isdir(link):
+        os.rename(link, link + ".old")
+    os.symlink(real, link)
+    print("run/: the checkout is not reachable by %s; using %s" % (harness.EXIM_USER, real))
+    return real
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=2525)
+    ap.add_argument("--build", default="build")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("make run needs root: Exim's daemon starts as root and gives up privileges")
+        return 2
+    os.environ["MOAT_BUILD"] = os.path.abspath(os.path.join(ROOT, args.build))
+    d = run_dir()
+    conf_text = DEMO_CONF
+    custom = os.path.join(d, "moat.local.conf")
+    if os.path.exists(custom):
+        with open(custom) as f:
+            conf_text = f.read()
+    ex = harness.Exim(root_dir=d, port=args.port, name="run", moat_conf=conf_text, sink=False,
+                      relay_from="")
+    ex.prepare()
+    print("""moat demo: Exim %s on 127.0.0.1:%d, every module on (%s)
+  domain example.test, mailboxes postmaster alice bob carol -> %s/mail/<user>/
+  AUTH PLAIN/LOGIN: alice / alice-demo-pw, bob / bob-demo-pw
+  state (LMDB): %s/state   logs: %s/log/   config: %s/exim.conf, %s/moat.conf
+
+Try, in another terminal:
+  swaks --server 127.0.0.1:%d --from someone@remote.test --to alice@example.test
+  swaks --server 127.0.0.1:%d --from someone@remote.test --to nobody@example.test
+  swaks --server 127.0.0.1:%d --auth PLAIN --auth-user alice --auth-password alice-demo-pw \\
+        --from alice@example.test --to bob@example.test
+  tail -f %s/log/mainlog
+Ctrl-C stops Exim.
+""" % (harness.EXIM, args.port, " ".join(ex.modules), d, d, d, d, d, args.port, args.port,
+       args.port, d))
+    ok, out = ex.check_config()
+    if not ok:
+        print(out)
+        return 1
+    proc = subprocess.Popen([harness.EXIM, "-C", ex.path("exim.conf"), "-bdf", "-oX",
+                             str(args.port), "-oP", ex.path("exim.pid"), "-q1m"])
+
+    def stop(signum, frame):
+        proc.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait()
+        print("\nmoat demo stopped; mail and logs stay in %s" % d)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
