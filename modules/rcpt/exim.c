@@ -1,18 +1,39 @@
 /*
- * exim.c - the rcpt module's dlfunc entry points (skeleton: answers accept).
+ * exim.c - the rcpt module's dlfunc entry point.
+ *
+ *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_check}{MOAT_CONFIG}
+ *      {$sender_host_address}{$sender_address}{$local_part@$domain}
+ *      {$authenticated_id}{EXIM_VERIFY}{$rcpt_fail_count}}
+ *
+ * EXIM_VERIFY is "yes"/"no" from verify = recipient (source = exim), or "".
  */
 #define DLFUNC_IMPL
 #include <local_scan.h>
 
-#include "exim_glue.h"
+#include <stdlib.h>
+#include <time.h>
 
-/* moat_rcpt_check - CONFIG [ARGS...]: placeholder until the module lands */
+#include "exim_glue.h"
+#include "rcpt/rcpt.h"
+
 MOAT_EXPORT int moat_rcpt_check(uschar **yield, int argc, uschar *argv[])
 {
     moat_call call;
+    rcpt_request req;
+    const char *why = NULL;
 
-    if (moat_call_begin(&call, "rcpt", "moat_rcpt_check", yield, argc, argv, 1, 8,
-                        "CONFIG [ARGS...]") == MOAT_CALL_RUN)
-        verdict_init(&call.verdict, "accept");
+    if (moat_call_begin(&call, "rcpt", "moat_rcpt_check", yield, argc, argv, 4, 7,
+                        "CONFIG IP SENDER RCPT [AUTH_ID] [EXIM_VERIFY] [RCPT_FAIL_COUNT]")
+        != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    req.client_ip = moat_arg(&call, 1);
+    req.sender = moat_arg(&call, 2);
+    req.recipient = moat_arg(&call, 3);
+    req.auth_id = moat_arg(&call, 4);
+    req.exim_verify = moat_arg(&call, 5);
+    req.session_invalid = strtol(moat_arg(&call, 6), NULL, 10);
+    req.now = time(NULL);
+    if (rcpt_check(call.rt, &req, &call.verdict, &why) != 0)
+        moat_call_fault(&call, why ? why : "rcpt: internal error");
     return moat_call_end(&call, yield);
 }

@@ -1,14 +1,118 @@
 /*
- * schema.c - the rcpt section of moat.conf.
+ * schema.c - the rcpt section of moat.conf (docs/rcpt.md explains each option).
  */
 #include "config.h"
 
-static cfg_opt_t rcpt_opts[] = {
-    MOAT_MODULE_OPTS,
+#include <stdio.h>
+
+static int parse_source(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    return moat_cfg_parse_enum(cfg, opt, value, result, "exim|file|cdb|ldap");
+}
+
+static cfg_opt_t ldap_opts[] = {
+    CFG_STR_LIST("uri", "{}", CFGF_NONE),
+    CFG_STR("bind_dn", "", CFGF_NONE),
+    CFG_STR("password_file", "", CFGF_NONE),
+    CFG_STR("base", "", CFGF_NONE),
+    CFG_STR("filter", "(|(mail=%s)(proxyAddresses=smtp:%s))", CFGF_NONE),
+    CFG_BOOL("starttls", cfg_false, CFGF_NONE),
+    MOAT_CFG_DURATION("timeout", 2),
+    MOAT_CFG_DURATION("cache_positive", 86400),
+    MOAT_CFG_DURATION("cache_negative", 3600),
+    MOAT_CFG_DURATION("stale_max", 7 * 86400),
     CFG_END()
 };
+
+static cfg_opt_t rcpt_opts[] = {
+    MOAT_MODULE_OPTS,
+    /* where valid recipients are known */
+    MOAT_CFG_ENUM("source", 0, parse_source),
+    CFG_STR("file", "/etc/moat/recipients", CFGF_NONE),
+    CFG_STR("cdb", "/var/lib/moat/recipients.cdb", CFGF_NONE),
+    CFG_STR("aliases", "", CFGF_NONE),
+    CFG_SEC("ldap", ldap_opts, CFGF_NONE),
+    /* harvest detection */
+    MOAT_CFG_DURATION("window", 3600),
+    CFG_INT("ip_threshold", 10, CFGF_NONE),
+    CFG_INT("net_threshold", 30, CFGF_NONE),
+    CFG_INT("sender_domain_threshold", 30, CFGF_NONE),
+    CFG_INT("v4_prefix", 24, CFGF_NONE),
+    CFG_INT("v6_prefix", 64, CFGF_NONE),
+    MOAT_CFG_DURATION("block_time", 3600),
+    MOAT_CFG_DURATION("block_max", 86400),
+    MOAT_CFG_DURATION("repeat_window", 7 * 86400),
+    CFG_INT("domain_attack_threshold", 100, CFGF_NONE),
+    MOAT_CFG_DURATION("domain_attack_window", 3600),
+    CFG_INT("domain_attack_divisor", 2, CFGF_NONE),
+    /* tarpit */
+    MOAT_CFG_DURATION("tarpit_base", 1),
+    MOAT_CFG_DURATION("tarpit_max", 15),
+    CFG_INT("session_max_invalid", 10, CFGF_NONE),
+    /* exemptions */
+    CFG_STR_LIST("exempt_networks", "{}", CFGF_NONE),
+    CFG_STR_LIST("exempt_senders", "{}", CFGF_NONE),
+    CFG_STR_LIST("exempt_recipients", "{}", CFGF_NONE),
+    CFG_STR_LIST("dead_recipients", "{}", CFGF_NONE),
+    /* near-miss report */
+    CFG_INT("near_miss_distance", 2, CFGF_NONE),
+    CFG_END()
+};
+
+static int check_positive(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 1, 1000000);
+}
+
+static int check_v4(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 8, 32);
+}
+
+static int check_v6(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 16, 128);
+}
+
+static int check_distance(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 0, 3);
+}
+
+static void rcpt_setup(cfg_t *root)
+{
+    static const char *const positive[] = {
+        "ip_threshold", "net_threshold", "sender_domain_threshold",
+        "domain_attack_threshold", "domain_attack_divisor", "session_max_invalid",
+    };
+    char name[64];
+    size_t i;
+
+    for (i = 0; i < sizeof positive / sizeof positive[0]; i++) {
+        snprintf(name, sizeof name, "rcpt|%s", positive[i]);
+        cfg_set_validate_func(root, name, check_positive);
+    }
+    cfg_set_validate_func(root, "rcpt|v4_prefix", check_v4);
+    cfg_set_validate_func(root, "rcpt|v6_prefix", check_v6);
+    cfg_set_validate_func(root, "rcpt|near_miss_distance", check_distance);
+}
+
+static int rcpt_check_section(cfg_t *sec, char *err, size_t errlen)
+{
+    if (cfg_getint(sec, "block_time") > cfg_getint(sec, "block_max")) {
+        snprintf(err, errlen, "block_time is longer than block_max");
+        return -1;
+    }
+    if (cfg_getint(sec, "source") == 3 && cfg_size(cfg_getsec(sec, "ldap"), "uri") == 0) {
+        snprintf(err, errlen, "source = ldap needs ldap { uri = ... }");
+        return -1;
+    }
+    return 0;
+}
 
 const moat_schema rcpt_schema = {
     .name = "rcpt",
     .opts = rcpt_opts,
+    .setup = rcpt_setup,
+    .check = rcpt_check_section,
 };

@@ -574,7 +574,7 @@ class Exim:
         if self.want_sink and self.sink is None:
             self.sink = SmtpSink().start()
         self.write_moat_conf()
-        macros = "\n".join("MOAT_%s = yes" % m.upper() for m in self.modules)
+        macros = "\n".join("MOAT_ENABLE_%s = yes" % m.upper() for m in self.modules)
         conf = EXIM_TEMPLATE.format(
             name=self.name, dir=self.dir, module_macros=macros, hostname=self.hostname,
             domain=self.domain, relay_from=self.relay_from, exim_user=EXIM_USER,

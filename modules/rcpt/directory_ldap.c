@@ -1,0 +1,176 @@
+/*
+ * directory_ldap.c - recipient lookups in LDAP / Active Directory.
+ *
+ * One connection per process, opened on first use (simple bind, optional
+ * StartTLS, network and search timeouts). Answers are cached in the store
+ * under "rcpt:ldap:<address>" as "<1|0> <fresh-until>", kept for
+ * cache + stale_max: a fresh entry is served without asking LDAP; when LDAP
+ * fails, a stale one is served; with neither, the answer is TEMPFAIL
+ * (defer), never accept and never reject. After a failure LDAP is left
+ * alone for a few seconds so a dead server costs one timeout, not one per
+ * recipient.
+ */
+#define LDAP_DEPRECATED 0
+#include "directory_ldap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ldap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ldap_filter.h"
+#include "log.h"
+#include "rcpt.h"
+
+#define LDAP_BACKOFF 10   /* seconds without trying after a failure */
+
+static LDAP *conn;
+static pid_t conn_pid;
+static time_t down_until;
+
+/* read_password - the bind password from its file (first line) */
+static int read_password(const char *path, char *out, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    out[0] = '\0';
+    if (fd < 0)
+        return -1;
+    n = read(fd, out, cap - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    out[n] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    return 0;
+}
+
+static void drop_conn(void)
+{
+    if (conn && conn_pid == getpid())
+        ldap_unbind_ext_s(conn, NULL, NULL);
+    conn = NULL;
+}
+
+/* connect_ldap - open and bind; NULL with a logged reason on failure */
+static LDAP *connect_ldap(cfg_t *sec)
+{
+    char uris[2048] = "", pw[256];
+    const char *binddn = cfg_getstr(sec, "bind_dn");
+    const char *pwfile = cfg_getstr(sec, "password_file");
+    struct timeval tv = {cfg_getint(sec, "timeout"), 0};
+    struct berval cred;
+    int version = LDAP_VERSION3, rc;
+    unsigned i;
+    LDAP *ld = NULL;
+
+    if (conn && conn_pid == getpid())
+        return conn;
+    conn = NULL;
+    for (i = 0; i < cfg_size(sec, "uri"); i++) {
+        size_t used = strlen(uris);
+        snprintf(uris + used, sizeof uris - used, "%s%s", used ? " " : "",
+                 cfg_getnstr(sec, "uri", i));
+    }
+    if ((rc = ldap_initialize(&ld, uris)) != LDAP_SUCCESS) {
+        moat_log(MOAT_LOG_ERROR, "moat rcpt: ldap %s: %s", uris, ldap_err2string(rc));
+        return NULL;
+    }
+    ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    if (cfg_getbool(sec, "starttls") && (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS)
+        goto fail;
+    if (pwfile && *pwfile && read_password(pwfile, pw, sizeof pw) != 0) {
+        moat_log(MOAT_LOG_ERROR, "moat rcpt: ldap: cannot read %s: %s", pwfile, strerror(errno));
+        ldap_unbind_ext_s(ld, NULL, NULL);
+        return NULL;
+    }
+    if (binddn && *binddn) {
+        cred.bv_val = pw;
+        cred.bv_len = strlen(pw);
+        rc = ldap_sasl_bind_s(ld, binddn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+        memset(pw, 0, sizeof pw);
+        if (rc != LDAP_SUCCESS)
+            goto fail;
+    }
+    conn = ld;
+    conn_pid = getpid();
+    return conn;
+
+fail:
+    moat_log(MOAT_LOG_ERROR, "moat rcpt: ldap %s: %s", uris, ldap_err2string(rc));
+    ldap_unbind_ext_s(ld, NULL, NULL);
+    return NULL;
+}
+
+/* ask_ldap - RCPT_DIR_FOUND/NOTFOUND, or TEMPFAIL when LDAP could not answer */
+static int ask_ldap(cfg_t *sec, const char *address)
+{
+    char filter[2048];
+    char *attrs[] = {LDAP_NO_ATTRS, NULL};
+    struct timeval tv = {cfg_getint(sec, "timeout"), 0};
+    LDAPMessage *res = NULL;
+    LDAP *ld;
+    int rc, found;
+
+    if (ldap_build_filter(cfg_getstr(sec, "filter"), address, filter, sizeof filter) != 0) {
+        moat_log_once("rcpt:ldapfilter", MOAT_LOG_ERROR,
+                      "moat rcpt: ldap filter template cannot be expanded for %s", address);
+        return RCPT_DIR_TEMPFAIL;
+    }
+    if ((ld = connect_ldap(sec)) == NULL)
+        return RCPT_DIR_TEMPFAIL;
+    rc = ldap_search_ext_s(ld, cfg_getstr(sec, "base"), LDAP_SCOPE_SUBTREE, filter, attrs, 1,
+                           NULL, NULL, &tv, 1, &res);
+    if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
+        moat_log(MOAT_LOG_ERROR, "moat rcpt: ldap search %s: %s", filter, ldap_err2string(rc));
+        if (res)
+            ldap_msgfree(res);
+        drop_conn();
+        return RCPT_DIR_TEMPFAIL;
+    }
+    found = ldap_count_entries(ld, res) > 0 || rc == LDAP_SIZELIMIT_EXCEEDED;
+    ldap_msgfree(res);
+    return found ? RCPT_DIR_FOUND : RCPT_DIR_NOTFOUND;
+}
+
+int ldap_directory_lookup(moat_runtime *rt, cfg_t *sec, const char *address, time_t now)
+{
+    char key[600], val[64];
+    size_t len = 0;
+    int cached = -1, answer;
+    long fresh_until = 0;
+    uint32_t ttl;
+
+    snprintf(key, sizeof key, "rcpt:ldap:%s", address);
+    if (moat_store_get(rt->store, key, val, sizeof val - 1, &len, NULL, now) == STORE_OK) {
+        val[len < sizeof val ? len : sizeof val - 1] = '\0';
+        if (sscanf(val, "%d %ld", &cached, &fresh_until) != 2)
+            cached = -1;
+    }
+    if (cached >= 0 && now < fresh_until)
+        return cached ? RCPT_DIR_FOUND : RCPT_DIR_NOTFOUND;
+    answer = now < down_until ? RCPT_DIR_TEMPFAIL : ask_ldap(sec, address);
+    if (answer == RCPT_DIR_TEMPFAIL) {
+        if (now >= down_until)
+            down_until = now + LDAP_BACKOFF;
+        if (cached >= 0) {
+            moat_log(MOAT_LOG_INFO, "moat rcpt: ldap down, serving cached answer for %s", address);
+            return cached ? RCPT_DIR_FOUND : RCPT_DIR_NOTFOUND;
+        }
+        return RCPT_DIR_TEMPFAIL;
+    }
+    down_until = 0;
+    ttl = (uint32_t)cfg_getint(sec, answer == RCPT_DIR_FOUND ? "cache_positive" : "cache_negative");
+    snprintf(val, sizeof val, "%d %ld", answer == RCPT_DIR_FOUND, (long)(now + ttl));
+    if (ttl > 0)
+        (void)moat_store_set(rt->store, key, val, strlen(val),
+                             ttl + (uint32_t)cfg_getint(sec, "stale_max"), now);
+    return answer;
+}

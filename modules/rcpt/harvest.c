@@ -1,0 +1,186 @@
+/*
+ * harvest.c - harvest counters, domain-wide attack state, escalating blocks.
+ */
+#include "harvest.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "net.h"
+
+void harvest_network(cfg_t *sec, const char *ip, char *out, size_t cap)
+{
+    moat_ip parsed;
+
+    if (net_parse_ip(ip, &parsed) != 0) {
+        out[0] = '\0';
+        return;
+    }
+    net_network(&parsed, (int)cfg_getint(sec, "v4_prefix"), (int)cfg_getint(sec, "v6_prefix"),
+                out, cap);
+}
+
+/* block_active - whether key holds a live block; its end in *until */
+static int block_active(moat_store *st, const char *key, time_t now, long *until)
+{
+    char val[64];
+    size_t len = 0;
+    time_t expires = 0;
+    store_status s = moat_store_get(st, key, val, sizeof val - 1, &len, &expires, now);
+
+    if (s == STORE_ERROR)
+        return -1;
+    if (s == STORE_NOTFOUND)
+        return 0;
+    if (until)
+        *until = (long)expires;
+    return 1;
+}
+
+int harvest_blocked(moat_store *st, cfg_t *sec, const char *ip, time_t now, long *until)
+{
+    char key[128], net[MOAT_IP_TEXT_MAX];
+    int r;
+
+    snprintf(key, sizeof key, "rcpt:block:%s", ip);
+    if ((r = block_active(st, key, now, until)) != 0)
+        return r;
+    harvest_network(sec, ip, net, sizeof net);
+    if (net[0] == '\0')
+        return 0;
+    snprintf(key, sizeof key, "rcpt:block:%s", net);
+    return block_active(st, key, now, until);
+}
+
+/* block - block subject for block_time * 2^offenses, capped at block_max */
+static int block(moat_store *st, cfg_t *sec, const char *subject, time_t now, long *seconds)
+{
+    char key[128], val[64];
+    size_t len = 0;
+    long offenses = 0, i, secs = cfg_getint(sec, "block_time"), max = cfg_getint(sec, "block_max");
+    store_status s;
+
+    snprintf(key, sizeof key, "rcpt:offense:%s", subject);
+    s = moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now);
+    if (s == STORE_ERROR)
+        return -1;
+    if (s == STORE_OK) {
+        val[len] = '\0';
+        if (sscanf(val, "%ld", &offenses) != 1 || offenses < 0)
+            offenses = 0;
+    }
+    for (i = 0; i < offenses && secs < max; i++)
+        secs *= 2;
+    if (secs > max)
+        secs = max;
+    if (secs < 1)
+        secs = 1;
+    snprintf(val, sizeof val, "%ld", offenses + 1);
+    if (moat_store_set(st, key, val, strlen(val), (uint32_t)cfg_getint(sec, "repeat_window"),
+                       now) != STORE_OK)
+        return -1;
+    snprintf(key, sizeof key, "rcpt:block:%s", subject);
+    snprintf(val, sizeof val, "%ld", secs);
+    if (moat_store_set(st, key, val, strlen(val), (uint32_t)secs, now) != STORE_OK)
+        return -1;
+    *seconds = secs;
+    return 0;
+}
+
+int harvest_under_attack(moat_store *st, cfg_t *sec, const char *domain, time_t now)
+{
+    char key[300];
+    uint64_t n = 0;
+
+    snprintf(key, sizeof key, "rcpt:dom:%s", domain);
+    if (moat_store_distinct_add(st, key, NULL, (uint32_t)cfg_getint(sec, "domain_attack_window"),
+                                now, &n) != STORE_OK)
+        return -1;
+    return n >= (uint64_t)cfg_getint(sec, "domain_attack_threshold");
+}
+
+long harvest_ip_count(moat_store *st, cfg_t *sec, const char *ip, time_t now)
+{
+    char key[128];
+    uint64_t n = 0;
+
+    snprintf(key, sizeof key, "rcpt:ip:%s", ip);
+    if (moat_store_counter_get(st, key, (uint32_t)cfg_getint(sec, "window"), now, &n) != STORE_OK)
+        return -1;
+    return (long)n;
+}
+
+/* threshold - a configured threshold, tightened while the domain is under attack */
+static uint64_t threshold(cfg_t *sec, const char *name, int under_attack)
+{
+    long t = cfg_getint(sec, name);
+
+    if (under_attack)
+        t /= cfg_getint(sec, "domain_attack_divisor");
+    return (uint64_t)(t < 1 ? 1 : t);
+}
+
+int harvest_note(moat_store *st, cfg_t *sec, const char *ip, const char *sender,
+                 const char *domain, const char *local_part, time_t now, harvest_state *hs)
+{
+    uint32_t window = (uint32_t)cfg_getint(sec, "window");
+    char key[400], net[MOAT_IP_TEXT_MAX], lp[ADDR_LOCAL_MAX * 2 + 3];
+    const char *at = sender ? strrchr(sender, '@') : NULL;
+
+    memset(hs, 0, sizeof *hs);
+    addr_lower(local_part, lp, sizeof lp);
+    snprintf(key, sizeof key, "rcpt:dom:%s", domain);
+    if (moat_store_distinct_add(st, key, lp, (uint32_t)cfg_getint(sec, "domain_attack_window"),
+                                now, &hs->domain_distinct) != STORE_OK)
+        return -1;
+    hs->under_attack = hs->domain_distinct >= (uint64_t)cfg_getint(sec, "domain_attack_threshold");
+
+    if (ip && *ip) {
+        snprintf(key, sizeof key, "rcpt:ip:%s", ip);
+        if (moat_store_counter_add(st, key, window, 1, now, &hs->ip_count) != STORE_OK)
+            return -1;
+        harvest_network(sec, ip, net, sizeof net);
+        if (net[0]) {
+            snprintf(key, sizeof key, "rcpt:net:%s", net);
+            if (moat_store_counter_add(st, key, window, 1, now, &hs->net_count) != STORE_OK)
+                return -1;
+        }
+    } else {
+        net[0] = '\0';
+    }
+    if (at && at[1]) {
+        char dom[ADDR_DOMAIN_MAX + 1];
+        addr_lower(at + 1, dom, sizeof dom);
+        snprintf(key, sizeof key, "rcpt:sdom:%s", dom);
+        if (moat_store_counter_add(st, key, window, 1, now, &hs->sdom_count) != STORE_OK)
+            return -1;
+    }
+    if (ip == NULL || *ip == '\0')
+        return 0;   /* nothing to block: a local submission */
+    if (net[0] && hs->net_count >= threshold(sec, "net_threshold", hs->under_attack)) {
+        hs->tripped = "net";
+        hs->blocked = 1;
+        return block(st, sec, net, now, &hs->block_seconds);
+    }
+    if (hs->ip_count >= threshold(sec, "ip_threshold", hs->under_attack))
+        hs->tripped = "ip";
+    else if (hs->sdom_count >= threshold(sec, "sender_domain_threshold", hs->under_attack))
+        hs->tripped = "sender_domain";
+    if (hs->tripped) {
+        hs->blocked = 1;
+        return block(st, sec, ip, now, &hs->block_seconds);
+    }
+    return 0;
+}
+
+int harvest_unblock(moat_store *st, const char *ip_or_net)
+{
+    char key[128];
+
+    snprintf(key, sizeof key, "rcpt:block:%s", ip_or_net);
+    if (moat_store_del(st, key) != STORE_OK)
+        return -1;
+    snprintf(key, sizeof key, "rcpt:offense:%s", ip_or_net);
+    return moat_store_del(st, key) == STORE_OK ? 0 : -1;
+}

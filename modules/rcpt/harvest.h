@@ -1,0 +1,49 @@
+/*
+ * harvest.h - counting invalid recipients per client, network, sender
+ * domain and target domain, and the escalating blocks they lead to.
+ *
+ * Store keys: rcpt:ip:<ip>, rcpt:net:<net>, rcpt:sdom:<domain> (sliding
+ * counters), rcpt:dom:<domain> (distinct unknown local parts),
+ * rcpt:block:<ip|net> (a block, value "<level> <until>"), and
+ * rcpt:offense:<ip|net> (how often it was blocked lately).
+ */
+#ifndef MOAT_RCPT_HARVEST_H
+#define MOAT_RCPT_HARVEST_H
+
+#include <confuse.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store.h"
+
+typedef struct harvest_state {
+    uint64_t ip_count;        /* invalid recipients from this client in the window */
+    uint64_t net_count;
+    uint64_t sdom_count;
+    uint64_t domain_distinct; /* distinct unknown local parts at the target domain */
+    int under_attack;         /* the target domain is being harvested */
+    int blocked;              /* this note crossed a threshold: the client is now blocked */
+    const char *tripped;      /* "ip", "net", "sender_domain" */
+    long block_seconds;
+} harvest_state;
+
+/* harvest_network - the client's network key ("198.51.100.0/24"); "" if ip is not an IP */
+void harvest_network(cfg_t *sec, const char *ip, char *out, size_t cap);
+
+/* harvest_blocked - 1 if ip or its network is blocked now, 0 if not, -1 on a store error */
+int harvest_blocked(moat_store *st, cfg_t *sec, const char *ip, time_t now, long *until);
+
+/* harvest_note - count one invalid recipient; may block; 0 or -1 on a store error */
+int harvest_note(moat_store *st, cfg_t *sec, const char *ip, const char *sender,
+                 const char *domain, const char *local_part, time_t now, harvest_state *hs);
+
+/* harvest_under_attack - whether the domain is under attack; -1 on a store error */
+int harvest_under_attack(moat_store *st, cfg_t *sec, const char *domain, time_t now);
+
+/* harvest_ip_count - invalid recipients from ip in the window; -1 on a store error */
+long harvest_ip_count(moat_store *st, cfg_t *sec, const char *ip, time_t now);
+
+/* harvest_unblock - lift a block (and forget the offense level) of an ip or network */
+int harvest_unblock(moat_store *st, const char *ip_or_net);
+
+#endif

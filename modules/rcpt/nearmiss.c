@@ -1,0 +1,89 @@
+/*
+ * nearmiss.c - finding and recording near-miss recipients.
+ */
+#include "nearmiss.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NEAR_TTL (30 * 86400)
+#define NEAR_LEN_MAX 64
+
+int edit_distance(const char *a, const char *b, int limit)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j;
+    int d[NEAR_LEN_MAX + 1][NEAR_LEN_MAX + 1];
+
+    if (la > NEAR_LEN_MAX || lb > NEAR_LEN_MAX)
+        return limit + 1;
+    if ((la > lb ? la - lb : lb - la) > (size_t)limit)
+        return limit + 1;
+    for (i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (i = 1; i <= la; i++) {
+        for (j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < best)
+                best = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[la][lb] > limit ? limit + 1 : d[la][lb];
+}
+
+int nearmiss_note(moat_store *st, const addrlist *list, const char *address, int distance,
+                  time_t now)
+{
+    const char *at = strrchr(address, '@');
+    const char *best = NULL;
+    char local[NEAR_LEN_MAX + 1], key[600], val[700];
+    size_t llen, i;
+    int best_d = distance + 1;
+    long count = 0;
+    size_t len = 0;
+
+    if (list == NULL || at == NULL || distance <= 0)
+        return 0;
+    llen = (size_t)(at - address);
+    if (llen > NEAR_LEN_MAX)
+        return 0;
+    memcpy(local, address, llen);
+    local[llen] = '\0';
+    for (i = 0; i < list->count; i++) {
+        const char *e = list->entries[i], *eat = strrchr(e, '@');
+        char elocal[NEAR_LEN_MAX + 1];
+        size_t el;
+        int dist;
+
+        if (eat == NULL || strcmp(eat, at) != 0)
+            continue;
+        el = (size_t)(eat - e);
+        if (el > NEAR_LEN_MAX)
+            continue;
+        memcpy(elocal, e, el);
+        elocal[el] = '\0';
+        dist = edit_distance(local, elocal, distance);
+        if (dist < best_d) {
+            best_d = dist;
+            best = e;
+        }
+    }
+    if (best == NULL)
+        return 0;
+    snprintf(key, sizeof key, "rcpt:near:%s", address);
+    if (moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now) == STORE_OK) {
+        val[len] = '\0';
+        count = strtol(val, NULL, 10);
+    }
+    snprintf(val, sizeof val, "%ld %s", count + 1, best);
+    return moat_store_set(st, key, val, strlen(val), NEAR_TTL, now) == STORE_OK;
+}

@@ -1,0 +1,246 @@
+/*
+ * rcpt.c - the RCPT-time decision: exemptions, blocks, directory verdict,
+ * harvest counting, progressive tarpit, per-session cap, and the one log
+ * line per decision.
+ *
+ * Answers (reason in the verdict and the log):
+ *   accept  valid | not_covered | exempt_* (valid)
+ *   deny    550 5.1.1 unknown_user (with delay=Ns) | dead_recipient
+ *   defer   451 4.7.1 harvest_block (valid or not: the same answer)
+ *           451 4.4.3 directory_unavailable
+ *   drop    421 4.7.0 session_limit (too many unknown recipients in one session)
+ */
+#include "rcpt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "harvest.h"
+#include "log.h"
+#include "nearmiss.h"
+#include "net.h"
+
+const addrlist *rcpt_directory_file(moat_runtime *rt);
+
+/* in_cidr_list - whether ip matches one of the configured CIDRs */
+static int in_cidr_list(cfg_t *sec, const char *opt, const char *ip)
+{
+    moat_ip parsed;
+    unsigned i;
+
+    if (ip == NULL || net_parse_ip(ip, &parsed) != 0)
+        return 0;
+    for (i = 0; i < cfg_size(sec, opt); i++) {
+        moat_cidr c;
+        if (net_parse_cidr(cfg_getnstr(sec, opt, i), &c) == 0 && net_in_cidr(&parsed, &c))
+            return 1;
+    }
+    return 0;
+}
+
+/* in_address_list - whether key (lower-cased address) matches "addr", "@domain" or "domain" */
+static int in_address_list(cfg_t *sec, const char *opt, const char *key)
+{
+    const char *at = strrchr(key, '@');
+    unsigned i;
+
+    for (i = 0; key && *key && i < cfg_size(sec, opt); i++) {
+        const char *e = cfg_getnstr(sec, opt, i);
+        if (strcasecmp(e, key) == 0)
+            return 1;
+        if (at && ((e[0] == '@' && strcasecmp(e, at) == 0) ||
+                   (strchr(e, '@') == NULL && strcasecmp(e, at + 1) == 0)))
+            return 1;
+    }
+    return 0;
+}
+
+/* log_decision - the one line per decision, readable by fail2ban */
+static void log_decision(const rcpt_request *req, const moat_verdict *v, int log_only)
+{
+    char action[16] = "", reason[48] = "", delay[16] = "";
+
+    verdict_get(v->text, "action", action, sizeof action);
+    verdict_get(v->text, "reason", reason, sizeof reason);
+    verdict_get(v->text, "delay", delay, sizeof delay);
+    moat_log(strcmp(action, "accept") == 0 ? MOAT_LOG_DEBUG : MOAT_LOG_INFO,
+             "moat rcpt: action=%s reason=%s ip=%s sender=<%s> rcpt=<%s>%s%s%s",
+             action, reason, req->client_ip && *req->client_ip ? req->client_ip : "local",
+             req->sender ? req->sender : "", req->recipient, delay[0] ? " delay=" : "", delay,
+             log_only ? " mode=log-only" : "");
+}
+
+static void answer(moat_verdict *v, const char *action, const char *code, const char *xcode,
+                   const char *reason, const char *text)
+{
+    verdict_init(v, action);
+    if (code) {
+        verdict_add(v, "code", code);
+        verdict_add(v, "xcode", xcode);
+    }
+    verdict_add(v, "reason", reason);
+    if (text)
+        verdict_add(v, "text", text);
+}
+
+/* tarpit_seconds - the delay before answering the n-th invalid recipient */
+static long tarpit_seconds(cfg_t *sec, uint64_t n)
+{
+    long base = cfg_getint(sec, "tarpit_base"), max = cfg_getint(sec, "tarpit_max");
+    long d = base * (long)(n > 1000 ? 1000 : n);
+
+    return d > max ? max : d;
+}
+
+/* decide - the verdict, before log-only is applied */
+static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_verdict *v,
+                  const char **why)
+{
+    char key[ADDR_TEXT_MAX + 1];
+    moat_addr a;
+    const char *perr;
+    int exempt, found, r;
+    harvest_state hs;
+    long until = 0;
+
+    if (addr_parse(req->recipient, &a, &perr) != 0) {
+        answer(v, "accept", NULL, NULL, "unparsable", NULL);
+        verdict_add(v, "detail", perr);
+        return 0;
+    }
+    addr_key(&a, key, sizeof key);
+    exempt = (req->auth_id && *req->auth_id) || in_cidr_list(sec, "exempt_networks", req->client_ip) ||
+             in_address_list(sec, "exempt_senders", req->sender) ||
+             in_address_list(sec, "exempt_recipients", key);
+
+    if (!exempt && req->client_ip && *req->client_ip) {
+        r = harvest_blocked(rt->store, sec, req->client_ip, req->now, &until);
+        if (r < 0) {
+            *why = moat_store_last_error(rt->store);
+            return -1;
+        }
+        if (r > 0) {
+            answer(v, "defer", "451", "4.7.1", "harvest_block",
+                   "Too many invalid recipients from your address, try again later");
+            return 0;
+        }
+    }
+    if (in_address_list(sec, "dead_recipients", key)) {
+        answer(v, "deny", "550", "5.1.1", "dead_recipient", "No such user here");
+        return 0;
+    }
+    found = rcpt_directory_lookup(rt, req->recipient, req->exim_verify, req->now);
+    if (found == RCPT_DIR_FOUND) {
+        answer(v, "accept", NULL, NULL, exempt ? "valid_exempt" : "valid", NULL);
+        return 0;
+    }
+    if (found == RCPT_DIR_SKIP) {
+        answer(v, "accept", NULL, NULL, "not_covered", NULL);
+        return 0;
+    }
+    if (found == RCPT_DIR_TEMPFAIL) {
+        answer(v, "defer", "451", "4.4.3", "directory_unavailable",
+               "Recipient verification is unavailable, try again later");
+        return 0;
+    }
+    /* Unknown: refuse now, so that no bounce is ever generated. */
+    nearmiss_note(rt->store, rcpt_directory_file(rt), key,
+                  (int)cfg_getint(sec, "near_miss_distance"), req->now);
+    if (exempt) {
+        answer(v, "deny", "550", "5.1.1", "unknown_user", "No such user here");
+        return 0;
+    }
+    if (harvest_note(rt->store, sec, req->client_ip, req->sender, a.domain, a.local, req->now,
+                     &hs) != 0) {
+        *why = moat_store_last_error(rt->store);
+        return -1;
+    }
+    if (hs.blocked) {
+        answer(v, "defer", "451", "4.7.1", "harvest_block",
+               "Too many invalid recipients from your address, try again later");
+        verdict_add(v, "tripped", hs.tripped);
+        verdict_addf(v, "block", "%lds", hs.block_seconds);
+        moat_log(MOAT_LOG_INFO, "moat rcpt: action=block reason=harvest_%s ip=%s seconds=%ld "
+                 "ip_count=%llu net_count=%llu sender_domain_count=%llu domain_attack=%s",
+                 hs.tripped, req->client_ip, hs.block_seconds, (unsigned long long)hs.ip_count,
+                 (unsigned long long)hs.net_count, (unsigned long long)hs.sdom_count,
+                 hs.under_attack ? "yes" : "no");
+        return 0;
+    }
+    if (req->session_invalid + 1 >= cfg_getint(sec, "session_max_invalid")) {
+        answer(v, "drop", "421", "4.7.0", "session_limit",
+               "Too many unknown recipients, closing connection");
+        return 0;
+    }
+    answer(v, "deny", "550", "5.1.1", "unknown_user", "No such user here");
+    verdict_addf(v, "delay", "%lds", tarpit_seconds(sec, hs.ip_count));
+    verdict_add_int(v, "count", (long long)hs.ip_count);
+    if (hs.under_attack)
+        verdict_add(v, "domain_attack", "yes");
+    return 0;
+}
+
+int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const char **why)
+{
+    cfg_t *sec = moat_config_module(rt->config, "rcpt");
+    int log_only = moat_config_log_only(rt->config, "rcpt");
+
+    if (decide(rt, sec, req, v, why) != 0)
+        return -1;
+    log_decision(req, v, log_only);
+    if (log_only) {
+        char would[16] = "";
+        verdict_get(v->text, "action", would, sizeof would);
+        verdict_init(v, "accept");
+        verdict_add(v, "reason", "log_only");
+        verdict_add(v, "would", would);
+    }
+    return 0;
+}
+
+int rcpt_harvest_note_invalid(moat_runtime *rt, const char *client_ip, const char *sender,
+                              const char *address, time_t now)
+{
+    cfg_t *sec = moat_config_module(rt->config, "rcpt");
+    harvest_state hs;
+    moat_addr a;
+    const char *why;
+
+    if (addr_parse(address, &a, &why) != 0)
+        return 0;
+    if (harvest_note(rt->store, sec, client_ip, sender, a.domain, a.local, now, &hs) != 0)
+        return -1;
+    return hs.blocked;
+}
+
+int rcpt_client_blocked(moat_runtime *rt, const char *client_ip, time_t now)
+{
+    return harvest_blocked(rt->store, moat_config_module(rt->config, "rcpt"), client_ip, now,
+                           NULL);
+}
+
+int rcpt_client_suspicious(moat_runtime *rt, const char *client_ip, time_t now)
+{
+    cfg_t *sec = moat_config_module(rt->config, "rcpt");
+    int blocked = harvest_blocked(rt->store, sec, client_ip, now, NULL);
+    long n;
+
+    if (blocked != 0)
+        return blocked;
+    n = harvest_ip_count(rt->store, sec, client_ip, now);
+    return n < 0 ? -1 : n > 0;
+}
+
+int rcpt_domain_under_attack(moat_runtime *rt, const char *domain, time_t now)
+{
+    char dom[ADDR_DOMAIN_MAX + 1];
+
+    addr_lower(domain, dom, sizeof dom);
+    return harvest_under_attack(rt->store, moat_config_module(rt->config, "rcpt"), dom, now);
+}
+
+int rcpt_unblock(moat_runtime *rt, const char *ip_or_net)
+{
+    return harvest_unblock(rt->store, ip_or_net);
+}

@@ -1,0 +1,69 @@
+/*
+ * rcpt.h - the rcpt module: recipient verification at RCPT time, harvest
+ * counting and blocking, progressive tarpit. Pure logic: no Exim symbol.
+ *
+ * Also the interface other modules (catchall) use: the directory lookup,
+ * the harvest counters, the domain-wide "under attack" state.
+ */
+#ifndef MOAT_RCPT_H
+#define MOAT_RCPT_H
+
+#include <time.h>
+
+#include "runtime.h"
+#include "verdict.h"
+
+/* Directory answers. */
+enum {
+    RCPT_DIR_FOUND = 0,     /* the address exists */
+    RCPT_DIR_NOTFOUND = 1,  /* the domain is covered and the address does not exist */
+    RCPT_DIR_SKIP = 2,      /* no source covers this domain: not ours to judge */
+    RCPT_DIR_TEMPFAIL = 3   /* the source is down and nothing is cached: defer */
+};
+
+typedef struct rcpt_request {
+    const char *client_ip;      /* $sender_host_address ("" for local submissions) */
+    const char *sender;         /* $sender_address ("" for bounces) */
+    const char *recipient;      /* $local_part@$domain */
+    const char *auth_id;        /* $authenticated_id ("" when not authenticated) */
+    const char *exim_verify;    /* "yes"/"no" from verify = recipient, "" when not given */
+    long session_invalid;       /* $rcpt_fail_count: refused RCPTs so far in this session */
+    time_t now;
+} rcpt_request;
+
+/*
+ * rcpt_check - decide one RCPT: fill v and return 0, or return -1 with
+ * *why set when moat itself failed (the caller answers per on_error).
+ */
+int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const char **why);
+
+/*
+ * rcpt_directory_lookup - whether address exists in the directory sources
+ * configured for its domain; exim_verify ("yes"/"no"/"") is Exim's own
+ * routing verdict, used when the source is "exim".
+ */
+int rcpt_directory_lookup(moat_runtime *rt, const char *address, const char *exim_verify,
+                          time_t now);
+
+/*
+ * rcpt_harvest_note_invalid - count an invalid (or catch-all-only)
+ * recipient against the client, its network, the sender's domain and the
+ * target domain; blocks the client when a threshold is crossed. Returns 1
+ * when the client is now blocked, 0 when not, -1 on a store failure.
+ */
+int rcpt_harvest_note_invalid(moat_runtime *rt, const char *client_ip, const char *sender,
+                              const char *address, time_t now);
+
+/* rcpt_client_blocked - 1 when the client or its network is blocked, 0 if not, -1 on failure */
+int rcpt_client_blocked(moat_runtime *rt, const char *client_ip, time_t now);
+
+/* rcpt_client_suspicious - 1 when the client has invalid recipients counted or is blocked */
+int rcpt_client_suspicious(moat_runtime *rt, const char *client_ip, time_t now);
+
+/* rcpt_domain_under_attack - 1 when many distinct unknown local parts hit the domain lately */
+int rcpt_domain_under_attack(moat_runtime *rt, const char *domain, time_t now);
+
+/* rcpt_unblock - lift the block of an IP or a network ("198.51.100.0/24"); 0 or -1 */
+int rcpt_unblock(moat_runtime *rt, const char *ip_or_net);
+
+#endif
