@@ -3,9 +3,10 @@
  *
  *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_check}{MOAT_CONFIG}
  *      {$sender_host_address}{$sender_address}{$local_part@$domain}
- *      {$authenticated_id}{EXIM_VERIFY}{$rcpt_fail_count}}
+ *      {$authenticated_id}{EXIM_VERIFY}{SESSION_INVALID}}
  *
- * EXIM_VERIFY is "yes"/"no" from verify = recipient (source = exim), or "".
+ * EXIM_VERIFY is "yes"/"no" from verify = recipient (source = exim), or "";
+ * SESSION_INVALID the unknown recipients refused so far in this SMTP session.
  */
 #define DLFUNC_IMPL
 #include <local_scan.h>
@@ -23,7 +24,7 @@ MOAT_EXPORT int moat_rcpt_check(uschar **yield, int argc, uschar *argv[])
     const char *why = NULL;
 
     if (moat_call_begin(&call, "rcpt", "moat_rcpt_check", yield, argc, argv, 4, 7,
-                        "CONFIG IP SENDER RCPT [AUTH_ID] [EXIM_VERIFY] [RCPT_FAIL_COUNT]")
+                        "CONFIG IP SENDER RCPT [AUTH_ID] [EXIM_VERIFY] [SESSION_INVALID]")
         != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
     req.client_ip = moat_arg(&call, 1);

@@ -8,7 +8,9 @@
  *   deny    550 5.1.1 unknown_user (with delay=Ns) | dead_recipient
  *   defer   451 4.7.1 harvest_block (valid or not: the same answer)
  *           451 4.4.3 directory_unavailable
- *   drop    421 4.7.0 session_limit (too many unknown recipients in one session)
+ *   drop    550 5.1.1 session_limit: the recipient is unknown and the session had
+ *           too many of them; the connection is closed (Exim's drop answers 5xx
+ *           only, and the client's MTA treats the lost session as temporary)
  */
 #include "rcpt.h"
 
@@ -59,15 +61,19 @@ static int in_address_list(cfg_t *sec, const char *opt, const char *key)
 /* log_decision - the one line per decision, readable by fail2ban */
 static void log_decision(const rcpt_request *req, const moat_verdict *v, int log_only)
 {
-    char action[16] = "", reason[48] = "", delay[16] = "";
+    char action[16] = "", reason[48] = "", extra[128] = "", value[32];
+    static const char *const keys[] = {"delay", "count", "domain_attack"};
+    size_t i, n = 0;
 
     verdict_get(v->text, "action", action, sizeof action);
     verdict_get(v->text, "reason", reason, sizeof reason);
-    verdict_get(v->text, "delay", delay, sizeof delay);
+    for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (verdict_get(v->text, keys[i], value, sizeof value))
+            n += (size_t)snprintf(extra + n, sizeof extra - n, " %s=%s", keys[i], value);
     moat_log(strcmp(action, "accept") == 0 ? MOAT_LOG_DEBUG : MOAT_LOG_INFO,
-             "moat rcpt: action=%s reason=%s ip=%s sender=<%s> rcpt=<%s>%s%s%s",
-             action, reason, req->client_ip && *req->client_ip ? req->client_ip : "local",
-             req->sender ? req->sender : "", req->recipient, delay[0] ? " delay=" : "", delay,
+             "moat rcpt: action=%s reason=%s ip=%s sender=<%s> rcpt=<%s>%s%s", action, reason,
+             req->client_ip && *req->client_ip ? req->client_ip : "local",
+             req->sender ? req->sender : "", req->recipient, extra,
              log_only ? " mode=log-only" : "");
 }
 
@@ -169,8 +175,8 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         return 0;
     }
     if (req->session_invalid + 1 >= cfg_getint(sec, "session_max_invalid")) {
-        answer(v, "drop", "421", "4.7.0", "session_limit",
-               "Too many unknown recipients, closing connection");
+        answer(v, "drop", "550", "5.1.1", "session_limit",
+               "No such user here; too many unknown recipients, closing connection");
         return 0;
     }
     answer(v, "deny", "550", "5.1.1", "unknown_user", "No such user here");

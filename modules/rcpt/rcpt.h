@@ -27,7 +27,7 @@ typedef struct rcpt_request {
     const char *recipient;      /* $local_part@$domain */
     const char *auth_id;        /* $authenticated_id ("" when not authenticated) */
     const char *exim_verify;    /* "yes"/"no" from verify = recipient, "" when not given */
-    long session_invalid;       /* $rcpt_fail_count: refused RCPTs so far in this session */
+    long session_invalid;       /* unknown recipients refused so far in this SMTP session */
     time_t now;
 } rcpt_request;
 

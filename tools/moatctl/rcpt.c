@@ -1,15 +1,184 @@
 /*
- * rcpt.c - moatctl rcpt VERB: admin commands of the rcpt module.
+ * rcpt.c - moatctl rcpt VERB: status IP, unblock IP|NET, compile SRC DST,
+ * near-misses.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "ctl.h"
+#include "rcpt/directory_cdb.h"
+#include "rcpt/harvest.h"
+#include "rcpt/rcpt.h"
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: moatctl rcpt status IP\n"
+                    "       moatctl rcpt unblock IP|NET\n"
+                    "       moatctl rcpt compile SOURCE.txt DEST.cdb\n"
+                    "       moatctl rcpt near-misses\n");
+    return CTL_USAGE;
+}
+
+static long counter(moat_runtime *rt, const char *prefix, const char *subject, uint32_t window)
+{
+    char key[300];
+    uint64_t n = 0;
+
+    snprintf(key, sizeof key, "%s%s", prefix, subject);
+    if (moat_store_counter_get(rt->store, key, window, time(NULL), &n) != STORE_OK)
+        return -1;
+    return (long)n;
+}
+
+static int status(const ctl_env *env, const char *ip)
+{
+    moat_runtime *rt = ctl_runtime(env);
+    cfg_t *sec;
+    char net[64];
+    long until = 0, ipc, netc;
+    int blocked;
+    time_t now = time(NULL);
+
+    if (rt == NULL)
+        return CTL_USAGE;
+    sec = moat_config_module(rt->config, "rcpt");
+    harvest_network(sec, ip, net, sizeof net);
+    if (net[0] == '\0') {
+        fprintf(stderr, "moatctl rcpt status: '%s' is not an IP address\n", ip);
+        return CTL_USAGE;
+    }
+    blocked = harvest_blocked(rt->store, sec, ip, now, &until);
+    ipc = counter(rt, "rcpt:ip:", ip, (uint32_t)cfg_getint(sec, "window"));
+    netc = counter(rt, "rcpt:net:", net, (uint32_t)cfg_getint(sec, "window"));
+    if (blocked < 0 || ipc < 0 || netc < 0) {
+        fprintf(stderr, "moatctl rcpt status: %s\n", moat_store_last_error(rt->store));
+        return CTL_USAGE;
+    }
+    if (env->json)
+        printf("{\"ip\":\"%s\",\"network\":\"%s\",\"blocked\":%s,\"blocked_until\":%ld,"
+               "\"invalid_ip\":%ld,\"invalid_network\":%ld}\n",
+               ip, net, blocked ? "true" : "false", blocked ? until : 0L, ipc, netc);
+    else
+        printf("%s (network %s): %s; invalid recipients in the window: %ld from it, %ld from "
+               "its network\n", ip, net,
+               blocked ? "blocked" : "not blocked", ipc, netc);
+    if (blocked && !env->json)
+        printf("blocked until %s", ctime((time_t *)&until));
+    return blocked ? CTL_PROBLEM : CTL_OK;
+}
+
+typedef struct near_row {
+    char address[300];
+    char suggestion[300];
+    long count;
+} near_row;
+
+typedef struct near_list {
+    moat_runtime *rt;
+    near_row *rows;
+    size_t n, cap;
+} near_list;
+
+static int collect_near(const char *key, void *arg)
+{
+    near_list *l = arg;
+    char val[700];
+    size_t len = 0;
+    near_row *r;
+
+    if (moat_store_get(l->rt->store, key, val, sizeof val - 1, &len, NULL, time(NULL)) != STORE_OK)
+        return 0;
+    val[len] = '\0';
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 64;
+        near_row *nr = realloc(l->rows, ncap * sizeof *nr);
+        if (nr == NULL)
+            return 1;
+        l->rows = nr;
+        l->cap = ncap;
+    }
+    r = &l->rows[l->n];
+    snprintf(r->address, sizeof r->address, "%s", key + strlen("rcpt:near:"));
+    r->count = 0;
+    r->suggestion[0] = '\0';
+    if (sscanf(val, "%ld %299s", &r->count, r->suggestion) >= 1)
+        l->n++;
+    return 0;
+}
+
+static int by_count(const void *a, const void *b)
+{
+    const near_row *x = a, *y = b;
+    return (y->count > x->count) - (y->count < x->count);
+}
+
+static int near_misses(const ctl_env *env)
+{
+    near_list l = {ctl_runtime(env), NULL, 0, 0};
+    size_t i;
+
+    if (l.rt == NULL)
+        return CTL_USAGE;
+    if (moat_store_scan(l.rt->store, "rcpt:near:", time(NULL), collect_near, &l) != STORE_OK) {
+        fprintf(stderr, "moatctl rcpt near-misses: %s\n", moat_store_last_error(l.rt->store));
+        free(l.rows);
+        return CTL_USAGE;
+    }
+    if (l.n)
+        qsort(l.rows, l.n, sizeof *l.rows, by_count);
+    if (env->json)
+        printf("[");
+    for (i = 0; i < l.n; i++) {
+        if (env->json) {
+            printf("%s{\"address\":", i ? "," : "");
+            ctl_json_string(stdout, l.rows[i].address);
+            printf(",\"closest\":");
+            ctl_json_string(stdout, l.rows[i].suggestion);
+            printf(",\"count\":%ld}", l.rows[i].count);
+        } else {
+            printf("%6ld  %-40s (closest: %s)\n", l.rows[i].count, l.rows[i].address,
+                   l.rows[i].suggestion);
+        }
+    }
+    if (env->json)
+        printf("]\n");
+    else if (l.n == 0)
+        printf("no near misses recorded\n");
+    free(l.rows);
+    return CTL_OK;
+}
 
 int ctl_rcpt(const ctl_env *env, int argc, char **argv)
 {
-    (void)env;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "moatctl rcpt: no verbs yet\n");
-    return CTL_USAGE;
+    char err[512];
+
+    if (argc < 2)
+        return usage();
+    if (strcmp(argv[1], "status") == 0 && argc == 3)
+        return status(env, argv[2]);
+    if (strcmp(argv[1], "unblock") == 0 && argc == 3) {
+        moat_runtime *rt = ctl_runtime(env);
+        if (rt == NULL)
+            return CTL_USAGE;
+        if (rcpt_unblock(rt, argv[2]) != 0) {
+            fprintf(stderr, "moatctl rcpt unblock: %s\n", moat_store_last_error(rt->store));
+            return CTL_USAGE;
+        }
+        printf("%s unblocked\n", argv[2]);
+        return CTL_OK;
+    }
+    if (strcmp(argv[1], "compile") == 0 && argc == 4) {
+        long n = cdb_directory_compile(argv[2], argv[3], err, sizeof err);
+        if (n < 0) {
+            fprintf(stderr, "moatctl rcpt compile: %s\n", err);
+            return CTL_PROBLEM;
+        }
+        printf("%s: %ld addresses\n", argv[3], n);
+        return CTL_OK;
+    }
+    if (strcmp(argv[1], "near-misses") == 0 && argc == 2)
+        return near_misses(env);
+    return usage();
 }

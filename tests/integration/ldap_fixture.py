@@ -1,0 +1,81 @@
+"""A real OpenLDAP server (Debian's slapd) on 127.0.0.1 for tests: a
+temporary mdb database with inetOrgPerson entries carrying mail addresses."""
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+
+from harness import free_port, wait_port
+
+CONF = """include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile {dir}/slapd.pid
+database mdb
+suffix "{base}"
+rootdn "{admin}"
+rootpw {password}
+directory {dir}/db
+maxsize 10485760
+"""
+
+
+class Slapd:
+    base = "dc=example,dc=test"
+    admin_dn = "cn=admin,dc=example,dc=test"
+    password = "moat-test-ldap-pw"
+
+    def __init__(self, users=(), port=None):
+        self.users = list(users)
+        self.port = port or free_port()
+        self.uri = "ldap://127.0.0.1:%d/" % self.port
+        self.dir = None
+        self.proc = None
+
+    def start(self):
+        if not os.path.exists("/usr/sbin/slapd"):
+            raise RuntimeError("slapd is not installed (make deps installs it)")
+        self.dir = tempfile.mkdtemp(prefix="moat-slapd-", dir="/var/tmp")
+        os.makedirs(os.path.join(self.dir, "db"))
+        conf = os.path.join(self.dir, "slapd.conf")
+        with open(conf, "w") as f:
+            f.write(CONF.format(dir=self.dir, base=self.base, admin=self.admin_dn,
+                                password=self.password))
+        self.proc = subprocess.Popen(["/usr/sbin/slapd", "-f", conf, "-h", self.uri, "-d", "0"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_port(self.port, timeout=10):
+            raise RuntimeError("slapd did not start")
+        ldif = ["dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: example\n"
+                "o: Example\n" % self.base]
+        for i, mail in enumerate(self.users):
+            uid = mail.split("@")[0]
+            ldif.append("dn: uid=%s,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\n"
+                        "mail: %s\n" % (uid, self.base, uid, uid, uid, mail))
+        r = subprocess.run(["ldapadd", "-x", "-H", self.uri, "-D", self.admin_dn, "-w",
+                            self.password], input="\n".join(ldif), capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("ldapadd failed: " + r.stderr)
+        return self
+
+    def write_password_file(self, path):
+        with open(path, "w") as f:
+            f.write(self.password + "\n")
+        os.chmod(path, 0o644)
+        return path
+
+    def stop(self):
+        if self.proc:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        if self.dir and not os.environ.get("MOAT_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None

@@ -1,0 +1,241 @@
+"""Issue 3: the rcpt module through a real Exim: unknown recipients refused
+at RCPT (no bounce), harvest blocking per client, network and domain,
+shared through Redis between two MX hosts, LDAP with a real slapd."""
+
+import os
+import time
+import unittest
+
+from harness import Exim, RedisServer, message
+from ldap_fixture import Slapd
+
+RECIPIENTS = """# the valid recipients of example.test
+postmaster@example.test
+alice@example.test
+bob@example.test
+carol@example.test
+stephen@example.test
+"""
+
+
+def rcpt_conf(ex_dir_file, **over):
+    opts = dict(source="file", file='"%s"' % ex_dir_file, ip_threshold=10, net_threshold=30,
+                sender_domain_threshold=1000, tarpit_base="0", tarpit_max="0",
+                session_max_invalid=100, domain_attack_threshold=150, block_time="10m")
+    opts.update(over)
+    return "rcpt {\n%s\n}\n" % "\n".join("  %s = %s" % kv for kv in opts.items())
+
+
+def make_exim(**over):
+    ex = Exim(modules=["rcpt"], files={"recipients": RECIPIENTS},
+              **{k: v for k, v in over.items() if k in ("store", "redis", "name")})
+    ex.prepare()
+    conf_over = {k: v for k, v in over.items() if k not in ("store", "redis", "name")}
+    ex.write_moat_conf(rcpt_conf(ex.path("recipients"), **conf_over))
+    return ex
+
+
+def try_rcpts(ex, source, rcpts, sender="someone@remote.test"):
+    """One connection, one MAIL, several RCPTs: their reply codes."""
+    c = ex.smtp(source)
+    c.ehlo()
+    c.mail(sender)
+    codes = []
+    for r in rcpts:
+        rep = c.rcpt(r)
+        codes.append(rep[0])
+        if rep[0] < 0:
+            break
+    c.quit()
+    return codes
+
+
+class RcptTest(unittest.TestCase):
+
+    def test_unknown_recipient_is_refused_at_rcpt_and_nothing_bounces(self):
+        with make_exim() as ex:
+            c = ex.smtp("127.0.1.1")
+            c.ehlo()
+            c.mail("victim@innocent.test")
+            r = c.rcpt("nobody@example.test")
+            self.assertEqual(r[0], 550)
+            self.assertIn(b"5.1.1", r[1])
+            self.assertEqual(c.rcpt("alice@example.test")[0], 250)
+            self.assertEqual(c.data(message(to="alice@example.test"))[0], 250)
+            c.quit()
+            self.assertTrue(ex.wait_maildir("alice", 1))
+            self.assertTrue(ex.wait_queue_empty())
+            self.assertEqual(ex.sink.messages, [])   # no bounce went anywhere
+            self.assertIn("moat rcpt: action=deny reason=unknown_user ip=127.0.1.1 "
+                          "sender=<victim@innocent.test> rcpt=<nobody@example.test>", ex.mainlog())
+
+    def test_harvest_from_one_client_is_blocked_across_connections(self):
+        with make_exim() as ex:
+            codes = []
+            for conn in range(5):   # 50 random recipients over 5 connections
+                codes += try_rcpts(ex, "127.0.2.7", ["h%d-%d@example.test" % (conn, i)
+                                                     for i in range(10)])
+            self.assertEqual(codes[:9], [550] * 9)
+            self.assertTrue(all(c == 451 for c in codes[9:]), codes)
+            # While blocked, a valid recipient gets the same 4xx as an invalid one.
+            self.assertEqual(try_rcpts(ex, "127.0.2.7", ["alice@example.test"]), [451])
+            # Another client (another network) is served at once.
+            self.assertEqual(try_rcpts(ex, "127.0.3.8", ["alice@example.test"]), [250])
+            self.assertRegex(ex.mainlog(), r"moat rcpt: action=block reason=harvest_ip "
+                                           r"ip=127\.0\.2\.7 seconds=600")
+            st = ex.moatctl("rcpt", "status", "127.0.2.7")
+            self.assertEqual(st.returncode, 1, st.stdout + st.stderr)
+            self.assertIn("blocked", st.stdout)
+            un = ex.moatctl("rcpt", "unblock", "127.0.2.7")
+            self.assertEqual(un.returncode, 0, un.stderr)
+            self.assertEqual(try_rcpts(ex, "127.0.2.7", ["alice@example.test"]), [250])
+
+    def test_many_clients_of_one_network_trip_the_network_counter(self):
+        with make_exim() as ex:
+            blocked_at = None
+            for n in range(20):   # 20 clients, 2 invalid each: each under its own threshold
+                codes = try_rcpts(ex, "127.0.4.%d" % (10 + n),
+                                  ["n%d-%d@example.test" % (n, i) for i in range(2)])
+                if 451 in codes and blocked_at is None:
+                    blocked_at = n
+            self.assertEqual(blocked_at, 14)   # the 30th invalid recipient of the /24
+            self.assertEqual(try_rcpts(ex, "127.0.4.200", ["bob@example.test"]), [451])
+            self.assertEqual(try_rcpts(ex, "127.0.5.1", ["bob@example.test"]), [250])
+            self.assertIn("reason=harvest_net ip=127.0.4.24", ex.mainlog())
+
+    def test_distributed_harvest_trips_the_domain_wide_state(self):
+        with make_exim() as ex:
+            for n in range(50):   # 200 distinct unknown local parts from 50 addresses
+                codes = try_rcpts(ex, "127.1.%d.1" % n,
+                                  ["d%d-%d@example.test" % (n, i) for i in range(4)])
+                self.assertNotIn(451, codes)
+            self.assertIn("domain_attack=yes", ex.mainlog()[-5000:])
+            # Under attack, a new client is held to half the threshold (5, not 10).
+            codes = try_rcpts(ex, "127.2.0.1", ["late%d@example.test" % i for i in range(6)])
+            self.assertEqual(codes, [550, 550, 550, 550, 451, 451])
+
+    def test_authenticated_and_exempt_clients_are_never_blocked(self):
+        with make_exim(exempt_networks='{"127.0.6.0/24"}') as ex:
+            codes = try_rcpts(ex, "127.0.6.1", ["x%d@example.test" % i for i in range(15)])
+            self.assertEqual(codes, [550] * 15)
+            c = ex.smtp("127.0.7.1")
+            c.ehlo()
+            self.assertEqual(c.auth_plain("alice", "alice-demo-pw")[0], 235)
+            c.mail("alice@example.test")
+            codes = [c.rcpt("y%d@example.test" % i)[0] for i in range(15)]
+            c.quit()
+            self.assertEqual(codes, [550] * 15)
+
+    def test_dead_recipients_and_aliases(self):
+        # steven is routed by Exim (an alias there); moat's file lacks him,
+        # its alias map says the misspelling counts as valid.
+        ex = Exim(modules=["rcpt"], users=["postmaster", "alice", "bob", "carol", "steven"],
+                  files={"recipients": RECIPIENTS,
+                                           "aliases": "steven@example.test: stephen@example.test\n"})
+        ex.prepare()
+        ex.write_moat_conf(rcpt_conf(ex.path("recipients"), aliases='"%s"' % ex.path("aliases"),
+                                     dead_recipients='{"former@example.test"}'))
+        with ex:
+            self.assertEqual(try_rcpts(ex, "127.0.8.1", ["steven@example.test"]), [250])
+            for _ in range(12):
+                self.assertEqual(try_rcpts(ex, "127.0.8.2", ["former@example.test"]), [550])
+            self.assertIn("reason=dead_recipient", ex.mainlog())
+            self.assertEqual(try_rcpts(ex, "127.0.8.2", ["alice@example.test"]), [250])
+
+    def test_session_cap_drops_the_connection(self):
+        with make_exim(session_max_invalid=3) as ex:
+            codes = try_rcpts(ex, "127.0.9.1", ["s%d@example.test" % i for i in range(5)])
+            # The third unknown recipient is refused and the connection closed.
+            self.assertEqual(codes, [550, 550, 550, -1])
+            self.assertIn("reason=session_limit", ex.mainlog())
+
+    def test_tarpit_delays_grow_with_the_invalid_count(self):
+        with make_exim(tarpit_base="1s", tarpit_max="2s") as ex:
+            c = ex.smtp("127.0.10.1")
+            c.ehlo()
+            c.mail("someone@remote.test")
+            times = []
+            for i in range(3):
+                t = time.time()
+                self.assertEqual(c.rcpt("t%d@example.test" % i)[0], 550)
+                times.append(time.time() - t)
+            c.quit()
+            self.assertGreaterEqual(times[0], 0.9)
+            self.assertGreaterEqual(times[1], 1.9)
+            self.assertLess(times[2], 3.5)   # capped at tarpit_max
+
+    def test_log_only_blocks_nobody_and_logs_what_it_would_do(self):
+        ex = make_exim()
+        ex.write_moat_conf(rcpt_conf(ex.path("recipients")).replace(
+            "rcpt {", "rcpt {\n  mode = log-only"))
+        with ex:
+            codes = try_rcpts(ex, "127.0.11.1", ["l%d@example.test" % i for i in range(12)])
+            # Exim's own verify = recipient still refuses unknown users; moat never
+            # answers 451, it logs the block it would have made.
+            self.assertEqual(codes, [550] * 12)
+            self.assertEqual(try_rcpts(ex, "127.0.11.1", ["alice@example.test"]), [250])
+            self.assertRegex(ex.mainlog(), r"action=defer reason=harvest_block ip=127\.0\.11\.1 .*"
+                                           r"mode=log-only")
+
+    def test_cdb_source_built_by_moatctl(self):
+        ex = Exim(modules=["rcpt"], files={"recipients": RECIPIENTS})
+        ex.prepare()
+        comp = ex.moatctl("rcpt", "compile", ex.path("recipients"), ex.path("recipients.cdb"))
+        self.assertEqual(comp.returncode, 0, comp.stderr)
+        self.assertIn("5 addresses", comp.stdout)
+        os.chmod(ex.path("recipients.cdb"), 0o644)
+        ex.write_moat_conf(rcpt_conf(ex.path("recipients"), source="cdb",
+                                     cdb='"%s"' % ex.path("recipients.cdb")))
+        with ex:
+            self.assertEqual(try_rcpts(ex, "127.0.12.1", ["carol@example.test",
+                                                          "carl@example.test"]), [250, 550])
+
+    def test_near_misses_are_recorded_for_the_admin(self):
+        with make_exim() as ex:
+            try_rcpts(ex, "127.0.13.1", ["alcie@example.test", "alcie@example.test",
+                                         "zzzzzz@example.test"])
+            out = ex.moatctl("rcpt", "near-misses")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("alcie@example.test", out.stdout)
+            self.assertIn("alice@example.test", out.stdout)
+            self.assertNotIn("zzzzzz", out.stdout)
+
+    def test_two_mx_hosts_share_blocks_through_redis(self):
+        redis = RedisServer().start()
+        try:
+            a = make_exim(store="redis", redis=redis, name="mx1")
+            b = make_exim(store="redis", redis=redis, name="mx2")
+            with a, b:
+                codes = try_rcpts(a, "127.0.14.1", ["r%d@example.test" % i for i in range(11)])
+                self.assertEqual(codes[-1], 451)
+                self.assertEqual(try_rcpts(b, "127.0.14.1", ["alice@example.test"]), [451])
+                self.assertEqual(try_rcpts(b, "127.0.15.1", ["alice@example.test"]), [250])
+        finally:
+            redis.stop()
+
+    def test_ldap_directory_with_cache_and_outage(self):
+        slapd = Slapd(users=["alice@example.test", "bob@example.test"]).start()
+        try:
+            ex = Exim(modules=["rcpt"])
+            ex.prepare()
+            ex.write_moat_conf(rcpt_conf("unused", source="ldap").replace(
+                "rcpt {", 'rcpt {\n  ldap {\n    uri = {"%s"}\n    base = "%s"\n'
+                '    bind_dn = "%s"\n    password_file = "%s"\n    filter = "(mail=%%s)"\n'
+                '    timeout = 1s\n  }' % (slapd.uri, slapd.base, slapd.admin_dn,
+                                          slapd.write_password_file(ex.path("ldap.pw")))))
+            with ex:
+                self.assertEqual(try_rcpts(ex, "127.0.16.1", ["alice@example.test",
+                                                              "nobody@example.test"]), [250, 550])
+                slapd.stop()
+                # Cached answers are served; an address never asked is deferred.
+                self.assertEqual(try_rcpts(ex, "127.0.16.2", ["alice@example.test",
+                                                              "nobody@example.test",
+                                                              "bob@example.test"]),
+                                 [250, 550, 451])
+                self.assertIn("reason=directory_unavailable", ex.mainlog())
+        finally:
+            slapd.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
