@@ -56,6 +56,9 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELPER_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 UNIT_HELPER_OBJ := $(UNIT_HELPER_SRC:%.c=$(BUILD)/obj/%.o)
 
+BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
@@ -101,6 +104,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPER_OBJ) $(ALL_LIBS)
 	$(CC) $(CPPFLAGS) $(MOAT_CFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(UNIT_HELPER_OBJ) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group \
 	    $(PKG_LIBS) $$(pkg-config --libs cmocka) -lm
+
+$(BUILD)/bench/%: tests/bench/%.c $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(MOAT_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(PKG_LIBS) -lm
 
 # ---------------------------------------------------------------- set-up
 
@@ -171,7 +179,7 @@ fuzz-smoke:
 
 # ---------------------------------------------------------------- bench
 
-bench: deps all
+bench: deps all $(BENCH_BIN)
 	$(PYTHON) tests/bench/run.py --build $(BUILD)
 
 scenarios: deps all

@@ -105,6 +105,14 @@ store_status moat_store_counter_get(moat_store *st, const char *key, uint32_t wi
 store_status moat_store_distinct_add(moat_store *st, const char *key, const char *member,
                                      uint32_t window_s, time_t now, uint64_t *distinct)
 {
+    return moat_store_distinct_add_max(st, key, member, window_s, now, STORE_DISTINCT_CAP,
+                                       distinct);
+}
+
+store_status moat_store_distinct_add_max(moat_store *st, const char *key, const char *member,
+                                         uint32_t window_s, time_t now, uint64_t max,
+                                         uint64_t *distinct)
+{
     uint64_t ignored;
 
     if (!ready(st, key))
@@ -113,7 +121,10 @@ store_status moat_store_distinct_add(moat_store *st, const char *key, const char
         return store_fail(st, "set %s: window of 0 seconds", key);
     if (member && strlen(key) + strlen(member) + 1 > STORE_KEY_MAX)
         return store_fail(st, "set %s: member too long", key);
-    return st->ops->distinct_add(st, key, member, window_s, now, distinct ? distinct : &ignored);
+    if (max == 0 || max > STORE_DISTINCT_CAP)
+        max = STORE_DISTINCT_CAP;
+    return st->ops->distinct_add(st, key, member, window_s, now, max,
+                                 distinct ? distinct : &ignored);
 }
 
 store_status moat_store_set(moat_store *st, const char *key, const void *value, size_t len,

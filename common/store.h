@@ -84,6 +84,15 @@ store_status moat_store_counter_get(moat_store *st, const char *key, uint32_t wi
 store_status moat_store_distinct_add(moat_store *st, const char *key, const char *member,
                                 uint32_t window_s, time_t now, uint64_t *distinct);
 
+/*
+ * moat_store_distinct_add_max - the same, but counting stops at max: for
+ * callers that only need "at least max" the cost stays bounded however
+ * large the set grows (LMDB counts members one by one).
+ */
+store_status moat_store_distinct_add_max(moat_store *st, const char *key, const char *member,
+                                         uint32_t window_s, time_t now, uint64_t max,
+                                         uint64_t *distinct);
+
 /* moat_store_set - value of len bytes, expiring ttl_s seconds after now */
 store_status moat_store_set(moat_store *st, const char *key, const void *value, size_t len,
                        uint32_t ttl_s, time_t now);

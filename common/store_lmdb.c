@@ -361,6 +361,7 @@ struct member_op {
     const char *member;
     uint32_t window_s;
     time_t now;
+    uint64_t max;
     uint64_t distinct;
 };
 
@@ -380,7 +381,7 @@ static size_t member_key(char *buf, size_t cap, const char *key, const char *mem
 
 /* count_members - live members of key's set (capped), deleting expired ones if writable */
 static int count_members(MDB_txn *txn, lmdb_state *ls, const char *key, time_t now,
-                         int writable, uint64_t *count)
+                         int writable, uint64_t max, uint64_t *count)
 {
     char prefix[STORE_KEY_MAX + 2];
     size_t plen = member_key(prefix, sizeof prefix, key, NULL);
@@ -403,7 +404,7 @@ static int count_members(MDB_txn *txn, lmdb_state *ls, const char *key, time_t n
             continue;
         memcpy(&h, v.mv_data, sizeof h);
         if (h.expires > now) {
-            if (++*count >= STORE_DISTINCT_CAP)
+            if (++*count >= max)
                 break;
         } else if (writable && (rc = mdb_cursor_del(cur, 0)) != 0) {
             break;
@@ -428,14 +429,15 @@ static int member_write(MDB_txn *txn, lmdb_state *ls, void *arg)
     v.mv_size = sizeof h;
     if ((rc = mdb_put(txn, ls->dbi, &k, &v, 0)) != 0)
         return rc;
-    return count_members(txn, ls, op->key, op->now, 1, &op->distinct);
+    return count_members(txn, ls, op->key, op->now, 1, op->max, &op->distinct);
 }
 
 static store_status lmdb_distinct_add(moat_store *st, const char *key, const char *member,
-                                      uint32_t window_s, time_t now, uint64_t *distinct)
+                                      uint32_t window_s, time_t now, uint64_t max,
+                                      uint64_t *distinct)
 {
     lmdb_state *ls = env(st);
-    struct member_op op = {key, member, window_s, now, 0};
+    struct member_op op = {key, member, window_s, now, max, 0};
     int rc;
 
     if (ls == NULL)
@@ -444,7 +446,7 @@ static store_status lmdb_distinct_add(moat_store *st, const char *key, const cha
         MDB_txn *txn;
         if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &txn)) != 0)
             return fail_rc(st, "read", key, rc);
-        rc = count_members(txn, ls, key, now, 0, distinct);
+        rc = count_members(txn, ls, key, now, 0, max, distinct);
         mdb_txn_abort(txn);
         return rc == 0 ? STORE_OK : fail_rc(st, "read", key, rc);
     }

@@ -234,7 +234,8 @@ static store_status redis_counter_add(moat_store *st, const char *key, uint32_t 
 }
 
 static store_status redis_distinct_add(moat_store *st, const char *key, const char *member,
-                                       uint32_t window_s, time_t now, uint64_t *distinct)
+                                       uint32_t window_s, time_t now, uint64_t max,
+                                       uint64_t *distinct)
 {
     redis_state *rs = conn(st);
     char k[STORE_KEY_MAX + 80], a_now[24], a_win[16];
@@ -250,8 +251,8 @@ static store_status redis_distinct_add(moat_store *st, const char *key, const ch
     if (r == NULL || r->type != REDIS_REPLY_INTEGER)
         return broken(st, "set", r);
     *distinct = r->integer > 0 ? (uint64_t)r->integer : 0;
-    if (*distinct > STORE_DISTINCT_CAP)
-        *distinct = STORE_DISTINCT_CAP;
+    if (*distinct > max)
+        *distinct = max;
     freeReplyObject(r);
     return STORE_OK;
 }

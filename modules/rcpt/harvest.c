@@ -94,8 +94,10 @@ int harvest_under_attack(moat_store *st, cfg_t *sec, const char *domain, time_t 
     uint64_t n = 0;
 
     snprintf(key, sizeof key, "rcpt:dom:%s", domain);
-    if (moat_store_distinct_add(st, key, NULL, (uint32_t)cfg_getint(sec, "domain_attack_window"),
-                                now, &n) != STORE_OK)
+    if (moat_store_distinct_add_max(st, key, NULL,
+                                    (uint32_t)cfg_getint(sec, "domain_attack_window"), now,
+                                    (uint64_t)cfg_getint(sec, "domain_attack_threshold"),
+                                    &n) != STORE_OK)
         return -1;
     return n >= (uint64_t)cfg_getint(sec, "domain_attack_threshold");
 }
@@ -131,8 +133,10 @@ int harvest_note(moat_store *st, cfg_t *sec, const char *ip, const char *sender,
     memset(hs, 0, sizeof *hs);
     addr_lower(local_part, lp, sizeof lp);
     snprintf(key, sizeof key, "rcpt:dom:%s", domain);
-    if (moat_store_distinct_add(st, key, lp, (uint32_t)cfg_getint(sec, "domain_attack_window"),
-                                now, &hs->domain_distinct) != STORE_OK)
+    if (moat_store_distinct_add_max(st, key, lp,
+                                    (uint32_t)cfg_getint(sec, "domain_attack_window"), now,
+                                    (uint64_t)cfg_getint(sec, "domain_attack_threshold"),
+                                    &hs->domain_distinct) != STORE_OK)
         return -1;
     hs->under_attack = hs->domain_distinct >= (uint64_t)cfg_getint(sec, "domain_attack_threshold");
 
