@@ -68,6 +68,8 @@ static void unique(char **v, size_t *n)
 {
     size_t i, out = 0;
 
+    if (*n == 0)
+        return;
     qsort(v, *n, sizeof *v, cmp_str);
     for (i = 0; i < *n; i++) {
         if (out && strcmp(v[out - 1], v[i]) == 0) {
