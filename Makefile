@@ -23,7 +23,7 @@ PYTHON     ?= /usr/bin/python3
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
-PKGS       := libconfuse lmdb hiredis ldap lber libmaxminddb libcdb
+PKGS       := libconfuse lmdb hiredis ldap lber libmaxminddb libcdb libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -113,7 +113,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(ALL_LIBS)
 # ---------------------------------------------------------------- set-up
 
 DEB_PACKAGES := build-essential pkg-config libconfuse-dev liblmdb-dev lmdb-utils \
-    libhiredis-dev libldap-dev libmaxminddb-dev mmdb-bin libcdb-dev libcmocka-dev \
+    libhiredis-dev libldap-dev libmaxminddb-dev mmdb-bin libcdb-dev libcmocka-dev libssl-dev \
     exim4-daemon-heavy exim4-dev redis-server slapd ldap-utils swaks python3 \
     python3-aiosmtpd dnsmasq-base libmaxmind-db-writer-perl clang \
     libclang-rt-14-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox

@@ -1,18 +1,85 @@
 /*
- * exim.c - the authlock module's dlfunc entry points (skeleton: answers accept).
+ * exim.c - the authlock module's dlfunc entry points.
+ *
+ *   acl_smtp_connect:  moat_authlock_connect {CONFIG}{$sender_host_address}
+ *   acl_smtp_auth:     moat_authlock_auth    {CONFIG}{$sender_host_address}
+ *   server_condition:  moat_authlock_check   {CONFIG}{$sender_host_address}{USER}{PASSWORD}{REAL}
+ *                      REAL is the site's own check, "yes" or "no";
+ *                      action=accept means the login succeeds.
+ *   acl_smtp_quit / acl_smtp_notquit:
+ *                      moat_authlock_quit    {CONFIG}{$sender_host_address}{$authenticated_fail_id}
  */
 #define DLFUNC_IMPL
 #include <local_scan.h>
 
+#include <string.h>
+#include <time.h>
+
+#include "authlock/authlock.h"
 #include "exim_glue.h"
 
-/* moat_authlock_check - CONFIG [ARGS...]: placeholder until the module lands */
+/* before - the connect and AUTH ACL entry points share everything but the moment */
+static int before(uschar **yield, int argc, uschar *argv[], const char *entry, int at_connect)
+{
+    moat_call call;
+    const char *why = NULL;
+
+    if (moat_call_begin(&call, "authlock", entry, yield, argc, argv, 2, 2, "CONFIG IP")
+        != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    if (authlock_before(call.rt, moat_arg(&call, 1), at_connect, time(NULL), &call.verdict,
+                        &why) != 0)
+        moat_call_fault(&call, why ? why : "authlock: store error");
+    return moat_call_end(&call, yield);
+}
+
+MOAT_EXPORT int moat_authlock_connect(uschar **yield, int argc, uschar *argv[])
+{
+    return before(yield, argc, argv, "moat_authlock_connect", 1);
+}
+
+MOAT_EXPORT int moat_authlock_auth(uschar **yield, int argc, uschar *argv[])
+{
+    return before(yield, argc, argv, "moat_authlock_auth", 0);
+}
+
 MOAT_EXPORT int moat_authlock_check(uschar **yield, int argc, uschar *argv[])
 {
     moat_call call;
+    const char *why = NULL;
+    int real_ok;
 
-    if (moat_call_begin(&call, "authlock", "moat_authlock_check", yield, argc, argv, 1, 8,
-                        "CONFIG [ARGS...]") == MOAT_CALL_RUN)
-        verdict_init(&call.verdict, "accept");
+    if (moat_call_begin(&call, "authlock", "moat_authlock_check", yield, argc, argv, 5, 5,
+                        "CONFIG IP USER PASSWORD REAL_RESULT") != MOAT_CALL_RUN) {
+        /* Disabled or broken moat: the site's own check decides, untouched. */
+        if (call.status == MOAT_CALL_DONE) {
+            int ok = strcmp(moat_arg(&call, 4), "yes") == 0;
+            verdict_init(&call.verdict, ok ? "accept" : "deny");
+            verdict_add(&call.verdict, "reason", "moat_passthrough");
+        }
+        return moat_call_end(&call, yield);
+    }
+    real_ok = strcmp(moat_arg(&call, 4), "yes") == 0;
+    if (authlock_credentials(call.rt, moat_arg(&call, 1), moat_arg(&call, 2), moat_arg(&call, 3),
+                             real_ok, time(NULL), &call.verdict, &why) != 0) {
+        /* Our own failure never locks anyone out nor lets anyone in: the real check decides. */
+        moat_call_fault(&call, why ? why : "authlock: store error");
+        verdict_init(&call.verdict, real_ok ? "accept" : "deny");
+        verdict_add(&call.verdict, "reason", "moat_error");
+    }
+    return moat_call_end(&call, yield);
+}
+
+MOAT_EXPORT int moat_authlock_quit(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+    const char *why = NULL;
+
+    if (moat_call_begin(&call, "authlock", "moat_authlock_quit", yield, argc, argv, 3, 3,
+                        "CONFIG IP AUTHENTICATED_FAIL_ID") != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    if (authlock_session_failed(call.rt, moat_arg(&call, 1), moat_arg(&call, 2), time(NULL),
+                                &call.verdict, &why) != 0)
+        moat_call_fault(&call, why ? why : "authlock: store error");
     return moat_call_end(&call, yield);
 }

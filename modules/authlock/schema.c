@@ -1,14 +1,98 @@
 /*
- * schema.c - the authlock section of moat.conf.
+ * schema.c - the authlock section of moat.conf (docs/authlock.md explains
+ * each option and where its default comes from).
  */
 #include "config.h"
 
-static cfg_opt_t authlock_opts[] = {
-    MOAT_MODULE_OPTS,
+#include <stdio.h>
+
+static int parse_refuse(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    return moat_cfg_parse_enum(cfg, opt, value, result, "defer|drop");
+}
+
+static cfg_opt_t domain_opts[] = {
+    CFG_STR_LIST("allow_countries", "{}", CFGF_NONE),
+    CFG_STR_LIST("deny_countries", "{}", CFGF_NONE),
     CFG_END()
 };
+
+static cfg_opt_t asn_opts[] = {
+    CFG_INT("threshold", 100, CFGF_NONE),
+    CFG_END()
+};
+
+static cfg_opt_t authlock_opts[] = {
+    MOAT_MODULE_OPTS,
+    MOAT_CFG_DURATION("window", 3600),
+    CFG_INT("ip_threshold", 10, CFGF_NONE),
+    CFG_INT("net_threshold", 30, CFGF_NONE),
+    CFG_INT("asn_threshold", 100, CFGF_NONE),
+    CFG_INT("spray_threshold", 5, CFGF_NONE),
+    CFG_INT("user_threshold", 10, CFGF_NONE),
+    CFG_INT("user_familiar_threshold", 30, CFGF_NONE),
+    CFG_INT("distributed_ips", 5, CFGF_NONE),
+    CFG_INT("v4_prefix", 24, CFGF_NONE),
+    CFG_INT("v6_prefix", 64, CFGF_NONE),
+    MOAT_CFG_DURATION("tarpit_base", 1),
+    MOAT_CFG_DURATION("tarpit_max", 10),
+    CFG_INT("tarpit_after", 3, CFGF_NONE),
+    MOAT_CFG_DURATION("block_time", 600),
+    MOAT_CFG_DURATION("block_max", 86400),
+    MOAT_CFG_DURATION("repeat_window", 7 * 86400),
+    CFG_INT("repeat_after", 5, CFGF_NONE),
+    MOAT_CFG_DURATION("repeat_block", 7 * 86400),
+    MOAT_CFG_DURATION("user_lock_time", 900),
+    MOAT_CFG_DURATION("familiar_ttl", 90 * 86400),
+    CFG_STR("secret_file", "", CFGF_NONE),
+    CFG_BOOL("block_at_connect", cfg_false, CFGF_NONE),
+    MOAT_CFG_ENUM("refuse", 0, parse_refuse),
+    CFG_STR_LIST("allow_countries", "{}", CFGF_NONE),
+    CFG_STR_LIST("deny_countries", "{}", CFGF_NONE),
+    CFG_STR_LIST("allow_asns", "{}", CFGF_NONE),
+    CFG_STR_LIST("deny_asns", "{}", CFGF_NONE),
+    CFG_STR_LIST("exempt_networks", "{}", CFGF_NONE),
+    CFG_SEC("domain", domain_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_SEC("asn", asn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_END()
+};
+
+static int check_positive(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 1, 1000000);
+}
+
+static void authlock_setup(cfg_t *root)
+{
+    static const char *const positive[] = {
+        "ip_threshold", "net_threshold", "asn_threshold", "spray_threshold",
+        "user_threshold", "user_familiar_threshold", "distributed_ips",
+    };
+    char name[64];
+    size_t i;
+
+    for (i = 0; i < sizeof positive / sizeof positive[0]; i++) {
+        snprintf(name, sizeof name, "authlock|%s", positive[i]);
+        cfg_set_validate_func(root, name, check_positive);
+    }
+}
+
+static int authlock_check_section(cfg_t *sec, char *err, size_t errlen)
+{
+    if (cfg_getint(sec, "block_time") > cfg_getint(sec, "block_max")) {
+        snprintf(err, errlen, "block_time is longer than block_max");
+        return -1;
+    }
+    if (cfg_getint(sec, "tarpit_base") > cfg_getint(sec, "tarpit_max")) {
+        snprintf(err, errlen, "tarpit_base is longer than tarpit_max");
+        return -1;
+    }
+    return 0;
+}
 
 const moat_schema authlock_schema = {
     .name = "authlock",
     .opts = authlock_opts,
+    .setup = authlock_setup,
+    .check = authlock_check_section,
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "block.h"
 #include "net.h"
 
 void harvest_network(cfg_t *sec, const char *ip, char *out, size_t cap)
@@ -21,71 +22,26 @@ void harvest_network(cfg_t *sec, const char *ip, char *out, size_t cap)
                 out, cap);
 }
 
-/* block_active - whether key holds a live block; its end in *until */
-static int block_active(moat_store *st, const char *key, time_t now, long *until)
-{
-    char val[64];
-    size_t len = 0;
-    time_t expires = 0;
-    store_status s = moat_store_get(st, key, val, sizeof val - 1, &len, &expires, now);
-
-    if (s == STORE_ERROR)
-        return -1;
-    if (s == STORE_NOTFOUND)
-        return 0;
-    if (until)
-        *until = (long)expires;
-    return 1;
-}
-
 int harvest_blocked(moat_store *st, cfg_t *sec, const char *ip, time_t now, long *until)
 {
-    char key[128], net[MOAT_IP_TEXT_MAX];
+    char net[MOAT_IP_TEXT_MAX];
     int r;
 
-    snprintf(key, sizeof key, "rcpt:block:%s", ip);
-    if ((r = block_active(st, key, now, until)) != 0)
+    if ((r = block_active(st, "rcpt", ip, now, until)) != 0)
         return r;
     harvest_network(sec, ip, net, sizeof net);
     if (net[0] == '\0')
         return 0;
-    snprintf(key, sizeof key, "rcpt:block:%s", net);
-    return block_active(st, key, now, until);
+    return block_active(st, "rcpt", net, now, until);
 }
 
-/* block - block subject for block_time * 2^offenses, capped at block_max */
+/* block - the next escalation step for subject (an ip or a network) */
 static int block(moat_store *st, cfg_t *sec, const char *subject, time_t now, long *seconds)
 {
-    char key[128], val[64];
-    size_t len = 0;
-    long offenses = 0, i, secs = cfg_getint(sec, "block_time"), max = cfg_getint(sec, "block_max");
-    store_status s;
+    block_policy policy = {cfg_getint(sec, "block_time"), cfg_getint(sec, "block_max"),
+                           cfg_getint(sec, "repeat_window"), 0, 0};
 
-    snprintf(key, sizeof key, "rcpt:offense:%s", subject);
-    s = moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now);
-    if (s == STORE_ERROR)
-        return -1;
-    if (s == STORE_OK) {
-        val[len] = '\0';
-        if (sscanf(val, "%ld", &offenses) != 1 || offenses < 0)
-            offenses = 0;
-    }
-    for (i = 0; i < offenses && secs < max; i++)
-        secs *= 2;
-    if (secs > max)
-        secs = max;
-    if (secs < 1)
-        secs = 1;
-    snprintf(val, sizeof val, "%ld", offenses + 1);
-    if (moat_store_set(st, key, val, strlen(val), (uint32_t)cfg_getint(sec, "repeat_window"),
-                       now) != STORE_OK)
-        return -1;
-    snprintf(key, sizeof key, "rcpt:block:%s", subject);
-    snprintf(val, sizeof val, "%ld", secs);
-    if (moat_store_set(st, key, val, strlen(val), (uint32_t)secs, now) != STORE_OK)
-        return -1;
-    *seconds = secs;
-    return 0;
+    return block_escalate(st, "rcpt", subject, &policy, now, seconds);
 }
 
 int harvest_under_attack(moat_store *st, cfg_t *sec, const char *domain, time_t now)
@@ -180,11 +136,5 @@ int harvest_note(moat_store *st, cfg_t *sec, const char *ip, const char *sender,
 
 int harvest_unblock(moat_store *st, const char *ip_or_net)
 {
-    char key[128];
-
-    snprintf(key, sizeof key, "rcpt:block:%s", ip_or_net);
-    if (moat_store_del(st, key) != STORE_OK)
-        return -1;
-    snprintf(key, sizeof key, "rcpt:offense:%s", ip_or_net);
-    return moat_store_del(st, key) == STORE_OK ? 0 : -1;
+    return block_lift(st, "rcpt", ip_or_net);
 }

@@ -1,0 +1,75 @@
+/*
+ * block.c - escalating blocks kept in the state store.
+ */
+#include "block.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int block_active(moat_store *st, const char *prefix, const char *subject, time_t now,
+                 long *until)
+{
+    char key[STORE_KEY_MAX + 1], val[32];
+    size_t len = 0;
+    time_t expires = 0;
+    store_status s;
+
+    snprintf(key, sizeof key, "%s:block:%s", prefix, subject);
+    s = moat_store_get(st, key, val, sizeof val, &len, &expires, now);
+    if (s == STORE_ERROR)
+        return -1;
+    if (s == STORE_NOTFOUND)
+        return 0;
+    if (until)
+        *until = (long)expires;
+    return 1;
+}
+
+int block_escalate(moat_store *st, const char *prefix, const char *subject,
+                   const block_policy *policy, time_t now, long *seconds)
+{
+    char key[STORE_KEY_MAX + 1], val[32];
+    size_t len = 0;
+    long offenses = 0, secs = policy->base, i;
+    store_status s;
+
+    snprintf(key, sizeof key, "%s:offense:%s", prefix, subject);
+    s = moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now);
+    if (s == STORE_ERROR)
+        return -1;
+    if (s == STORE_OK) {
+        val[len < sizeof val ? len : sizeof val - 1] = '\0';
+        if (sscanf(val, "%ld", &offenses) != 1 || offenses < 0)
+            offenses = 0;
+    }
+    for (i = 0; i < offenses && secs < policy->max; i++)
+        secs *= 2;
+    if (secs > policy->max)
+        secs = policy->max;
+    if (policy->repeat_after > 0 && offenses + 1 >= policy->repeat_after)
+        secs = policy->repeat_block;
+    if (secs < 1)
+        secs = 1;
+    snprintf(val, sizeof val, "%ld", offenses + 1);
+    if (moat_store_set(st, key, val, strlen(val),
+                       (uint32_t)(policy->repeat_window > 0 ? policy->repeat_window : 1), now)
+        != STORE_OK)
+        return -1;
+    snprintf(key, sizeof key, "%s:block:%s", prefix, subject);
+    snprintf(val, sizeof val, "%ld", secs);
+    if (moat_store_set(st, key, val, strlen(val), (uint32_t)secs, now) != STORE_OK)
+        return -1;
+    *seconds = secs;
+    return 0;
+}
+
+int block_lift(moat_store *st, const char *prefix, const char *subject)
+{
+    char key[STORE_KEY_MAX + 1];
+
+    snprintf(key, sizeof key, "%s:block:%s", prefix, subject);
+    if (moat_store_del(st, key) != STORE_OK)
+        return -1;
+    snprintf(key, sizeof key, "%s:offense:%s", prefix, subject);
+    return moat_store_del(st, key) == STORE_OK ? 0 : -1;
+}

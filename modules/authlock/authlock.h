@@ -1,0 +1,38 @@
+/*
+ * authlock.h - SMTP-AUTH lockout that stops the guesser, not the user.
+ * Pure logic: no Exim symbol.
+ *
+ * Three moments: before credentials (connect and AUTH ACLs: blocked
+ * clients, denied countries, the tarpit), the verdict on credentials (the
+ * authenticator's server_condition wrapper: during a lockout even the right
+ * password fails), and after the session (quit ACLs, for authenticators
+ * whose failures the wrapper cannot see).
+ */
+#ifndef MOAT_AUTHLOCK_H
+#define MOAT_AUTHLOCK_H
+
+#include <time.h>
+
+#include "runtime.h"
+#include "verdict.h"
+
+/* authlock_before - connect (at_connect = 1) or AUTH ACL: refuse blocked clients, tarpit */
+int authlock_before(moat_runtime *rt, const char *ip, int at_connect, time_t now,
+                    moat_verdict *v, const char **why);
+
+/*
+ * authlock_credentials - the server_condition wrapper: real_ok is the site's
+ * own password check. action=accept means the login succeeds.
+ */
+int authlock_credentials(moat_runtime *rt, const char *ip, const char *user,
+                         const char *password, int real_ok, time_t now, moat_verdict *v,
+                         const char **why);
+
+/* authlock_session_failed - a failure seen only at QUIT ($authenticated_fail_id) */
+int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user, time_t now,
+                            moat_verdict *v, const char **why);
+
+/* authlock_unlock - lift locks of an IP, network ("a.b.c.0/24"), ASN ("AS64500") or user */
+int authlock_unlock(moat_runtime *rt, const char *what);
+
+#endif

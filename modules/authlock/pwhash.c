@@ -1,0 +1,87 @@
+/*
+ * pwhash.c - the keyed password hash and its secret file.
+ */
+#include "pwhash.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+/* read_exact - len bytes of path into buf; 0 or -1 */
+static int read_exact(const char *path, unsigned char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, len);
+    close(fd);
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+int pwhash_secret(const char *path, unsigned char *secret, size_t len, char *err, size_t errlen)
+{
+    char tmp[4200];
+    int fd, attempt;
+
+    if (read_exact(path, secret, len) == 0)
+        return 0;
+    if (getrandom(secret, len, 0) != (ssize_t)len) {
+        snprintf(err, errlen, "no random bytes for %s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* Write a private temporary file, then link it into place: exactly one
+     * process creates the secret, the others read the winner's. */
+    snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    if (write(fd, secret, len) != (ssize_t)len || fsync(fd) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    close(fd);
+    if (link(tmp, path) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    unlink(tmp);
+    for (attempt = 0; attempt < 3; attempt++)
+        if (read_exact(path, secret, len) == 0)
+            return 0;
+    snprintf(err, errlen, "cannot read %s", path);
+    return -1;
+}
+
+void pwhash(const unsigned char *secret, size_t secret_len, const char *user,
+            const char *password, char out[PWHASH_HEX])
+{
+    unsigned char data[1024], md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    size_t ul = strlen(user), pl = strlen(password), n = 0;
+    int i;
+
+    if (ul > 400)
+        ul = 400;
+    if (pl > sizeof data - ul - 1)
+        pl = sizeof data - ul - 1;
+    memcpy(data, user, ul);
+    data[ul] = '\0';
+    memcpy(data + ul + 1, password, pl);
+    n = ul + 1 + pl;
+    HMAC(EVP_sha256(), secret, (int)secret_len, data, n, md, &mdlen);
+    memset(data, 0, sizeof data);
+    for (i = 0; i < 8; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}

@@ -1,0 +1,148 @@
+"""Issue 4: authlock through a real Exim with the shipped authenticators:
+brute force stopped while the real user still logs in from her familiar
+network, identical wrong passwords counted once, spraying, distributed
+guessing within one ASN, country rules, a missing GeoIP file, shared state
+through Redis, log-only mode. The tests write their own .mmdb."""
+
+import os
+import subprocess
+import time
+import unittest
+
+from harness import HERE, Exim, RedisServer
+
+GEO = ["127.0.20.0/24=DE:64500",    # alice's home network
+       "127.0.21.0/24=CN:64501",    # an attacker's network
+       "127.0.22.0/24=RU:64502",    # a country on the deny list
+       ] + ["127.0.%d.0/24=DE:64500" % n for n in range(23, 40)]   # more of alice's ISP
+
+BASE = dict(window="1h", ip_threshold=8, net_threshold=100, asn_threshold=1000,
+            spray_threshold=4, user_threshold=5, user_familiar_threshold=50, distributed_ips=3,
+            tarpit_base="0", tarpit_max="0", tarpit_after=3, block_time="10m")
+
+
+def authlock_exim(geo=True, store="lmdb", redis=None, name="exim", **over):
+    ex = Exim(modules=["authlock"], store=store, redis=redis, name=name)
+    ex.prepare()
+    opts = dict(BASE)
+    opts.update(over)
+    conf = "authlock {\n%s\n}\n" % "\n".join("  %s = %s" % kv for kv in opts.items())
+    mmdb = ex.path("geo.mmdb")
+    if geo:
+        subprocess.run(["perl", os.path.join(HERE, "mmdb_writer.pl"), mmdb] + GEO, check=True)
+        os.chmod(mmdb, 0o644)
+    conf += 'geoip {\n  country_db = "%s"\n  asn_db = "%s"\n}\n' % (mmdb, mmdb)
+    ex.write_moat_conf(conf)
+    return ex
+
+
+def auth(ex, source, user, password, login=False):
+    """One connection, one AUTH: (code, seconds the AUTH took)."""
+    c = ex.smtp(source)
+    c.ehlo()
+    t = time.time()
+    r = c.auth_login(user, password) if login else c.auth_plain(user, password)
+    took = time.time() - t
+    c.quit()
+    return r[0], took
+
+
+class AuthlockTest(unittest.TestCase):
+
+    def test_brute_force_is_stopped_but_alice_still_logs_in_from_home(self):
+        with authlock_exim(tarpit_base="1s", tarpit_max="2s") as ex:
+            self.assertEqual(auth(ex, "127.0.20.5", "alice", "alice-demo-pw")[0], 235)
+            results = [auth(ex, "127.0.21.7", "alice", "guess%d" % i) for i in range(5)]
+            self.assertEqual([r[0] for r in results], [535] * 5)
+            # The tarpit grows with the client's failures (before the 4th and 5th AUTH).
+            self.assertLess(results[2][1], 0.9)
+            self.assertGreaterEqual(results[3][1], 0.9)
+            self.assertGreaterEqual(results[4][1], 1.9)
+            # Locked: even the right password fails from the attacker's network...
+            self.assertEqual(auth(ex, "127.0.21.7", "alice", "alice-demo-pw")[0], 535)
+            # ...while alice logs in from her familiar network, by PLAIN or LOGIN.
+            self.assertEqual(auth(ex, "127.0.20.5", "alice", "alice-demo-pw")[0], 235)
+            self.assertEqual(auth(ex, "127.0.20.9", "alice", "alice-demo-pw", login=True)[0], 235)
+            log = ex.mainlog()
+            self.assertIn("moat authlock: action=deny reason=user_locked ip=127.0.21.7 user=alice "
+                          "country=CN asn=AS64501 familiar=no", log)
+            self.assertNotIn("alice-demo-pw", log)
+            self.assertNotIn("guess1", log)
+            shown = ex.moatctl("authlock", "show", "alice")
+            self.assertEqual(shown.returncode, 1, shown.stdout + shown.stderr)
+            self.assertIn("locked", shown.stdout)
+            self.assertEqual(ex.moatctl("authlock", "unlock", "alice").returncode, 0)
+            self.assertEqual(auth(ex, "127.0.21.7", "alice", "alice-demo-pw")[0], 235)
+
+    def test_the_same_wrong_password_counts_once(self):
+        with authlock_exim() as ex:
+            for _ in range(20):
+                self.assertEqual(auth(ex, "127.0.24.2", "bob", "bobby")[0], 535)
+            self.assertIn("reason=bad_credentials_repeated", ex.mainlog())
+            self.assertEqual(auth(ex, "127.0.24.2", "bob", "bob-demo-pw")[0], 235)
+
+    def test_twenty_different_wrong_passwords_lock(self):
+        with authlock_exim() as ex:
+            for i in range(20):
+                self.assertIn(auth(ex, "127.0.25.%d" % (i % 2 + 1), "bob", "pw%d" % i)[0],
+                              (535, 454))
+            self.assertEqual(auth(ex, "127.0.25.1", "bob", "bob-demo-pw")[0], 535)
+
+    def test_one_address_trying_many_users_is_blocked(self):
+        with authlock_exim() as ex:
+            for user in ("admin", "info", "sales", "test"):
+                self.assertEqual(auth(ex, "127.0.21.30", user, "123456")[0], 535)
+            code, _ = auth(ex, "127.0.21.30", "alice", "alice-demo-pw")
+            self.assertEqual(code, 454)   # refused at AUTH, before any credentials
+            self.assertIn("reason=spraying", ex.mainlog())
+            self.assertEqual(auth(ex, "127.0.21.31", "alice", "alice-demo-pw")[0], 235)
+
+    def test_one_user_from_many_addresses_of_her_own_asn_is_held_to_the_unfamiliar_threshold(self):
+        with authlock_exim() as ex:
+            self.assertEqual(auth(ex, "127.0.20.5", "alice", "alice-demo-pw")[0], 235)
+            for n in range(23, 31):   # 8 addresses in alice's ISP (AS64500), one guess each
+                self.assertEqual(auth(ex, "127.0.%d.9" % n, "alice", "guess%d" % n)[0], 535)
+            # Without the rule these would count against the familiar threshold (50).
+            self.assertEqual(auth(ex, "127.0.35.9", "alice", "alice-demo-pw")[0], 535)
+            self.assertEqual(auth(ex, "127.0.20.5", "alice", "alice-demo-pw")[0], 235)
+
+    def test_denied_country_is_refused_at_auth(self):
+        with authlock_exim(deny_countries='{"RU"}') as ex:
+            self.assertEqual(auth(ex, "127.0.22.4", "alice", "alice-demo-pw")[0], 454)
+            self.assertIn("reason=country_denied ip=127.0.22.4", ex.mainlog())
+            self.assertEqual(auth(ex, "127.0.20.4", "alice", "alice-demo-pw")[0], 235)
+
+    def test_missing_geoip_file_keeps_auth_working_with_one_log_line(self):
+        with authlock_exim(geo=False, deny_countries='{"RU"}') as ex:
+            for i in range(3):
+                self.assertEqual(auth(ex, "127.0.22.%d" % (i + 1), "alice", "alice-demo-pw")[0], 235)
+            lines = [l for l in ex.mainlog().splitlines() if "moat geo:" in l]
+            self.assertEqual(len(set(l.split(" ", 2)[2] for l in lines)), 1, lines)
+            self.assertIn("missing", lines[0])
+            self.assertEqual(ex.paniclog(), "")
+
+    def test_two_mx_hosts_share_the_lockout_through_redis(self):
+        redis = RedisServer().start()
+        try:
+            a = authlock_exim(store="redis", redis=redis, name="mx1")
+            b = authlock_exim(store="redis", redis=redis, name="mx2")
+            with a, b:
+                for i in range(5):
+                    self.assertEqual(auth(a, "127.0.21.8", "bob", "x%d" % i)[0], 535)
+                self.assertEqual(auth(b, "127.0.21.8", "bob", "bob-demo-pw")[0], 535)
+                self.assertIn("reason=user_locked", b.mainlog())
+        finally:
+            redis.stop()
+
+    def test_log_only_refuses_nothing_and_says_what_it_would_do(self):
+        with authlock_exim(mode="log-only") as ex:
+            for i in range(10):
+                self.assertEqual(auth(ex, "127.0.21.9", "bob", "w%d" % i)[0], 535)
+            self.assertEqual(auth(ex, "127.0.21.9", "bob", "bob-demo-pw")[0], 235)
+            log = ex.mainlog()
+            self.assertIn("mode=log-only", log)
+            self.assertIn("reason=user_locked", log)
+
+
+if __name__ == "__main__":
+    unittest.main()
