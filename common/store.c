@@ -127,6 +127,16 @@ store_status moat_store_distinct_add_max(moat_store *st, const char *key, const 
                                  distinct ? distinct : &ignored);
 }
 
+store_status moat_store_distinct_contains(moat_store *st, const char *key, const char *member,
+                                          uint32_t window_s, time_t now)
+{
+    if (!ready(st, key))
+        return STORE_ERROR;
+    if (member == NULL || strlen(key) + strlen(member) + 1 > STORE_KEY_MAX)
+        return store_fail(st, "set %s: bad member", key);
+    return st->ops->contains(st, key, member, window_s, now);
+}
+
 store_status moat_store_set(moat_store *st, const char *key, const void *value, size_t len,
                             uint32_t ttl_s, time_t now)
 {

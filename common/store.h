@@ -93,6 +93,13 @@ store_status moat_store_distinct_add_max(moat_store *st, const char *key, const 
                                          uint32_t window_s, time_t now, uint64_t max,
                                          uint64_t *distinct);
 
+/*
+ * moat_store_distinct_contains - whether member was added to key within
+ * the window: STORE_OK (yes), STORE_NOTFOUND (no) or STORE_ERROR.
+ */
+store_status moat_store_distinct_contains(moat_store *st, const char *key, const char *member,
+                                          uint32_t window_s, time_t now);
+
 /* moat_store_set - value of len bytes, expiring ttl_s seconds after now */
 store_status moat_store_set(moat_store *st, const char *key, const void *value, size_t len,
                        uint32_t ttl_s, time_t now);

@@ -21,6 +21,8 @@ typedef struct store_ops {
     store_status (*distinct_add)(moat_store *st, const char *key, const char *member,
                                  uint32_t window_s, time_t now, uint64_t max,
                                  uint64_t *distinct);
+    store_status (*contains)(moat_store *st, const char *key, const char *member,
+                             uint32_t window_s, time_t now);
     store_status (*set)(moat_store *st, const char *key, const void *value, size_t len,
                         uint32_t ttl_s, time_t now);
     store_status (*get)(moat_store *st, const char *key, void *buf, size_t cap,

@@ -457,6 +457,34 @@ static store_status lmdb_distinct_add(moat_store *st, const char *key, const cha
     return STORE_OK;
 }
 
+static store_status lmdb_contains(moat_store *st, const char *key, const char *member,
+                                  uint32_t window_s, time_t now)
+{
+    lmdb_state *ls = env(st);
+    char buf[STORE_KEY_MAX + 2];
+    MDB_val k, v;
+    MDB_txn *txn;
+    rec_header h;
+    int rc, live = 0;
+
+    (void)window_s;   /* a member's record carries its own expiry */
+    if (ls == NULL)
+        return STORE_ERROR;
+    k.mv_data = buf;
+    k.mv_size = member_key(buf, sizeof buf, key, member);
+    if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &txn)) != 0)
+        return fail_rc(st, "read", key, rc);
+    rc = mdb_get(txn, ls->dbi, &k, &v);
+    if (rc == 0 && v.mv_size >= sizeof h) {
+        memcpy(&h, v.mv_data, sizeof h);
+        live = h.type == REC_MEMBER && h.expires > now;
+    }
+    mdb_txn_abort(txn);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return fail_rc(st, "read", key, rc);
+    return live ? STORE_OK : STORE_NOTFOUND;
+}
+
 struct value_op {
     MDB_val key;
     const void *value;
@@ -626,6 +654,7 @@ const store_ops store_lmdb_ops = {
     lmdb_drop,
     lmdb_counter_add,
     lmdb_distinct_add,
+    lmdb_contains,
     lmdb_set,
     lmdb_get,
     lmdb_del,

@@ -257,6 +257,26 @@ static store_status redis_distinct_add(moat_store *st, const char *key, const ch
     return STORE_OK;
 }
 
+static store_status redis_contains(moat_store *st, const char *key, const char *member,
+                                   uint32_t window_s, time_t now)
+{
+    redis_state *rs = conn(st);
+    char k[STORE_KEY_MAX + 80];
+    redisReply *r;
+    store_status result = STORE_NOTFOUND;
+
+    if (rs == NULL)
+        return STORE_ERROR;
+    full_key(st, key, k, sizeof k);
+    r = redisCommand(rs->ctx, "ZSCORE %s %s", k, member);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        return broken(st, "ZSCORE", r);
+    if (r->type == REDIS_REPLY_STRING && strtoll(r->str, NULL, 10) > (long long)now - window_s)
+        result = STORE_OK;
+    freeReplyObject(r);
+    return result;
+}
+
 /*
  * Values carry their absolute expiry in front (8 bytes, big-endian), so a
  * reader gets the expiry the writer set whatever the clocks of the MX hosts.
@@ -397,6 +417,7 @@ const store_ops store_redis_ops = {
     redis_drop,
     redis_counter_add,
     redis_distinct_add,
+    redis_contains,
     redis_set,
     redis_get,
     redis_del,

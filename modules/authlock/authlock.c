@@ -452,17 +452,18 @@ static int repeated_password(const ctx *c, const char *ukey, const location *loc
 {
     const unsigned char *k = secret(c);
     char hash[PWHASH_HEX], key[STORE_KEY_MAX + 1];
-    uint64_t before = 0, after = 0;
     uint32_t window = (uint32_t)cfg_getint(c->sec, "window");
+    store_status seen;
 
     if (k == NULL || password == NULL)
         return 0;
     pwhash(k, 32, ukey, password, hash);
     snprintf(key, sizeof key, "authlock:pw:%s:%s", ukey, loc->ip);
-    if (moat_store_distinct_add(c->rt->store, key, NULL, window, c->now, &before) != STORE_OK ||
-        moat_store_distinct_add(c->rt->store, key, hash, window, c->now, &after) != STORE_OK)
+    seen = moat_store_distinct_contains(c->rt->store, key, hash, window, c->now);
+    if (seen == STORE_ERROR ||
+        moat_store_distinct_add_max(c->rt->store, key, hash, window, c->now, 1, NULL) != STORE_OK)
         return -1;
-    return after == before;
+    return seen == STORE_OK;
 }
 
 /* judge - the shared core of a credential verdict */
@@ -495,8 +496,10 @@ static int judge(const ctx *c, const char *ip, const char *user, const char *pas
         return 0;
     }
     snprintf(key, sizeof key, "authlock:uips:%s", ukey);
-    if (moat_store_distinct_add(c->rt->store, key, NULL, (uint32_t)cfg_getint(c->sec, "window"),
-                                c->now, &failing_ips) != STORE_OK)
+    if (moat_store_distinct_add_max(c->rt->store, key, NULL,
+                                    (uint32_t)cfg_getint(c->sec, "window"), c->now,
+                                    (uint64_t)cfg_getint(c->sec, "distributed_ips"),
+                                    &failing_ips) != STORE_OK)
         return -1;
     fam = familiar(c, ukey, &loc, failing_ips);
     snprintf(subject, sizeof subject, "user:%s:%s", ukey, fam ? "familiar" : "unfamiliar");
@@ -519,8 +522,10 @@ static int judge(const ctx *c, const char *ip, const char *user, const char *pas
     if ((repeat = repeated_password(c, ukey, &loc, password)) < 0)
         return -1;
     if (!repeat) {
-        if (moat_store_distinct_add(c->rt->store, key, ip, (uint32_t)cfg_getint(c->sec, "window"),
-                                    c->now, &failing_ips) != STORE_OK)
+        if (moat_store_distinct_add_max(c->rt->store, key, ip,
+                                        (uint32_t)cfg_getint(c->sec, "window"), c->now,
+                                        (uint64_t)cfg_getint(c->sec, "distributed_ips"),
+                                        &failing_ips) != STORE_OK)
             return -1;
         if (record_failure(c, ukey, &loc, fam, &locked) != 0)
             return -1;

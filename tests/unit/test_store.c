@@ -143,6 +143,15 @@ static void distinct_counts_members_once(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(moat_store_distinct_add(f->st, "d:other", NULL, 60, t0, &n), STORE_OK);
     assert_int_equal(n, 0);
+    /* membership, and counting that stops at a bound */
+    assert_int_equal(moat_store_distinct_add(f->st, "d:m", "x", 60, t0, &n), STORE_OK);
+    assert_int_equal(moat_store_distinct_contains(f->st, "d:m", "x", 60, t0 + 1), STORE_OK);
+    assert_int_equal(moat_store_distinct_contains(f->st, "d:m", "y", 60, t0 + 1), STORE_NOTFOUND);
+    assert_int_equal(moat_store_distinct_contains(f->st, "d:m", "x", 60, t0 + 61), STORE_NOTFOUND);
+    moat_store_distinct_add(f->st, "d:m", "y", 60, t0, &n);
+    moat_store_distinct_add(f->st, "d:m", "z", 60, t0, &n);
+    assert_int_equal(moat_store_distinct_add_max(f->st, "d:m", NULL, 60, t0, 2, &n), STORE_OK);
+    assert_int_equal(n, 2);
 }
 
 static void values_expire_and_delete(void **state)

@@ -1,0 +1,67 @@
+/*
+ * fuzz_authlock.c - libFuzzer harness for what an SMTP-AUTH client controls:
+ * the username and password (split at the first NUL of the input) and the
+ * client address, through the whole credential decision on an LMDB store.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "authlock/authlock.h"
+#include "log.h"
+#include "runtime.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static moat_runtime *rt;
+
+static moat_runtime *runtime(void)
+{
+    char dir[] = "/tmp/moat-fuzz-authlock-XXXXXX", path[128], err[512];
+    FILE *f;
+
+    if (rt)
+        return rt;
+    if (mkdtemp(dir) == NULL)
+        abort();
+    snprintf(path, sizeof path, "%s/moat.conf", dir);
+    f = fopen(path, "w");
+    if (f == NULL)
+        abort();
+    fprintf(f, "log { level = error }\nstore { path = \"%s/state\" map_size = 512M }\n", dir);
+    fclose(f);
+    rt = moat_runtime_get(path, err, sizeof err);
+    if (rt == NULL)
+        abort();
+    return rt;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *buf = malloc(size + 2), ip[64];
+    const char *user, *password, *why = NULL;
+    moat_verdict v;
+    size_t ulen;
+
+    if (buf == NULL)
+        return 0;
+    memcpy(buf, data, size);
+    buf[size] = buf[size + 1] = '\0';
+    user = buf;
+    ulen = strlen(user);
+    password = buf + ulen + (ulen < size ? 1 : 0);
+    snprintf(ip, sizeof ip, "%s", size ? (size % 3 ? "192.0.2.7" : "2001:db8::7") : "garbage");
+    if (authlock_credentials(runtime(), ip, user, password, size % 2, 1800000000, &v, &why) == 0) {
+        char action[16];
+        if (!verdict_get(v.text, "action", action, sizeof action))
+            abort();
+        if (strstr(v.text, password) && *password && strlen(password) > 8 &&
+            strstr(user, password) == NULL)
+            abort();   /* the password never appears in a verdict */
+    }
+    free(buf);
+    return 0;
+}
