@@ -463,7 +463,8 @@ class Exim:
                  extra_macros="", extra_main="", extra_acl_connect="", extra_acl_auth="",
                  extra_acl_mail="", extra_acl_rcpt_first="", extra_acl_rcpt="",
                  extra_acl_data="", extra_acl_not_smtp="", extra_routers="",
-                 extra_transports="", authenticators=None, files=None, sink=True):
+                 extra_transports="", authenticators=None, files=None, sink=True,
+                 vacation=None):
         self.modules = list(ALL_MODULES if modules is None else modules)
         self.moat_conf_text = moat_conf or ""
         self.store = store
@@ -487,6 +488,7 @@ class Exim:
         self.authenticators = authenticators
         self.files = dict(files or {})
         self.want_sink = sink
+        self.vacation = dict(vacation or {})
         self.sink = None
         self.proc = None
         self.dir = None
@@ -571,10 +573,16 @@ class Exim:
             with open(self.path(name), "w") as f:
                 f.write(content)
             os.chmod(self.path(name), 0o644)
+        if self.vacation:
+            with open(self.path("vacation"), "w") as f:
+                f.write("".join("%s: %s\n" % kv for kv in self.vacation.items()))
+            os.chmod(self.path("vacation"), 0o644)
         if self.want_sink and self.sink is None:
             self.sink = SmtpSink().start()
         self.write_moat_conf()
         macros = "\n".join("MOAT_ENABLE_%s = yes" % m.upper() for m in self.modules)
+        if self.vacation:
+            macros += "\nMOAT_AUTOREPLY_VACATION = %s" % self.path("vacation")
         conf = EXIM_TEMPLATE.format(
             name=self.name, dir=self.dir, module_macros=macros, hostname=self.hostname,
             domain=self.domain, relay_from=self.relay_from, exim_user=EXIM_USER,
