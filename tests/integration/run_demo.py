@@ -27,6 +27,7 @@ authlock {
 catchall {
 }
 autoreply {
+    local_domains = {"example.test"}
 }
 """
 
@@ -68,11 +69,12 @@ def main():
         with open(custom) as f:
             conf_text = f.read()
     ex = harness.Exim(root_dir=d, port=args.port, name="run", moat_conf=conf_text, sink=False,
-                      relay_from="")
+                      relay_from="",
+                      vacation={"bob": "Bob is on vacation; your message will be read later."})
     ex.prepare()
     print("""moat demo: Exim %s on 127.0.0.1:%d, every module on (%s)
   domain example.test, mailboxes postmaster alice bob carol -> %s/mail/<user>/
-  AUTH PLAIN/LOGIN: alice / alice-demo-pw, bob / bob-demo-pw
+  AUTH PLAIN/LOGIN: alice / alice-demo-pw, bob / bob-demo-pw; bob is on vacation
   state (LMDB): %s/state   logs: %s/log/   config: %s/exim.conf, %s/moat.conf
 
 Try, in another terminal:
