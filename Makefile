@@ -25,7 +25,7 @@ CC         ?= cc
 CFLAGS     ?= -O2 -g
 PKGS       := libconfuse lmdb hiredis ldap lber libmaxminddb libcdb libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lresolv
 
 # What moat needs whatever the caller's CFLAGS say.
 # gcc's -Wformat-truncation flags every deliberate bounded snprintf.

@@ -32,6 +32,7 @@ int ctl_check_config(const ctl_env *env, int argc, char **argv);
 int ctl_rcpt(const ctl_env *env, int argc, char **argv);
 int ctl_authlock(const ctl_env *env, int argc, char **argv);
 int ctl_catchall(const ctl_env *env, int argc, char **argv);
+int ctl_catchall_probe(const ctl_env *env, int argc, char **argv);
 int ctl_autoreply(const ctl_env *env, int argc, char **argv);
 int ctl_enable(const ctl_env *env, int argc, char **argv);
 int ctl_disable(const ctl_env *env, int argc, char **argv);

@@ -1,0 +1,33 @@
+/*
+ * catchall.h - catch-all detection and policy. Pure logic: no Exim symbol.
+ *
+ * At RCPT time: a recipient that Exim routes but that is not an explicit
+ * address of its domain was accepted only by a catch-all; the domain's
+ * policy decides (accept, mark, reject from suspicious clients, reject
+ * while the domain is under harvest attack), and such recipients count
+ * toward the rcpt module's harvest counters.
+ */
+#ifndef MOAT_CATCHALL_H
+#define MOAT_CATCHALL_H
+
+#include <time.h>
+
+#include "runtime.h"
+#include "verdict.h"
+
+typedef struct catchall_request {
+    const char *client_ip;
+    const char *sender;
+    const char *recipient;
+    const char *exim_verify;   /* "yes" when Exim routes the recipient */
+    const char *auth_id;
+    time_t now;
+} catchall_request;
+
+int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v,
+                  const char **why);
+
+/* catchall_explicit - whether address is explicit in its domain's section (1/0) */
+int catchall_explicit(moat_runtime *rt, const char *address, time_t now);
+
+#endif
