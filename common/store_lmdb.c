@@ -2,14 +2,21 @@
  * store_lmdb.c - the embedded state store: one LMDB environment per host,
  * shared by every Exim process.
  *
- * Records are a 16-byte header (type, expiry) and a payload:
+ * Records are a 16-byte header (type, version, expiry) and a payload:
  *   counter  slot length, then MOAT_WINDOW_SLOTS (epoch, count) pairs;
  *   member   nothing: one record per set member, keyed "key\0member";
- *   value    the bytes.
- * Every write is one short transaction. State is soft (counters and
- * caches), so commits skip fsync (MDB_NOSYNC): a host crash may lose the
- * last seconds of counts; an environment LMDB cannot read is moved aside
- * and started afresh rather than ever stopping mail.
+ *   value    the bytes;
+ *   meta     the store's own bookkeeping, under keys that begin with a NUL
+ *            byte (no caller's key can) and never expire.
+ * Every write is one short transaction. Expired records read as absent;
+ * writers take turns sweeping them (one bounded batch every
+ * AUTO_SWEEP_INTERVAL seconds, whichever process comes first), and
+ * moat_store_sweep removes all of them.
+ *
+ * State is soft (counters and caches), so commits skip fsync (MDB_NOSYNC):
+ * a host crash may lose the last seconds of counts. An environment LMDB
+ * cannot read is moved aside and started afresh rather than ever stopping
+ * mail.
  */
 #include "store_internal.h"
 
@@ -19,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,9 +35,12 @@
 #define REC_COUNTER 1
 #define REC_MEMBER 2
 #define REC_VALUE 3
+#define REC_META 4
 #define REC_VERSION 1
 #define MAX_READERS 1024
-#define SWEEP_BATCH 10000
+#define SWEEP_BATCH 10000          /* records examined per sweep transaction */
+#define AUTO_SWEEP_INTERVAL 30     /* seconds between two writers' sweep batches */
+#define AUTO_SWEEP_BATCH 5000
 
 typedef struct rec_header {
     uint8_t type;
@@ -51,56 +62,134 @@ typedef struct counter_rec {
     counter_slot slots[MOAT_WINDOW_SLOTS];
 } counter_rec;
 
+/* The sweep's bookkeeping: when the next batch is due, and where it resumes. */
+typedef struct sweep_meta {
+    rec_header h;
+    int64_t due;
+    uint32_t resume_len;
+    uint32_t reserved;
+    char resume[STORE_KEY_MAX + 2];
+} sweep_meta;
+
+static const char sweep_meta_key[] = "\0sweep";
+
 typedef struct lmdb_state {
     MDB_env *env;
     MDB_dbi dbi;
+    dev_t dev;     /* the data file this process opened: a damaged one is */
+    ino_t ino;     /* moved aside only if nobody has replaced it already */
 } lmdb_state;
 
-/* is_damage - errors after which the environment cannot be trusted */
+/* is_damage - errors after which the data file cannot be trusted */
 static int is_damage(int rc)
 {
     return rc == MDB_CORRUPTED || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ||
-           rc == MDB_PANIC || rc == MDB_PAGE_NOTFOUND;
+           rc == MDB_PAGE_NOTFOUND;
 }
 
-/* move_aside - rename a damaged data file so a fresh environment can start */
+static void file_path(char *buf, size_t cap, const moat_store *st, const char *name)
+{
+    snprintf(buf, cap, "%s/%s", st->cfg.path, name);
+}
+
+/*
+ * lock_dir - serialise recovery between processes: flock on the directory
+ * itself, so that only one of them moves a damaged file aside and the
+ * others open the fresh one. -1 if the directory cannot be opened.
+ */
+static int lock_dir(const moat_store *st)
+{
+    int fd = open(st->cfg.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static void unlock_dir(int fd)
+{
+    if (fd >= 0)
+        close(fd);   /* releases the flock */
+}
+
+/* move_aside - rename the damaged data file, drop the lock file, say so once */
 static void move_aside(moat_store *st)
 {
     char from[4200], to[4300], lock[4200];
 
-    snprintf(from, sizeof from, "%s/data.mdb", st->cfg.path);
-    snprintf(to, sizeof to, "%s/data.mdb.damaged-%ld", st->cfg.path, (long)time(NULL));
-    snprintf(lock, sizeof lock, "%s/lock.mdb", st->cfg.path);
-    if (rename(from, to) == 0) {
-        unlink(lock);
+    file_path(from, sizeof from, st, "data.mdb");
+    file_path(lock, sizeof lock, st, "lock.mdb");
+    snprintf(to, sizeof to, "%s.damaged-%ld-%ld", from, (long)time(NULL), (long)getpid());
+    if (rename(from, to) == 0)
         moat_log(MOAT_LOG_ERROR, "moat store: %s was unreadable; moved aside to %s, "
                  "starting with empty state", from, to);
-    }
+    else if (errno != ENOENT)
+        moat_log(MOAT_LOG_ERROR, "moat store: %s is unreadable and cannot be moved aside: %s",
+                 from, strerror(errno));
+    if (unlink(lock) != 0 && errno != ENOENT)
+        moat_log(MOAT_LOG_ERROR, "moat store: cannot remove %s: %s", lock, strerror(errno));
 }
 
-/* give_to_owner - when root creates files in Debian-exim's directory, hand them over */
-static void give_to_owner(const char *dir)
-{
-    static const char *const names[] = {"data.mdb", "lock.mdb"};
-    struct stat sb;
-    char path[4200];
-    size_t i;
+/*
+ * Acting as the directory's owner: moatctl runs as root, Exim as
+ * Debian-exim. Files root created in Exim's directory would lock Exim out,
+ * and root following a link planted there would write where it points; so
+ * while it opens the environment, root takes the owner's identity.
+ */
+typedef struct identity {
+    int switched;
+    uid_t uid;
+    gid_t gid;
+} identity;
 
-    if (geteuid() != 0 || stat(dir, &sb) != 0 || sb.st_uid == 0)
-        return;
-    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (chown(path, sb.st_uid, sb.st_gid) != 0 && errno != ENOENT)
-            moat_log(MOAT_LOG_WARN, "moat store: cannot give %s to uid %d: %s", path,
-                     (int)sb.st_uid, strerror(errno));
+static int become_owner(moat_store *st, identity *id)
+{
+    struct stat sb;
+
+    id->switched = 0;
+    if (geteuid() != 0 || stat(st->cfg.path, &sb) != 0 || sb.st_uid == 0)
+        return 0;
+    id->uid = geteuid();
+    id->gid = getegid();
+    if (setegid(sb.st_gid) != 0 || seteuid(sb.st_uid) != 0) {
+        int err = errno;
+        if (setegid(id->gid) != 0)
+            moat_log(MOAT_LOG_ERROR, "moat store: cannot restore gid %d", (int)id->gid);
+        store_fail(st, "lmdb: cannot act as uid %d, the owner of %s: %s", (int)sb.st_uid,
+                   st->cfg.path, strerror(err));
+        return -1;
     }
+    id->switched = 1;
+    return 0;
+}
+
+static void become_self(const identity *id)
+{
+    if (id->switched && (seteuid(id->uid) != 0 || setegid(id->gid) != 0))
+        moat_log(MOAT_LOG_ERROR, "moat store: cannot return to uid %d: %s", (int)id->uid,
+                 strerror(errno));
+}
+
+/* txn_begin - mdb_txn_begin, adopting a map another process grew, clearing dead readers */
+static int txn_begin(lmdb_state *ls, unsigned flags, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(ls->env, NULL, flags, txn), dead = 0;
+
+    if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(ls->env, 0) == 0)
+        rc = mdb_txn_begin(ls->env, NULL, flags, txn);
+    else if (rc == MDB_READERS_FULL && mdb_reader_check(ls->env, &dead) == 0 && dead > 0)
+        rc = mdb_txn_begin(ls->env, NULL, flags, txn);
+    return rc;
 }
 
 /* env_open_once - one attempt at opening the environment */
 static int env_open_once(moat_store *st, lmdb_state *ls)
 {
     MDB_txn *txn;
-    int rc, dead = 0;
+    struct stat sb;
+    int rc, fd, dead = 0;
 
     if ((rc = mdb_env_create(&ls->env)) != 0)
         return rc;
@@ -109,8 +198,12 @@ static int env_open_once(moat_store *st, lmdb_state *ls)
     rc = mdb_env_open(ls->env, st->cfg.path, MDB_NOTLS | MDB_NOSYNC | MDB_NORDAHEAD, 0640);
     if (rc == 0)
         rc = mdb_reader_check(ls->env, &dead);
+    if (rc == 0 && (rc = mdb_env_get_fd(ls->env, &fd)) == 0 && fstat(fd, &sb) == 0) {
+        ls->dev = sb.st_dev;
+        ls->ino = sb.st_ino;
+    }
     if (rc == 0)
-        rc = mdb_txn_begin(ls->env, NULL, 0, &txn);
+        rc = txn_begin(ls, 0, &txn);
     if (rc == 0) {
         rc = mdb_dbi_open(txn, NULL, 0, &ls->dbi);
         rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
@@ -122,10 +215,31 @@ static int env_open_once(moat_store *st, lmdb_state *ls)
     return rc;
 }
 
+/*
+ * open_env - open, and when the files are damaged let one process move them
+ * aside while the others wait and then open the fresh environment.
+ */
+static int open_env(moat_store *st, lmdb_state *ls)
+{
+    int rc = env_open_once(st, ls), dir;
+
+    if (!is_damage(rc))
+        return rc;
+    dir = lock_dir(st);
+    rc = env_open_once(st, ls);   /* another process may have recovered meanwhile */
+    if (is_damage(rc)) {
+        move_aside(st);
+        rc = env_open_once(st, ls);
+    }
+    unlock_dir(dir);
+    return rc;
+}
+
 /* env - the open environment of this process, opening it on first use */
 static lmdb_state *env(moat_store *st)
 {
     lmdb_state *ls = st->impl;
+    identity id;
     int rc;
 
     if (ls && ls->env)
@@ -142,16 +256,14 @@ static lmdb_state *env(moat_store *st)
         store_fail(st, "lmdb: cannot create %s: %s", st->cfg.path, strerror(errno));
         return NULL;
     }
-    rc = env_open_once(st, ls);
-    if (is_damage(rc)) {
-        move_aside(st);
-        rc = env_open_once(st, ls);
-    }
+    if (become_owner(st, &id) != 0)
+        return NULL;
+    rc = open_env(st, ls);
+    become_self(&id);
     if (rc != 0) {
         store_fail(st, "lmdb: cannot open %s: %s", st->cfg.path, mdb_strerror(rc));
         return NULL;
     }
-    give_to_owner(st->cfg.path);
     return ls;
 }
 
@@ -169,77 +281,172 @@ static void lmdb_drop(moat_store *st, int after_fork)
     st->impl = NULL;
 }
 
-/* fail_rc - turn an LMDB error into STORE_ERROR, closing a damaged environment */
+/*
+ * recover - after damage found mid-operation: move the data file aside
+ * unless another process already has, and close ours; the next call opens
+ * a fresh environment.
+ */
+static void recover(moat_store *st)
+{
+    lmdb_state *ls = st->impl;
+    char path[4200];
+    struct stat sb;
+    identity id;
+    int dir;
+
+    if (ls == NULL || ls->env == NULL || become_owner(st, &id) != 0)
+        return;
+    file_path(path, sizeof path, st, "data.mdb");
+    dir = lock_dir(st);
+    if (stat(path, &sb) == 0 && sb.st_dev == ls->dev && sb.st_ino == ls->ino)
+        move_aside(st);
+    unlock_dir(dir);
+    become_self(&id);
+    lmdb_drop(st, 0);
+}
+
+/* fail_rc - turn an LMDB error into STORE_ERROR, giving up a damaged or failed environment */
 static store_status fail_rc(moat_store *st, const char *what, const char *key, int rc)
 {
-    if (is_damage(rc)) {
-        lmdb_drop(st, 0);
-        move_aside(st);
-    }
+    store_fail(st, "lmdb: %s %s: %s", what, key, mdb_strerror(rc));
+    if (is_damage(rc))
+        recover(st);
+    else if (rc == MDB_PANIC)
+        lmdb_drop(st, 0);   /* this process's handle is unusable; the files are fine */
     if (rc == MDB_MAP_FULL)
         moat_log_once("store:mapfull", MOAT_LOG_ERROR,
                       "moat store: LMDB map of %s is full (map_size = %zu bytes): "
                       "raise store { map_size } or run moatctl store sweep",
                       st->cfg.path, st->cfg.map_size);
-    return store_fail(st, "lmdb: %s %s: %s", what, key, mdb_strerror(rc));
+    return STORE_ERROR;
 }
 
-/* sweep_all - remove expired records in batches of short transactions */
+/* is_live - whether a record has not expired at now (meta records never do) */
+static int is_live(const MDB_val *v, time_t now)
+{
+    rec_header h;
+
+    if (v->mv_size < sizeof h)
+        return 0;
+    memcpy(&h, v->mv_data, sizeof h);
+    return h.expires > now;
+}
+
+/*
+ * sweep_batch - examine up to limit records from resume on, deleting the
+ * expired ones; resume gets where to go on next time ("" after the last).
+ */
+static int sweep_batch(MDB_txn *txn, lmdb_state *ls, time_t now, char *resume,
+                       uint32_t *resume_len, int limit, uint64_t *removed)
+{
+    MDB_cursor *cur;
+    MDB_val k = {*resume_len, resume}, v;
+    int rc, n = 0, op = *resume_len ? MDB_SET_RANGE : MDB_FIRST;
+
+    if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0)
+        return rc;
+    *resume_len = 0;
+    /* After mdb_cursor_del the cursor stands on the next record, which
+     * MDB_NEXT then returns rather than skips. */
+    for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+        if (n++ >= limit) {
+            if (k.mv_size <= STORE_KEY_MAX + 1) {
+                memcpy(resume, k.mv_data, k.mv_size);
+                *resume_len = (uint32_t)k.mv_size;
+            }
+            break;
+        }
+        if (is_live(&v, now))
+            continue;
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        (*removed)++;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* sweep_all - remove every expired record, in batches of short transactions */
 static int sweep_all(lmdb_state *ls, time_t now, uint64_t *removed)
 {
-    char resume[STORE_KEY_MAX + 1] = "";
-    size_t resume_len = 0;
-    int more = 1, rc = 0;
+    char resume[STORE_KEY_MAX + 2];
+    uint32_t resume_len = 0;
+    int rc;
 
     *removed = 0;
-    while (more) {
+    do {
         MDB_txn *txn;
-        MDB_cursor *cur;
-        MDB_val k, v;
-        int n = 0, op;
 
-        if ((rc = mdb_txn_begin(ls->env, NULL, 0, &txn)) != 0)
+        if ((rc = txn_begin(ls, 0, &txn)) != 0)
             return rc;
-        if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0) {
-            mdb_txn_abort(txn);
-            return rc;
-        }
-        k.mv_data = resume;
-        k.mv_size = resume_len;
-        op = resume_len ? MDB_SET_RANGE : MDB_FIRST;
-        more = 0;
-        while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
-            op = MDB_NEXT;
-            if (n++ >= SWEEP_BATCH) {
-                resume_len = k.mv_size < sizeof resume ? k.mv_size : sizeof resume - 1;
-                memcpy(resume, k.mv_data, resume_len);
-                more = 1;
-                break;
-            }
-            if (v.mv_size >= sizeof(rec_header)) {
-                rec_header h;
-                memcpy(&h, v.mv_data, sizeof h);
-                if (h.expires > now)
-                    continue;
-            }
-            if ((rc = mdb_cursor_del(cur, 0)) != 0)
-                break;
-            (*removed)++;
-        }
-        mdb_cursor_close(cur);
-        if (rc != 0 && rc != MDB_NOTFOUND) {
+        if ((rc = sweep_batch(txn, ls, now, resume, &resume_len, SWEEP_BATCH, removed)) != 0) {
             mdb_txn_abort(txn);
             return rc;
         }
         if ((rc = mdb_txn_commit(txn)) != 0)
             return rc;
-    }
+    } while (resume_len > 0);
     return 0;
 }
 
 /*
+ * sweep_claim - in a writer's transaction: if the next sweep batch is due,
+ * claim it (no other process will for AUTO_SWEEP_INTERVAL seconds): *claimed
+ * = 1 and the bookkeeping in m. Returns an LMDB error (the transaction
+ * cannot commit then).
+ */
+static int sweep_claim(MDB_txn *txn, lmdb_state *ls, time_t now, sweep_meta *m, int *claimed)
+{
+    MDB_val k = {sizeof sweep_meta_key - 1, (void *)sweep_meta_key}, v;
+    int rc;
+
+    *claimed = 0;
+    if (mdb_get(txn, ls->dbi, &k, &v) == 0 && v.mv_size == sizeof *m) {
+        memcpy(m, v.mv_data, sizeof *m);
+        /* not due, unless a clock that went back left it far in the future */
+        if (now < m->due && m->due <= (int64_t)now + AUTO_SWEEP_INTERVAL)
+            return 0;
+    } else {
+        memset(m, 0, sizeof *m);
+        m->h.type = REC_META;
+        m->h.version = REC_VERSION;
+        m->h.expires = INT64_MAX;
+    }
+    m->due = (int64_t)now + AUTO_SWEEP_INTERVAL;
+    v.mv_data = m;
+    v.mv_size = sizeof *m;
+    if ((rc = mdb_put(txn, ls->dbi, &k, &v, 0)) == 0)
+        *claimed = 1;
+    return rc;
+}
+
+/* auto_sweep - one claimed batch; a failure is left to the next batch */
+static void auto_sweep(lmdb_state *ls, time_t now, sweep_meta *m)
+{
+    MDB_val k = {sizeof sweep_meta_key - 1, (void *)sweep_meta_key}, v = {sizeof *m, m};
+    uint64_t removed = 0;
+    MDB_txn *txn;
+    int rc;
+
+    if (m->resume_len > STORE_KEY_MAX + 1)
+        m->resume_len = 0;
+    if (txn_begin(ls, 0, &txn) != 0)
+        return;
+    rc = sweep_batch(txn, ls, now, m->resume, &m->resume_len, AUTO_SWEEP_BATCH, &removed);
+    if (rc == 0)
+        rc = mdb_put(txn, ls->dbi, &k, &v, 0);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    if (rc != 0)
+        moat_log_once("store:autosweep", MOAT_LOG_WARN, "moat store: sweeping expired "
+                      "entries failed: %s", mdb_strerror(rc));
+}
+
+/*
  * write_txn - run fn in a write transaction; on a full map sweep expired
- * records once and try again.
+ * records once and try again. Now and then the writer also sweeps a batch.
  */
 typedef int (*write_fn)(MDB_txn *txn, lmdb_state *ls, void *arg);
 
@@ -249,15 +456,21 @@ static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
 
     for (attempt = 0; attempt < 2; attempt++) {
         MDB_txn *txn;
+        sweep_meta m;
         uint64_t removed;
+        int claimed = 0;
 
-        if ((rc = mdb_txn_begin(ls->env, NULL, 0, &txn)) != 0)
+        if ((rc = txn_begin(ls, 0, &txn)) != 0)
             return rc;
         rc = fn(txn, ls, arg);
+        if (rc == 0)
+            rc = sweep_claim(txn, ls, now, &m, &claimed);
         if (rc == 0)
             rc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);
+        if (rc == 0 && claimed)
+            auto_sweep(ls, now, &m);
         if (rc != MDB_MAP_FULL || attempt > 0)
             return rc;
         if (sweep_all(ls, now, &removed) != 0 || removed == 0)
@@ -321,6 +534,29 @@ static int counter_write(MDB_txn *txn, lmdb_state *ls, void *arg)
     return mdb_put(txn, ls->dbi, &op->key, &v, 0);
 }
 
+/* counter_read - the window's count without a write transaction (n = 0) */
+static int counter_read(lmdb_state *ls, MDB_val *key, uint32_t window_s, time_t now,
+                        uint64_t *total)
+{
+    uint32_t slot_len = store_slot_len(window_s);
+    MDB_txn *txn;
+    MDB_val v;
+    counter_rec c;
+    int rc;
+
+    *total = 0;
+    if ((rc = txn_begin(ls, MDB_RDONLY, &txn)) != 0)
+        return rc;
+    rc = mdb_get(txn, ls->dbi, key, &v);
+    if (rc == 0 && v.mv_size == sizeof c) {
+        memcpy(&c, v.mv_data, sizeof c);
+        if (c.h.type == REC_COUNTER && c.slot_len == slot_len && c.h.expires > now)
+            *total = counter_sum(&c, (uint32_t)(now / slot_len));
+    }
+    mdb_txn_abort(txn);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 static store_status lmdb_counter_add(moat_store *st, const char *key, uint32_t window_s,
                                      uint32_t n, time_t now, uint64_t *total)
 {
@@ -331,23 +567,8 @@ static store_status lmdb_counter_add(moat_store *st, const char *key, uint32_t w
     if (ls == NULL)
         return STORE_ERROR;
     if (n == 0) {
-        /* A read: no write transaction, no lock taken. */
-        MDB_txn *txn;
-        MDB_val v;
-        counter_rec c;
-        uint32_t slot_len = store_slot_len(window_s);
-
-        *total = 0;
-        if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &txn)) != 0)
-            return fail_rc(st, "read", key, rc);
-        rc = mdb_get(txn, ls->dbi, &op.key, &v);
-        if (rc == 0 && v.mv_size == sizeof c) {
-            memcpy(&c, v.mv_data, sizeof c);
-            if (c.h.type == REC_COUNTER && c.slot_len == slot_len && c.h.expires > now)
-                *total = counter_sum(&c, (uint32_t)(now / slot_len));
-        }
-        mdb_txn_abort(txn);
-        return rc == 0 || rc == MDB_NOTFOUND ? STORE_OK : fail_rc(st, "read", key, rc);
+        rc = counter_read(ls, &op.key, window_s, now, total);
+        return rc == 0 ? STORE_OK : fail_rc(st, "read", key, rc);
     }
     rc = write_txn(ls, now, counter_write, &op);
     if (rc != 0)
@@ -379,31 +600,23 @@ static size_t member_key(char *buf, size_t cap, const char *key, const char *mem
     return kl + 1 + ml;
 }
 
-/* count_members - live members of key's set (capped), deleting expired ones if writable */
+/* count_members - live members of key's set (up to max), deleting expired ones if writable */
 static int count_members(MDB_txn *txn, lmdb_state *ls, const char *key, time_t now,
                          int writable, uint64_t max, uint64_t *count)
 {
     char prefix[STORE_KEY_MAX + 2];
     size_t plen = member_key(prefix, sizeof prefix, key, NULL);
     MDB_cursor *cur;
-    MDB_val k, v;
+    MDB_val k = {plen, prefix}, v;
     int rc, op = MDB_SET_RANGE;
 
     *count = 0;
     if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0)
         return rc;
-    k.mv_data = prefix;
-    k.mv_size = plen;
-    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
-        rec_header h;
-
-        op = MDB_NEXT;
+    for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
         if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
             break;
-        if (v.mv_size < sizeof h)
-            continue;
-        memcpy(&h, v.mv_data, sizeof h);
-        if (h.expires > now) {
+        if (is_live(&v, now)) {
             if (++*count >= max)
                 break;
         } else if (writable && (rc = mdb_cursor_del(cur, 0)) != 0) {
@@ -411,22 +624,17 @@ static int count_members(MDB_txn *txn, lmdb_state *ls, const char *key, time_t n
         }
     }
     mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int member_write(MDB_txn *txn, lmdb_state *ls, void *arg)
 {
     struct member_op *op = arg;
     char buf[STORE_KEY_MAX + 2];
-    rec_header h = {REC_MEMBER, REC_VERSION, 0, 0, 0};
-    MDB_val k, v;
+    rec_header h = {REC_MEMBER, REC_VERSION, 0, 0, (int64_t)op->now + op->window_s};
+    MDB_val k = {member_key(buf, sizeof buf, op->key, op->member), buf}, v = {sizeof h, &h};
     int rc;
 
-    k.mv_data = buf;
-    k.mv_size = member_key(buf, sizeof buf, op->key, op->member);
-    h.expires = (int64_t)op->now + op->window_s;
-    v.mv_data = &h;
-    v.mv_size = sizeof h;
     if ((rc = mdb_put(txn, ls->dbi, &k, &v, 0)) != 0)
         return rc;
     return count_members(txn, ls, op->key, op->now, 1, op->max, &op->distinct);
@@ -444,7 +652,7 @@ static store_status lmdb_distinct_add(moat_store *st, const char *key, const cha
         return STORE_ERROR;
     if (member == NULL) {
         MDB_txn *txn;
-        if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &txn)) != 0)
+        if ((rc = txn_begin(ls, MDB_RDONLY, &txn)) != 0)
             return fail_rc(st, "read", key, rc);
         rc = count_members(txn, ls, key, now, 0, max, distinct);
         mdb_txn_abort(txn);
@@ -462,7 +670,7 @@ static store_status lmdb_contains(moat_store *st, const char *key, const char *m
 {
     lmdb_state *ls = env(st);
     char buf[STORE_KEY_MAX + 2];
-    MDB_val k, v;
+    MDB_val k = {member_key(buf, sizeof buf, key, member), buf}, v;
     MDB_txn *txn;
     rec_header h;
     int rc, live = 0;
@@ -470,9 +678,7 @@ static store_status lmdb_contains(moat_store *st, const char *key, const char *m
     (void)window_s;   /* a member's record carries its own expiry */
     if (ls == NULL)
         return STORE_ERROR;
-    k.mv_data = buf;
-    k.mv_size = member_key(buf, sizeof buf, key, member);
-    if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &txn)) != 0)
+    if ((rc = txn_begin(ls, MDB_RDONLY, &txn)) != 0)
         return fail_rc(st, "read", key, rc);
     rc = mdb_get(txn, ls->dbi, &k, &v);
     if (rc == 0 && v.mv_size >= sizeof h) {
@@ -496,11 +702,9 @@ static int value_write(MDB_txn *txn, lmdb_state *ls, void *arg)
 {
     struct value_op *op = arg;
     rec_header h = {REC_VALUE, REC_VERSION, 0, 0, op->expires};
-    MDB_val v;
+    MDB_val v = {sizeof h + op->len, NULL};
     int rc;
 
-    v.mv_size = sizeof h + op->len;
-    v.mv_data = NULL;
     if ((rc = mdb_put(txn, ls->dbi, &op->key, &v, MDB_RESERVE)) != 0)
         return rc;
     memcpy(v.mv_data, &h, sizeof h);
@@ -534,7 +738,7 @@ static store_status lmdb_get(moat_store *st, const char *key, void *buf, size_t 
 
     if (ls == NULL)
         return STORE_ERROR;
-    if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &txn)) != 0)
+    if ((rc = txn_begin(ls, MDB_RDONLY, &txn)) != 0)
         return fail_rc(st, "get", key, rc);
     rc = mdb_get(txn, ls->dbi, &k, &v);
     if (rc == 0 && v.mv_size >= sizeof h) {
@@ -568,8 +772,6 @@ static int del_write(MDB_txn *txn, lmdb_state *ls, void *arg)
         return rc;
     k.mv_data = prefix;
     k.mv_size = plen;
-    /* After mdb_cursor_del the cursor stands on the next record, which
-     * MDB_NEXT then returns rather than skips. */
     for (op = MDB_SET_RANGE; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
         if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
             break;
@@ -604,27 +806,25 @@ static store_status lmdb_scan(moat_store *st, const char *prefix, time_t now,
 
     if (ls == NULL)
         return STORE_ERROR;
-    if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &txn)) != 0)
+    if ((rc = txn_begin(ls, MDB_RDONLY, &txn)) != 0)
         return fail_rc(st, "scan", prefix, rc);
     if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0) {
         mdb_txn_abort(txn);
         return fail_rc(st, "scan", prefix, rc);
     }
-    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+    for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
         char name[STORE_KEY_MAX + 1];
         size_t n;
-        rec_header h;
 
-        op = MDB_NEXT;
         if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
             break;
-        if (v.mv_size < sizeof h)
+        if (!is_live(&v, now))
             continue;
-        memcpy(&h, v.mv_data, sizeof h);
-        if (h.expires <= now)
-            continue;
-        /* A set member is reported once, under its set's key. */
+        /* A set member is reported once, under its set's key; meta keys
+         * (leading NUL) not at all. */
         n = strnlen(k.mv_data, k.mv_size < STORE_KEY_MAX ? k.mv_size : STORE_KEY_MAX);
+        if (n == 0)
+            continue;
         memcpy(name, k.mv_data, n);
         name[n] = '\0';
         if (strcmp(name, last) == 0)

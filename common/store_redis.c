@@ -13,6 +13,8 @@
 
 #include <fcntl.h>
 #include <hiredis.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +22,14 @@
 
 #include "log.h"
 
-/* KEYS[1] counter; ARGV slot_len, epoch, n, slots, ttl. Returns the window's count. */
+/*
+ * KEYS[1] counter; ARGV slot_len, epoch, n, slots, ttl. Returns the window's
+ * count. A key of another kind, or with another slot length, counts as absent.
+ */
 static const char counter_script[] =
     "local k, len, cur, n, slots, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]),"
     " tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n"
-    "if redis.call('HGET', k, 'len') ~= len then\n"
+    "if redis.call('TYPE', k).ok ~= 'hash' or redis.call('HGET', k, 'len') ~= len then\n"
     "  if n == 0 then return 0 end\n"
     "  redis.call('DEL', k)\n"
     "  redis.call('HSET', k, 'len', len)\n"
@@ -37,7 +42,7 @@ static const char counter_script[] =
     "    local e = tonumber(all[i])\n"
     "    if e <= cur - slots then\n"
     "      if n > 0 then redis.call('HDEL', k, all[i]) end\n"
-    "    else total = total + tonumber(all[i + 1]) end\n"
+    "    elseif e <= cur then total = total + tonumber(all[i + 1]) end\n"
     "  end\n"
     "end\n"
     "if n > 0 then redis.call('EXPIRE', k, ttl) end\n"
@@ -46,6 +51,11 @@ static const char counter_script[] =
 /* KEYS[1] set; ARGV now, window, member (absent: read only). Returns the live count. */
 static const char distinct_script[] =
     "local k, now, win = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "local t = redis.call('TYPE', k).ok\n"
+    "if t ~= 'zset' and t ~= 'none' then\n"
+    "  if not ARGV[3] then return 0 end\n"
+    "  redis.call('DEL', k)\n"
+    "end\n"
     "if ARGV[3] then\n"
     "  redis.call('ZREMRANGEBYSCORE', k, '-inf', now - win)\n"
     "  redis.call('ZADD', k, now, ARGV[3])\n"
@@ -71,6 +81,73 @@ static struct timeval ms_to_tv(int ms)
     return tv;
 }
 
+/*
+ * A write to a socket the server has closed raises SIGPIPE, which would kill
+ * a process that does not ignore it: around each command it is blocked, and
+ * one the command raised is discarded.
+ */
+typedef struct pipe_guard {
+    sigset_t saved;
+    int was_pending;
+} pipe_guard;
+
+static void pipe_guard_begin(pipe_guard *g)
+{
+    sigset_t block, pending;
+
+    sigemptyset(&block);
+    sigaddset(&block, SIGPIPE);
+    g->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &block, &g->saved);
+}
+
+static void pipe_guard_end(const pipe_guard *g)
+{
+    static const struct timespec no_wait = {0, 0};
+    sigset_t pipe, pending;
+
+    if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        sigtimedwait(&pipe, NULL, &no_wait);
+    }
+    sigprocmask(SIG_SETMASK, &g->saved, NULL);
+}
+
+/* command - redisCommand under the SIGPIPE guard */
+static redisReply *command(redisContext *ctx, const char *fmt, ...)
+{
+    pipe_guard g;
+    va_list ap;
+    void *r;
+
+    pipe_guard_begin(&g);
+    va_start(ap, fmt);
+    r = redisvCommand(ctx, fmt, ap);
+    va_end(ap);
+    pipe_guard_end(&g);
+    return r;
+}
+
+/* command_argv - redisCommandArgv under the SIGPIPE guard */
+static redisReply *command_argv(redisContext *ctx, int argc, const char **argv,
+                                const size_t *lens)
+{
+    pipe_guard g;
+    void *r;
+
+    pipe_guard_begin(&g);
+    r = redisCommandArgv(ctx, argc, argv, lens);
+    pipe_guard_end(&g);
+    return r;
+}
+
+/* wrong_type - a reply saying the key holds another kind of data */
+static int wrong_type(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "WRONGTYPE", 9) == 0;
+}
+
 static void redis_drop(moat_store *st, int after_fork)
 {
     redis_state *rs = st->impl;
@@ -92,9 +169,11 @@ static store_status broken(moat_store *st, const char *what, redisReply *reply)
                     : rs && rs->ctx && rs->ctx->err ? rs->ctx->errstr
                                                     : "unexpected reply";
 
-    store_fail(st, "redis %s:%d: %s: %s",
-               st->cfg.redis_socket[0] ? st->cfg.redis_socket : st->cfg.redis_host,
-               st->cfg.redis_socket[0] ? 0 : st->cfg.redis_port, what, why);
+    if (st->cfg.redis_socket[0])
+        store_fail(st, "redis %s: %s: %s", st->cfg.redis_socket, what, why);
+    else
+        store_fail(st, "redis %s:%d: %s: %s", st->cfg.redis_host, st->cfg.redis_port, what,
+                   why);
     if (reply)
         freeReplyObject(reply);
     redis_drop(st, 0);
@@ -105,7 +184,7 @@ static store_status broken(moat_store *st, const char *what, redisReply *reply)
 static int load_script(moat_store *st, const char *body, char *sha)
 {
     redis_state *rs = st->impl;
-    redisReply *r = redisCommand(rs->ctx, "SCRIPT LOAD %s", body);
+    redisReply *r = command(rs->ctx, "SCRIPT LOAD %s", body);
 
     if (r == NULL || r->type != REDIS_REPLY_STRING || r->len != 40) {
         broken(st, "SCRIPT LOAD", r);
@@ -145,9 +224,9 @@ static redis_state *conn(moat_store *st)
     }
     if (st->cfg.redis_password[0]) {
         r = st->cfg.redis_username[0]
-                ? redisCommand(rs->ctx, "AUTH %s %s", st->cfg.redis_username,
+                ? command(rs->ctx, "AUTH %s %s", st->cfg.redis_username,
                                st->cfg.redis_password)
-                : redisCommand(rs->ctx, "AUTH %s", st->cfg.redis_password);
+                : command(rs->ctx, "AUTH %s", st->cfg.redis_password);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             broken(st, "AUTH", r);
             return NULL;
@@ -155,7 +234,7 @@ static redis_state *conn(moat_store *st)
         freeReplyObject(r);
     }
     if (st->cfg.redis_db) {
-        r = redisCommand(rs->ctx, "SELECT %d", st->cfg.redis_db);
+        r = command(rs->ctx, "SELECT %d", st->cfg.redis_db);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             broken(st, "SELECT", r);
             return NULL;
@@ -195,7 +274,7 @@ static redisReply *eval(moat_store *st, const char *body, char *sha, const char 
         args[1] = sha;
         for (i = 0; i < 4 + argc; i++)
             lens[i] = strlen(args[i]);
-        r = redisCommandArgv(rs->ctx, 4 + argc, args, lens);
+        r = command_argv(rs->ctx, 4 + argc, args, lens);
         if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 &&
             attempt == 0) {
             freeReplyObject(r);
@@ -268,7 +347,11 @@ static store_status redis_contains(moat_store *st, const char *key, const char *
     if (rs == NULL)
         return STORE_ERROR;
     full_key(st, key, k, sizeof k);
-    r = redisCommand(rs->ctx, "ZSCORE %s %s", k, member);
+    r = command(rs->ctx, "ZSCORE %s %s", k, member);
+    if (wrong_type(r)) {
+        freeReplyObject(r);
+        return STORE_NOTFOUND;
+    }
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
         return broken(st, "ZSCORE", r);
     if (r->type == REDIS_REPLY_STRING && strtoll(r->str, NULL, 10) > (long long)now - window_s)
@@ -300,7 +383,7 @@ static store_status redis_set(moat_store *st, const char *key, const void *value
     if (len)
         memcpy(buf + 8, value, len);
     full_key(st, key, k, sizeof k);
-    r = redisCommand(rs->ctx, "SET %s %b EX %u", k, buf, len + 8, ttl_s);
+    r = command(rs->ctx, "SET %s %b EX %u", k, buf, len + 8, ttl_s);
     free(buf);
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
         return broken(st, "SET", r);
@@ -320,7 +403,11 @@ static store_status redis_get(moat_store *st, const char *key, void *buf, size_t
     if (rs == NULL)
         return STORE_ERROR;
     full_key(st, key, k, sizeof k);
-    r = redisCommand(rs->ctx, "GET %s", k);
+    r = command(rs->ctx, "GET %s", k);
+    if (wrong_type(r)) {
+        freeReplyObject(r);
+        return STORE_NOTFOUND;
+    }
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
         return broken(st, "GET", r);
     if (r->type != REDIS_REPLY_STRING || r->len < 8) {
@@ -350,7 +437,7 @@ static store_status redis_del(moat_store *st, const char *key)
     if (rs == NULL)
         return STORE_ERROR;
     full_key(st, key, k, sizeof k);
-    r = redisCommand(rs->ctx, "DEL %s", k);
+    r = command(rs->ctx, "DEL %s", k);
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
         return broken(st, "DEL", r);
     freeReplyObject(r);
@@ -385,7 +472,7 @@ static store_status redis_scan(moat_store *st, const char *prefix, time_t now,
     glob_escape(full, pattern, sizeof pattern - 1);
     strcat(pattern, "*");
     do {
-        redisReply *r = redisCommand(rs->ctx, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        redisReply *r = command(rs->ctx, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
         size_t i;
 
         if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
