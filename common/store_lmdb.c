@@ -198,7 +198,10 @@ static int env_open_once(moat_store *st, lmdb_state *ls)
     rc = mdb_env_open(ls->env, st->cfg.path, MDB_NOTLS | MDB_NOSYNC | MDB_NORDAHEAD, 0640);
     if (rc == 0)
         rc = mdb_reader_check(ls->env, &dead);
-    if (rc == 0 && (rc = mdb_env_get_fd(ls->env, &fd)) == 0 && fstat(fd, &sb) == 0) {
+    if (rc == 0 && (rc = mdb_env_get_fd(ls->env, &fd)) == 0) {
+        /* LMDB 0.9.24 opens this one descriptor without O_CLOEXEC */
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 || fstat(fd, &sb) != 0)
+            rc = errno;
         ls->dev = sb.st_dev;
         ls->ino = sb.st_ino;
     }

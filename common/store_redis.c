@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -370,7 +371,7 @@ static store_status redis_set(moat_store *st, const char *key, const void *value
     redis_state *rs = conn(st);
     char k[STORE_KEY_MAX + 80];
     unsigned char *buf;
-    int64_t expires = (int64_t)now + ttl_s;
+    int64_t expires = (int64_t)now + ttl_s, server_ttl;
     redisReply *r;
     int i;
 
@@ -383,7 +384,12 @@ static store_status redis_set(moat_store *st, const char *key, const void *value
     if (len)
         memcpy(buf + 8, value, len);
     full_key(st, key, k, sizeof k);
-    r = command(rs->ctx, "SET %s %b EX %u", k, buf, len + 8, ttl_s);
+    /* The key lives until the absolute expiry by this host's clock. */
+    server_ttl = expires - (int64_t)time(NULL);
+    if (server_ttl > 0)
+        r = command(rs->ctx, "SET %s %b EX %lld", k, buf, len + 8, (long long)server_ttl);
+    else
+        r = command(rs->ctx, "DEL %s", k);
     free(buf);
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
         return broken(st, "SET", r);

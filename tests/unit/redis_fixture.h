@@ -11,10 +11,14 @@
 typedef struct redis_fixture {
     pid_t pid;
     int port;
-    char dir[64];
+    char dir[64];             /* "" : a temporary one is made */
+    const char *const *extra; /* more redis-server arguments, NULL-terminated, or NULL */
 } redis_fixture;
 
-/* redis_fixture_start - 0 when a server answers PING on rf->port (port 0: pick one) */
+/*
+ * redis_fixture_start - 0 when a server answers on rf->port (port 0: pick
+ * one); a server that demands a password counts as answering.
+ */
 int redis_fixture_start(redis_fixture *rf);
 void redis_fixture_stop(redis_fixture *rf);
 /* redis_fixture_signal - SIGSTOP / SIGCONT / SIGKILL the server */

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,12 +244,86 @@ static void scan_lists_live_keys_by_prefix(void **state)
     moat_store_set(f->st, "scan:other", "x", 1, 60, t0);
     moat_store_distinct_add(f->st, "scan:block:set", "m1", 60, t0, &n);
     moat_store_distinct_add(f->st, "scan:block:set", "m2", 60, t0, &n);
+    moat_store_set(f->st, "scan:block:gone", "x", 1, 5, t0 - 10);
     assert_int_equal(moat_store_scan(f->st, "scan:block:", t0, collect, &s), STORE_OK);
     assert_int_equal(s.n, 3);
     assert_true(has_key(&s, "scan:block:192.0.2.1"));
     assert_true(has_key(&s, "scan:block:192.0.2.2"));
     assert_true(has_key(&s, "scan:block:set"));
     assert_false(has_key(&s, "scan:other"));
+    /* a prefix is literal, whatever Redis's MATCH makes of * and [ */
+    moat_store_set(f->st, "scan:g*[x]:1", "x", 1, 60, t0);
+    moat_store_set(f->st, "scan:gab]:1", "x", 1, 60, t0);
+    s.n = 0;
+    assert_int_equal(moat_store_scan(f->st, "scan:g*[x]", t0, collect, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_true(has_key(&s, "scan:g*[x]:1"));
+}
+
+static void a_key_of_another_kind_reads_as_absent(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    uint64_t n = 99;
+    char buf[8];
+
+    assert_int_equal(moat_store_set(f->st, "kind:k", "v", 1, 60, t0), STORE_OK);
+    assert_int_equal(moat_store_counter_get(f->st, "kind:k", 60, t0, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(moat_store_counter_add(f->st, "kind:k", 60, 2, t0, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(moat_store_get(f->st, "kind:k", buf, sizeof buf, NULL, NULL, t0),
+                     STORE_NOTFOUND);
+    assert_int_equal(moat_store_distinct_contains(f->st, "kind:k", "m", 60, t0), STORE_NOTFOUND);
+    /* and the connection or environment is still fine */
+    assert_int_equal(moat_store_counter_add(f->st, "kind:k", 60, 1, t0, &n), STORE_OK);
+    assert_int_equal(n, 3);
+}
+
+/* open_fds - mark in fds[] every descriptor open in this process */
+static void open_fds(char *fds, int cap)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    memset(fds, 0, (size_t)cap);
+    while (d && (e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] != '.' && fd >= 0 && fd < cap)
+            fds[fd] = 1;
+    }
+    if (d)
+        closedir(d);
+}
+
+static void descriptors_are_close_on_exec(void **state)
+{
+    fixture *f = *state;
+    uint64_t n;
+    pid_t pid;
+    int status;
+
+    /* The parent has used the store; a child opens its own, and every
+     * descriptor it gains must not leak into programs Exim runs. */
+    assert_int_equal(moat_store_counter_add(f->st, "fd:warm", 60, 1, time(NULL), &n), STORE_OK);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char before[1024], after[1024];
+        int fd, leaks = 0;
+
+        open_fds(before, sizeof before);
+        if (moat_store_counter_add(f->st, "fd:child", 60, 1, time(NULL), &n) != STORE_OK)
+            _exit(2);
+        open_fds(after, sizeof after);
+        for (fd = 0; fd < (int)sizeof after; fd++)
+            if (after[fd] && !before[fd] && !(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+                leaks++;
+        _exit(leaks ? 1 : 0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void sweep_removes_only_expired(void **state)
@@ -355,6 +431,21 @@ static void lmdb_full_map_is_an_error_reported_once(void **state)
     moat_store_free(st);
 }
 
+/* damaged_copies - how many data.mdb.damaged-* files dir holds */
+static int damaged_copies(const char *dir)
+{
+    char pattern[256];
+    glob_t g;
+    int n;
+
+    snprintf(pattern, sizeof pattern, "%s/data.mdb.damaged-*", dir);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return 0;
+    n = (int)g.gl_pathc;
+    globfree(&g);
+    return n;
+}
+
 static void lmdb_damaged_file_is_moved_aside(void **state)
 {
     fixture *f = *state;
@@ -372,12 +463,187 @@ static void lmdb_damaged_file_is_moved_aside(void **state)
     memset(junk, 0x5a, sizeof junk);
     assert_int_equal(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
     close(fd);
+    log_lines = 0;
     moat_log_set_sink(count_lines);
     st = moat_store_new(&cfg);
     assert_int_equal(moat_store_counter_add(st, "k", 60, 1, time(NULL), &n), STORE_OK);
     assert_int_equal(n, 1);
     moat_log_set_sink(NULL);
+    assert_int_equal(log_lines, 1);
+    assert_int_equal(damaged_copies(cfg.path), 1);
     moat_store_free(st);
+}
+
+static void lmdb_damaged_environment_is_replaced(void **state)
+{
+    fixture *f = *state;
+    moat_store_config cfg = f->cfg;
+    moat_store *st;
+    char path[256], junk[8192], buf[8];
+    time_t t0 = time(NULL);
+    uint64_t n = 0;
+    int fd;
+
+    snprintf(cfg.path, sizeof cfg.path, "%s/used", f->dir);
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_set(st, "old", "x", 1, 60, t0), STORE_OK);
+    moat_store_free(st);
+    /* both meta pages overwritten: LMDB cannot tell where the tree is */
+    snprintf(path, sizeof path, "%s/data.mdb", cfg.path);
+    fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    memset(junk, 0xa5, sizeof junk);
+    assert_int_equal(pwrite(fd, junk, sizeof junk, 0), (ssize_t)sizeof junk);
+    close(fd);
+    log_lines = 0;
+    moat_log_set_sink(count_lines);
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_get(st, "old", buf, sizeof buf, NULL, NULL, t0), STORE_NOTFOUND);
+    assert_int_equal(moat_store_counter_add(st, "k", 60, 1, t0, &n), STORE_OK);
+    assert_int_equal(moat_store_counter_add(st, "k", 60, 1, t0, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    moat_log_set_sink(NULL);
+    assert_int_equal(log_lines, 1);
+    assert_int_equal(damaged_copies(cfg.path), 1);
+    moat_store_free(st);
+}
+
+static void lmdb_map_grown_by_another_process_is_adopted(void **state)
+{
+    fixture *f = *state;
+    moat_store_config cfg = f->cfg;
+    moat_store *st;
+    time_t t0 = time(NULL);
+    pid_t pid;
+    int status;
+    char buf[8];
+
+    snprintf(cfg.path, sizeof cfg.path, "%s/grown", f->dir);
+    cfg.map_size = 1024UL * 1024;
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_set(st, "first", "x", 1, 600, t0), STORE_OK);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* a process configured with a larger map writes past the parent's */
+        moat_store_config big = cfg;
+        moat_store *child;
+        char value[4096];
+        int i;
+
+        big.map_size = 8UL * 1024 * 1024;
+        child = moat_store_new(&big);
+        memset(value, 'v', sizeof value);
+        for (i = 0; i < 600; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "big:%d", i);
+            if (moat_store_set(child, key, value, sizeof value, 600, t0) != STORE_OK)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(moat_store_get(st, "big:599", buf, sizeof buf, NULL, NULL, t0), STORE_OK);
+    assert_int_equal(moat_store_set(st, "second", "x", 1, 600, t0), STORE_OK);
+    moat_store_free(st);
+}
+
+static void lmdb_writers_sweep_as_they_go(void **state)
+{
+    fixture *f = *state;
+    moat_store_config cfg = f->cfg;
+    moat_store *st;
+    time_t t0 = time(NULL);
+    uint64_t removed = 99;
+    int i;
+
+    snprintf(cfg.path, sizeof cfg.path, "%s/autosweep", f->dir);
+    st = moat_store_new(&cfg);
+    for (i = 0; i < 100; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "short:%d", i);
+        assert_int_equal(moat_store_set(st, key, "x", 1, 10, t0), STORE_OK);
+    }
+    assert_int_equal(moat_store_set(st, "long", "x", 1, 3600, t0), STORE_OK);
+    /* a minute later, the next write also sweeps what has expired */
+    assert_int_equal(moat_store_set(st, "later", "x", 1, 3600, t0 + 60), STORE_OK);
+    assert_int_equal(moat_store_sweep(st, t0 + 60, &removed), STORE_OK);
+    assert_int_equal(removed, 0);
+    moat_store_free(st);
+}
+
+/* file_owner - uid of path without following a link; -1 if absent */
+static long file_owner(const char *dir, const char *name)
+{
+    char path[256];
+    struct stat sb;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return lstat(path, &sb) == 0 ? (long)sb.st_uid : -1;
+}
+
+#define EXIM_UID 65534   /* stands for Debian-exim: any uid but root's */
+
+static void lmdb_root_acts_as_the_directory_owner(void **state)
+{
+    fixture *f = *state;
+    moat_store_config cfg = f->cfg;
+    moat_store *st;
+    char victim[256], link[256], content[16] = "";
+    time_t t0 = time(NULL);
+    uint64_t n;
+    pid_t pid;
+    int status, fd;
+
+    if (geteuid() != 0)
+        skip();
+    assert_int_equal(chmod(f->dir, 0711), 0);
+    snprintf(cfg.path, sizeof cfg.path, "%s/owned", f->dir);
+    assert_int_equal(mkdir(cfg.path, 0750), 0);
+    assert_int_equal(chown(cfg.path, EXIM_UID, EXIM_UID), 0);
+    /* moatctl, as root, is the first to open the environment */
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_counter_add(st, "c", 60, 1, t0, &n), STORE_OK);
+    assert_int_equal(geteuid(), 0);
+    assert_int_equal(file_owner(cfg.path, "data.mdb"), EXIM_UID);
+    assert_int_equal(file_owner(cfg.path, "lock.mdb"), EXIM_UID);
+    /* and Exim, as that user, can still write */
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        moat_store *exim;
+        if (setgid(EXIM_UID) != 0 || setuid(EXIM_UID) != 0)
+            _exit(2);
+        exim = moat_store_new(&cfg);
+        _exit(moat_store_counter_add(exim, "c", 60, 1, t0, &n) == STORE_OK && n == 2 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    moat_store_free(st);
+
+    /* A link planted in that directory cannot make root write elsewhere. */
+    snprintf(victim, sizeof victim, "%s/victim", f->dir);
+    fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "secret", 6), 6);
+    close(fd);
+    snprintf(cfg.path, sizeof cfg.path, "%s/planted", f->dir);
+    assert_int_equal(mkdir(cfg.path, 0750), 0);
+    assert_int_equal(chown(cfg.path, EXIM_UID, EXIM_UID), 0);
+    snprintf(link, sizeof link, "%s/data.mdb", cfg.path);
+    assert_int_equal(symlink(victim, link), 0);
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_counter_add(st, "c", 60, 1, t0, &n), STORE_ERROR);
+    moat_store_free(st);
+    fd = open(victim, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, content, sizeof content - 1), 6);
+    close(fd);
+    assert_string_equal(content, "secret");
+    assert_int_equal(file_owner(f->dir, "victim"), 0);
 }
 
 static void lmdb_unwritable_directory_is_an_error(void **state)
@@ -463,6 +729,80 @@ static void redis_keys_carry_prefix_and_ttl(void **state)
     assert_true(atoi(out) <= 135);
 }
 
+/* redis_cli - the first line redis-cli prints for args (after -p port) */
+static void redis_cli(const fixture *f, const char *args, char *out, size_t cap)
+{
+    char cmd[512];
+    FILE *p;
+
+    snprintf(cmd, sizeof cmd, "redis-cli -p %d %s 2>/dev/null", f->redis.port, args);
+    out[0] = '\0';
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    if (fgets(out, (int)cap, p) == NULL)
+        out[0] = '\0';
+    pclose(p);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+static void redis_reloads_scripts_the_server_forgot(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    char out[64];
+    uint64_t n;
+
+    assert_int_equal(moat_store_counter_add(f->st, "flush", 60, 1, t0, &n), STORE_OK);
+    assert_int_equal(moat_store_distinct_add(f->st, "flush:s", "a", 60, t0, &n), STORE_OK);
+    redis_cli(f, "SCRIPT FLUSH", out, sizeof out);
+    assert_string_equal(out, "OK");
+    assert_int_equal(moat_store_counter_add(f->st, "flush", 60, 1, t0, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(moat_store_distinct_add(f->st, "flush:s", "b", 60, t0, &n), STORE_OK);
+    assert_int_equal(n, 2);
+}
+
+static void redis_auth_database_and_unix_socket(void **state)
+{
+    fixture *f = *state;
+    redis_fixture secured = {0};
+    char sock[128], args[256], out[64], buf[8];
+    const char *extra[] = {"--requirepass", "s3cret-pw", "--unixsocket", sock,
+                           "--unixsocketperm", "700", NULL};
+    moat_store_config cfg = f->cfg;
+    moat_store *st;
+    time_t t0 = time(NULL);
+
+    (void)state;
+    snprintf(secured.dir, sizeof secured.dir, "/tmp/moat-redis-XXXXXX");
+    assert_non_null(mkdtemp(secured.dir));
+    snprintf(sock, sizeof sock, "%s/redis.sock", secured.dir);
+    secured.extra = extra;
+    assert_int_equal(redis_fixture_start(&secured), 0);
+    snprintf(cfg.redis_socket, sizeof cfg.redis_socket, "%s", sock);
+    cfg.redis_db = 3;
+    /* a wrong password: one clear line, and the password is not in it */
+    snprintf(cfg.redis_password, sizeof cfg.redis_password, "wrong-pw");
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_set(st, "auth", "x", 1, 60, t0), STORE_ERROR);
+    assert_non_null(strstr(moat_store_last_error(st), "AUTH"));
+    assert_non_null(strstr(moat_store_last_error(st), sock));
+    assert_null(strstr(moat_store_last_error(st), "wrong-pw"));
+    moat_store_free(st);
+    /* the right one, as ACL user "default", into database 3 */
+    snprintf(cfg.redis_password, sizeof cfg.redis_password, "s3cret-pw");
+    snprintf(cfg.redis_username, sizeof cfg.redis_username, "default");
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_set(st, "auth", "x", 1, 60, t0), STORE_OK);
+    assert_int_equal(moat_store_get(st, "auth", buf, sizeof buf, NULL, NULL, t0), STORE_OK);
+    moat_store_free(st);
+    snprintf(args, sizeof args, "-s %s -a s3cret-pw --no-auth-warning -n 3 EXISTS %sauth", sock,
+             cfg.redis_prefix);
+    redis_cli(f, args, out, sizeof out);
+    assert_string_equal(out, "1");
+    redis_fixture_stop(&secured);
+}
+
 #define BOTH(fn) cmocka_unit_test(fn)
 
 int main(void)
@@ -476,15 +816,23 @@ int main(void)
         BOTH(scan_lists_live_keys_by_prefix),
         BOTH(sweep_removes_only_expired),
         BOTH(bad_arguments_are_errors),
+        BOTH(a_key_of_another_kind_reads_as_absent),
+        BOTH(descriptors_are_close_on_exec),
         BOTH(sixteen_processes_count_exactly),
     };
     const struct CMUnitTest lmdb_only[] = {
         cmocka_unit_test(lmdb_full_map_is_an_error_reported_once),
         cmocka_unit_test(lmdb_damaged_file_is_moved_aside),
+        cmocka_unit_test(lmdb_damaged_environment_is_replaced),
+        cmocka_unit_test(lmdb_map_grown_by_another_process_is_adopted),
+        cmocka_unit_test(lmdb_writers_sweep_as_they_go),
+        cmocka_unit_test(lmdb_root_acts_as_the_directory_owner),
         cmocka_unit_test(lmdb_unwritable_directory_is_an_error),
     };
     const struct CMUnitTest redis_only[] = {
         cmocka_unit_test(redis_keys_carry_prefix_and_ttl),
+        cmocka_unit_test(redis_reloads_scripts_the_server_forgot),
+        cmocka_unit_test(redis_auth_database_and_unix_socket),
         cmocka_unit_test(redis_stalled_times_out),
         cmocka_unit_test(redis_killed_then_back_reconnects),
     };
