@@ -187,12 +187,20 @@ scenarios: deps all
 
 # ---------------------------------------------------------------- install
 
+# Exim snippets are not configuration: they go to $(SNIPPETDIR) (MOAT_SNIPPETS'
+# default), with one subdirectory per module and debian/ for exim4-config.
+SNIPPETDIR ?= $(PREFIX)/share/moat/exim
+SNIPPET_SUBDIRS := $(patsubst conf/exim/%/,%,$(sort $(dir $(wildcard conf/exim/*/*.conf))))
+
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/moat \
-	    $(DESTDIR)$(SYSCONFDIR)/moat/exim
+	    $(DESTDIR)$(SNIPPETDIR)
 	install -m 0644 $(SO_FILES) $(DESTDIR)$(LIBDIR)/
 	install -m 0755 $(BUILD)/moatctl $(DESTDIR)$(SBINDIR)/moatctl
-	install -m 0644 conf/exim/*.conf $(DESTDIR)$(SYSCONFDIR)/moat/exim/
+	install -m 0644 conf/exim/*.conf $(DESTDIR)$(SNIPPETDIR)/
+	set -e; for d in $(SNIPPET_SUBDIRS); do \
+	  install -d $(DESTDIR)$(SNIPPETDIR)/$$d; \
+	  install -m 0644 conf/exim/$$d/*.conf $(DESTDIR)$(SNIPPETDIR)/$$d/; done
 	install -m 0640 conf/moat.conf $(DESTDIR)$(SYSCONFDIR)/moat/moat.conf
 
 deb:
