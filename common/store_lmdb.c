@@ -175,13 +175,13 @@ static void become_self(const identity *id)
 /* txn_begin - mdb_txn_begin, adopting a map another process grew, clearing dead readers */
 static int txn_begin(lmdb_state *ls, unsigned flags, MDB_txn **txn)
 {
-    int rc = mdb_txn_begin(ls->env, NULL, flags, txn), dead = 0;
+    int rc = mdb_txn_begin(ls->env, NULL, flags, txn), dead = 0, again = 0;
 
-    if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(ls->env, 0) == 0)
-        rc = mdb_txn_begin(ls->env, NULL, flags, txn);
-    else if (rc == MDB_READERS_FULL && mdb_reader_check(ls->env, &dead) == 0 && dead > 0)
-        rc = mdb_txn_begin(ls->env, NULL, flags, txn);
-    return rc;
+    if (rc == MDB_MAP_RESIZED)
+        again = mdb_env_set_mapsize(ls->env, 0) == 0;
+    else if (rc == MDB_READERS_FULL)
+        again = mdb_reader_check(ls->env, &dead) == 0 && dead > 0;
+    return again ? mdb_txn_begin(ls->env, NULL, flags, txn) : rc;
 }
 
 /* env_open_once - one attempt at opening the environment */
@@ -200,10 +200,12 @@ static int env_open_once(moat_store *st, lmdb_state *ls)
         rc = mdb_reader_check(ls->env, &dead);
     if (rc == 0 && (rc = mdb_env_get_fd(ls->env, &fd)) == 0) {
         /* LMDB 0.9.24 opens this one descriptor without O_CLOEXEC */
-        if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 || fstat(fd, &sb) != 0)
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 && fstat(fd, &sb) == 0) {
+            ls->dev = sb.st_dev;
+            ls->ino = sb.st_ino;
+        } else {
             rc = errno;
-        ls->dev = sb.st_dev;
-        ls->ino = sb.st_ino;
+        }
     }
     if (rc == 0)
         rc = txn_begin(ls, 0, &txn);

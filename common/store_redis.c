@@ -78,7 +78,7 @@ static struct timeval ms_to_tv(int ms)
     struct timeval tv;
 
     tv.tv_sec = ms / 1000;
-    tv.tv_usec = (ms % 1000) * 1000;
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
     return tv;
 }
 
@@ -450,16 +450,17 @@ static store_status redis_del(moat_store *st, const char *key)
     return STORE_OK;
 }
 
-/* glob_escape - a literal prefix for SCAN MATCH */
-static void glob_escape(const char *in, char *out, size_t cap)
+/* prefix_pattern - a SCAN MATCH pattern for every key that begins with in */
+static void prefix_pattern(const char *in, char *out, size_t cap)
 {
     size_t n = 0;
 
-    for (; *in && n + 3 < cap; in++) {
+    for (; *in && n + 4 < cap; in++) {
         if (strchr("*?[]\\", *in))
             out[n++] = '\\';
         out[n++] = *in;
     }
+    out[n++] = '*';
     out[n] = '\0';
 }
 
@@ -475,14 +476,14 @@ static store_status redis_scan(moat_store *st, const char *prefix, time_t now,
     if (rs == NULL)
         return STORE_ERROR;
     full_key(st, prefix, full, sizeof full);
-    glob_escape(full, pattern, sizeof pattern - 1);
-    strcat(pattern, "*");
+    prefix_pattern(full, pattern, sizeof pattern);
     do {
         redisReply *r = command(rs->ctx, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
         size_t i;
 
         if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[0]->type != REDIS_REPLY_STRING)
+            r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[1]->type != REDIS_REPLY_ARRAY)
             return broken(st, "SCAN", r);
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
         for (i = 0; i < r->element[1]->elements; i++) {

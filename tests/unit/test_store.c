@@ -120,7 +120,7 @@ static void counter_slides_slot_by_slot(void **state)
 
     /* window 80 s = 8 slots of 10 s; one event per slot for 20 slots */
     for (i = 0; i < 20; i++)
-        assert_int_equal(moat_store_counter_add(f->st, "c:slide", 80, 1, t0 + 10 * i, &total),
+        assert_int_equal(moat_store_counter_add(f->st, "c:slide", 80, 1, t0 + 10L * i, &total),
                          STORE_OK);
     assert_int_equal(total, MOAT_WINDOW_SLOTS);
 }
@@ -288,7 +288,7 @@ static void open_fds(char *fds, int cap)
 
     memset(fds, 0, (size_t)cap);
     while (d && (e = readdir(d)) != NULL) {
-        int fd = atoi(e->d_name);
+        int fd = (int)strtol(e->d_name, NULL, 10);
         if (e->d_name[0] != '.' && fd >= 0 && fd < cap)
             fds[fd] = 1;
     }
@@ -725,8 +725,8 @@ static void redis_keys_carry_prefix_and_ttl(void **state)
     assert_non_null(p);
     assert_non_null(fgets(out, sizeof out, p));
     pclose(p);
-    assert_true(atoi(out) > 0);
-    assert_true(atoi(out) <= 135);
+    assert_true(strtol(out, NULL, 10) > 0);
+    assert_true(strtol(out, NULL, 10) <= 135);
 }
 
 /* redis_cli - the first line redis-cli prints for args (after -p port) */
