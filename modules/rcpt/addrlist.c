@@ -183,7 +183,7 @@ int addrlist_refresh(addrlist *list, const char *path, time_t now, char *err, si
         return 0;
     list->checked = now;
     if (stat(path, &sb) != 0) {
-        if (list->loaded)
+        if (list->loaded && strcmp(list->path, path) == 0)
             return 0;   /* keep serving what we had */
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return -1;
@@ -194,7 +194,7 @@ int addrlist_refresh(addrlist *list, const char *path, time_t now, char *err, si
     memset(&fresh, 0, sizeof fresh);
     if (load(&fresh, path, err, errlen) != 0) {
         addrlist_free(&fresh);
-        return list->loaded ? 0 : -1;
+        return list->loaded && strcmp(list->path, path) == 0 ? 0 : -1;
     }
     addrlist_free(list);
     *list = fresh;

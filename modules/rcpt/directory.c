@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "addrlist.h"
+#include "directory.h"
 #include "directory_cdb.h"
 #include "directory_ldap.h"
 #include "log.h"
@@ -83,10 +84,14 @@ int rcpt_directory_lookup(moat_runtime *rt, const char *address, const char *exi
     return found;
 }
 
-/* rcpt_directory_file - the loaded text source, for near-miss suggestions (NULL if none) */
 const addrlist *rcpt_directory_file(moat_runtime *rt)
 {
     cfg_t *sec = moat_config_module(rt->config, "rcpt");
 
     return cfg_getint(sec, "source") == SOURCE_FILE && file_source.loaded ? &file_source : NULL;
+}
+
+int rcpt_directory_is_ldap(moat_runtime *rt)
+{
+    return cfg_getint(moat_config_module(rt->config, "rcpt"), "source") == SOURCE_LDAP;
 }

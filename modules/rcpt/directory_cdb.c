@@ -35,8 +35,8 @@ static int reopen(const char *path, time_t now, char *err, size_t errlen)
         return 0;
     cache.checked = now;
     if (stat(path, &sb) != 0) {
-        if (cache.open)
-            return 0;
+        if (cache.open && strcmp(cache.path, path) == 0)
+            return 0;   /* keep serving the file we have open */
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
@@ -46,7 +46,7 @@ static int reopen(const char *path, time_t now, char *err, size_t errlen)
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return cache.open ? 0 : -1;
+        return cache.open && strcmp(cache.path, path) == 0 ? 0 : -1;
     }
     if (cache.open) {
         cdb_free(&cache.db);

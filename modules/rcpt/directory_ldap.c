@@ -2,13 +2,20 @@
  * directory_ldap.c - recipient lookups in LDAP / Active Directory.
  *
  * One connection per process, opened on first use (simple bind, optional
- * StartTLS, network and search timeouts). Answers are cached in the store
- * under "rcpt:ldap:<address>" as "<1|0> <fresh-until>", kept for
- * cache + stale_max: a fresh entry is served without asking LDAP; when LDAP
- * fails, a stale one is served; with neither, the answer is TEMPFAIL
- * (defer), never accept and never reject. After a failure LDAP is left
- * alone for a few seconds so a dead server costs one timeout, not one per
- * recipient.
+ * StartTLS with its own CA file, network and search timeouts, the URIs
+ * tried in order). A connection that dropped while idle is reopened once.
+ *
+ * Answers are cached in the store under "rcpt:ldap:<address>" as
+ * "<1|0> <fresh-until>" (positive and negative answers with their own
+ * TTLs), kept for the TTL + stale_max: a fresh entry is served without
+ * asking LDAP; when LDAP fails, a stale positive is served (a stale
+ * negative only with stale_negative = true: a user created since must not
+ * be refused); with neither, the answer is TEMPFAIL (defer), never accept
+ * and never reject.
+ *
+ * After a failure, "rcpt:ldap-down" in the store tells every Exim process
+ * (and, with Redis, every MX host) to leave LDAP alone for retry_after, so
+ * a dead server costs one timeout, not one per connection.
  */
 #define LDAP_DEPRECATED 0
 #include "directory_ldap.h"
@@ -25,11 +32,11 @@
 #include "log.h"
 #include "rcpt.h"
 
-#define LDAP_BACKOFF 10   /* seconds without trying after a failure */
+#define LDAP_DOWN_KEY "rcpt:ldap-down"
 
 static LDAP *conn;
 static pid_t conn_pid;
-static time_t down_until;
+static time_t down_until;   /* this process's copy of the shared marker */
 
 /* read_password - the bind password from its file (first line) */
 static int read_password(const char *path, char *out, size_t cap)
@@ -84,8 +91,16 @@ static LDAP *connect_ldap(cfg_t *sec)
     ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
     ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
     ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-    if (cfg_getbool(sec, "starttls") && (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS)
-        goto fail;
+    if (cfg_getbool(sec, "starttls")) {
+        const char *ca = cfg_getstr(sec, "tls_ca_file");
+        int newctx = 0;
+        if (ca && *ca) {
+            ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, ca);
+            ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &newctx);
+        }
+        if ((rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS)
+            goto fail;
+    }
     if (pwfile && *pwfile && read_password(pwfile, pw, sizeof pw) != 0) {
         moat_log(MOAT_LOG_ERROR, "moat rcpt: ldap: cannot read %s: %s", pwfile, strerror(errno));
         ldap_unbind_ext_s(ld, NULL, NULL);
@@ -117,17 +132,29 @@ static int ask_ldap(cfg_t *sec, const char *address)
     struct timeval tv = {cfg_getint(sec, "timeout"), 0};
     LDAPMessage *res = NULL;
     LDAP *ld;
-    int rc, found;
+    int rc, found, reused;
 
     if (ldap_build_filter(cfg_getstr(sec, "filter"), address, filter, sizeof filter) != 0) {
         moat_log_once("rcpt:ldapfilter", MOAT_LOG_ERROR,
                       "moat rcpt: ldap filter template cannot be expanded for %s", address);
         return RCPT_DIR_TEMPFAIL;
     }
+    reused = conn != NULL && conn_pid == getpid();
     if ((ld = connect_ldap(sec)) == NULL)
         return RCPT_DIR_TEMPFAIL;
     rc = ldap_search_ext_s(ld, cfg_getstr(sec, "base"), LDAP_SCOPE_SUBTREE, filter, attrs, 1,
                            NULL, NULL, &tv, 1, &res);
+    if (reused && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR)) {
+        /* The server closed an idle connection (or restarted): one fresh try. */
+        if (res)
+            ldap_msgfree(res);
+        res = NULL;
+        drop_conn();
+        if ((ld = connect_ldap(sec)) == NULL)
+            return RCPT_DIR_TEMPFAIL;
+        rc = ldap_search_ext_s(ld, cfg_getstr(sec, "base"), LDAP_SCOPE_SUBTREE, filter, attrs,
+                               1, NULL, NULL, &tv, 1, &res);
+    }
     if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
         moat_log(MOAT_LOG_ERROR, "moat rcpt: ldap search %s: %s", filter, ldap_err2string(rc));
         if (res)
@@ -140,6 +167,32 @@ static int ask_ldap(cfg_t *sec, const char *address)
     return found ? RCPT_DIR_FOUND : RCPT_DIR_NOTFOUND;
 }
 
+/* ldap_known_down - whether a recent failure (of any process) says not to try LDAP now */
+static int ldap_known_down(moat_store *st, time_t now)
+{
+    char val[32];
+    size_t len = 0;
+
+    if (now < down_until)
+        return 1;
+    if (moat_store_get(st, LDAP_DOWN_KEY, val, sizeof val, &len, NULL, now) == STORE_OK) {
+        down_until = now + 1;   /* re-read the marker at most once a second */
+        return 1;
+    }
+    return 0;
+}
+
+/* ldap_mark_down - after a failure: nobody asks LDAP for retry_after seconds */
+static void ldap_mark_down(moat_store *st, cfg_t *sec, time_t now)
+{
+    long retry = cfg_getint(sec, "retry_after");
+
+    if (retry <= 0)
+        return;
+    down_until = now + retry;
+    (void)moat_store_set(st, LDAP_DOWN_KEY, "1", 1, (uint32_t)retry, now);
+}
+
 int ldap_directory_lookup(moat_runtime *rt, cfg_t *sec, const char *address, time_t now)
 {
     char key[600], val[64];
@@ -150,23 +203,28 @@ int ldap_directory_lookup(moat_runtime *rt, cfg_t *sec, const char *address, tim
 
     snprintf(key, sizeof key, "rcpt:ldap:%s", address);
     if (moat_store_get(rt->store, key, val, sizeof val - 1, &len, NULL, now) == STORE_OK) {
-        val[len < sizeof val ? len : sizeof val - 1] = '\0';
-        if (sscanf(val, "%d %ld", &cached, &fresh_until) != 2)
+        val[len < sizeof val - 1 ? len : sizeof val - 1] = '\0';
+        if (sscanf(val, "%d %ld", &cached, &fresh_until) != 2 || (cached != 0 && cached != 1))
             cached = -1;
     }
     if (cached >= 0 && now < fresh_until)
         return cached ? RCPT_DIR_FOUND : RCPT_DIR_NOTFOUND;
-    answer = now < down_until ? RCPT_DIR_TEMPFAIL : ask_ldap(sec, address);
+    answer = ldap_known_down(rt->store, now) ? RCPT_DIR_TEMPFAIL : ask_ldap(sec, address);
     if (answer == RCPT_DIR_TEMPFAIL) {
         if (now >= down_until)
-            down_until = now + LDAP_BACKOFF;
-        if (cached >= 0) {
-            moat_log(MOAT_LOG_INFO, "moat rcpt: ldap down, serving cached answer for %s", address);
+            ldap_mark_down(rt->store, sec, now);
+        if (cached == 1 || (cached == 0 && cfg_getbool(sec, "stale_negative"))) {
+            moat_log_once("rcpt:ldapstale", MOAT_LOG_WARN,
+                          "moat rcpt: ldap unavailable, serving cached answers (first: %s)",
+                          address);
             return cached ? RCPT_DIR_FOUND : RCPT_DIR_NOTFOUND;
         }
         return RCPT_DIR_TEMPFAIL;
     }
-    down_until = 0;
+    if (down_until) {
+        down_until = 0;
+        (void)moat_store_del(rt->store, LDAP_DOWN_KEY);
+    }
     ttl = (uint32_t)cfg_getint(sec, answer == RCPT_DIR_FOUND ? "cache_positive" : "cache_negative");
     snprintf(val, sizeof val, "%d %ld", answer == RCPT_DIR_FOUND, (long)(now + ttl));
     if (ttl > 0)

@@ -7,6 +7,10 @@
  *
  * EXIM_VERIFY is "yes"/"no" from verify = recipient (source = exim), or "";
  * SESSION_INVALID the unknown recipients refused so far in this SMTP session.
+ *
+ *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_connect}{MOAT_CONFIG}{$sender_host_address}}
+ *
+ * refuses a blocked client at connect (block_at_connect = true).
  */
 #define DLFUNC_IMPL
 #include <local_scan.h>
@@ -35,6 +39,19 @@ MOAT_EXPORT int moat_rcpt_check(uschar **yield, int argc, uschar *argv[])
     req.session_invalid = strtol(moat_arg(&call, 6), NULL, 10);
     req.now = time(NULL);
     if (rcpt_check(call.rt, &req, &call.verdict, &why) != 0)
+        moat_call_fault(&call, why ? why : "rcpt: internal error");
+    return moat_call_end(&call, yield);
+}
+
+MOAT_EXPORT int moat_rcpt_connect(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+    const char *why = NULL;
+
+    if (moat_call_begin(&call, "rcpt", "moat_rcpt_connect", yield, argc, argv, 2, 2,
+                        "CONFIG IP") != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    if (rcpt_connect(call.rt, moat_arg(&call, 1), time(NULL), &call.verdict, &why) != 0)
         moat_call_fault(&call, why ? why : "rcpt: internal error");
     return moat_call_end(&call, yield);
 }

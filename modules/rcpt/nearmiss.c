@@ -81,7 +81,7 @@ int nearmiss_note(moat_store *st, const addrlist *list, const char *address, int
         return 0;
     snprintf(key, sizeof key, "rcpt:near:%s", address);
     if (moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now) == STORE_OK) {
-        val[len] = '\0';
+        val[len < sizeof val - 1 ? len : sizeof val - 1] = '\0';
         count = strtol(val, NULL, 10);
     }
     snprintf(val, sizeof val, "%ld %s", count + 1, best);

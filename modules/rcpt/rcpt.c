@@ -7,10 +7,14 @@
  *   accept  valid | not_covered | exempt_* (valid)
  *   deny    550 5.1.1 unknown_user (with delay=Ns) | dead_recipient
  *   defer   451 4.7.1 harvest_block (valid or not: the same answer)
- *           451 4.4.3 directory_unavailable
+ *           451 4.4.3 directory_unavailable (LDAP down, nothing cached)
  *   drop    550 5.1.1 session_limit: the recipient is unknown and the session had
  *           too many of them; the connection is closed (Exim's drop answers 5xx
  *           only, and the client's MTA treats the lost session as temporary)
+ * An unreadable file or CDB directory is moat's own fault: on_error answers.
+ *
+ * At connect (rcpt_connect, only with block_at_connect = true), a blocked
+ * client is refused with 421 4.7.1 before it says anything.
  */
 #include "rcpt.h"
 
@@ -18,12 +22,12 @@
 #include <string.h>
 
 #include "addr.h"
+#include "directory.h"
 #include "harvest.h"
 #include "log.h"
 #include "nearmiss.h"
 #include "net.h"
 
-const addrlist *rcpt_directory_file(moat_runtime *rt);
 
 /* in_cidr_list - whether ip matches one of the configured CIDRs */
 static int in_cidr_list(cfg_t *sec, const char *opt, const char *ip)
@@ -145,6 +149,10 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         answer(v, "accept", NULL, NULL, "not_covered", NULL);
         return 0;
     }
+    if (found == RCPT_DIR_TEMPFAIL && !rcpt_directory_is_ldap(rt)) {
+        *why = "the recipient directory cannot be read";
+        return -1;
+    }
     if (found == RCPT_DIR_TEMPFAIL) {
         answer(v, "defer", "451", "4.4.3", "directory_unavailable",
                "Recipient verification is unavailable, try again later");
@@ -187,6 +195,17 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
     return 0;
 }
 
+/* apply_log_only - in log-only mode every answer becomes accept, keeping what it would have been */
+static void apply_log_only(moat_verdict *v)
+{
+    char would[16] = "";
+
+    verdict_get(v->text, "action", would, sizeof would);
+    verdict_init(v, "accept");
+    verdict_add(v, "reason", "log_only");
+    verdict_add(v, "would", would);
+}
+
 int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const char **why)
 {
     cfg_t *sec = moat_config_module(rt->config, "rcpt");
@@ -195,13 +214,40 @@ int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const
     if (decide(rt, sec, req, v, why) != 0)
         return -1;
     log_decision(req, v, log_only);
-    if (log_only) {
-        char would[16] = "";
-        verdict_get(v->text, "action", would, sizeof would);
-        verdict_init(v, "accept");
-        verdict_add(v, "reason", "log_only");
-        verdict_add(v, "would", would);
+    if (log_only)
+        apply_log_only(v);
+    return 0;
+}
+
+int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, moat_verdict *v,
+                 const char **why)
+{
+    cfg_t *sec = moat_config_module(rt->config, "rcpt");
+    int log_only = moat_config_log_only(rt->config, "rcpt");
+    long until = 0;
+    int r;
+
+    if (!cfg_getbool(sec, "block_at_connect") || client_ip == NULL || *client_ip == '\0' ||
+        in_cidr_list(sec, "exempt_networks", client_ip)) {
+        answer(v, "accept", NULL, NULL, "not_judged", NULL);
+        return 0;
     }
+    r = harvest_blocked(rt->store, sec, client_ip, now, &until);
+    if (r < 0) {
+        *why = moat_store_last_error(rt->store);
+        return -1;
+    }
+    if (r == 0) {
+        answer(v, "accept", NULL, NULL, "not_blocked", NULL);
+        return 0;
+    }
+    answer(v, "defer", "421", "4.7.1", "harvest_block",
+           "Too many invalid recipients from your address, try again later");
+    verdict_addf(v, "until", "%ld", until);
+    moat_log(MOAT_LOG_INFO, "moat rcpt: action=defer reason=harvest_block ip=%s stage=connect "
+             "until=%ld%s", client_ip, until, log_only ? " mode=log-only" : "");
+    if (log_only)
+        apply_log_only(v);
     return 0;
 }
 

@@ -38,6 +38,13 @@ typedef struct rcpt_request {
 int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const char **why);
 
 /*
+ * rcpt_connect - at connect: refuse a blocked client (IP or network) with
+ * 421 when block_at_connect is on; otherwise accept. 0, or -1 with *why.
+ */
+int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, moat_verdict *v,
+                 const char **why);
+
+/*
  * rcpt_directory_lookup - whether address exists in the directory sources
  * configured for its domain; exim_verify ("yes"/"no"/"") is Exim's own
  * routing verdict, used when the source is "exim".

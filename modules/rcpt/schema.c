@@ -17,10 +17,13 @@ static cfg_opt_t ldap_opts[] = {
     CFG_STR("base", "", CFGF_NONE),
     CFG_STR("filter", "(|(mail=%s)(proxyAddresses=smtp:%s))", CFGF_NONE),
     CFG_BOOL("starttls", cfg_false, CFGF_NONE),
+    CFG_STR("tls_ca_file", "", CFGF_NONE),
     MOAT_CFG_DURATION("timeout", 2),
     MOAT_CFG_DURATION("cache_positive", 86400),
     MOAT_CFG_DURATION("cache_negative", 3600),
     MOAT_CFG_DURATION("stale_max", 7 * 86400),
+    CFG_BOOL("stale_negative", cfg_false, CFGF_NONE),
+    MOAT_CFG_DURATION("retry_after", 10),
     CFG_END()
 };
 
@@ -49,6 +52,7 @@ static cfg_opt_t rcpt_opts[] = {
     MOAT_CFG_DURATION("tarpit_base", 1),
     MOAT_CFG_DURATION("tarpit_max", 15),
     CFG_INT("session_max_invalid", 10, CFGF_NONE),
+    CFG_BOOL("block_at_connect", cfg_false, CFGF_NONE),
     /* exemptions */
     CFG_STR_LIST("exempt_networks", "{}", CFGF_NONE),
     CFG_STR_LIST("exempt_senders", "{}", CFGF_NONE),

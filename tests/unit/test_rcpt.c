@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "rcpt/addrlist.h"
+#include "rcpt/directory_cdb.h"
+#include "rcpt/harvest.h"
 #include "rcpt/ldap_filter.h"
 #include "rcpt/nearmiss.h"
 #include "rcpt/rcpt.h"
@@ -261,6 +263,205 @@ static void addrlist_reloads_when_changed(void **state)
     assert_int_equal(addrlist_refresh(&l, path, 103, err, sizeof err), -1);
 }
 
+static void connect_refuses_blocked_clients_only_when_asked(void **state)
+{
+    moat_runtime *rt;
+    moat_verdict v;
+    const char *why = NULL;
+    char action[16], reason[48], code[8];
+
+    (void)state;
+    rt = runtime_with("");
+    for (int i = 0; i < 3; i++) {
+        char rcpt[32];
+        snprintf(rcpt, sizeof rcpt, "c%d@example.test", i);
+        decide(rt, "192.0.2.77", rcpt, "", action, reason);
+    }
+    assert_string_equal(reason, "harvest_block");
+    /* Off by default: blocked clients are refused recipient by recipient. */
+    assert_int_equal(rcpt_connect(rt, "192.0.2.77", 1800000000, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "accept");
+
+    rt = runtime_with("block_at_connect = true exempt_networks = {\"192.0.2.78/32\"}");
+    assert_int_equal(rcpt_connect(rt, "192.0.2.77", 1800000000, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    verdict_get(v.text, "code", code, sizeof code);
+    assert_string_equal(action, "defer");
+    assert_string_equal(code, "421");
+    /* its /24 is not blocked, only the client; exempt and local clients pass */
+    assert_int_equal(rcpt_connect(rt, "192.0.2.99", 1800000000, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "accept");
+    assert_int_equal(rcpt_connect(rt, "", 1800000000, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "accept");
+    /* once the block has run out, the client is welcome again */
+    assert_int_equal(rcpt_connect(rt, "192.0.2.77", 1800000000 + 61, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "accept");
+}
+
+static void ipv6_clients_are_counted_per_64(void **state)
+{
+    moat_runtime *rt = runtime_with("");
+    char action[16], reason[48], net[64], ip[64];
+    int i;
+
+    (void)state;
+    harvest_network(moat_config_module(rt->config, "rcpt"), "2001:db8:1:2:aa::1", net,
+                    sizeof net);
+    assert_string_equal(net, "2001:db8:1:2::/64");
+    for (i = 0; i < 5; i++) {   /* five addresses of one /64, one unknown each */
+        snprintf(ip, sizeof ip, "2001:db8:1:2::%x", i + 1);
+        decide(rt, ip, "v6@example.test", "", action, reason);
+    }
+    assert_string_equal(reason, "harvest_block");
+    decide(rt, "2001:db8:1:2:ffff::1", "alice@example.test", "", action, reason);
+    assert_string_equal(reason, "harvest_block");
+    decide(rt, "2001:db8:1:3::1", "alice@example.test", "", action, reason);
+    assert_string_equal(action, "accept");
+}
+
+static void dead_and_exempt_recipients_are_not_counted(void **state)
+{
+    moat_runtime *rt = runtime_with("dead_recipients = {\"former@example.test\"} "
+                                    "exempt_senders = {\"@monitor.test\"}");
+    rcpt_request req = {"192.0.2.120", "probe@monitor.test", "", "", "", 0, 1800000000};
+    moat_verdict v;
+    const char *why;
+    char action[16], reason[48];
+    int i;
+
+    (void)state;
+    for (i = 0; i < 10; i++)
+        decide(rt, "192.0.2.121", "former@example.test", "", action, reason);
+    assert_string_equal(action, "deny");
+    assert_string_equal(reason, "dead_recipient");
+    for (i = 0; i < 10; i++) {
+        req.recipient = "ghost@example.test";
+        assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    }
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "deny");   /* still refused: never blocked */
+    assert_int_equal(rcpt_client_suspicious(rt, "192.0.2.121", 1800000000), 0);
+    assert_int_equal(rcpt_client_suspicious(rt, "192.0.2.120", 1800000000), 0);
+}
+
+static void tarpit_grows_and_is_capped(void **state)
+{
+    moat_runtime *rt = runtime_with("ip_threshold = 100 net_threshold = 100");
+    static const char *const expect[] = {"1s", "2s", "3s", "3s", "3s"};
+    char delay[16], rcpt[32];
+    moat_verdict v;
+    const char *why;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 5; i++) {
+        rcpt_request req = {"192.0.2.140", "", rcpt, "", "", 0, 1800000000};
+        snprintf(rcpt, sizeof rcpt, "t%d@example.test", i);
+        assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+        assert_int_equal(verdict_get(v.text, "delay", delay, sizeof delay), 1);
+        assert_string_equal(delay, expect[i]);
+    }
+}
+
+static void session_cap_drops(void **state)
+{
+    moat_runtime *rt = runtime_with("ip_threshold = 100 net_threshold = 100 "
+                                    "session_max_invalid = 3");
+    rcpt_request req = {"192.0.2.150", "", "s@example.test", "", "", 2, 1800000000};
+    moat_verdict v;
+    const char *why;
+    char action[16];
+
+    (void)state;
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "drop");
+    req.session_invalid = 1;
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "deny");
+}
+
+static void domain_under_attack_tightens_thresholds(void **state)
+{
+    moat_runtime *rt = runtime_with("ip_threshold = 4 net_threshold = 1000 "
+                                    "domain_attack_threshold = 10 v4_prefix = 32 "
+                                    "sender_domain_threshold = 1000");
+    char action[16], reason[48], rcpt[32], ip[32];
+    int i;
+
+    (void)state;
+    for (i = 0; i < 10; i++) {   /* ten clients, one unknown local part each */
+        snprintf(ip, sizeof ip, "198.18.%d.1", i);
+        snprintf(rcpt, sizeof rcpt, "spread%d@attacked.test", i);
+        decide(rt, ip, rcpt, "", action, reason);
+        assert_string_equal(reason, "not_covered");   /* attacked.test: no file entry */
+    }
+    /* not covered, so nothing was counted */
+    assert_int_equal(rcpt_domain_under_attack(rt, "attacked.test", 1800000000), 0);
+    for (i = 0; i < 10; i++) {
+        snprintf(ip, sizeof ip, "198.18.%d.2", i);
+        snprintf(rcpt, sizeof rcpt, "spread%d@example.test", i);
+        decide(rt, ip, rcpt, "", action, reason);
+        assert_string_equal(action, "deny");
+    }
+    assert_int_equal(rcpt_domain_under_attack(rt, "EXAMPLE.test", 1800000000), 1);
+    /* a fresh client is now blocked at half its threshold (2 instead of 4) */
+    decide(rt, "198.18.100.1", "late1@example.test", "", action, reason);
+    assert_string_equal(action, "deny");
+    decide(rt, "198.18.100.1", "late2@example.test", "", action, reason);
+    assert_string_equal(reason, "harvest_block");
+}
+
+static void cdb_directory_compiled_from_text(void **state)
+{
+    char src[128], dst[128], err[256];
+    moat_runtime *rt;
+
+    (void)state;
+    snprintf(src, sizeof src, "%s/recipients", dir);
+    snprintf(dst, sizeof dst, "%s/recipients.cdb", dir);
+    assert_int_equal(cdb_directory_compile(src, dst, err, sizeof err), 2);
+    rt = runtime_with("source = cdb cdb = \"/tmp/moat-none/recipients.cdb\"");
+    /* An unreadable directory is moat's own failure: on_error answers. */
+    {
+        rcpt_request req = {"192.0.2.160", "", "alice@example.test", "", "", 0, 1800000000};
+        moat_verdict v;
+        const char *why = NULL;
+        assert_int_equal(rcpt_check(rt, &req, &v, &why), -1);
+        assert_non_null(why);
+    }
+    {
+        char extra[256];
+        snprintf(extra, sizeof extra, "source = cdb cdb = \"%s\"", dst);
+        rt = runtime_with(extra);
+    }
+    assert_int_equal(rcpt_directory_lookup(rt, "Alice@Example.test", "", 1), RCPT_DIR_FOUND);
+    assert_int_equal(rcpt_directory_lookup(rt, "carol@example.test", "", 1), RCPT_DIR_NOTFOUND);
+    assert_int_equal(rcpt_directory_lookup(rt, "x@skip.test", "", 1), RCPT_DIR_SKIP);
+    assert_int_equal(rcpt_directory_lookup(rt, "x@elsewhere.test", "", 1), RCPT_DIR_SKIP);
+    assert_int_equal(cdb_directory_compile("/tmp/moat-none/src", dst, err, sizeof err), -1);
+    assert_non_null(strstr(err, "/tmp/moat-none/src"));
+}
+
+static void aliases_count_as_valid(void **state)
+{
+    char path[128], extra[256];
+    moat_runtime *rt;
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/aliases", dir);
+    write_file(path, "alicia@example.test: alice@example.test\n");
+    snprintf(extra, sizeof extra, "aliases = \"%s\"", path);
+    rt = runtime_with(extra);
+    assert_int_equal(rcpt_directory_lookup(rt, "alicia@example.test", "", 1), RCPT_DIR_FOUND);
+    assert_int_equal(rcpt_directory_lookup(rt, "alicja@example.test", "", 1), RCPT_DIR_NOTFOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +475,14 @@ int main(void)
         cmocka_unit_test(ldap_escaping),
         cmocka_unit_test(edit_distances),
         cmocka_unit_test(addrlist_reloads_when_changed),
+        cmocka_unit_test(connect_refuses_blocked_clients_only_when_asked),
+        cmocka_unit_test(ipv6_clients_are_counted_per_64),
+        cmocka_unit_test(dead_and_exempt_recipients_are_not_counted),
+        cmocka_unit_test(tarpit_grows_and_is_capped),
+        cmocka_unit_test(session_cap_drops),
+        cmocka_unit_test(domain_under_attack_tightens_thresholds),
+        cmocka_unit_test(cdb_directory_compiled_from_text),
+        cmocka_unit_test(aliases_count_as_valid),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,12 +1,13 @@
 /*
  * rcpt.c - moatctl rcpt VERB: status IP, unblock IP|NET, compile SRC DST,
- * near-misses.
+ * near-misses, flush-cache [ADDRESS].
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "addr.h"
 #include "ctl.h"
 #include "rcpt/directory_cdb.h"
 #include "rcpt/harvest.h"
@@ -17,7 +18,8 @@ static int usage(void)
     fprintf(stderr, "usage: moatctl rcpt status IP\n"
                     "       moatctl rcpt unblock IP|NET\n"
                     "       moatctl rcpt compile SOURCE.txt DEST.cdb\n"
-                    "       moatctl rcpt near-misses\n");
+                    "       moatctl rcpt near-misses\n"
+                    "       moatctl rcpt flush-cache [ADDRESS]\n");
     return CTL_USAGE;
 }
 
@@ -90,7 +92,7 @@ static int collect_near(const char *key, void *arg)
 
     if (moat_store_get(l->rt->store, key, val, sizeof val - 1, &len, NULL, time(NULL)) != STORE_OK)
         return 0;
-    val[len] = '\0';
+    val[len < sizeof val - 1 ? len : sizeof val - 1] = '\0';
     if (l->n == l->cap) {
         size_t ncap = l->cap ? l->cap * 2 : 64;
         near_row *nr = realloc(l->rows, ncap * sizeof *nr);
@@ -150,6 +152,65 @@ static int near_misses(const ctl_env *env)
     return CTL_OK;
 }
 
+typedef struct key_list {
+    char **keys;
+    size_t n, cap;
+} key_list;
+
+static int collect_key(const char *key, void *arg)
+{
+    key_list *l = arg;
+
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 64;
+        char **nk = realloc(l->keys, ncap * sizeof *nk);
+        if (nk == NULL)
+            return 1;
+        l->keys = nk;
+        l->cap = ncap;
+    }
+    if ((l->keys[l->n] = strdup(key)) == NULL)
+        return 1;
+    l->n++;
+    return 0;
+}
+
+/* flush_cache - forget cached LDAP answers: one address, or all of them */
+static int flush_cache(const ctl_env *env, const char *address)
+{
+    moat_runtime *rt = ctl_runtime(env);
+    key_list l = {NULL, 0, 0};
+    char key[600];
+    size_t i, removed = 0;
+    int failed = 0;
+
+    if (rt == NULL)
+        return CTL_USAGE;
+    if (address) {
+        char lower[600];
+        addr_lower(address, lower, sizeof lower);
+        snprintf(key, sizeof key, "rcpt:ldap:%s", lower);
+        failed = moat_store_del(rt->store, key) == STORE_ERROR;
+        removed = !failed;
+    } else {
+        failed = moat_store_scan(rt->store, "rcpt:ldap:", time(NULL), collect_key, &l) != STORE_OK;
+        for (i = 0; i < l.n && !failed; i++, removed++)
+            failed = moat_store_del(rt->store, l.keys[i]) == STORE_ERROR;
+        for (i = 0; i < l.n; i++)
+            free(l.keys[i]);
+        free(l.keys);
+    }
+    if (failed) {
+        fprintf(stderr, "moatctl rcpt flush-cache: %s\n", moat_store_last_error(rt->store));
+        return CTL_USAGE;
+    }
+    if (address)
+        printf("cached answer for %s forgotten\n", address);
+    else
+        printf("%zu cached answers forgotten\n", removed);
+    return CTL_OK;
+}
+
 int ctl_rcpt(const ctl_env *env, int argc, char **argv)
 {
     char err[512];
@@ -180,5 +241,7 @@ int ctl_rcpt(const ctl_env *env, int argc, char **argv)
     }
     if (strcmp(argv[1], "near-misses") == 0 && argc == 2)
         return near_misses(env);
+    if (strcmp(argv[1], "flush-cache") == 0 && (argc == 2 || argc == 3))
+        return flush_cache(env, argc == 3 ? argv[2] : NULL);
     return usage();
 }
