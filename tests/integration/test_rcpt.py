@@ -236,6 +236,79 @@ class RcptTest(unittest.TestCase):
         finally:
             slapd.stop()
 
+    def test_blocked_client_is_refused_at_connect_when_configured(self):
+        with make_exim(block_at_connect="true") as ex:
+            codes = try_rcpts(ex, "127.0.17.1", ["c%d@example.test" % i for i in range(10)])
+            self.assertEqual(codes[-1], 451)
+            c = ex.smtp("127.0.17.1")
+            self.assertEqual(c.banner[0], 421)
+            self.assertIn(b"4.7.1", c.banner[1])
+            c.close()
+            # Its neighbours and everyone else still get a greeting.
+            c = ex.smtp("127.0.17.2")
+            self.assertEqual(c.banner[0], 220)
+            c.quit()
+            self.assertRegex(ex.mainlog(), r"moat rcpt: action=defer reason=harvest_block "
+                                           r"ip=127\.0\.17\.1 stage=connect")
+
+    def test_recipient_file_is_reloaded_when_it_changes(self):
+        # dave has a mailbox (Exim routes him) but is not in moat's file yet.
+        ex = Exim(modules=["rcpt"], users=["postmaster", "alice", "bob", "carol", "dave"],
+                  files={"recipients": RECIPIENTS})
+        ex.prepare()
+        ex.write_moat_conf(rcpt_conf(ex.path("recipients")))
+        with ex:
+            # One SMTP session, so one Exim process that has the file loaded.
+            c = ex.smtp("127.0.18.1")
+            c.ehlo()
+            c.mail("someone@remote.test")
+            self.assertEqual(c.rcpt("dave@example.test")[0], 550)
+            time.sleep(1.1)   # the file is looked at no more than once a second
+            with open(ex.path("recipients"), "a") as f:
+                f.write("dave@example.test\n")
+            # No restart, no signal: the next RCPT sees the new line.
+            self.assertEqual(c.rcpt("dave@example.test")[0], 250)
+            c.quit()
+
+    def test_unreadable_directory_never_answers_5xx(self):
+        ex = make_exim(on_error="defer")
+        os.unlink(ex.path("recipients"))
+        with ex:
+            self.assertEqual(try_rcpts(ex, "127.0.19.1", ["alice@example.test"]), [451])
+            self.assertIn("moat rcpt: error: the recipient directory cannot be read",
+                          ex.mainlog())
+
+    def test_ldap_outage_serves_stale_positives_defers_the_rest(self):
+        slapd = Slapd(users=["alice@example.test", "bob@example.test"]).start()
+        try:
+            ex = Exim(modules=["rcpt"])
+            ex.prepare()
+            ex.write_moat_conf(rcpt_conf("unused", source="ldap").replace(
+                "rcpt {", 'rcpt {\n  ldap {\n    uri = {"ldap://127.0.0.1:1/", "%s"}\n'
+                '    base = "%s"\n    bind_dn = "%s"\n    password_file = "%s"\n'
+                '    timeout = 1s\n    cache_positive = 1s\n    cache_negative = 1s\n  }'
+                % (slapd.uri, slapd.base, slapd.admin_dn,
+                   slapd.write_password_file(ex.path("ldap.pw")))))
+            with ex:
+                # The first URI refuses connections: the second one answers.
+                self.assertEqual(try_rcpts(ex, "127.0.20.1", ["alice@example.test",
+                                                              "nobody@example.test"]), [250, 550])
+                slapd.stop()
+                time.sleep(1.2)   # both answers are stale now
+                # A stale positive is served; a stale negative is not trusted (the
+                # user may have been created since): deferred, like the unknown bob.
+                self.assertEqual(try_rcpts(ex, "127.0.20.2", ["alice@example.test",
+                                                              "nobody@example.test",
+                                                              "bob@example.test"]),
+                                 [250, 451, 451])
+                self.assertIn("ldap unavailable, serving cached answers", ex.mainlog())
+                fl = ex.moatctl("rcpt", "flush-cache", "Alice@example.test")
+                self.assertEqual(fl.returncode, 0, fl.stderr)
+                self.assertEqual(try_rcpts(ex, "127.0.20.3", ["alice@example.test"]), [451])
+                self.assertEqual(ex.paniclog(), "")
+        finally:
+            slapd.stop()
+
 
 if __name__ == "__main__":
     unittest.main()
