@@ -48,18 +48,24 @@ void addrlist_free(addrlist *list)
     list->loaded = 0;
 }
 
-/* push - append s to a growing vector */
-static int push(char ***v, size_t *n, size_t *cap, char *s)
+/* push - append a copy of s (NULL stays NULL) to a growing vector; 0 or -1 */
+static int push(char ***v, size_t *n, size_t *cap, const char *s)
 {
+    char *copy = NULL;
+
+    if (s && (copy = strdup(s)) == NULL)
+        return -1;
     if (*n == *cap) {
         size_t ncap = *cap ? *cap * 2 : 64;
         char **nv = realloc(*v, ncap * sizeof *nv);
-        if (nv == NULL)
+        if (nv == NULL) {
+            free(copy);
             return -1;
+        }
         *v = nv;
         *cap = ncap;
     }
-    (*v)[(*n)++] = s;
+    (*v)[(*n)++] = copy;
     return 0;
 }
 
@@ -108,31 +114,42 @@ static int load(addrlist *fresh, const char *path, char *err, size_t errlen)
         return -1;
     }
     while (fgets(line, sizeof line, f)) {
-        char *s = trim(line), *colon, *target = NULL, key[ADDR_TEXT_MAX + 1];
+        char *s, *colon, *target = NULL, key[ADDR_TEXT_MAX + 1];
         moat_addr a;
         const char *why;
+        int c, whole = strchr(line, '\n') != NULL || feof(f);
 
         lineno++;
+        if (!whole) {   /* longer than any address: skip the rest of it */
+            while ((c = getc(f)) != EOF && c != '\n')
+                ;
+            line[80] = '\0';
+        }
+        s = trim(line);
         if (*s == '\0')
             continue;
         colon = strchr(s, ':');
-        if (colon && strchr(colon, '@')) {
+        if (whole && colon && strchr(colon, '@')) {
             *colon = '\0';
             target = trim(colon + 1);
             s = trim(s);
         }
-        if (s[0] == '*' && s[1] == '@') {
+        if (whole && s[0] == '*' && s[1] == '@') {
             char dom[ADDR_DOMAIN_MAX + 1];
             addr_lower(s + 2, dom, sizeof dom);
-            if (addr_domain_valid(dom) && push(&fresh->skipped, &fresh->nskipped, &scap,
-                                               strdup(dom)) == 0)
+            if (addr_domain_valid(dom)) {
+                if (push(&fresh->skipped, &fresh->nskipped, &scap, dom) != 0)
+                    goto oom;
                 continue;
-        } else if (addr_parse(s, &a, &why) == 0) {
+            }
+        } else if (whole && addr_parse(s, &a, &why) == 0) {
             addr_key(&a, key, sizeof key);
-            if (push(&fresh->entries, &fresh->count, &cap, strdup(key)) == 0 &&
-                push(&pairs_target, &ntargets, &tcap, target ? strdup(target) : NULL) == 0 &&
-                push(&fresh->covered, &fresh->ncovered, &ccap, strdup(a.domain)) == 0)
-                continue;
+            /* entries and pairs_target stay the same length, or the load fails */
+            if (push(&fresh->entries, &fresh->count, &cap, key) != 0 ||
+                push(&pairs_target, &ntargets, &tcap, target) != 0 ||
+                push(&fresh->covered, &fresh->ncovered, &ccap, a.domain) != 0)
+                goto oom;
+            continue;
         }
         if (fresh->bad_lines++ == 0)
             moat_log(MOAT_LOG_WARN, "moat rcpt: %s:%zu: not an address, ignored: %.80s",
@@ -150,6 +167,14 @@ static int load(addrlist *fresh, const char *path, char *err, size_t errlen)
             free(t2);
             free_strings(pairs_target, ntargets);
             snprintf(err, errlen, "out of memory loading %s", path);
+            return -1;
+        }
+        if (ntargets != fresh->count) {   /* cannot happen: see the loop */
+            free(idx);
+            free(e2);
+            free(t2);
+            free_strings(pairs_target, ntargets);
+            snprintf(err, errlen, "internal error loading %s", path);
             return -1;
         }
         for (i = 0; i < fresh->count; i++)
@@ -172,6 +197,12 @@ static int load(addrlist *fresh, const char *path, char *err, size_t errlen)
     unique(fresh->skipped, &fresh->nskipped);
     fresh->loaded = 1;
     return 0;
+
+oom:
+    fclose(f);
+    free_strings(pairs_target, ntargets);
+    snprintf(err, errlen, "out of memory loading %s", path);
+    return -1;
 }
 
 int addrlist_refresh(addrlist *list, const char *path, time_t now, char *err, size_t errlen)

@@ -203,9 +203,13 @@ int ldap_directory_lookup(moat_runtime *rt, cfg_t *sec, const char *address, tim
 
     snprintf(key, sizeof key, "rcpt:ldap:%s", address);
     if (moat_store_get(rt->store, key, val, sizeof val - 1, &len, NULL, now) == STORE_OK) {
+        char *end;
         val[len < sizeof val - 1 ? len : sizeof val - 1] = '\0';
-        if (sscanf(val, "%d %ld", &cached, &fresh_until) != 2 || (cached != 0 && cached != 1))
-            cached = -1;
+        if ((val[0] == '0' || val[0] == '1') && val[1] == ' ') {
+            fresh_until = strtol(val + 2, &end, 10);
+            if (end != val + 2 && *end == '\0')
+                cached = val[0] == '1';
+        }
     }
     if (cached >= 0 && now < fresh_until)
         return cached ? RCPT_DIR_FOUND : RCPT_DIR_NOTFOUND;

@@ -21,7 +21,7 @@ static cfg_opt_t ldap_opts[] = {
     MOAT_CFG_DURATION("timeout", 2),
     MOAT_CFG_DURATION("cache_positive", 86400),
     MOAT_CFG_DURATION("cache_negative", 3600),
-    MOAT_CFG_DURATION("stale_max", 7 * 86400),
+    MOAT_CFG_DURATION("stale_max", 7L * 86400),
     CFG_BOOL("stale_negative", cfg_false, CFGF_NONE),
     MOAT_CFG_DURATION("retry_after", 10),
     CFG_END()
@@ -44,7 +44,7 @@ static cfg_opt_t rcpt_opts[] = {
     CFG_INT("v6_prefix", 64, CFGF_NONE),
     MOAT_CFG_DURATION("block_time", 3600),
     MOAT_CFG_DURATION("block_max", 86400),
-    MOAT_CFG_DURATION("repeat_window", 7 * 86400),
+    MOAT_CFG_DURATION("repeat_window", 7L * 86400),
     CFG_INT("domain_attack_threshold", 100, CFGF_NONE),
     MOAT_CFG_DURATION("domain_attack_window", 3600),
     CFG_INT("domain_attack_divisor", 2, CFGF_NONE),

@@ -105,8 +105,14 @@ static int collect_near(const char *key, void *arg)
     snprintf(r->address, sizeof r->address, "%s", key + strlen("rcpt:near:"));
     r->count = 0;
     r->suggestion[0] = '\0';
-    if (sscanf(val, "%ld %299s", &r->count, r->suggestion) >= 1)
+    {
+        char *end;
+        r->count = strtol(val, &end, 10);
+        if (end == val)
+            return 0;   /* not a near-miss record */
+        snprintf(r->suggestion, sizeof r->suggestion, "%s", end + strspn(end, " "));
         l->n++;
+    }
     return 0;
 }
 
