@@ -10,34 +10,52 @@
 #define NEAR_TTL (30 * 86400)
 #define NEAR_LEN_MAX 64
 
+/*
+ * edit_distance - optimal string alignment distance (insertions, deletions,
+ * substitutions, adjacent swaps). Only the band |i - j| <= limit of the
+ * table is computed and a row entirely above limit ends the search, so a
+ * far-off candidate costs a few cells, not len(a) x len(b).
+ */
 int edit_distance(const char *a, const char *b, int limit)
 {
     size_t la = strlen(a), lb = strlen(b), i, j;
     int d[NEAR_LEN_MAX + 1][NEAR_LEN_MAX + 1];
+    const int over = limit + 1;
 
-    if (la > NEAR_LEN_MAX || lb > NEAR_LEN_MAX)
-        return limit + 1;
+    if (limit < 0 || la > NEAR_LEN_MAX || lb > NEAR_LEN_MAX)
+        return over;
     if ((la > lb ? la - lb : lb - la) > (size_t)limit)
-        return limit + 1;
+        return over;
     for (i = 0; i <= la; i++)
+        for (j = 0; j <= lb; j++)
+            d[i][j] = over;
+    for (i = 0; i <= la && i <= (size_t)limit; i++)
         d[i][0] = (int)i;
-    for (j = 0; j <= lb; j++)
+    for (j = 0; j <= lb && j <= (size_t)limit; j++)
         d[0][j] = (int)j;
     for (i = 1; i <= la; i++) {
-        for (j = 1; j <= lb; j++) {
+        size_t from = i > (size_t)limit ? i - (size_t)limit : 1;
+        size_t to = i + (size_t)limit < lb ? i + (size_t)limit : lb;
+        int row_min = over;
+
+        for (j = from; j <= to; j++) {
             int cost = a[i - 1] != b[j - 1];
-            int best = d[i - 1][j] + 1;
+            int best = d[i - 1][j - 1] + cost;
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
             if (d[i][j - 1] + 1 < best)
                 best = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < best)
-                best = d[i - 1][j - 1] + cost;
             if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
                 d[i - 2][j - 2] + 1 < best)
                 best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
+            d[i][j] = best > over ? over : best;
+            if (d[i][j] < row_min)
+                row_min = d[i][j];
         }
+        if (row_min > limit)
+            return over;
     }
-    return d[la][lb] > limit ? limit + 1 : d[la][lb];
+    return d[la][lb] > limit ? over : d[la][lb];
 }
 
 int nearmiss_note(moat_store *st, const addrlist *list, const char *address, int distance,

@@ -29,6 +29,9 @@
 #include "net.h"
 
 
+/* Near misses are looked for only while a client has this many unknown recipients or fewer. */
+#define NEAR_MISS_CLIENT_MAX 3
+
 /* in_cidr_list - whether ip matches one of the configured CIDRs */
 static int in_cidr_list(cfg_t *sec, const char *opt, const char *ip)
 {
@@ -159,9 +162,9 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         return 0;
     }
     /* Unknown: refuse now, so that no bounce is ever generated. */
-    nearmiss_note(rt->store, rcpt_directory_file(rt), key,
-                  (int)cfg_getint(sec, "near_miss_distance"), req->now);
     if (exempt) {
+        nearmiss_note(rt->store, rcpt_directory_file(rt), key,
+                      (int)cfg_getint(sec, "near_miss_distance"), req->now);
         answer(v, "deny", "550", "5.1.1", "unknown_user", "No such user here");
         return 0;
     }
@@ -170,6 +173,11 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         *why = moat_store_last_error(rt->store);
         return -1;
     }
+    /* Typos come one at a time from ordinary senders; a client with a run
+     * of unknown recipients, or a harvest of the domain, is guessing. */
+    if (hs.ip_count <= NEAR_MISS_CLIENT_MAX && !hs.blocked && !hs.under_attack)
+        nearmiss_note(rt->store, rcpt_directory_file(rt), key,
+                      (int)cfg_getint(sec, "near_miss_distance"), req->now);
     if (hs.blocked) {
         answer(v, "defer", "451", "4.7.1", "harvest_block",
                "Too many invalid recipients from your address, try again later");

@@ -238,6 +238,11 @@ static void edit_distances(void **state)
     assert_int_equal(edit_distance("steven", "stephen", 2), 2);
     assert_int_equal(edit_distance("bob", "alice", 2), 3);
     assert_int_equal(edit_distance("", "ab", 2), 2);
+    assert_int_equal(edit_distance("abcdef", "badcfe", 2), 3);   /* three swaps */
+    assert_int_equal(edit_distance("abcdefgh", "abcdefgh", 0), 0);
+    assert_int_equal(edit_distance("abcdefgh", "abcdefgx", 0), 1);
+    assert_int_equal(edit_distance("xbcdefgh", "abcdefgh", 1), 1);   /* first row of the band */
+    assert_int_equal(edit_distance("abcd", "abcdxy", 2), 2);
 }
 
 static void addrlist_reloads_when_changed(void **state)
@@ -462,6 +467,32 @@ static void aliases_count_as_valid(void **state)
     assert_int_equal(rcpt_directory_lookup(rt, "alicja@example.test", "", 1), RCPT_DIR_NOTFOUND);
 }
 
+static void near_misses_recorded_for_typos_not_for_guessers(void **state)
+{
+    moat_runtime *rt = runtime_with("ip_threshold = 100 net_threshold = 100 "
+                                    "sender_domain_threshold = 1000");
+    char action[16], reason[48], val[128];
+    size_t len = 0;
+
+    (void)state;
+    decide(rt, "192.0.2.170", "alcie@example.test", "", action, reason);
+    assert_string_equal(reason, "unknown_user");   /* nothing revealed to the client */
+    assert_int_equal(moat_store_get(rt->store, "rcpt:near:alcie@example.test", val,
+                                    sizeof val - 1, &len, NULL, 1800000000), STORE_OK);
+    val[len] = '\0';
+    assert_string_equal(val, "1 alice@example.test");
+    /* a client on its fourth unknown recipient is guessing: no search */
+    decide(rt, "192.0.2.171", "zz1@example.test", "", action, reason);
+    decide(rt, "192.0.2.171", "zz2@example.test", "", action, reason);
+    decide(rt, "192.0.2.171", "zz3@example.test", "", action, reason);
+    decide(rt, "192.0.2.171", "bbo@example.test", "", action, reason);
+    assert_int_equal(moat_store_get(rt->store, "rcpt:near:bbo@example.test", val,
+                                    sizeof val - 1, &len, NULL, 1800000000), STORE_NOTFOUND);
+    decide(rt, "192.0.2.172", "bbo@example.test", "", action, reason);
+    assert_int_equal(moat_store_get(rt->store, "rcpt:near:bbo@example.test", val,
+                                    sizeof val - 1, &len, NULL, 1800000000), STORE_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +514,7 @@ int main(void)
         cmocka_unit_test(domain_under_attack_tightens_thresholds),
         cmocka_unit_test(cdb_directory_compiled_from_text),
         cmocka_unit_test(aliases_count_as_valid),
+        cmocka_unit_test(near_misses_recorded_for_typos_not_for_guessers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
