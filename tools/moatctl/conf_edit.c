@@ -112,17 +112,14 @@ static int word_is(const char *s, const token *t, const char *word)
     return t->type == TOK_WORD && t->end - t->start == n && strncmp(s + t->start, word, n) == 0;
 }
 
-/* splice - text with [start, end) replaced by insert; malloc'd */
+/* text_splice - text with [start, end) replaced by insert; malloc'd */
 static char *text_splice(const char *text, size_t start, size_t end, const char *insert)
 {
-    size_t len = strlen(text), ins = strlen(insert);
-    char *out = malloc(len - (end - start) + ins + 1);
+    size_t need = strlen(text) - (end - start) + strlen(insert) + 1;
+    char *out = malloc(need);
 
-    if (out == NULL)
-        return NULL;
-    memcpy(out, text, start);
-    memcpy(out + start, insert, ins);
-    memcpy(out + start + ins, text + end, len - end + 1);
+    if (out != NULL)
+        snprintf(out, need, "%.*s%s%s", (int)start, text, insert, text + end);
     return out;
 }
 

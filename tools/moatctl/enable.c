@@ -303,7 +303,7 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
 
         memset(m, 0, sizeof *m);
         m->name = moat_schemas[i]->name;
-        for (k = 0; m->name[k] != '\0' && k < sizeof upper - 1; k++)
+        for (k = 0; k < sizeof upper - 1 && m->name[k] != '\0'; k++)
             upper[k] = (char)(m->name[k] >= 'a' && m->name[k] <= 'z' ? m->name[k] - 32
                                                                      : m->name[k]);
         upper[k] = '\0';

@@ -166,7 +166,7 @@ int deb_read_enabled(const deb_exim *d, char names[][32], int max)
 /* block_text - the moat block for these modules, malloc'd */
 static char *block_text(const deb_exim *d, char names[][32], int count)
 {
-    size_t cap = 2048 + (size_t)count * 64 + 3 * DEB_PATH_MAX;
+    size_t cap = 2048 + (size_t)count * 64 + (size_t)3 * DEB_PATH_MAX;
     char *out = malloc(cap);
     size_t len = 0;
     int i;
@@ -189,7 +189,7 @@ static char *block_text(const deb_exim *d, char names[][32], int count)
     for (i = 0; i < count; i++) {
         char upper[32];
         size_t k;
-        for (k = 0; names[i][k] != '\0' && k < sizeof upper - 1; k++)
+        for (k = 0; k < sizeof upper - 1 && names[i][k] != '\0'; k++)
             upper[k] = (char)toupper((unsigned char)names[i][k]);
         upper[k] = '\0';
         ADD("MOAT_ENABLE_%s = yes\n", upper);
@@ -209,7 +209,7 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, char *err,
 {
     char *old = deb_macro_text(d), *block = NULL, *text = NULL;
     const char *insert;
-    size_t start, end, len;
+    size_t start, end, len, need;
     int rc = -1;
 
     errno = 0;
@@ -225,15 +225,13 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, char *err,
     } else if (block_span(d, old, &start, &end) != 0) {
         start = end = len;   /* append, after the admin's own macros */
     }
-    text = malloc(len - (end - start) + strlen(insert) + 2);
-    if (text == NULL)
+    need = len - (end - start) + strlen(insert) + 2;
+    if ((text = malloc(need)) == NULL)
         goto out;
-    memcpy(text, old, start);
-    text[start] = '\0';
-    if (start > 0 && text[start - 1] != '\n' && count > 0)
-        strcat(text, "\n");
-    strcat(text, insert);
-    strcat(text, old + end);
+    /* before the block, a line break if the admin's last line has none,
+     * the block, what followed it */
+    snprintf(text, need, "%.*s%s%s%s", (int)start, old,
+             start > 0 && old[start - 1] != '\n' && count > 0 ? "\n" : "", insert, old + end);
     if (text[0] == '\0') {
         /* nothing left but what we wrote: remove the file, not leave it empty */
         rc = unlink(d->macro_file) != 0 && errno != ENOENT ? -1 : 0;
