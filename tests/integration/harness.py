@@ -52,6 +52,7 @@ EXIM_USER = "Debian-exim"
 ALL_MODULES = ["rcpt", "authlock", "catchall", "autoreply"]
 DEFAULT_USERS = ["postmaster", "alice", "bob", "carol"]
 DEFAULT_PASSWORDS = {"alice": "alice-demo-pw", "bob": "bob-demo-pw"}
+ASAN_PRELOAD = "/usr/lib/x86_64-linux-gnu/libasan.so.8 /usr/lib/x86_64-linux-gnu/libubsan.so.1"
 
 _live = []
 
@@ -332,7 +333,7 @@ smtp_connect_backlog = 256
 smtp_banner = $smtp_active_hostname ESMTP Exim $version_number moat-test
 auth_advertise_hosts = 127.0.0.0/8
 tls_advertise_hosts =
-keep_environment =
+keep_environment = {keep_environment}
 received_headers_max = 30
 delay_warning =
 ignore_bounce_errors_after = 1m
@@ -587,6 +588,8 @@ class Exim:
             name=self.name, dir=self.dir, module_macros=macros, hostname=self.hostname,
             domain=self.domain, relay_from=self.relay_from, exim_user=EXIM_USER,
             port=self.port, route_routers=self._route_routers(),
+            keep_environment="LD_PRELOAD : ASAN_OPTIONS : UBSAN_OPTIONS"
+            if os.environ.get("MOAT_ASAN") else "",
             authenticators=self._authenticators(), **self.extra)
         with open(self.path("exim.conf"), "w") as f:
             f.write(conf)
@@ -601,6 +604,26 @@ class Exim:
 
     # ------------------------------------------------------------ daemon
 
+    def _asan_env(self):
+        """MOAT_ASAN=1: the modules are ASan+UBSan builds; preload the runtimes
+        into the daemon (and, through keep_environment, Exim's children) and
+        send reports to <dir>/asan.*"""
+        env = dict(os.environ)
+        if os.environ.get("MOAT_ASAN"):
+            env["LD_PRELOAD"] = ASAN_PRELOAD
+            env["ASAN_OPTIONS"] = ("detect_leaks=0:abort_on_error=0:halt_on_error=1:"
+                                   "log_path=%s/asan" % self.dir)
+            env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:log_path=%s/asan" % self.dir
+        return env
+
+    def sanitizer_reports(self):
+        """The ASan/UBSan reports the modules produced (MOAT_ASAN=1)."""
+        out = []
+        for p in glob.glob(self.path("asan*")):
+            with open(p, errors="replace") as f:
+                out.append(f.read())
+        return out
+
     def start(self, foreground_output=False):
         if self.dir is None:
             self.prepare()
@@ -611,8 +634,8 @@ class Exim:
             [EXIM, "-C", self.path("exim.conf"), "-bdf", "-oX", str(self.port),
              "-oP", self.path("exim.pid")],
             stdout=None if foreground_output else subprocess.DEVNULL,
-            stderr=None if foreground_output else subprocess.PIPE,
-            start_new_session=not foreground_output)
+            stderr=None if foreground_output else subprocess.DEVNULL,
+            start_new_session=not foreground_output, env=self._asan_env())
         if not wait_port(self.port, timeout=15):
             self.stop()
             raise RuntimeError("Exim did not start on port %d:\n%s\n%s" % (
@@ -634,11 +657,14 @@ class Exim:
             self.sink = None
         if self in _live:
             _live.remove(self)
+        reports = self.sanitizer_reports() if self.dir else []
         if self.dir and not self.root_dir and not os.environ.get("MOAT_KEEP"):
             # Delivery processes may still be finishing; give them a moment.
             time.sleep(0.05)
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+        if reports:
+            raise AssertionError("sanitizer reports from the modules:\n" + "\n".join(reports)[:20000])
 
     def restart(self):
         if self.proc:
@@ -730,7 +756,8 @@ class Exim:
 
     def exim(self, *args, input=None):
         return subprocess.run([EXIM, "-C", self.path("exim.conf")] + list(args),
-                              capture_output=True, text=True, input=input)
+                              capture_output=True, text=True, input=input,
+                              env=self._asan_env())
 
     def queue(self):
         """Message ids waiting in the queue."""
