@@ -158,8 +158,10 @@ char *conf_set_enabled(const char *text, const char *module, int enabled, char *
                 const char *nl = strchr(text + section_open, '\n');
                 char line[64];
                 if (nl != NULL && (size_t)(nl - text) < t.start) {
-                    snprintf(line, sizeof line, "\n    enabled = %s", value);
-                    return text_splice(text, section_open, section_open, line);
+                    /* its own line, after the line of the "{" (and its comment) */
+                    size_t at = (size_t)(nl - text) + 1;
+                    snprintf(line, sizeof line, "    enabled = %s\n", value);
+                    return text_splice(text, at, at, line);
                 }
                 snprintf(line, sizeof line, " enabled = %s", value);
                 return text_splice(text, section_open, section_open, line);
