@@ -536,6 +536,63 @@ static int judge(const ctx *c, const char *ip, const char *user, const char *pas
     return 0;
 }
 
+/* in_networks - whether ip is in the CIDR list opt */
+static int in_networks(cfg_t *sec, const char *opt, const char *ip)
+{
+    moat_ip parsed;
+    unsigned i;
+
+    if (net_parse_ip(ip, &parsed) != 0)
+        return 0;
+    for (i = 0; i < cfg_size(sec, opt); i++) {
+        moat_cidr cidr;
+        if (net_parse_cidr(cfg_getnstr(sec, opt, i), &cidr) == 0 && net_in_cidr(&parsed, &cidr))
+            return 1;
+    }
+    return 0;
+}
+
+int authlock_where(moat_runtime *rt, const char *ip, int port, int tls, time_t now,
+                   moat_verdict *v, const char **why)
+{
+    ctx c = {rt, moat_config_module(rt->config, "authlock"), now, why};
+    const char *reason = NULL, *text = NULL, *code = "503", *xcode = "5.5.1";
+    location loc;
+    unsigned i;
+    int port_ok = cfg_size(c.sec, "auth_ports") == 0;
+    long n;
+
+    if (in_networks(c.sec, "internal_networks", ip))
+        return 0;   /* inside: AUTH anywhere */
+    for (i = 0; i < cfg_size(c.sec, "auth_ports"); i++)
+        if (cfg_getnint(c.sec, "auth_ports", i) == port)
+            port_ok = 1;
+    if (!port_ok) {
+        reason = "auth_wrong_port";
+        text = "Authentication is not offered on this port; use the submission port";
+    } else if (cfg_getbool(c.sec, "auth_require_tls") && !tls) {
+        reason = "auth_needs_tls";
+        code = "538";
+        xcode = "5.7.11";
+        text = "Encryption required for requested authentication mechanism";
+    }
+    if (reason == NULL)
+        return 0;
+    locate(&c, ip, &loc);
+    /* An AUTH where it does not belong is a failure: guessers find port 25 first. */
+    if ((n = count(&c, "authlock:ip:%s", ip, (uint32_t)cfg_getint(c.sec, "window"))) < 0)
+        return fail_store(&c);
+    verdict_init(v, "deny");
+    verdict_add(v, "code", code);
+    verdict_add(v, "xcode", xcode);
+    verdict_add(v, "reason", reason);
+    verdict_add(v, "text", text);
+    verdict_add_int(v, "port", port);
+    log_decision(&c, v, &loc, NULL, -1);
+    apply_log_only(&c, v);
+    return 0;
+}
+
 int authlock_credentials(moat_runtime *rt, const char *ip, const char *user,
                          const char *password, int real_ok, time_t now, moat_verdict *v,
                          const char **why)

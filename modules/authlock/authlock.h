@@ -21,6 +21,15 @@ int authlock_before(moat_runtime *rt, const char *ip, int at_connect, time_t now
                     moat_verdict *v, const char **why);
 
 /*
+ * authlock_where - whether AUTH belongs on this listening port for this
+ * client (auth_ports, internal_networks, auth_require_tls): 0 with v left
+ * alone when it does; otherwise v refuses it, the attempt is counted as a
+ * failure, and 0 is returned. -1 on a store error.
+ */
+int authlock_where(moat_runtime *rt, const char *ip, int port, int tls, time_t now,
+                   moat_verdict *v, const char **why);
+
+/*
  * authlock_credentials - the server_condition wrapper: real_ok is the site's
  * own password check. action=accept means the login succeeds.
  */

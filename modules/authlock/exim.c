@@ -3,6 +3,7 @@
  *
  *   acl_smtp_connect:  moat_authlock_connect {CONFIG}{$sender_host_address}
  *   acl_smtp_auth:     moat_authlock_auth    {CONFIG}{$sender_host_address}
+ *                                            [{$received_port}{TLS yes|no}]
  *   server_condition:  moat_authlock_check   {CONFIG}{$sender_host_address}{USER}{PASSWORD}{REAL}
  *                      REAL is the site's own check, "yes" or "no";
  *                      action=accept means the login succeeds.
@@ -12,6 +13,7 @@
 #define DLFUNC_IMPL
 #include <local_scan.h>
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,12 +25,22 @@ static int before(uschar **yield, int argc, uschar *argv[], const char *entry, i
 {
     moat_call call;
     const char *why = NULL;
+    int rc;
 
-    if (moat_call_begin(&call, "authlock", entry, yield, argc, argv, 2, 2, "CONFIG IP")
-        != MOAT_CALL_RUN)
+    if (moat_call_begin(&call, "authlock", entry, yield, argc, argv, 2, at_connect ? 2 : 4,
+                        at_connect ? "CONFIG IP" : "CONFIG IP [PORT TLS]") != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
-    if (authlock_before(call.rt, moat_arg(&call, 1), at_connect, time(NULL), &call.verdict,
-                        &why) != 0)
+    verdict_init(&call.verdict, "accept");
+    rc = at_connect || argc < 4
+             ? 0
+             : authlock_where(call.rt, moat_arg(&call, 1), atoi(moat_arg(&call, 2)),
+                              strcmp(moat_arg(&call, 3), "yes") == 0, time(NULL),
+                              &call.verdict, &why);
+    if (rc == 0 && strstr(call.verdict.text, "action=accept") == call.verdict.text &&
+        strstr(call.verdict.text, "reason=log_only") == NULL)
+        rc = authlock_before(call.rt, moat_arg(&call, 1), at_connect, time(NULL),
+                             &call.verdict, &why);
+    if (rc != 0)
         moat_call_fault(&call, why ? why : "authlock: store error");
     return moat_call_end(&call, yield);
 }

@@ -52,6 +52,10 @@ static cfg_opt_t authlock_opts[] = {
     CFG_STR_LIST("allow_asns", "{}", CFGF_NONE),
     CFG_STR_LIST("deny_asns", "{}", CFGF_NONE),
     CFG_STR_LIST("exempt_networks", "{}", CFGF_NONE),
+    /* where AUTH belongs (issue 9): empty lists = everywhere */
+    CFG_INT_LIST("auth_ports", "{}", CFGF_NONE),
+    CFG_STR_LIST("internal_networks", "{}", CFGF_NONE),
+    CFG_BOOL("auth_require_tls", cfg_false, CFGF_NONE),
     CFG_SEC("domain", domain_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_SEC("asn", asn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()

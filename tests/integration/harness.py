@@ -325,7 +325,7 @@ log_selector = +smtp_protocol_error +smtp_syntax_error +incoming_port +smtp_conn
 host_lookup =
 rfc1413_hosts =
 local_interfaces = 127.0.0.1
-daemon_smtp_ports = {port}
+daemon_smtp_ports = {ports}
 smtp_accept_max = 300
 smtp_accept_max_per_host = 300
 smtp_accept_queue_per_connection = 0
@@ -465,7 +465,7 @@ class Exim:
                  extra_acl_mail="", extra_acl_rcpt_first="", extra_acl_rcpt="",
                  extra_acl_data="", extra_acl_not_smtp="", extra_routers="",
                  extra_transports="", authenticators=None, files=None, sink=True,
-                 vacation=None):
+                 vacation=None, extra_ports=None):
         self.modules = list(ALL_MODULES if modules is None else modules)
         self.moat_conf_text = moat_conf or ""
         self.store = store
@@ -490,6 +490,7 @@ class Exim:
         self.files = dict(files or {})
         self.want_sink = sink
         self.vacation = dict(vacation or {})
+        self.extra_ports = list(extra_ports or [])
         self.sink = None
         self.proc = None
         self.dir = None
@@ -587,7 +588,7 @@ class Exim:
         conf = EXIM_TEMPLATE.format(
             name=self.name, dir=self.dir, module_macros=macros, hostname=self.hostname,
             domain=self.domain, relay_from=self.relay_from, exim_user=EXIM_USER,
-            port=self.port, route_routers=self._route_routers(),
+            ports=" : ".join(str(p) for p in [self.port] + self.extra_ports), route_routers=self._route_routers(),
             keep_environment="LD_PRELOAD : ASAN_OPTIONS : UBSAN_OPTIONS"
             if os.environ.get("MOAT_ASAN") else "",
             authenticators=self._authenticators(), **self.extra)
@@ -631,7 +632,8 @@ class Exim:
         if not ok:
             raise RuntimeError("Exim config does not check:\n" + out)
         self.proc = subprocess.Popen(
-            [EXIM, "-C", self.path("exim.conf"), "-bdf", "-oX", str(self.port),
+            [EXIM, "-C", self.path("exim.conf"), "-bdf",
+             "-oX", ":".join(str(p) for p in [self.port] + self.extra_ports),
              "-oP", self.path("exim.pid")],
             stdout=None if foreground_output else subprocess.DEVNULL,
             stderr=None if foreground_output else subprocess.DEVNULL,
@@ -681,8 +683,8 @@ class Exim:
 
     # ------------------------------------------------------------ SMTP
 
-    def smtp(self, source="127.0.0.1", timeout=30):
-        return Client(self.port, source=source, timeout=timeout)
+    def smtp(self, source="127.0.0.1", timeout=30, port=None):
+        return Client(port or self.port, source=source, timeout=timeout)
 
     def send(self, sender, recipients, body=None, source="127.0.0.1", auth=None):
         """One message in one connection; the list of replies."""

@@ -144,5 +144,35 @@ class AuthlockTest(unittest.TestCase):
             self.assertIn("reason=user_locked", log)
 
 
+class AuthWhereTest(unittest.TestCase):
+    """Issue 9, part one: AUTH only where it belongs."""
+
+    def test_auth_on_port_25_from_outside_is_refused_on_submission_it_works(self):
+        from harness import free_port
+        submission = free_port()
+        ex = Exim(modules=["authlock"], extra_ports=[submission])
+        ex.prepare()
+        ex.write_moat_conf('authlock {\n  auth_ports = {%d}\n  internal_networks = {"127.0.90.0/24"}\n'
+                           '  tarpit_base = 0\n}\n' % submission)
+        with ex:
+            c = ex.smtp("127.0.91.1")          # the MX port, from outside
+            c.ehlo()
+            r = c.auth_plain("alice", "alice-demo-pw")
+            c.quit()
+            self.assertEqual(r[0], 503, r)
+            self.assertIn(b"not offered on this port", r[1])
+            c = ex.smtp("127.0.91.1", port=submission)
+            c.ehlo()
+            self.assertEqual(c.auth_plain("alice", "alice-demo-pw")[0], 235)
+            c.quit()
+            c = ex.smtp("127.0.90.5")          # inside: AUTH anywhere
+            c.ehlo()
+            self.assertEqual(c.auth_plain("alice", "alice-demo-pw")[0], 235)
+            c.quit()
+            self.assertIn("reason=auth_wrong_port ip=127.0.91.1", ex.mainlog())
+            shown = ex.moatctl("authlock", "show", "127.0.91.1")
+            self.assertIn("1 failures", shown.stdout)   # the refused AUTH counts
+
+
 if __name__ == "__main__":
     unittest.main()
