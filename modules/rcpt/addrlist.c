@@ -101,18 +101,11 @@ static char *trim(char *s)
     return s;
 }
 
-/* load - read the file into a fresh list; 0 or -1 */
-static int load(addrlist *fresh, const char *path, char *err, size_t errlen)
+int addrlist_load_stream(addrlist *fresh, FILE *f, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "re");
     char line[1024];
     size_t cap = 0, ccap = 0, scap = 0, tcap = 0, ntargets = 0, i, lineno = 0;
     char **pairs_target = NULL;
-
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
     while (fgets(line, sizeof line, f)) {
         char *s, *colon, *target = NULL, key[ADDR_TEXT_MAX + 1];
         moat_addr a;
@@ -155,7 +148,6 @@ static int load(addrlist *fresh, const char *path, char *err, size_t errlen)
             moat_log(MOAT_LOG_WARN, "moat rcpt: %s:%zu: not an address, ignored: %.80s",
                      path, lineno, s);
     }
-    fclose(f);
     /* Sort entries and targets together. */
     if (fresh->count) {
         char ***idx = malloc(fresh->count * sizeof *idx);
@@ -199,10 +191,28 @@ static int load(addrlist *fresh, const char *path, char *err, size_t errlen)
     return 0;
 
 oom:
-    fclose(f);
     free_strings(pairs_target, ntargets);
     snprintf(err, errlen, "out of memory loading %s", path);
     return -1;
+}
+
+/* load - read the file at path into a fresh list; 0 or -1 */
+static int load(addrlist *fresh, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    int r;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    r = addrlist_load_stream(fresh, f, path, err, errlen);
+    if (ferror(f) && r == 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        r = -1;
+    }
+    fclose(f);
+    return r;
 }
 
 int addrlist_refresh(addrlist *list, const char *path, time_t now, char *err, size_t errlen)

@@ -10,6 +10,7 @@
 #define MOAT_RCPT_ADDRLIST_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -36,6 +37,13 @@ typedef struct addrlist {
  * read and nothing was loaded before.
  */
 int addrlist_refresh(addrlist *list, const char *path, time_t now, char *err, size_t errlen);
+
+/*
+ * addrlist_load_stream - parse the list format from f into fresh (zeroed
+ * by the caller; path names it in messages); 0, or -1 with err. The
+ * caller frees fresh with addrlist_free either way.
+ */
+int addrlist_load_stream(addrlist *fresh, FILE *f, const char *path, char *err, size_t errlen);
 
 /* addrlist_find - index of the lower-cased address, or -1 */
 long addrlist_find(const addrlist *list, const char *address);

@@ -36,7 +36,7 @@ int edit_distance(const char *a, const char *b, int limit)
     for (i = 1; i <= la; i++) {
         size_t from = i > (size_t)limit ? i - (size_t)limit : 1;
         size_t to = i + (size_t)limit < lb ? i + (size_t)limit : lb;
-        int row_min = over;
+        int row_min = d[i][0];   /* column 0: i when inside the band, else over */
 
         for (j = from; j <= to; j++) {
             int cost = a[i - 1] != b[j - 1];

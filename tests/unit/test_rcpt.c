@@ -238,6 +238,7 @@ static void edit_distances(void **state)
     assert_int_equal(edit_distance("steven", "stephen", 2), 2);
     assert_int_equal(edit_distance("bob", "alice", 2), 3);
     assert_int_equal(edit_distance("", "ab", 2), 2);
+    assert_int_equal(edit_distance("ab", "", 2), 2);   /* found by fuzz_rcpt_nearmiss */
     assert_int_equal(edit_distance("abcdef", "badcfe", 2), 3);   /* three swaps */
     assert_int_equal(edit_distance("abcdefgh", "abcdefgh", 0), 0);
     assert_int_equal(edit_distance("abcdefgh", "abcdefgx", 0), 1);
