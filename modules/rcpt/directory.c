@@ -76,6 +76,7 @@ int rcpt_directory_lookup(moat_runtime *rt, const char *address, const char *exi
     default:
         found = exim_verify == NULL || *exim_verify == '\0' ? RCPT_DIR_SKIP
               : strcmp(exim_verify, "yes") == 0             ? RCPT_DIR_FOUND
+              : strcmp(exim_verify, "defer") == 0           ? RCPT_DIR_TEMPFAIL
                                                             : RCPT_DIR_NOTFOUND;
         break;
     }
@@ -91,7 +92,9 @@ const addrlist *rcpt_directory_file(moat_runtime *rt)
     return cfg_getint(sec, "source") == SOURCE_FILE && file_source.loaded ? &file_source : NULL;
 }
 
-int rcpt_directory_is_ldap(moat_runtime *rt)
+int rcpt_directory_outage_defers(moat_runtime *rt)
 {
-    return cfg_getint(moat_config_module(rt->config, "rcpt"), "source") == SOURCE_LDAP;
+    long source = cfg_getint(moat_config_module(rt->config, "rcpt"), "source");
+
+    return source == SOURCE_LDAP || source == SOURCE_EXIM;
 }

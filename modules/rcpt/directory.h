@@ -11,7 +11,11 @@
 /* rcpt_directory_file - the loaded text source, for near-miss suggestions (NULL if none) */
 const addrlist *rcpt_directory_file(moat_runtime *rt);
 
-/* rcpt_directory_is_ldap - whether the source is LDAP (its outages defer; others are faults) */
-int rcpt_directory_is_ldap(moat_runtime *rt);
+/*
+ * rcpt_directory_outage_defers - whether RCPT_DIR_TEMPFAIL is an outage of
+ * a directory service (LDAP down, Exim's routing deferred: answer 451) or,
+ * for files, moat's own failure (answer per on_error).
+ */
+int rcpt_directory_outage_defers(moat_runtime *rt);
 
 #endif

@@ -5,7 +5,7 @@
  *      {$sender_host_address}{$sender_address}{$local_part@$domain}
  *      {$authenticated_id}{EXIM_VERIFY}{SESSION_INVALID}}
  *
- * EXIM_VERIFY is "yes"/"no" from verify = recipient (source = exim), or "";
+ * EXIM_VERIFY is "yes"/"no"/"defer" from verify = recipient (source = exim), or "";
  * SESSION_INVALID the unknown recipients refused so far in this SMTP session.
  *
  *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_connect}{MOAT_CONFIG}{$sender_host_address}}

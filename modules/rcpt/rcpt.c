@@ -7,7 +7,8 @@
  *   accept  valid | not_covered | exempt_* (valid)
  *   deny    550 5.1.1 unknown_user (with delay=Ns) | dead_recipient
  *   defer   451 4.7.1 harvest_block (valid or not: the same answer)
- *           451 4.4.3 directory_unavailable (LDAP down, nothing cached)
+ *           451 4.4.3 directory_unavailable (LDAP down, nothing cached;
+ *                     or Exim's own verify = recipient deferred)
  *   drop    550 5.1.1 session_limit: the recipient is unknown and the session had
  *           too many of them; the connection is closed (Exim's drop answers 5xx
  *           only, and the client's MTA treats the lost session as temporary)
@@ -152,7 +153,7 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         answer(v, "accept", NULL, NULL, "not_covered", NULL);
         return 0;
     }
-    if (found == RCPT_DIR_TEMPFAIL && !rcpt_directory_is_ldap(rt)) {
+    if (found == RCPT_DIR_TEMPFAIL && !rcpt_directory_outage_defers(rt)) {
         *why = "the recipient directory cannot be read";
         return -1;
     }

@@ -26,7 +26,7 @@ typedef struct rcpt_request {
     const char *sender;         /* $sender_address ("" for bounces) */
     const char *recipient;      /* $local_part@$domain */
     const char *auth_id;        /* $authenticated_id ("" when not authenticated) */
-    const char *exim_verify;    /* "yes"/"no" from verify = recipient, "" when not given */
+    const char *exim_verify;    /* "yes"/"no"/"defer" from verify = recipient, "" if not given */
     long session_invalid;       /* unknown recipients refused so far in this SMTP session */
     time_t now;
 } rcpt_request;
@@ -46,8 +46,8 @@ int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, moat_verdi
 
 /*
  * rcpt_directory_lookup - whether address exists in the directory sources
- * configured for its domain; exim_verify ("yes"/"no"/"") is Exim's own
- * routing verdict, used when the source is "exim".
+ * configured for its domain; exim_verify ("yes"/"no"/"defer"/"") is Exim's
+ * own routing verdict, used when the source is "exim".
  */
 int rcpt_directory_lookup(moat_runtime *rt, const char *address, const char *exim_verify,
                           time_t now);

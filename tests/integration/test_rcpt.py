@@ -309,6 +309,27 @@ class RcptTest(unittest.TestCase):
         finally:
             slapd.stop()
 
+    def test_exim_source_counts_on_top_of_exims_own_verdict(self):
+        # source = exim: Exim's routers know the users; "broken" is routed by a
+        # router whose lookup fails (defers): that must be 451, never 550.
+        broken = ("moat_broken:\n  driver = redirect\n  domains = +local_domains\n"
+                  "  local_parts = broken\n"
+                  "  data = ${lookup{$local_part}lsearch{/nonexistent/moat-test}}\n")
+        ex = Exim(modules=["rcpt"], extra_routers=broken)
+        ex.prepare()
+        ex.write_moat_conf(rcpt_conf("unused", source="exim"))
+        with ex:
+            self.assertEqual(try_rcpts(ex, "127.0.21.1", ["alice@example.test",
+                                                          "broken@example.test",
+                                                          "nobody@example.test"]),
+                             [250, 451, 550])
+            log = ex.mainlog()
+            self.assertIn("reason=directory_unavailable ip=127.0.21.1", log)
+            self.assertIn("reason=unknown_user ip=127.0.21.1", log)
+            codes = try_rcpts(ex, "127.0.21.1", ["e%d@example.test" % i for i in range(10)])
+            self.assertEqual(codes, [550] * 8 + [451, 451])   # the 10th unknown blocks
+            self.assertEqual(try_rcpts(ex, "127.0.21.1", ["alice@example.test"]), [451])
+
 
 if __name__ == "__main__":
     unittest.main()

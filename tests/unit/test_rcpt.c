@@ -109,6 +109,19 @@ static void exim_source_uses_the_routing_verdict(void **state)
     assert_int_equal(rcpt_directory_lookup(rt, "a@example.test", "yes", 1), RCPT_DIR_FOUND);
     assert_int_equal(rcpt_directory_lookup(rt, "a@example.test", "no", 1), RCPT_DIR_NOTFOUND);
     assert_int_equal(rcpt_directory_lookup(rt, "a@example.test", "", 1), RCPT_DIR_SKIP);
+    assert_int_equal(rcpt_directory_lookup(rt, "a@example.test", "defer", 1), RCPT_DIR_TEMPFAIL);
+    {   /* Exim could not route: 451, never 550, never counted */
+        rcpt_request req = {"192.0.2.180", "", "a@example.test", "", "defer", 0, 1800000000};
+        moat_verdict v;
+        const char *why = NULL;
+        char action[16], code[8];
+        assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+        verdict_get(v.text, "action", action, sizeof action);
+        verdict_get(v.text, "code", code, sizeof code);
+        assert_string_equal(action, "defer");
+        assert_string_equal(code, "451");
+        assert_int_equal(rcpt_client_suspicious(rt, "192.0.2.180", 1800000000), 0);
+    }
 }
 
 static void unknown_then_blocked_then_escalated(void **state)
