@@ -1,5 +1,8 @@
 """A real OpenLDAP server (Debian's slapd) on 127.0.0.1 for tests: a
-temporary mdb database with inetOrgPerson entries carrying mail addresses."""
+temporary mdb database with inetOrgPerson entries carrying mail addresses,
+and Active Directory-style entries carrying only proxyAddresses
+("SMTP:primary@dom", "smtp:alias@dom"; AD's attribute, OID and
+case-insensitive matching)."""
 
 import os
 import shutil
@@ -9,9 +12,18 @@ import tempfile
 
 from harness import free_port, wait_port
 
+# Active Directory's proxyAddresses (its real OID), for entries shaped like AD's.
+AD_SCHEMA = """attributetype ( 1.2.840.113556.1.2.210 NAME 'proxyAddresses'
+  EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
+  SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
+objectclass ( 1.3.6.1.4.1.99999.42.1 NAME 'moatTestADRecipient' SUP top AUXILIARY
+  MAY proxyAddresses )
+"""
+
 CONF = """include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
+include {dir}/ad.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
 pidfile {dir}/slapd.pid
@@ -29,8 +41,9 @@ class Slapd:
     admin_dn = "cn=admin,dc=example,dc=test"
     password = "moat-test-ldap-pw"
 
-    def __init__(self, users=(), port=None):
+    def __init__(self, users=(), ad_users=None, port=None):
         self.users = list(users)
+        self.ad_users = dict(ad_users or {})   # cn: [proxyAddresses values]
         self.port = port or free_port()
         self.uri = "ldap://127.0.0.1:%d/" % self.port
         self.dir = None
@@ -42,6 +55,8 @@ class Slapd:
         self.dir = tempfile.mkdtemp(prefix="moat-slapd-", dir="/var/tmp")
         os.makedirs(os.path.join(self.dir, "db"))
         conf = os.path.join(self.dir, "slapd.conf")
+        with open(os.path.join(self.dir, "ad.schema"), "w") as f:
+            f.write(AD_SCHEMA)
         with open(conf, "w") as f:
             f.write(CONF.format(dir=self.dir, base=self.base, admin=self.admin_dn,
                                 password=self.password))
@@ -55,6 +70,10 @@ class Slapd:
             uid = mail.split("@")[0]
             ldif.append("dn: uid=%s,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\n"
                         "mail: %s\n" % (uid, self.base, uid, uid, uid, mail))
+        for cn, proxies in self.ad_users.items():
+            ldif.append("dn: cn=%s,%s\nobjectClass: person\nobjectClass: moatTestADRecipient\n"
+                        "cn: %s\nsn: %s\n%s" % (cn, self.base, cn, cn, "".join(
+                            "proxyAddresses: %s\n" % p for p in proxies)))
         r = subprocess.run(["ldapadd", "-x", "-H", self.uri, "-D", self.admin_dn, "-w",
                             self.password], input="\n".join(ldif), capture_output=True, text=True)
         if r.returncode != 0:

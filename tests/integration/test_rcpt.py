@@ -3,6 +3,7 @@ at RCPT (no bounce), harvest blocking per client, network and domain,
 shared through Redis between two MX hosts, LDAP with a real slapd."""
 
 import os
+import socket
 import time
 import unittest
 
@@ -329,6 +330,70 @@ class RcptTest(unittest.TestCase):
             codes = try_rcpts(ex, "127.0.21.1", ["e%d@example.test" % i for i in range(10)])
             self.assertEqual(codes, [550] * 8 + [451, 451])   # the 10th unknown blocks
             self.assertEqual(try_rcpts(ex, "127.0.21.1", ["alice@example.test"]), [451])
+
+    def test_active_directory_proxy_addresses(self):
+        # AD keeps every address in proxyAddresses, "SMTP:" for the primary one,
+        # "smtp:" for aliases, in any case; the default filter finds both.
+        slapd = Slapd(ad_users={"Carol Example": ["SMTP:Carol.Example@example.test",
+                                                  "smtp:carol@example.test",
+                                                  "X500:/o=Example/cn=carol"]}).start()
+        try:
+            ex = Exim(modules=["rcpt"], users=["postmaster", "carol", "carol.example"])
+            ex.prepare()
+            ex.write_moat_conf(rcpt_conf("unused", source="ldap").replace(
+                "rcpt {", 'rcpt {\n  ldap {\n    uri = {"%s"}\n    base = "%s"\n'
+                '    bind_dn = "%s"\n    password_file = "%s"\n  }'
+                % (slapd.uri, slapd.base, slapd.admin_dn,
+                   slapd.write_password_file(ex.path("ldap.pw")))))
+            with ex:
+                self.assertEqual(try_rcpts(ex, "127.0.22.1", ["carol.example@example.test",
+                                                              "Carol@Example.test",
+                                                              "postmaster@example.test"]),
+                                 [250, 250, 550])
+                # a filter-breaking local part is escaped, not interpreted
+                self.assertEqual(try_rcpts(ex, "127.0.22.2", ["*@example.test"]), [550])
+        finally:
+            slapd.stop()
+
+    def test_dead_ldap_server_costs_one_timeout_not_one_per_connection(self):
+        # A server that accepts TCP connections and never answers.
+        black_hole = socket.socket()
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen(64)
+        try:
+            ex = Exim(modules=["rcpt"])
+            ex.prepare()
+            ex.write_moat_conf(rcpt_conf("unused", source="ldap").replace(
+                "rcpt {", 'rcpt {\n  ldap {\n    uri = {"ldap://127.0.0.1:%d/"}\n'
+                '    base = "dc=example,dc=test"\n    timeout = 1s\n    retry_after = 30s\n  }'
+                % black_hole.getsockname()[1]))
+            with ex:
+                t = time.time()
+                self.assertEqual(try_rcpts(ex, "127.0.23.1", ["alice@example.test"]), [451])
+                self.assertGreaterEqual(time.time() - t, 0.9)
+                # Later connections (new Exim processes) know LDAP is down.
+                t = time.time()
+                for n in range(3):
+                    self.assertEqual(try_rcpts(ex, "127.0.23.%d" % (2 + n),
+                                               ["bob@example.test"]), [451])
+                self.assertLess(time.time() - t, 2.0)
+        finally:
+            black_hole.close()
+
+    def test_store_down_never_turns_into_a_5xx(self):
+        redis = RedisServer().start()
+        try:
+            ex = make_exim(store="redis", redis=redis, on_error="defer")
+            with ex:
+                self.assertEqual(try_rcpts(ex, "127.0.24.1", ["alice@example.test"]), [250])
+                redis.kill()
+                self.assertEqual(try_rcpts(ex, "127.0.24.1", ["alice@example.test",
+                                                              "nobody@example.test"]),
+                                 [451, 451])
+                self.assertIn("moat rcpt: error:", ex.mainlog())
+                self.assertIn("answering per on_error=defer", ex.mainlog())
+        finally:
+            redis.stop()
 
 
 if __name__ == "__main__":
