@@ -41,7 +41,9 @@ class Slapd:
     admin_dn = "cn=admin,dc=example,dc=test"
     password = "moat-test-ldap-pw"
 
-    def __init__(self, users=(), ad_users=None, port=None):
+    def __init__(self, users=(), ad_users=None, port=None, tls=False):
+        self.tls = tls   # StartTLS with a self-signed certificate for 127.0.0.1 (self.ca_file)
+        self.ca_file = None
         self.users = list(users)
         self.ad_users = dict(ad_users or {})   # cn: [proxyAddresses values]
         self.port = port or free_port()
@@ -57,9 +59,20 @@ class Slapd:
         conf = os.path.join(self.dir, "slapd.conf")
         with open(os.path.join(self.dir, "ad.schema"), "w") as f:
             f.write(AD_SCHEMA)
+        tls_conf = ""
+        if self.tls:
+            self.ca_file = os.path.join(self.dir, "cert.pem")
+            key = os.path.join(self.dir, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", key, "-out", self.ca_file, "-days", "2",
+                            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                           check=True, capture_output=True)
+            os.chmod(self.ca_file, 0o644)
+            os.chmod(self.dir, 0o755)
+            tls_conf = "TLSCertificateFile %s\nTLSCertificateKeyFile %s\n" % (self.ca_file, key)
         with open(conf, "w") as f:
-            f.write(CONF.format(dir=self.dir, base=self.base, admin=self.admin_dn,
-                                password=self.password))
+            f.write(tls_conf + CONF.format(dir=self.dir, base=self.base, admin=self.admin_dn,
+                                           password=self.password))
         self.proc = subprocess.Popen(["/usr/sbin/slapd", "-f", conf, "-h", self.uri, "-d", "0"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not wait_port(self.port, timeout=10):
@@ -74,8 +87,10 @@ class Slapd:
             ldif.append("dn: cn=%s,%s\nobjectClass: person\nobjectClass: moatTestADRecipient\n"
                         "cn: %s\nsn: %s\n%s" % (cn, self.base, cn, cn, "".join(
                             "proxyAddresses: %s\n" % p for p in proxies)))
+        env = dict(os.environ, LDAPTLS_REQCERT="never")
         r = subprocess.run(["ldapadd", "-x", "-H", self.uri, "-D", self.admin_dn, "-w",
-                            self.password], input="\n".join(ldif), capture_output=True, text=True)
+                            self.password], input="\n".join(ldif), capture_output=True, text=True,
+                           env=env)
         if r.returncode != 0:
             raise RuntimeError("ldapadd failed: " + r.stderr)
         return self

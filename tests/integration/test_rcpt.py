@@ -395,6 +395,35 @@ class RcptTest(unittest.TestCase):
         finally:
             redis.stop()
 
+    def test_ldap_starttls_with_its_own_ca(self):
+        slapd = Slapd(users=["alice@example.test"], tls=True).start()
+        try:
+            ex = Exim(modules=["rcpt"])
+            ex.prepare()
+
+            def conf(ca):
+                ex.write_moat_conf(rcpt_conf("unused", source="ldap").replace(
+                    "rcpt {", 'rcpt {\n  ldap {\n    uri = {"%s"}\n    base = "%s"\n'
+                    '    bind_dn = "%s"\n    password_file = "%s"\n    starttls = true\n'
+                    '    tls_ca_file = "%s"\n    retry_after = 0\n  }'
+                    % (slapd.uri, slapd.base, slapd.admin_dn,
+                       slapd.write_password_file(ex.path("ldap.pw")), ca)))
+            conf(slapd.ca_file)
+            with ex:
+                self.assertEqual(try_rcpts(ex, "127.0.25.1", ["alice@example.test",
+                                                              "nobody@example.test"]),
+                                 [250, 550])
+                # A certificate moat cannot verify: no answer at all, not a plain-text one.
+                with open(ex.path("other-ca.pem"), "w") as f:
+                    f.write(open("/etc/ssl/certs/ca-certificates.crt").read()
+                            if os.path.exists("/etc/ssl/certs/ca-certificates.crt") else "")
+                os.chmod(ex.path("other-ca.pem"), 0o644)
+                conf(ex.path("other-ca.pem"))
+                self.assertEqual(try_rcpts(ex, "127.0.25.2", ["bob@example.test"]), [451])
+                self.assertRegex(ex.mainlog(), r"moat rcpt: ldap .*(Connect error|connect|TLS)")
+        finally:
+            slapd.stop()
+
 
 if __name__ == "__main__":
     unittest.main()
