@@ -103,6 +103,12 @@ class RcptTest(unittest.TestCase):
             self.assertEqual(try_rcpts(ex, "127.0.4.200", ["bob@example.test"]), [451])
             self.assertEqual(try_rcpts(ex, "127.0.5.1", ["bob@example.test"]), [250])
             self.assertIn("reason=harvest_net ip=127.0.4.24", ex.mainlog())
+            st = ex.moatctl("--json", "rcpt", "status", "127.0.4.200")
+            self.assertEqual(st.returncode, 1, st.stdout + st.stderr)
+            self.assertIn('"network":"127.0.4.0/24","blocked":true', st.stdout)
+            un = ex.moatctl("rcpt", "unblock", "127.0.4.0/24")
+            self.assertEqual(un.returncode, 0, un.stderr)
+            self.assertEqual(try_rcpts(ex, "127.0.4.200", ["bob@example.test"]), [250])
 
     def test_distributed_harvest_trips_the_domain_wide_state(self):
         with make_exim() as ex:
