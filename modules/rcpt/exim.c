@@ -48,10 +48,22 @@ MOAT_EXPORT int moat_rcpt_connect(uschar **yield, int argc, uschar *argv[])
     moat_call call;
     const char *why = NULL;
 
+    /* At connect only a known block is refused. A disabled module or moat's
+     * own fault answers accept here: refusing whole connections would stop
+     * mail rcpt does not even judge; RCPT applies on_error recipient by
+     * recipient. The fault is still logged (once per process). */
     if (moat_call_begin(&call, "rcpt", "moat_rcpt_connect", yield, argc, argv, 2, 2,
-                        "CONFIG IP") != MOAT_CALL_RUN)
+                        "CONFIG IP") != MOAT_CALL_RUN) {
+        if (call.status == MOAT_CALL_DONE) {
+            verdict_init(&call.verdict, "accept");
+            verdict_add(&call.verdict, "reason", "not_judged");
+        }
         return moat_call_end(&call, yield);
-    if (rcpt_connect(call.rt, moat_arg(&call, 1), time(NULL), &call.verdict, &why) != 0)
+    }
+    if (rcpt_connect(call.rt, moat_arg(&call, 1), time(NULL), &call.verdict, &why) != 0) {
         moat_call_fault(&call, why ? why : "rcpt: internal error");
+        verdict_init(&call.verdict, "accept");
+        verdict_add(&call.verdict, "reason", "moat_error");
+    }
     return moat_call_end(&call, yield);
 }

@@ -320,7 +320,7 @@ exim_group = {exim_user}
 spool_directory = {dir}/spool
 log_file_path = {dir}/log/%slog
 pid_file_path = {dir}/exim.pid
-log_selector = +smtp_protocol_error +smtp_syntax_error +incoming_port +smtp_connection \
+log_selector = +pid +smtp_protocol_error +smtp_syntax_error +incoming_port +smtp_connection \
                +received_recipients +deliver_time +subject
 host_lookup =
 rfc1413_hosts =
