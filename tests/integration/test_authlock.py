@@ -123,6 +123,17 @@ class AuthlockTest(unittest.TestCase):
             self.assertIn("missing", lines[0])
             self.assertEqual(ex.paniclog(), "")
 
+    def test_corrupt_geoip_file_keeps_auth_working_with_one_log_line(self):
+        ex = authlock_exim(geo=False, deny_countries='{"RU"}')
+        with open(ex.path("geo.mmdb"), "wb") as f:
+            f.write(b"\x00not a maxmind database\xff" * 64)
+        os.chmod(ex.path("geo.mmdb"), 0o644)
+        with ex:
+            self.assertEqual(auth(ex, "127.0.22.9", "alice", "alice-demo-pw")[0], 235)
+            log = ex.mainlog()
+            self.assertIn("moat geo: cannot use %s" % ex.path("geo.mmdb"), log)
+            self.assertEqual(ex.paniclog(), "")
+
     def test_two_mx_hosts_share_the_lockout_through_redis(self):
         redis = RedisServer().start()
         try:

@@ -114,6 +114,23 @@ class AutoreplyTest(unittest.TestCase):
             self.assertIn(["friend@remote.test"], rcpts)        # a real sender hears why
             self.assertIn("reason=suspect_destination", ex.mainlog())
 
+    def test_moatctl_classify_agrees_with_the_unit_corpus(self):
+        import os
+        from harness import ROOT
+        corpus = os.path.join(ROOT, "tests", "unit", "corpus", "autoreply")
+        expect_never = {"personal.eml": False, "auto-submitted-no.eml": False,
+                        "suppress-dr-only.eml": False}
+        ex = vacation_exim().prepare()
+        try:
+            for name in sorted(os.listdir(corpus)):
+                r = ex.moatctl("autoreply", "classify", "--sender", "x@remote.test",
+                               "--recipient", "bob@example.test", os.path.join(corpus, name))
+                never = expect_never.get(name, True)
+                self.assertEqual(r.returncode, 1 if never else 0, "%s: %s" % (name, r.stdout))
+                self.assertIn("class=never" if never else "class=answerable", r.stdout)
+        finally:
+            ex.stop()
+
     def test_moatctl_classify_reads_a_message_file(self):
         ex = vacation_exim().prepare()
         try:
