@@ -4,6 +4,7 @@
 #include "block.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int block_active(moat_store *st, const char *prefix, const char *subject, time_t now,
@@ -39,7 +40,9 @@ int block_escalate(moat_store *st, const char *prefix, const char *subject,
         return -1;
     if (s == STORE_OK) {
         val[len < sizeof val ? len : sizeof val - 1] = '\0';
-        if (sscanf(val, "%ld", &offenses) != 1 || offenses < 0)
+        char *end;
+        offenses = strtol(val, &end, 10);
+        if (end == val || offenses < 0)
             offenses = 0;
     }
     for (i = 0; i < offenses && secs < policy->max; i++)

@@ -560,7 +560,6 @@ int authlock_where(moat_runtime *rt, const char *ip, int port, int tls, time_t n
     location loc;
     unsigned i;
     int port_ok = cfg_size(c.sec, "auth_ports") == 0;
-    long n;
 
     if (in_networks(c.sec, "internal_networks", ip))
         return 0;   /* inside: AUTH anywhere */
@@ -580,7 +579,7 @@ int authlock_where(moat_runtime *rt, const char *ip, int port, int tls, time_t n
         return 0;
     locate(&c, ip, &loc);
     /* An AUTH where it does not belong is a failure: guessers find port 25 first. */
-    if ((n = count(&c, "authlock:ip:%s", ip, (uint32_t)cfg_getint(c.sec, "window"))) < 0)
+    if (count(&c, "authlock:ip:%s", ip, (uint32_t)cfg_getint(c.sec, "window")) < 0)
         return fail_store(&c);
     verdict_init(v, "deny");
     verdict_add(v, "code", code);

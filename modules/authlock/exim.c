@@ -33,7 +33,8 @@ static int before(uschar **yield, int argc, uschar *argv[], const char *entry, i
     verdict_init(&call.verdict, "accept");
     rc = at_connect || argc < 4
              ? 0
-             : authlock_where(call.rt, moat_arg(&call, 1), atoi(moat_arg(&call, 2)),
+             : authlock_where(call.rt, moat_arg(&call, 1),
+                              (int)strtol(moat_arg(&call, 2), NULL, 10),
                               strcmp(moat_arg(&call, 3), "yes") == 0, time(NULL),
                               &call.verdict, &why);
     if (rc == 0 && strstr(call.verdict.text, "action=accept") == call.verdict.text &&

@@ -83,5 +83,5 @@ void pwhash(const unsigned char *secret, size_t secret_len, const char *user,
     HMAC(EVP_sha256(), secret, (int)secret_len, data, n, md, &mdlen);
     memset(data, 0, sizeof data);
     for (i = 0; i < 8; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+        snprintf(out + (size_t)2 * (size_t)i, 3, "%02x", md[i]);
 }

@@ -158,7 +158,8 @@ void autoreply_classify(const header_block *hb, const classify_input *in, classi
         r->automatic = r->report = 1;
     }
     if (spam_flagged(hb) ||
-        (in->spam_score && *in->spam_score && atof(in->spam_score) >= in->spam_threshold)) {
+        (in->spam_score && *in->spam_score &&
+         strtod(in->spam_score, NULL) >= in->spam_threshold)) {
         add_reason(r, "spam");
         r->suspect = 1;
     }

@@ -184,7 +184,7 @@ int header_param(const char *value, const char *param, char *out, size_t cap)
 
 int header_address(const char *value, char *out, size_t cap)
 {
-    char clean[HEADER_VALUE_MAX];
+    char clean[HEADER_VALUE_MAX] = "";
     const char *lt, *start, *end, *at;
     size_t n = 0;
 

@@ -16,7 +16,7 @@
 
 #include "rcpt/rcpt.h"
 
-#define OUTPUT_MAX (256 * 1024)
+#define OUTPUT_MAX ((size_t)256 * 1024)
 
 /* run_exim - run exim with args, its stdout and stderr into out; the exit status or -1 */
 static int run_exim(const char *binary, const char *config, const char *const *args,

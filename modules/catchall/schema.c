@@ -25,7 +25,7 @@ static cfg_opt_t probe_opts[] = {
     CFG_INT("probes", 2, CFGF_NONE),
     MOAT_CFG_DURATION("timeout", 10),
     MOAT_CFG_DURATION("session_budget", 5),
-    MOAT_CFG_DURATION("ttl_catchall", 7 * 86400),
+    MOAT_CFG_DURATION("ttl_catchall", 7L * 86400),
     MOAT_CFG_DURATION("ttl_not_catchall", 86400),
     MOAT_CFG_DURATION("ttl_inconclusive", 3600),
     CFG_INT("rate_per_minute", 20, CFGF_NONE),

@@ -41,7 +41,7 @@ long smtp_reply_parse(const char *buf, size_t len, smtp_reply *out)
     memset(out, 0, sizeof *out);
     while (pos < len) {
         const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
-        size_t n, tn;
+        size_t n;
         int code;
 
         if (nl == NULL)
@@ -60,13 +60,11 @@ long smtp_reply_parse(const char *buf, size_t len, smtp_reply *out)
         if (n > 3 && line[3] == '-')
             continue;
         out->code = code;
-        tn = 0;
         if (n > 4) {
             size_t skip = enhanced(line + 4, n - 4, out->enhanced);
             if (skip && out->enhanced[0] != code / 100)
                 memset(out->enhanced, 0, sizeof out->enhanced);
-            tn = n - 4;
-            snprintf(out->text, sizeof out->text, "%.*s", (int)tn, line + 4);
+            snprintf(out->text, sizeof out->text, "%.*s", (int)(n - 4), line + 4);
         }
         return (long)pos;
     }

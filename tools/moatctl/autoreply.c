@@ -11,7 +11,7 @@
 #include "autoreply/autoreply.h"
 #include "ctl.h"
 
-#define MESSAGE_MAX (1024 * 1024)
+#define MESSAGE_MAX ((size_t)1024 * 1024)
 
 static int usage(void)
 {

@@ -30,7 +30,7 @@ static int audit(const ctl_env *env, int argc, char **argv)
 
     for (i = 2; i < argc; i++)
         if (strcmp(argv[i], "--probes") == 0 && i + 1 < argc)
-            probes = atoi(argv[++i]);
+            probes = (int)strtol(argv[++i], NULL, 10);
     if (r == NULL || probes < 1 || probes > 20) {
         fprintf(stderr, "usage: moatctl catchall audit [--probes 1..20]\n");
         free(r);
