@@ -96,6 +96,14 @@ int harvest_note(moat_store *st, cfg_t *sec, const char *ip, const char *sender,
         return -1;
     hs->under_attack = hs->domain_distinct >= (uint64_t)cfg_getint(sec, "domain_attack_threshold");
 
+    /* A bounce (null sender) to an unknown address is mostly backscatter of
+     * spam that forged our domain, relayed by MTAs that are not harvesting:
+     * it feeds the domain-wide picture but blocks no client (ORF does the
+     * same), unless count_bounces says otherwise. */
+    if ((sender == NULL || *sender == '\0') && !cfg_getbool(sec, "count_bounces")) {
+        hs->uncounted = 1;
+        return 0;
+    }
     if (ip && *ip) {
         snprintf(key, sizeof key, "rcpt:ip:%s", ip);
         if (moat_store_counter_add(st, key, window, 1, now, &hs->ip_count) != STORE_OK)

@@ -23,6 +23,7 @@ typedef struct harvest_state {
     uint64_t domain_distinct; /* distinct unknown local parts at the target domain */
     int under_attack;         /* the target domain is being harvested */
     int blocked;              /* this note crossed a threshold: the client is now blocked */
+    int uncounted;            /* a bounce: counted for the domain only (count_bounces = false) */
     const char *tripped;      /* "ip", "net", "sender_domain" */
     long block_seconds;
 } harvest_state;

@@ -70,7 +70,7 @@ static int in_address_list(cfg_t *sec, const char *opt, const char *key)
 static void log_decision(const rcpt_request *req, const moat_verdict *v, int log_only)
 {
     char action[16] = "", reason[48] = "", extra[128] = "", value[32];
-    static const char *const keys[] = {"delay", "count", "domain_attack"};
+    static const char *const keys[] = {"delay", "count", "counted", "domain_attack"};
     size_t i, n = 0;
 
     verdict_get(v->text, "action", action, sizeof action);
@@ -197,8 +197,14 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         return 0;
     }
     answer(v, "deny", "550", "5.1.1", "unknown_user", "No such user here");
-    verdict_addf(v, "delay", "%lds", tarpit_seconds(sec, hs.ip_count));
-    verdict_add_int(v, "count", (long long)hs.ip_count);
+    /* An uncounted bounce is tarpitted by its session's count instead. */
+    verdict_addf(v, "delay", "%lds",
+                 tarpit_seconds(sec, hs.uncounted ? (uint64_t)req->session_invalid + 1
+                                                  : hs.ip_count));
+    if (hs.uncounted)
+        verdict_add(v, "counted", "no");
+    else
+        verdict_add_int(v, "count", (long long)hs.ip_count);
     if (hs.under_attack)
         verdict_add(v, "domain_attack", "yes");
     return 0;

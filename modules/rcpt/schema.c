@@ -40,6 +40,7 @@ static cfg_opt_t rcpt_opts[] = {
     CFG_INT("ip_threshold", 10, CFGF_NONE),
     CFG_INT("net_threshold", 30, CFGF_NONE),
     CFG_INT("sender_domain_threshold", 30, CFGF_NONE),
+    CFG_BOOL("count_bounces", cfg_false, CFGF_NONE),
     CFG_INT("v4_prefix", 24, CFGF_NONE),
     CFG_INT("v6_prefix", 64, CFGF_NONE),
     MOAT_CFG_DURATION("block_time", 3600),

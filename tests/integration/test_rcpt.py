@@ -430,6 +430,19 @@ class RcptTest(unittest.TestCase):
         finally:
             slapd.stop()
 
+    def test_backscatter_bounces_are_refused_but_block_nobody(self):
+        # A big provider bouncing spam that forged our domain: each bounce to a
+        # made-up address is refused (550), but its MTA is not a harvester.
+        with make_exim() as ex:
+            codes = []
+            for conn in range(3):
+                codes += try_rcpts(ex, "127.0.26.1", ["fake%d-%d@example.test" % (conn, i)
+                                                      for i in range(8)], sender="")
+            self.assertEqual(codes, [550] * 24)
+            self.assertEqual(try_rcpts(ex, "127.0.26.1", ["alice@example.test"]), [250])
+            self.assertIn("sender=<> rcpt=<fake0-0@example.test> delay=0s counted=no",
+                          ex.mainlog())
+
 
 if __name__ == "__main__":
     unittest.main()

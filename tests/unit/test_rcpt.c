@@ -165,7 +165,7 @@ static void repeat_offenders_get_longer_blocks(void **state)
         moat_verdict v;
         for (i = 0; i < 3; i++) {
             char rcpt[32];
-            rcpt_request req = {"192.0.2.50", "", rcpt, "", "", 0, t};
+            rcpt_request req = {"192.0.2.50", "x@repeat.test", rcpt, "", "", 0, t};
             snprintf(rcpt, sizeof rcpt, "r%d-%d@example.test", round, i);
             assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
         }
@@ -378,7 +378,7 @@ static void tarpit_grows_and_is_capped(void **state)
 
     (void)state;
     for (i = 0; i < 5; i++) {
-        rcpt_request req = {"192.0.2.140", "", rcpt, "", "", 0, 1800000000};
+        rcpt_request req = {"192.0.2.140", "t@tarpit.test", rcpt, "", "", 0, 1800000000};
         snprintf(rcpt, sizeof rcpt, "t%d@example.test", i);
         assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
         assert_int_equal(verdict_get(v.text, "delay", delay, sizeof delay), 1);
@@ -507,6 +507,36 @@ static void near_misses_recorded_for_typos_not_for_guessers(void **state)
                                     sizeof val - 1, &len, NULL, 1800000000), STORE_OK);
 }
 
+static void bounces_block_nobody_but_feed_the_domain_picture(void **state)
+{
+    moat_runtime *rt = runtime_with("");
+    rcpt_request req = {"192.0.2.190", "", "", "", "", 0, 1800000000};
+    char rcpt[32], action[16], counted[8];
+    moat_verdict v;
+    const char *why;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 12; i++) {   /* backscatter: bounces to forged local parts */
+        snprintf(rcpt, sizeof rcpt, "bounce%d@example.test", i);
+        req.recipient = rcpt;
+        assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+        verdict_get(v.text, "action", action, sizeof action);
+        assert_string_equal(action, "deny");
+        assert_int_equal(verdict_get(v.text, "counted", counted, sizeof counted), 1);
+    }
+    assert_int_equal(rcpt_client_suspicious(rt, "192.0.2.190", 1800000000), 0);
+    /* with count_bounces, they count like any other */
+    rt = runtime_with("count_bounces = true");
+    for (i = 0; i < 3; i++) {
+        snprintf(rcpt, sizeof rcpt, "bounce-c%d@example.test", i);
+        req.recipient = rcpt;
+        assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    }
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "defer");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +559,7 @@ int main(void)
         cmocka_unit_test(cdb_directory_compiled_from_text),
         cmocka_unit_test(aliases_count_as_valid),
         cmocka_unit_test(near_misses_recorded_for_typos_not_for_guessers),
+        cmocka_unit_test(bounces_block_nobody_but_feed_the_domain_picture),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
