@@ -1,33 +1,88 @@
-"""Integration harness: a real Exim daemon on 127.0.0.1 with moat's shipped
+r"""Integration harness: a real Exim daemon on 127.0.0.1 with moat's shipped
 snippets, driven over SMTP by clients that bind any 127.x source address.
 
 Example::
 
-    from harness import Exim
+    from harness import Exim, SmtpSink, message
 
-    with Exim(modules=["rcpt"], moat_conf="rcpt { ... }") as ex:
-        c = ex.smtp(source="127.0.0.5")
+    peer = SmtpSink().start()                       # a remote MX that records mail
+    with Exim(modules=["rcpt"],                     # default: all four modules
+              moat_conf="rcpt {\n  ip_threshold = 3\n}\n",
+              routes={"other.test": ("127.0.0.1", peer.port)},
+              extra_acl_rcpt="  warn log_message = verdict: $acl_m_moat_rcpt") as ex:
+        c = ex.smtp(source="127.0.0.5")             # acts as host 127.0.0.5
         c.ehlo("client.test")
-        assert c.mail("someone@remote.test")[0] == 250
-        assert c.rcpt("nobody@example.test")[0] == 550
+        assert c.mail("someone@remote.test").code == 250
+        assert c.rcpt("nobody@example.test").code == 550
+        assert c.rcpt("alice@example.test").code == 250
+        assert c.data(message(to="alice@example.test")).code == 250
         c.quit()
-        assert "moat rcpt:" in ex.mainlog()
+        assert ex.wait_maildir("alice", 1)
+        assert ex.wait_for_log(r"verdict: action=accept")
+    peer.stop()
 
 Exim(...) writes everything into a private directory under /var/tmp that
-the Exim user can reach (the checkout may not be): the built modules are
-copied to <dir>/lib, conf/exim to <dir>/snippets, and an Exim configuration
-is generated that includes the snippets exactly as README tells a user to.
-Mailboxes (default postmaster, alice, bob, carol) of the local domain
-(default example.test) are maildirs under <dir>/mail/<user>/. AUTH PLAIN
-and LOGIN are advertised to 127.0.0.0/8 for the users in `passwords`.
-Mail to other domains goes to `routes` ({domain: (host, port)}) or to the
-default sink (an SmtpSink started on demand, `ex.sink`).
+the Exim user can reach (the checkout may not be): the built modules
+(MOAT_BUILD, default build/) are copied to <dir>/lib, conf/exim to
+<dir>/snippets, moat.conf to <dir>/moat.conf (a store section for this
+instance - LMDB in <dir>/state, or Redis - followed by moat_conf), and an
+Exim configuration <dir>/exim.conf that includes the snippets exactly as
+README tells a user to, with MOAT_CONFIG, MOAT_LIBDIR, MOAT_SNIPPETS and
+MOAT_ENABLE_<MODULE> for each module in `modules`.
 
-Other fixtures: SmtpSink (an SMTP server recording what it receives) and
-RedisServer (a real redis-server on a free port, shareable by several
-Exim instances through Exim(store="redis", redis=server)).
+Mail setup: the local domain (`domain`, default example.test) has the
+mailboxes `users` (default postmaster alice bob carol), delivered as the
+Exim user to maildirs <dir>/mail/<user>/. AUTH PLAIN and LOGIN are offered
+to 127.0.0.0/8 without TLS for `passwords` (default alice/alice-demo-pw,
+bob/bob-demo-pw), through authlock's shipped authenticators when authlock is
+on, plain ones otherwise (or `authenticators` given verbatim). Mail to other
+domains goes to `routes` ({domain: (host, port)}) or else to the default
+sink (ex.sink, an SmtpSink started with the instance unless sink=False);
+nothing is ever delivered to the real system. 127.0.0.0/8 is not a relay
+network unless `relay_from` says so ("<;"-list of hosts).
 
-Set MOAT_KEEP=1 to keep the directories of a run for inspection.
+Constructor hooks (text pasted into the generated config): extra_macros,
+extra_main, extra_acl_connect, extra_acl_auth, extra_acl_mail,
+extra_acl_rcpt_first (before moat's rcpt snippet), extra_acl_rcpt (after it),
+extra_acl_data, extra_acl_not_smtp, extra_routers (after moat's routers,
+before the routes and the local router), extra_transports; files={name:
+text} writes extra files into <dir>; vacation={user: text} turns on
+autoreply's vacation router; extra_ports listens on more ports; port fixes
+the port (default: a free one, known as ex.port before start()).
+
+Instance methods:
+  prepare() / start() / stop() / restart(), or `with Exim(...) as ex:`.
+    start() runs `exim4 -C <dir>/exim.conf -bdf -oX port` and returns when
+    the daemon logs that it listens; it raises with the mainlog and paniclog
+    when Exim fails. stop() ends the daemon and its children and removes the
+    directory (MOAT_KEEP=1 keeps it). An atexit hook stops what is left.
+  write_moat_conf(text, raw=False): rewrite moat.conf (raw: exactly text, no
+    store section; for broken-file tests). Read once per Exim process, so it
+    applies from the next connection.
+  smtp(source="127.0.0.1") -> Client: an smtplib.SMTP bound to that source;
+    ehlo, mail, rcpt, data(msg), auth_plain(u, p), auth_login(u, p), quit
+    each return Reply(code, text) (also .code/.text) and never raise;
+    c.banner is the greeting; send_message_simple(sender, rcpts, body).
+  send(sender, rcpts, body=None, source=..., auth=(u, p)): one connection,
+    the list of replies.
+  mainlog(), paniclog() (less the line -C itself causes), rejectlog(),
+  wait_for_log(regex, timeout) -> match or None, maildir(user) -> [bytes],
+  wait_maildir(user, n), queue() -> [message ids], wait_queue_empty(),
+  exim(*args) (any exim command line on this config), exim_bt(address),
+  submit_local(sender, rcpts, msg) (the non-SMTP path), moatctl(*args)
+  (build/moatctl --config <dir>/moat.conf), check_config() (exim -bV),
+  path(*parts) (a path in <dir>).
+
+Other fixtures: SmtpSink(port=None, reject={rcpt: "550 ..."}).start():
+an aiosmtpd server on 127.0.0.1 recording each message in .messages
+(sender, rcpts, data, peer); wait_for(n). RedisServer().start(): a real
+redis-server on a free port (no persistence), kill(), pause()/resume()
+(SIGSTOP/SIGCONT), cli(*args), stop(); several Exim(store="redis",
+redis=server) instances share its state, like several MX hosts. message()
+builds a small RFC 5322 message. free_port(), wait_port().
+
+Set MOAT_KEEP=1 to keep the directories of a run for inspection, and
+MOAT_ASAN=1 when the modules are ASan+UBSan builds (make asan-integration).
 """
 
 import atexit
@@ -320,8 +375,8 @@ exim_group = {exim_user}
 spool_directory = {dir}/spool
 log_file_path = {dir}/log/%slog
 pid_file_path = {dir}/exim.pid
-log_selector = +pid +smtp_protocol_error +smtp_syntax_error +incoming_port +smtp_connection \
-               +received_recipients +deliver_time +subject
+log_selector = +pid +smtp_protocol_error +smtp_syntax_error +incoming_port +incoming_interface \
+               +smtp_connection +received_recipients +deliver_time +subject
 host_lookup =
 rfc1413_hosts =
 local_interfaces = 127.0.0.1
@@ -493,6 +548,7 @@ class Exim:
         self.extra_ports = list(extra_ports or [])
         self.sink = None
         self.proc = None
+        self._own_session = False
         self.dir = None
 
     # ------------------------------------------------------------ set-up
@@ -638,14 +694,32 @@ class Exim:
             stdout=None if foreground_output else subprocess.DEVNULL,
             stderr=None if foreground_output else subprocess.DEVNULL,
             start_new_session=not foreground_output, env=self._asan_env())
-        if not wait_port(self.port, timeout=15):
-            self.stop()
-            raise RuntimeError("Exim did not start on port %d:\n%s\n%s" % (
-                self.port, self.mainlog()[-3000:], self.paniclog()[-3000:]))
+        self._own_session = not foreground_output
         _live.append(self)
+        if not self._wait_started(timeout=15):
+            log, panic = self.mainlog()[-3000:], self.paniclog()[-3000:]
+            self.stop()
+            raise RuntimeError("Exim did not start on port %d:\n%s\n%s" % (self.port, log, panic))
         return self
 
+    def _wait_started(self, timeout):
+        """Wait for the daemon's "daemon started: pid=N" line, which Exim
+        writes once every listening socket is bound (so no probe connection
+        shows up in the logs or in moat's counters); False as soon as the
+        daemon exits (a port in use, a config error) or on timeout."""
+        started = re.compile(r"daemon started: pid=%d\b" % self.proc.pid)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if started.search(self.mainlog()):
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.02)
+        return False
+
     def stop(self):
+        """Stop the daemon and whatever it forked (connections, deliveries,
+        queue runners), remove the directory unless MOAT_KEEP=1."""
         if self.proc:
             self.proc.terminate()
             try:
@@ -653,6 +727,11 @@ class Exim:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            if self._own_session:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    pass
             self.proc = None
         if self.sink:
             self.sink.stop()

@@ -47,18 +47,21 @@ class FoundationTest(unittest.TestCase):
                 self.assertTrue(all(c < 400 or c == 334 for c in codes), codes)
             self.assertTrue(ex.wait_maildir("bob", 2))
             log = ex.mainlog()
-            conf = ex.path("moat.conf")
-            lines = re.findall(r"\[(\d+)\] moat rcpt: error: (.*)", log)
-            # One line per connection process (whatever the number of calls in
-            # it), naming the file and line.
-            pids = [pid for pid, _ in lines]
-            self.assertGreaterEqual(len(pids), 2, log[-3000:])
-            self.assertEqual(len(pids), len(set(pids)), log[-3000:])
-            lines = [text for _, text in lines]
-            self.assertIn("%s:%d:" % (conf, lineno), lines[0])
-            self.assertIn("answering per on_error=accept", lines[0])
+            where = "%s:%d: " % (ex.path("moat.conf"), lineno)
+            # Every module is called in the transaction (connect, AUTH, MAIL,
+            # RCPT, DATA, QUIT); each says what is wrong once per connection
+            # process, naming file and line, whatever its number of calls.
+            for module in ("rcpt", "authlock", "catchall", "autoreply"):
+                lines = re.findall(r"\[(\d+)\] (?:\S+ )?moat %s: error: (.*)" % module, log)
+                pids = [pid for pid, _ in lines]
+                self.assertEqual(len(pids), 2, "%s:\n%s" % (module, log[-4000:]))
+                self.assertEqual(len(set(pids)), 2, "%s:\n%s" % (module, log[-4000:]))
+                for _, line in lines:
+                    self.assertTrue(line.startswith(where), line)
+                    self.assertIn("(answering per on_error=accept)", line)
             self.assertIn("moat-verdict: action=accept reason=moat_error", log)
             self.assertEqual(ex.paniclog(), "")
+            self.assertEqual(len(ex.maildir("bob")), 2)
 
     def test_syntax_error_in_moat_conf_accepts_per_on_error(self):
         # The unclosed store section makes "rcpt" (line 4) an unknown store option.
