@@ -26,18 +26,22 @@ int edit_distance(const char *a, const char *b, int limit)
         return over;
     if ((la > lb ? la - lb : lb - la) > (size_t)limit)
         return over;
-    for (i = 0; i <= la; i++)
-        for (j = 0; j <= lb; j++)
-            d[i][j] = over;
-    for (i = 0; i <= la && i <= (size_t)limit; i++)
-        d[i][0] = (int)i;
+    /* Row 0 and column 0 inside the band, and sentinels just outside it:
+     * the band of row i reads row i-1 from one column left of its own band
+     * to one column right of it, so no other cell needs a value. */
     for (j = 0; j <= lb && j <= (size_t)limit; j++)
         d[0][j] = (int)j;
+    if ((size_t)limit + 1 <= lb)
+        d[0][limit + 1] = over;
     for (i = 1; i <= la; i++) {
         size_t from = i > (size_t)limit ? i - (size_t)limit : 1;
         size_t to = i + (size_t)limit < lb ? i + (size_t)limit : lb;
-        int row_min = d[i][0];   /* column 0: i when inside the band, else over */
+        int row_min;
 
+        d[i][from - 1] = from == 1 && i <= (size_t)limit ? (int)i : over;
+        row_min = d[i][from - 1];
+        if (to + 1 <= lb)
+            d[i][to + 1] = over;
         for (j = from; j <= to; j++) {
             int cost = a[i - 1] != b[j - 1];
             int best = d[i - 1][j - 1] + cost;
