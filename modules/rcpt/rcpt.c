@@ -175,8 +175,9 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         return -1;
     }
     /* Typos come one at a time from ordinary senders; a client with a run
-     * of unknown recipients, or a harvest of the domain, is guessing. */
-    if (hs.ip_count <= NEAR_MISS_CLIENT_MAX && !hs.blocked && !hs.under_attack)
+     * of unknown recipients, or a harvest of the domain, is guessing, and
+     * bounces go to addresses someone else forged, not mistyped. */
+    if (!hs.uncounted && hs.ip_count <= NEAR_MISS_CLIENT_MAX && !hs.blocked && !hs.under_attack)
         nearmiss_note(rt->store, rcpt_directory_file(rt), key,
                       (int)cfg_getint(sec, "near_miss_distance"), req->now);
     if (hs.blocked) {
