@@ -3,9 +3,12 @@ moat's own failures (broken moat.conf, missing module) never cost mail."""
 
 import os
 import re
+import subprocess
+import sys
+import tempfile
 import unittest
 
-from harness import Exim, message
+from harness import HERE, Exim, message
 
 BROKEN_SYNTAX = "store {\n  backend = lmdb\n\nrcpt {\n  enabled = true\n"
 BROKEN_VALUE = "# an invalid value\nstore {\n  map_size = lots\n}\n"
@@ -124,6 +127,28 @@ class FoundationTest(unittest.TestCase):
             self.assertIn('"valid":false', js.stdout)
         finally:
             ex.stop()
+
+    def test_export_check_refuses_a_module_exim_could_not_load_safely(self):
+        # `make export-test` passes on the real modules; here the checker
+        # itself must notice each fault in a module built to have them.
+        bad = ("extern int deliver_message(const char *, int, int);\n"  # not exported by Exim
+               "int helper_counter;\n"
+               "int helper(int x) { return x + 1; }\n"
+               "int moat_bad_entry(void **yield, int argc, char **argv)\n"
+               "{ (void)yield; (void)argv;\n"
+               "  return deliver_message(\"x\", argc, 0) + helper(helper_counter); }\n")
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "bad.c"), "w") as f:
+                f.write(bad)
+            so = os.path.join(d, "bad.so")
+            subprocess.run(["cc", "-shared", "-fPIC", "-Wl,-z,lazy", "-o", so,
+                            os.path.join(d, "bad.c")], check=True)
+            r = subprocess.run([sys.executable, os.path.join(HERE, "check_exports.py"), so],
+                               capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("not entry points: helper helper_counter", r.stdout)
+        self.assertIn("neither Exim nor its own libraries export: deliver_message", r.stdout)
+        self.assertIn("not linked with -z now", r.stdout)
 
 
 if __name__ == "__main__":
