@@ -696,13 +696,13 @@ class Exim:
             start_new_session=not foreground_output, env=self._asan_env())
         self._own_session = not foreground_output
         _live.append(self)
-        if not self._wait_started(timeout=15):
+        if not self.wait_started(timeout=15):
             log, panic = self.mainlog()[-3000:], self.paniclog()[-3000:]
             self.stop()
             raise RuntimeError("Exim did not start on port %d:\n%s\n%s" % (self.port, log, panic))
         return self
 
-    def _wait_started(self, timeout):
+    def wait_started(self, timeout):
         """Wait for the daemon's "daemon started: pid=N" line, which Exim
         writes once every listening socket is bound (so no probe connection
         shows up in the logs or in moat's counters); False as soon as the

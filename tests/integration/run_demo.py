@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -29,6 +30,25 @@ catchall {
 autoreply {
     local_domains = {"example.test"}
 }
+"""
+
+# Mail for other domains is kept on the machine, in one maildir, so a demo
+# never sends anything anywhere (auto-replies and bounces included).
+OUTBOUND_ROUTER = """demo_outbound:
+  driver = accept
+  domains = ! +local_domains
+  transport = demo_outbound
+"""
+OUTBOUND_TRANSPORT = """demo_outbound:
+  driver = appendfile
+  directory = %s
+  maildir_format
+  create_directory
+  delivery_date_add
+  envelope_to_add
+  return_path_add
+  user = Debian-exim
+  group = Debian-exim
 """
 
 
@@ -69,13 +89,28 @@ def main():
         with open(custom) as f:
             conf_text = f.read()
     ex = harness.Exim(root_dir=d, port=args.port, name="run", moat_conf=conf_text, sink=False,
-                      relay_from="",
+                      relay_from="", extra_routers=OUTBOUND_ROUTER,
+                      extra_transports=OUTBOUND_TRANSPORT % ex_dir(d),
                       vacation={"bob": "Bob is on vacation; your message will be read later."})
     ex.prepare()
-    print("""moat demo: Exim %s on 127.0.0.1:%d, every module on (%s)
-  domain example.test, mailboxes postmaster alice bob carol -> %s/mail/<user>/
-  AUTH PLAIN/LOGIN: alice / alice-demo-pw, bob / bob-demo-pw; bob is on vacation
-  state (LMDB): %s/state   logs: %s/log/   config: %s/exim.conf, %s/moat.conf
+    ex._mkdir(ex_dir(d), owner_exim=True, mode=0o750)
+    ok, out = ex.check_config()
+    if not ok:
+        print(out)
+        return 1
+    return run_foreground(ex, args.port, d)
+
+
+def ex_dir(d):
+    return os.path.join(d, "outbound")
+
+
+def banner(ex, port, d):
+    print("""moat demo: Exim on 127.0.0.1:%d, every module on (%s)
+  domain example.test, mailboxes postmaster alice bob carol -> %s/mail/<user>/new/
+  AUTH PLAIN/LOGIN (no TLS, loopback only): alice / alice-demo-pw, bob / bob-demo-pw
+  bob is on vacation; mail that would leave the server stays in %s/outbound/new/
+  state (LMDB): %s/state   logs: %s/log/   configs: %s/exim.conf, %s/moat.conf
 
 Try, in another terminal:
   swaks --server 127.0.0.1:%d --from someone@remote.test --to alice@example.test
@@ -84,27 +119,49 @@ Try, in another terminal:
         --from alice@example.test --to bob@example.test
   tail -f %s/log/mainlog
 Ctrl-C stops Exim.
-""" % (harness.EXIM, args.port, " ".join(ex.modules), d, d, d, d, d, args.port, args.port,
-       args.port, d))
-    ok, out = ex.check_config()
-    if not ok:
-        print(out)
-        return 1
-    proc = subprocess.Popen([harness.EXIM, "-C", ex.path("exim.conf"), "-bdf", "-oX",
-                             str(args.port), "-oP", ex.path("exim.pid"), "-q1m"])
+""" % (port, " ".join(ex.modules), d, d, d, d, d, d, port, port, port, d), flush=True)
+
+
+def run_foreground(ex, port, d):
+    """Run the daemon until Ctrl-C or SIGTERM. Exim runs in a session of its
+    own, so that stopping it (and what it forked) is done once, here."""
+    stopping = []
+    proc = None
 
     def stop(signum, frame):
-        proc.terminate()
+        stopping.append(signum)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
 
+    signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    proc = subprocess.Popen([harness.EXIM, "-C", ex.path("exim.conf"), "-bdf", "-oX",
+                             str(port), "-oP", ex.path("exim.pid"), "-q1m"],
+                            stderr=subprocess.PIPE, start_new_session=True)
+    threading.Thread(target=relay_stderr, args=(proc.stderr,), daemon=True).start()
+    ex.proc = proc
+    if ex.wait_started(timeout=15):
+        banner(ex, port, d)
+    rc = proc.wait()
+    ex.proc = None
     try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait()
+        os.killpg(proc.pid, signal.SIGTERM)    # queue runner, deliveries in flight
+    except ProcessLookupError:
+        pass
+    if stopping:
         print("\nmoat demo stopped; mail and logs stay in %s" % d)
         return 0
+    print("Exim exited with status %d (see above and %s/log/)" % (rc, d))
+    return 1
 
+
+def relay_stderr(stream):
+    """Exim's stderr to ours, less the line every delivery writes because the
+    demo runs Exim with -C as root (see harness.Exim.HARNESS_PANIC)."""
+    for line in iter(stream.readline, b""):
+        if harness.Exim.HARNESS_PANIC.encode() not in line:
+            sys.stderr.buffer.write(line)
+            sys.stderr.flush()
 
 if __name__ == "__main__":
     sys.exit(main())
