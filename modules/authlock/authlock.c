@@ -13,6 +13,7 @@
  * block:asn:<n>, block:user:<user>:unfamiliar, block:user:<user>:familiar.
  */
 #include "authlock.h"
+#include "containment.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -501,6 +502,14 @@ static int judge(const ctx *c, const char *ip, const char *user, const char *pas
                                     (uint64_t)cfg_getint(c->sec, "distributed_ips"),
                                     &failing_ips) != STORE_OK)
         return -1;
+    if ((r = authlock_sending_locked(c->rt, ukey, c->now)) != 0) {
+        if (r < 0)
+            return -1;
+        /* Contained after sending too much: locked for AUTH until an admin unlocks. */
+        credentials_verdict(v, 0, "sending_locked");
+        log_decision(c, v, &loc, user, -1);
+        return 0;
+    }
     fam = familiar(c, ukey, &loc, failing_ips);
     snprintf(subject, sizeof subject, "user:%s:%s", ukey, fam ? "familiar" : "unfamiliar");
     r = block_active(c->rt->store, "authlock", subject, c->now, NULL);
@@ -654,6 +663,8 @@ int authlock_unlock(moat_runtime *rt, const char *what)
         return block_lift(rt->store, "authlock", subject);
     }
     user_key(what, ukey);
+    if (authlock_release(rt, ukey) != 0)
+        return -1;
     snprintf(subject, sizeof subject, "user:%s:unfamiliar", ukey);
     if (block_lift(rt->store, "authlock", subject) != 0)
         return -1;

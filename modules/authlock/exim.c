@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "authlock/authlock.h"
+#include "authlock/containment.h"
 #include "exim_glue.h"
 
 /* before - the connect and AUTH ACL entry points share everything but the moment */
@@ -93,6 +94,25 @@ MOAT_EXPORT int moat_authlock_quit(uschar **yield, int argc, uschar *argv[])
         return moat_call_end(&call, yield);
     if (authlock_session_failed(call.rt, moat_arg(&call, 1), moat_arg(&call, 2), time(NULL),
                                 &call.verdict, &why) != 0)
+        moat_call_fault(&call, why ? why : "authlock: store error");
+    return moat_call_end(&call, yield);
+}
+
+/*
+ * moat_authlock_submit {CONFIG}{$authenticated_id}{$local_part@$domain}{$rcpt_count}
+ * (acl_smtp_rcpt, authenticated clients): outbound containment.
+ */
+MOAT_EXPORT int moat_authlock_submit(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+    const char *why = NULL;
+
+    if (moat_call_begin(&call, "authlock", "moat_authlock_submit", yield, argc, argv, 4, 4,
+                        "CONFIG USER RCPT RCPT_COUNT") != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    if (authlock_submit(call.rt, moat_arg(&call, 1), moat_arg(&call, 2),
+                        strcmp(moat_arg(&call, 3), "1") == 0, time(NULL), &call.verdict,
+                        &why) != 0)
         moat_call_fault(&call, why ? why : "authlock: store error");
     return moat_call_end(&call, yield);
 }

@@ -56,6 +56,10 @@ static cfg_opt_t authlock_opts[] = {
     CFG_INT_LIST("auth_ports", "{}", CFGF_NONE),
     CFG_STR_LIST("internal_networks", "{}", CFGF_NONE),
     CFG_BOOL("auth_require_tls", cfg_false, CFGF_NONE),
+    /* outbound containment (issue 9) */
+    CFG_INT("send_floor", 100, CFGF_NONE),
+    CFG_INT("send_multiplier", 5, CFGF_NONE),
+    MOAT_CFG_DURATION("send_lock_time", 30L * 86400),
     CFG_SEC("domain", domain_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_SEC("asn", asn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()

@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from harness import HERE, Exim, RedisServer
+from harness import HERE, Exim, RedisServer, message
 
 GEO = ["127.0.20.0/24=DE:64500",    # alice's home network
        "127.0.21.0/24=CN:64501",    # an attacker's network
@@ -185,6 +185,69 @@ class AuthWhereTest(unittest.TestCase):
             self.assertIn("reason=auth_wrong_port ip=127.0.91.1", ex.mainlog())
             shown = ex.moatctl("authlock", "show", "127.0.91.1")
             self.assertIn("1 failures", shown.stdout)   # the refused AUTH counts
+
+
+class ContainmentTest(unittest.TestCase):
+    """Issue 9, part two: a hijacked account stopped, a normal user never."""
+
+    def run_containment(self, store, redis=None):
+        ex = Exim(modules=["authlock"], store=store, redis=redis,
+                  relay_from="")
+        ex.prepare()
+        ex.write_moat_conf("authlock {\n  send_floor = 40\n  tarpit_base = 0\n}\n")
+        with ex:
+            def submit(user, pw, rcpts, source):
+                c = ex.smtp(source)
+                c.ehlo()
+                if c.auth_plain(user, pw)[0] != 235:
+                    c.quit()
+                    return "auth_refused"
+                c.mail("%s@example.test" % user)
+                codes = [c.rcpt(r)[0] for r in rcpts]
+                if 250 in codes:
+                    c.data(message(sender="%s@example.test" % user, to=rcpts[0]))
+                c.quit()
+                return codes
+            # alice sends her usual handful: never stopped, never held
+            for i in range(5):
+                self.assertEqual(submit("alice", "alice-demo-pw", ["friend%d@partner.test" % i],
+                                        "127.0.95.1"), [250])
+            # bob's password was guessed: 300 messages to random external recipients
+            sent = 0
+            for i in range(300):
+                codes = submit("bob", "bob-demo-pw", ["x%d@victims.test" % i], "127.0.96.1")
+                if codes != [250]:
+                    break
+                sent += 1
+            self.assertLess(sent, 60)                       # stopped well before the 300th
+            self.assertIn(codes, ([451], "auth_refused"))
+            # locked for AUTH too, and reported
+            self.assertEqual(submit("bob", "bob-demo-pw", ["y@victims.test"], "127.0.96.1"),
+                             "auth_refused")
+            self.assertIn("moat authlock: action=contain reason=sending_limit user=bob",
+                          ex.mainlog())
+            # what was accepted after the warning waits, frozen, for review: nothing lost
+            held = ex.moatctl("--exim-config", ex.path("exim.conf"), "authlock", "held", "bob")
+            self.assertEqual(held.returncode, 1, held.stdout + held.stderr)
+            self.assertGreaterEqual(len(held.stdout.strip().splitlines()), 15)
+            self.assertTrue(ex.sink.wait_for(15))
+            # alice was never touched
+            self.assertEqual(submit("alice", "alice-demo-pw", ["friend9@partner.test"],
+                                    "127.0.95.1"), [250])
+            # unlock restores sending at once
+            self.assertEqual(ex.moatctl("authlock", "unlock", "bob").returncode, 0)
+            self.assertEqual(submit("bob", "bob-demo-pw", ["colleague@partner.test"],
+                                    "127.0.96.1"), [250])
+
+    def test_containment_on_lmdb(self):
+        self.run_containment("lmdb")
+
+    def test_containment_on_redis(self):
+        redis = RedisServer().start()
+        try:
+            self.run_containment("redis", redis)
+        finally:
+            redis.stop()
 
 
 if __name__ == "__main__":

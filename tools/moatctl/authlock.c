@@ -2,6 +2,7 @@
  * authlock.c - moatctl authlock VERB: list, show IP|USER, unlock IP|NET|ASN|USER.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,8 +16,45 @@ static int usage(void)
 {
     fprintf(stderr, "usage: moatctl authlock list\n"
                     "       moatctl authlock show IP|USER\n"
-                    "       moatctl authlock unlock IP|NET|ASN|USER\n");
+                    "       moatctl authlock unlock IP|NET|ASN|USER\n"
+                    "       moatctl authlock held USER\n");
     return CTL_USAGE;
+}
+
+#define QUEUE_MAX ((size_t)1024 * 1024)
+
+/* held - the queued messages moat froze for review: X-Moat-Held: USER */
+static int held(const ctl_env *env, const char *user)
+{
+    static const char *const list_args[] = {"-bp", NULL};
+    char *queue = malloc(QUEUE_MAX), *line, *save = NULL, headers[65536], want[300];
+    int n = 0;
+
+    if (queue == NULL)
+        return CTL_USAGE;
+    if (ctl_run_exim(env, list_args, queue, QUEUE_MAX) != 0) {
+        fprintf(stderr, "moatctl authlock held: exim -bp failed: %.200s\n", queue);
+        free(queue);
+        return CTL_USAGE;
+    }
+    snprintf(want, sizeof want, "X-Moat-Held: %s\n", user);
+    for (line = strtok_r(queue, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char id[32];
+        const char *args[] = {"-Mvh", id, NULL};
+        /* queue lines: " 25m  1.2K 1xVO7j-0002wx-0L <sender>" */
+        if (sscanf(line, "%*s %*s %31s", id) != 1 || strlen(id) != 16 || id[6] != '-')
+            continue;
+        if (ctl_run_exim(env, args, headers, sizeof headers) != 0)
+            continue;
+        if (strcasestr(headers, want) == NULL)
+            continue;
+        printf("%s%s\n", id, strstr(line, "*** frozen ***") ? " frozen" : "");
+        n++;
+    }
+    free(queue);
+    if (n == 0 && !env->json)
+        fprintf(stderr, "nothing held for %s\n", user);
+    return n ? CTL_PROBLEM : CTL_OK;
 }
 
 typedef struct lister {
@@ -135,6 +173,8 @@ int ctl_authlock(const ctl_env *env, int argc, char **argv)
         return list(env);
     if (argc == 3 && strcmp(argv[1], "show") == 0)
         return show(env, argv[2]);
+    if (argc == 3 && strcmp(argv[1], "held") == 0)
+        return held(env, argv[2]);
     if (argc == 3 && strcmp(argv[1], "unlock") == 0) {
         if ((rt = ctl_runtime(env)) == NULL)
             return CTL_USAGE;

@@ -24,6 +24,13 @@ typedef struct ctl_env {
 /* ctl_runtime - load the config (reporting errors on stderr); NULL on failure */
 moat_runtime *ctl_runtime(const ctl_env *env);
 
+/*
+ * ctl_run_exim - run Exim (with --exim-config's file when given) with args;
+ * its standard output and error in out. Returns the exit status, -1 if it
+ * could not run.
+ */
+int ctl_run_exim(const ctl_env *env, const char *const *args, char *out, size_t cap);
+
 /* ctl_json_string - print s as a JSON string literal */
 void ctl_json_string(FILE *out, const char *s);
 

@@ -1,0 +1,143 @@
+/*
+ * containment.c - per-user outbound limits with a learned baseline.
+ *
+ * Store keys: authlock:out:<user> (distinct recipients, 24 h window),
+ * authlock:msgs:<user> (messages, 24 h), authlock:base:<user> ("<day>
+ * <today's count> <baseline>": the baseline is an exponentially weighted
+ * mean of the user's daily distinct recipients), and the block
+ * authlock:block:user:<user>:sending.
+ */
+#include "containment.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "block.h"
+#include "log.h"
+
+#define DAY 86400
+#define USER_MAX 128
+
+/* baseline - update and return the learned daily baseline of the user */
+static int baseline(moat_store *st, const char *ukey, uint64_t today_count, time_t now,
+                    double *base)
+{
+    char key[STORE_KEY_MAX + 1], val[96];
+    size_t len = 0;
+    long day = 0, today = (long)(now / DAY);
+    double last = 0, ewma = -1;
+
+    snprintf(key, sizeof key, "authlock:base:%s", ukey);
+    switch (moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now)) {
+    case STORE_ERROR:
+        return -1;
+    case STORE_OK:
+        val[len] = '\0';
+        if (sscanf(val, "%ld %lf %lf", &day, &last, &ewma) != 3)
+            ewma = -1;
+        break;
+    default:
+        break;
+    }
+    if (ewma >= 0 && day < today)
+        ewma = ewma == 0 && day == 0 ? last : 0.7 * ewma + 0.3 * last;   /* a day has passed */
+    if (ewma < 0)
+        ewma = 0;
+    *base = ewma;
+    snprintf(val, sizeof val, "%ld %llu %.3f", today, (unsigned long long)today_count, ewma);
+    return moat_store_set(st, key, val, strlen(val), 90 * DAY, now) == STORE_OK ? 0 : -1;
+}
+
+int authlock_sending_locked(moat_runtime *rt, const char *ukey, time_t now)
+{
+    char subject[USER_MAX + 32];
+
+    snprintf(subject, sizeof subject, "user:%s:sending", ukey);
+    return block_active(rt->store, "authlock", subject, now, NULL);
+}
+
+int authlock_release(moat_runtime *rt, const char *ukey)
+{
+    char subject[USER_MAX + 32], key[USER_MAX + 32];
+
+    snprintf(subject, sizeof subject, "user:%s:sending", ukey);
+    if (block_lift(rt->store, "authlock", subject) != 0)
+        return -1;
+    snprintf(key, sizeof key, "authlock:out:%s", ukey);
+    return moat_store_del(rt->store, key) == STORE_OK ? 0 : -1;
+}
+
+int authlock_submit(moat_runtime *rt, const char *user, const char *recipient, int first,
+                    time_t now, moat_verdict *v, const char **why)
+{
+    cfg_t *sec = moat_config_module(rt->config, "authlock");
+    char ukey[USER_MAX], rkey[ADDR_TEXT_MAX + 1], key[STORE_KEY_MAX + 1], subject[USER_MAX + 32];
+    uint64_t recipients = 0, messages = 0;
+    double base;
+    long floor = cfg_getint(sec, "send_floor"), mult = cfg_getint(sec, "send_multiplier"), limit;
+    long secs;
+    int r, log_only = moat_config_log_only(rt->config, "authlock");
+
+    addr_lower(user, ukey, sizeof ukey);
+    addr_lower(recipient, rkey, sizeof rkey);
+    verdict_init(v, "accept");
+    if ((r = authlock_sending_locked(rt, ukey, now)) < 0)
+        goto store_error;
+    if (r > 0) {
+        verdict_init(v, log_only ? "accept" : "defer");
+        verdict_add(v, "code", "451");
+        verdict_add(v, "xcode", "4.7.1");
+        verdict_add(v, "reason", "sending_locked");
+        verdict_add(v, "text", "Sending is suspended for this account; contact your administrator");
+        return 0;
+    }
+    snprintf(key, sizeof key, "authlock:out:%s", ukey);
+    if (moat_store_distinct_add(rt->store, key, rkey, DAY, now, &recipients) != STORE_OK)
+        goto store_error;
+    snprintf(key, sizeof key, "authlock:msgs:%s", ukey);
+    if (moat_store_counter_add(rt->store, key, DAY, first ? 1 : 0, now, &messages) != STORE_OK)
+        goto store_error;
+    if (baseline(rt->store, ukey, recipients, now, &base) != 0)
+        goto store_error;
+    limit = (long)(mult * base);
+    if (limit < floor)
+        limit = floor;
+    if ((long)recipients > limit) {
+        block_policy p = {cfg_getint(sec, "send_lock_time"), cfg_getint(sec, "send_lock_time"),
+                          cfg_getint(sec, "repeat_window"), 0, 0};
+        snprintf(subject, sizeof subject, "user:%s:sending", ukey);
+        if (!log_only && block_escalate(rt->store, "authlock", subject, &p, now, &secs) != 0)
+            goto store_error;
+        moat_log(MOAT_LOG_ERROR, "moat authlock: action=contain reason=sending_limit user=%s "
+                 "recipients=%llu messages=%llu limit=%ld baseline=%.1f%s: account locked "
+                 "for sending and AUTH until moatctl authlock unlock %s", ukey,
+                 (unsigned long long)recipients, (unsigned long long)messages, limit, base,
+                 log_only ? " mode=log-only" : "", ukey);
+        verdict_init(v, log_only ? "accept" : "defer");
+        verdict_add(v, "code", "451");
+        verdict_add(v, "xcode", "4.7.1");
+        verdict_add(v, "reason", "sending_limit");
+        verdict_add(v, "text", "Sending limit reached for this account; contact your administrator");
+        return 0;
+    }
+    if ((long)recipients * 2 > limit) {
+        /* Past half the limit: hold the message for review rather than let it go. */
+        if (!log_only)
+            verdict_add(v, "held", "yes");
+        verdict_add(v, "reason", "sending_warning");
+        if ((long)recipients * 2 == limit + 1 || (long)recipients * 2 == limit + 2)
+            moat_log(MOAT_LOG_WARN, "moat authlock: action=hold reason=sending_warning user=%s "
+                     "recipients=%llu limit=%ld: messages are frozen for review "
+                     "(moatctl authlock held %s)", ukey, (unsigned long long)recipients, limit,
+                     ukey);
+    }
+    verdict_add_int(v, "recipients", (long long)recipients);
+    verdict_add_int(v, "limit", limit);
+    return 0;
+
+store_error:
+    *why = moat_store_last_error(rt->store);
+    return -1;
+}
