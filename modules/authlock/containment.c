@@ -4,7 +4,8 @@
  * Store keys: authlock:out:<user> (distinct recipients, 24 h window),
  * authlock:msgs:<user> (messages, 24 h), authlock:base:<user> ("<day>
  * <today's count> <baseline>": the baseline is an exponentially weighted
- * mean of the user's daily distinct recipients), and the block
+ * mean of the user's daily distinct recipients, -1 before a first full
+ * day), and the block
  * authlock:block:user:<user>:sending.
  */
 #include "containment.h"
@@ -27,7 +28,7 @@ static int baseline(moat_store *st, const char *ukey, uint64_t today_count, time
     char key[STORE_KEY_MAX + 1], val[96];
     size_t len = 0;
     long day = 0, today = (long)(now / DAY);
-    double last = 0, ewma = -1;
+    double last = 0, ewma = -1;   /* -1: no full day seen yet */
 
     snprintf(key, sizeof key, "authlock:base:%s", ukey);
     switch (moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now)) {
@@ -35,17 +36,23 @@ static int baseline(moat_store *st, const char *ukey, uint64_t today_count, time
         return -1;
     case STORE_OK:
         val[len] = '\0';
-        if (sscanf(val, "%ld %lf %lf", &day, &last, &ewma) != 3)
-            ewma = -1;
+        {
+            char *p = val, *end;
+            day = strtol(p, &end, 10);
+            last = end > p ? strtod(end, &p) : 0;
+            ewma = p > end ? strtod(p, &end) : -1;
+            if (end == p)
+                ewma = -1;
+        }
         break;
     default:
         break;
     }
-    if (ewma >= 0 && day < today)
-        ewma = ewma == 0 && day == 0 ? last : 0.7 * ewma + 0.3 * last;   /* a day has passed */
-    if (ewma < 0)
-        ewma = 0;
-    *base = ewma;
+    /* A day has passed: its count joins the mean (the first day seeds it).
+     * ewma < 0: no full day seen yet. */
+    if (day > 0 && day < today)
+        ewma = ewma < 0 ? last : 0.7 * ewma + 0.3 * last;
+    *base = ewma < 0 ? 0 : ewma;
     snprintf(val, sizeof val, "%ld %llu %.3f", today, (unsigned long long)today_count, ewma);
     return moat_store_set(st, key, val, strlen(val), 90 * DAY, now) == STORE_OK ? 0 : -1;
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "authlock/authlock.h"
+#include "authlock/containment.h"
 #include "authlock/pwhash.h"
 #include "log.h"
 #include "runtime.h"
@@ -170,6 +171,38 @@ static void log_only_keeps_the_real_result(void **state)
     assert_string_equal(reason, "log_only");
 }
 
+/* send - n new recipients for user at t; how many were accepted */
+static int send_n(moat_runtime *rt, const char *user, int n, int offset, time_t t)
+{
+    int i, ok = 0;
+
+    for (i = 0; i < n; i++) {
+        char rcpt[64], action[16];
+        moat_verdict v;
+        const char *why;
+        snprintf(rcpt, sizeof rcpt, "r%d@remote.test", offset + i);
+        assert_int_equal(authlock_submit(rt, user, rcpt, 1, t, &v, &why), 0);
+        verdict_get(v.text, "action", action, sizeof action);
+        ok += strcmp(action, "accept") == 0;
+    }
+    return ok;
+}
+
+static void containment_learns_the_users_own_volume(void **state)
+{
+    moat_runtime *rt = runtime_with("send_floor = 10 send_multiplier = 2");
+    time_t day1 = 1800000000 / 86400 * 86400 + 3600;
+    char ukey[] = "erin";
+
+    (void)state;
+    assert_int_equal(send_n(rt, "erin", 8, 0, day1), 8);           /* under the floor */
+    /* the next day the baseline is 8: the limit is 2 x 8 = 16, not the floor */
+    assert_int_equal(send_n(rt, "erin", 20, 100, day1 + 86400), 16);
+    assert_int_equal(authlock_sending_locked(rt, ukey, day1 + 86400), 1);
+    assert_int_equal(authlock_release(rt, ukey), 0);
+    assert_int_equal(send_n(rt, "erin", 1, 500, day1 + 86400), 1);
+}
+
 static void password_hash_is_keyed_and_stable(void **state)
 {
     unsigned char a[32], b[32];
@@ -203,6 +236,7 @@ int main(void)
         cmocka_unit_test(tarpit_grows_before_auth),
         cmocka_unit_test(log_only_keeps_the_real_result),
         cmocka_unit_test(password_hash_is_keyed_and_stable),
+        cmocka_unit_test(containment_learns_the_users_own_volume),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
