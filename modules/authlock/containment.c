@@ -5,7 +5,7 @@
  * authlock:msgs:<user> (messages, 24 h), authlock:base:<user> ("<day>
  * <today's count> <baseline>": the baseline is an exponentially weighted
  * mean of the user's daily distinct recipients, -1 before a first full
- * day), and the block
+ * day), authlock:warned:<user> (the admin was told today), and the block
  * authlock:block:user:<user>:sending.
  */
 #include "containment.h"
@@ -130,15 +130,27 @@ int authlock_submit(moat_runtime *rt, const char *user, const char *recipient, i
         return 0;
     }
     if ((long)recipients * 2 > limit) {
-        /* Past half the limit: hold the message for review rather than let it go. */
+        /* Past half the limit: hold the message for review rather than let it go;
+         * the first time in a day, tell the admin (Exim's freeze_tell). */
+        store_status warned;
+
+        snprintf(key, sizeof key, "authlock:warned:%s", ukey);
+        warned = moat_store_get(rt->store, key, NULL, 0, NULL, NULL, now);
+        if (warned == STORE_ERROR)
+            goto store_error;
         if (!log_only)
             verdict_add(v, "held", "yes");
         verdict_add(v, "reason", "sending_warning");
-        if ((long)recipients * 2 == limit + 1 || (long)recipients * 2 == limit + 2)
+        if (warned == STORE_NOTFOUND) {
+            if (moat_store_set(rt->store, key, "1", 1, DAY, now) != STORE_OK)
+                goto store_error;
+            if (!log_only)
+                verdict_add(v, "tell", "yes");
             moat_log(MOAT_LOG_WARN, "moat authlock: action=hold reason=sending_warning user=%s "
                      "recipients=%llu limit=%ld: messages are frozen for review "
                      "(moatctl authlock held %s)", ukey, (unsigned long long)recipients, limit,
                      ukey);
+        }
     }
     verdict_add_int(v, "recipients", (long long)recipients);
     verdict_add_int(v, "limit", limit);

@@ -191,8 +191,8 @@ class ContainmentTest(unittest.TestCase):
     """Issue 9, part two: a hijacked account stopped, a normal user never."""
 
     def run_containment(self, store, redis=None):
-        ex = Exim(modules=["authlock"], store=store, redis=redis,
-                  relay_from="")
+        ex = Exim(modules=["authlock"], store=store, redis=redis, relay_from="",
+                  extra_macros="MOAT_AUTHLOCK_NOTIFY = postmaster@example.test")
         ex.prepare()
         ex.write_moat_conf("authlock {\n  send_floor = 40\n  tarpit_base = 0\n}\n")
         with ex:
@@ -231,6 +231,12 @@ class ContainmentTest(unittest.TestCase):
             self.assertEqual(held.returncode, 1, held.stdout + held.stderr)
             self.assertGreaterEqual(len(held.stdout.strip().splitlines()), 15)
             self.assertTrue(ex.sink.wait_for(15))
+            # the admin was told once, by Exim's freeze_tell
+            self.assertTrue(ex.wait_maildir("postmaster", 1))
+            time.sleep(0.5)
+            notes = ex.maildir("postmaster")
+            self.assertEqual(len(notes), 1)
+            self.assertIn(b"frozen", notes[0])
             # alice was never touched
             self.assertEqual(submit("alice", "alice-demo-pw", ["friend9@partner.test"],
                                     "127.0.95.1"), [250])
