@@ -510,6 +510,33 @@ login_server:
 """
 
 
+def check_entry_points(snippets, libdir):
+    """Raise when a snippet calls an entry point its module does not export:
+    the .so files are older than the snippets (run make), and Exim would
+    answer 451 at that ACL with a paniclog line, which no test should have
+    to puzzle out."""
+    calls = set()
+    for dirpath, _, filenames in os.walk(snippets):
+        for fn in filenames:
+            with open(os.path.join(dirpath, fn), errors="replace") as f:
+                calls |= set(re.findall(r"dlfunc\{MOAT_LIBDIR/(\w+)\.so\}\{(\w+)\}", f.read()))
+    exported = {}
+    stale = []
+    for module, entry in sorted(calls):
+        so = os.path.join(libdir, module + ".so")
+        if not os.path.exists(so):
+            continue
+        if so not in exported:
+            out = subprocess.run(["nm", "-D", "--defined-only", so], capture_output=True,
+                                 text=True).stdout
+            exported[so] = {line.split()[-1] for line in out.splitlines() if line.strip()}
+        if entry not in exported[so]:
+            stale.append("%s.so has no %s" % (module, entry))
+    if stale:
+        raise RuntimeError("the modules in %s are older than conf/exim (%s): run make"
+                           % (build_dir(), "; ".join(stale)))
+
+
 class Exim:
     """A real Exim daemon with moat; see the module docstring."""
 
@@ -607,6 +634,8 @@ class Exim:
                 os.makedirs(self.dir, exist_ok=True)
             else:
                 self.dir = tempfile.mkdtemp(prefix="moat-%s-" % self.name, dir="/var/tmp")
+        if self not in _live:
+            _live.append(self)      # removed at exit even if never started
         os.chmod(self.dir, 0o755)
         for sub in ("spool", "log", "mail", "state"):
             self._mkdir(self.path(sub), owner_exim=True, mode=0o750)
@@ -618,6 +647,13 @@ class Exim:
         if os.path.exists(snippets):
             shutil.rmtree(snippets)
         shutil.copytree(os.path.join(ROOT, "conf", "exim"), snippets)
+        try:
+            check_entry_points(snippets, self.path("lib"))
+        except RuntimeError:
+            if not self.root_dir:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                self.dir = None
+            raise
         for dirpath, dirnames, filenames in os.walk(snippets):
             os.chmod(dirpath, 0o755)
             for fn in filenames:
@@ -695,7 +731,8 @@ class Exim:
             stderr=None if foreground_output else subprocess.DEVNULL,
             start_new_session=not foreground_output, env=self._asan_env())
         self._own_session = not foreground_output
-        _live.append(self)
+        if self not in _live:
+            _live.append(self)
         if not self.wait_started(timeout=15):
             log, panic = self.mainlog()[-3000:], self.paniclog()[-3000:]
             self.stop()
