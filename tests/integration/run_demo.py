@@ -77,12 +77,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=2525)
     ap.add_argument("--build", default="build")
+    ap.add_argument("--dir", help="directory instead of run/ (it must be reachable by %s)"
+                    % harness.EXIM_USER)
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("make run needs root: Exim's daemon starts as root and gives up privileges")
         return 2
     os.environ["MOAT_BUILD"] = os.path.abspath(os.path.join(ROOT, args.build))
-    d = run_dir()
+    d = os.path.abspath(args.dir) if args.dir else run_dir()
     conf_text = DEMO_CONF
     custom = os.path.join(d, "moat.local.conf")
     if os.path.exists(custom):

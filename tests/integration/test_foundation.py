@@ -1,14 +1,18 @@
 """Issue 2: a real Exim daemon calls moat through the shipped snippets, and
 moat's own failures (broken moat.conf, missing module) never cost mail."""
 
+import glob
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
-from harness import HERE, Exim, message
+from harness import HERE, ROOT, Client, Exim, build_dir, free_port, message
 
 BROKEN_SYNTAX = "store {\n  backend = lmdb\n\nrcpt {\n  enabled = true\n"
 BROKEN_VALUE = "# an invalid value\nstore {\n  map_size = lots\n}\n"
@@ -125,8 +129,66 @@ class FoundationTest(unittest.TestCase):
                           % ex.path("moat.conf"), bad.stderr)
             js = ex.moatctl("--json", "check-config")
             self.assertIn('"valid":false', js.stdout)
+            # The example configuration that `make install` and the package ship.
+            shipped = ex.moatctl("check-config", os.path.join(ROOT, "conf", "moat.conf"))
+            self.assertEqual(shipped.returncode, 0, shipped.stdout + shipped.stderr)
         finally:
             ex.stop()
+
+    def test_make_run_demo(self):
+        # What README's "Try it" promises, through run_demo.py itself (in a
+        # directory of its own, not the checkout's run/).
+        d = tempfile.mkdtemp(prefix="moat-demo-", dir="/var/tmp")
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "run_demo.py"), "--port",
+                                 str(port), "--build", build_dir(), "--dir", d],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            banner = ""
+            while "Ctrl-C stops Exim." not in banner:
+                line = proc.stdout.readline()
+                self.assertTrue(line, "run_demo.py ended early:\n" + banner)
+                banner += line
+            self.assertIn("swaks --server 127.0.0.1:%d" % port, banner)
+            c = Client(port, source="127.0.0.50")
+            c.ehlo()
+            self.assertEqual(c.mail("someone@remote.test").code, 250)
+            self.assertEqual(c.rcpt("nobody@example.test").code, 550)
+            self.assertEqual(c.rcpt("alice@example.test").code, 250)
+            self.assertEqual(c.data(message(to="alice@example.test")).code, 250)
+            c.quit()
+            c = Client(port, source="127.0.0.51")
+            c.ehlo()
+            self.assertEqual(c.auth_login("bob", "bob-demo-pw").code, 235)
+            self.assertEqual(c.mail("bob@example.test").code, 250)
+            self.assertEqual(c.rcpt("friend@remote.test").code, 250)
+            self.assertEqual(c.data(message(sender="bob@example.test",
+                                            to="friend@remote.test")).code, 250)
+            c.quit()
+            c = Client(port, source="127.0.0.52")
+            c.ehlo()
+            self.assertEqual(c.auth_plain("alice", "alice-demo-pw").code, 235)
+            c.quit()
+            deadline = time.time() + 10
+            while time.time() < deadline and not (
+                    glob.glob(os.path.join(d, "mail", "alice", "new", "*")) and
+                    glob.glob(os.path.join(d, "outbound", "new", "*"))):
+                time.sleep(0.1)
+            self.assertEqual(len(glob.glob(os.path.join(d, "mail", "alice", "new", "*"))), 1)
+            self.assertEqual(len(glob.glob(os.path.join(d, "outbound", "new", "*"))), 1)
+            proc.send_signal(signal.SIGINT)
+            rest = proc.communicate(timeout=15)[0]
+            self.assertEqual(proc.returncode, 0, rest)
+            self.assertIn("moat demo stopped", rest)
+            self.assertNotIn("lost privilege", banner + rest)
+            with open(os.path.join(d, "log", "mainlog")) as f:
+                self.assertIn("moat rcpt: action=deny reason=unknown_user", f.read())
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if not os.environ.get("MOAT_KEEP"):
+                shutil.rmtree(d, ignore_errors=True)
 
     def test_export_check_refuses_a_module_exim_could_not_load_safely(self):
         # `make export-test` passes on the real modules; here the checker
