@@ -697,10 +697,10 @@ class Exim:
 
     # ------------------------------------------------------------ daemon
 
-    def _asan_env(self):
-        """MOAT_ASAN=1: the modules are ASan+UBSan builds; preload the runtimes
-        into the daemon (and, through keep_environment, Exim's children) and
-        send reports to <dir>/asan.*"""
+    def exim_env(self):
+        """The environment for Exim commands. MOAT_ASAN=1: the modules are
+        ASan+UBSan builds; preload the runtimes into the daemon (and, through
+        keep_environment, Exim's children) and send reports to <dir>/asan.*"""
         env = dict(os.environ)
         if os.environ.get("MOAT_ASAN"):
             env["LD_PRELOAD"] = ASAN_PRELOAD
@@ -729,7 +729,7 @@ class Exim:
              "-oP", self.path("exim.pid")],
             stdout=None if foreground_output else subprocess.DEVNULL,
             stderr=None if foreground_output else subprocess.DEVNULL,
-            start_new_session=not foreground_output, env=self._asan_env())
+            start_new_session=not foreground_output, env=self.exim_env())
         self._own_session = not foreground_output
         if self not in _live:
             _live.append(self)
@@ -875,7 +875,7 @@ class Exim:
     def exim(self, *args, input=None):
         return subprocess.run([EXIM, "-C", self.path("exim.conf")] + list(args),
                               capture_output=True, text=True, input=input,
-                              env=self._asan_env())
+                              env=self.exim_env())
 
     def queue(self):
         """Message ids waiting in the queue."""

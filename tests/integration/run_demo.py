@@ -139,7 +139,8 @@ def run_foreground(ex, port, d):
     signal.signal(signal.SIGTERM, stop)
     proc = subprocess.Popen([harness.EXIM, "-C", ex.path("exim.conf"), "-bdf", "-oX",
                              str(port), "-oP", ex.path("exim.pid"), "-q1m"],
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            env=ex.exim_env())
     threading.Thread(target=relay_stderr, args=(proc.stderr,), daemon=True).start()
     ex.proc = proc
     if ex.wait_started(timeout=15):

@@ -36,6 +36,8 @@ def main():
     print("integration: %d tests, %d failures, %d errors, %d skipped in %.0fs" % (
         result.testsRun, len(result.failures), len(result.errors), len(result.skipped),
         time.time() - start))
+    for test, _ in result.failures + result.errors:
+        print("  failed: %s" % test.id())
     return 0 if result.wasSuccessful() else 1
 
 
