@@ -388,6 +388,7 @@ smtp_connect_backlog = 256
 smtp_banner = $smtp_active_hostname ESMTP Exim $version_number moat-test
 auth_advertise_hosts = 127.0.0.0/8
 tls_advertise_hosts =
+daemon_startup_retries = 0
 keep_environment = {keep_environment}
 received_headers_max = 30
 delay_warning =
@@ -557,7 +558,9 @@ class Exim:
         self.passwords = dict(DEFAULT_PASSWORDS if passwords is None else passwords)
         self.routes = dict(routes or {})
         self.relay_from = relay_from
-        self.port = port or free_port()
+        self._port = port or free_port()
+        self._port_chosen_here = port is None
+        self._port_published = False
         self.name = name
         self.hostname = hostname or "mx.%s" % domain
         self.root_dir = root_dir
@@ -680,7 +683,7 @@ class Exim:
         conf = EXIM_TEMPLATE.format(
             name=self.name, dir=self.dir, module_macros=macros, hostname=self.hostname,
             domain=self.domain, relay_from=self.relay_from, exim_user=EXIM_USER,
-            ports=" : ".join(str(p) for p in [self.port] + self.extra_ports), route_routers=self._route_routers(),
+            ports=" : ".join(str(p) for p in [self._port] + self.extra_ports), route_routers=self._route_routers(),
             keep_environment="LD_PRELOAD : ASAN_OPTIONS : UBSAN_OPTIONS"
             if os.environ.get("MOAT_ASAN") else "",
             authenticators=self._authenticators(), **self.extra)
@@ -723,21 +726,39 @@ class Exim:
         ok, out = self.check_config()
         if not ok:
             raise RuntimeError("Exim config does not check:\n" + out)
-        self.proc = subprocess.Popen(
-            [EXIM, "-C", self.path("exim.conf"), "-bdf",
-             "-oX", ":".join(str(p) for p in [self.port] + self.extra_ports),
-             "-oP", self.path("exim.pid")],
-            stdout=None if foreground_output else subprocess.DEVNULL,
-            stderr=None if foreground_output else subprocess.DEVNULL,
-            start_new_session=not foreground_output, env=self.exim_env())
-        self._own_session = not foreground_output
         if self not in _live:
             _live.append(self)
-        if not self.wait_started(timeout=15):
-            log, panic = self.mainlog()[-3000:], self.paniclog()[-3000:]
-            self.stop()
-            raise RuntimeError("Exim did not start on port %d:\n%s\n%s" % (self.port, log, panic))
-        return self
+        for attempt in range(3):
+            logged = len(self._read("paniclog"))
+            self.proc = subprocess.Popen(
+                [EXIM, "-C", self.path("exim.conf"), "-bdf",
+                 "-oX", ":".join(str(p) for p in [self._port] + self.extra_ports),
+                 "-oP", self.path("exim.pid")],
+                stdout=None if foreground_output else subprocess.DEVNULL,
+                stderr=None if foreground_output else subprocess.DEVNULL,
+                start_new_session=not foreground_output, env=self.exim_env())
+            self._own_session = not foreground_output
+            if self.wait_started(timeout=15):
+                return self
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+            # A free port picked at construction may have been taken since by
+            # another test's daemon; when nobody has been told this one yet
+            # (ex.port unread), take another.
+            in_use = "Address already in use" in self._read("paniclog")[logged:]
+            if not (in_use and self._port_chosen_here and not self._port_published):
+                break
+            self._port = free_port()
+        log, panic = self.mainlog()[-3000:], self.paniclog()[-3000:]
+        self.stop()
+        raise RuntimeError("Exim did not start on port %d:\n%s\n%s" % (self._port, log, panic))
+
+    @property
+    def port(self):
+        """The SMTP port; once read, start() keeps it whatever happens."""
+        self._port_published = True
+        return self._port
 
     def wait_started(self, timeout):
         """Wait for the daemon's "daemon started: pid=N" line, which Exim
