@@ -48,7 +48,9 @@ extra_acl_data, extra_acl_not_smtp, extra_routers (after moat's routers,
 before the routes and the local router), extra_transports; files={name:
 text} writes extra files into <dir>; vacation={user: text} turns on
 autoreply's vacation router; extra_ports listens on more ports; port fixes
-the port (default: a free one, known as ex.port before start()).
+the port (default: a free one, ex.port, readable before start() - e.g. for
+another instance's routes - and then kept; unread, start() replaces it if
+another daemon took it meanwhile).
 
 Instance methods:
   prepare() / start() / stop() / restart(), or `with Exim(...) as ex:`.
