@@ -1,13 +1,7 @@
 /*
- * autoreply.c - the inbound records and the outbound gate.
- *
- * Store keys (prefix autoreply:): never:<message-id> (an inbound message
- * classified never-answer), suspect:<sender> (spam or forged: no NDR to
- * it), got:<responder>|<from> (we received an auto-reply from <from> to our
- * <responder>: the ping-pong breaker), bounced:<address> (a reply of ours to
- * it bounced), sent:<responder>|<destination> (once per period), ours:<id>
- * (Message-IDs of our replies), known:<address> (our users wrote to it),
- * cap:a:<address> and cap:d:<domain> (server-wide counters).
+ * autoreply.c - the inbound side: classify, stamp (through the verdict),
+ * and remember what the outbound gate will need; and the delivery-failure
+ * event. The gate itself is gate.c.
  */
 #include "autoreply.h"
 
@@ -16,383 +10,253 @@
 #include <string.h>
 #include <strings.h>
 
-#include "addr.h"
 #include "log.h"
 
-#define ID_MAX 256
+void autoreply_config_load(const moat_runtime *rt, autoreply_config *cfg)
+{
+    cfg_t *sec = moat_config_module(rt->config, "autoreply");
+    long period = cfg_getint(sec, "period");
+    unsigned i;
 
-typedef struct gate {
-    moat_runtime *rt;
-    cfg_t *sec;
+    if (period < AUTOREPLY_PERIOD_MIN || period > AUTOREPLY_PERIOD_MAX) {
+        long clamped = period < AUTOREPLY_PERIOD_MIN ? AUTOREPLY_PERIOD_MIN : AUTOREPLY_PERIOD_MAX;
+        moat_log_once("autoreply:period", MOAT_LOG_WARN,
+                      "moat autoreply: period %lds is outside 1d..60d, using %lds", period,
+                      clamped);
+        period = clamped;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    cfg->period = (uint32_t)period;
+    cfg->suspect_ttl = (uint32_t)cfg_getint(sec, "suspect_ttl");
+    cfg->known_ttl = (uint32_t)cfg_getint(sec, "known_ttl");
+    cfg->bounced_ttl = (uint32_t)cfg_getint(sec, "bounced_ttl");
+    cfg->cap_window = (uint32_t)cfg_getint(sec, "cap_window");
+    cfg->cap_address = (uint64_t)cfg_getint(sec, "cap_address");
+    cfg->cap_domain = (uint64_t)cfg_getint(sec, "cap_domain");
+    cfg->external = (int)cfg_getint(sec, "external");
+    cfg->sec = sec;
+    classify_input_defaults(&cfg->rules);
+    cfg->rules.spam_threshold = cfg_getfloat(sec, "spam_threshold");
+    cfg->rules.max_hops = (unsigned)cfg_getint(sec, "max_hops");
+    cfg->rules.spf_mask = 0;
+    for (i = 0; i < cfg_size(sec, "spf_results"); i++)
+        cfg->rules.spf_mask |= classify_spf_bit(cfg_getnstr(sec, "spf_results", i));
+}
+
+typedef struct id_lookup {
+    moat_store *st;
+    hist_kind kind;
     time_t now;
     const char **why;
-} gate;
+} id_lookup;
 
-static void classify_input_for(cfg_t *sec, const autoreply_message *m, classify_input *in)
+static int id_recorded(const char *id, void *arg)
 {
-    memset(in, 0, sizeof *in);
-    in->envelope_sender = m->sender ? m->sender : "";
-    in->recipients = m->recipients ? m->recipients : "";
-    in->spam_score = m->spam_score;
-    in->spf_result = m->spf_result;
-    in->catchall_only = m->catchall_only;
-    in->spam_threshold = cfg_getfloat(sec, "spam_threshold");
-    in->max_hops = (int)cfg_getint(sec, "max_hops");
+    id_lookup *l = arg;
+
+    return history_has(l->st, l->kind, id, NULL, l->now, l->why);
 }
 
-/* put - set a store flag; 0 or -1 */
-static int put(const gate *g, const char *fmt, const char *a, const char *b, long ttl)
+/*
+ * autoreply_refers_to - whether In-Reply-To or References names a
+ * Message-ID recorded as kind: 1, 0, or -1 on a store error.
+ */
+int autoreply_refers_to(moat_store *st, const header_block *hb, hist_kind kind, time_t now,
+                        const char **why)
 {
-    char key[STORE_KEY_MAX + 1];
-
-    snprintf(key, sizeof key, fmt, a, b);
-    if (moat_store_set(g->rt->store, key, "1", 1, (uint32_t)ttl, g->now) != STORE_OK) {
-        *g->why = moat_store_last_error(g->rt->store);
-        return -1;
-    }
-    return 0;
-}
-
-/* has - whether a store flag is set: 1, 0, or -1 on a store error */
-static int has(const gate *g, const char *fmt, const char *a, const char *b)
-{
-    char key[STORE_KEY_MAX + 1];
-    store_status s;
-
-    snprintf(key, sizeof key, fmt, a, b);
-    s = moat_store_get(g->rt->store, key, NULL, 0, NULL, NULL, g->now);
-    if (s == STORE_ERROR) {
-        *g->why = moat_store_last_error(g->rt->store);
-        return -1;
-    }
-    return s == STORE_OK;
-}
-
-/* message_ids - each <id> in a Message-ID / In-Reply-To / References value */
-static int each_id(const char *value, int (*fn)(const char *id, void *arg), void *arg)
-{
-    const char *p = value;
-
-    while (p && (p = strchr(p, '<')) != NULL) {
-        const char *end = strchr(p, '>');
-        char id[ID_MAX];
-        size_t n;
-        int r;
-
-        if (end == NULL)
-            break;
-        n = (size_t)(end - p - 1);
-        if (n > 0 && n < sizeof id) {
-            memcpy(id, p + 1, n);
-            id[n] = '\0';
-            addr_lower(id, id, sizeof id);
-            if ((r = fn(id, arg)) != 0)
-                return r;
-        }
-        p = end + 1;
-    }
-    return 0;
-}
-
-static int is_ours(const char *id, void *arg)
-{
-    return has(arg, "autoreply:ours:%s%s", id, "");
-}
-
-static int is_never(const char *id, void *arg)
-{
-    return has(arg, "autoreply:never:%s%s", id, "");
-}
-
-/* references_match - 1 if In-Reply-To or References names an id for which fn says 1 */
-static int references_match(const header_block *hb, int (*fn)(const char *, void *), gate *g)
-{
-    int r = each_id(headers_get(hb, "In-Reply-To", 0), fn, g);
+    id_lookup l = {st, kind, now, why};
+    int r = header_each_msgid(headers_get(hb, "In-Reply-To", 0), id_recorded, &l);
 
     if (r == 0)
-        r = each_id(headers_get(hb, "References", 0), fn, g);
+        r = header_each_msgid(headers_get(hb, "References", 0), id_recorded, &l);
     return r;
 }
 
-static void verdict_for(moat_verdict *v, const classify_result *c)
+static int first_id(const char *id, void *arg)
 {
-    verdict_init(v, "accept");
-    verdict_add(v, "class", c->never ? "never" : "answerable");
-    if (c->reasons[0])
-        verdict_add(v, "reasons", c->reasons);
+    snprintf(arg, 1000, "%s", id);
+    return 1;
 }
 
-void autoreply_classify_text(moat_runtime *rt, const autoreply_message *m, moat_verdict *v)
+/* autoreply_message_id - the message's own Message-ID, lower-cased, or "" */
+void autoreply_message_id(const header_block *hb, char out[1000])
 {
-    header_block *hb = malloc(sizeof *hb);
+    out[0] = '\0';
+    header_each_msgid(headers_get(hb, "Message-ID", 0), first_id, out);
+}
+
+/* each_recipient - fn for each address of a comma-separated list; stops on non-zero */
+int autoreply_each_recipient(const char *list, int (*fn)(const char *addr, void *arg), void *arg)
+{
+    char addr[512];
+    const char *p = list ? list : "";
+    int r;
+
+    while (*p) {
+        size_t n;
+        p += strspn(p, ", \t<");
+        n = strcspn(p, ", \t>");
+        if (n > 0 && n < sizeof addr) {
+            memcpy(addr, p, n);
+            addr[n] = '\0';
+            if ((r = fn(addr, arg)) != 0)
+                return r;
+        }
+        p += n;
+        p += strspn(p, ">");
+    }
+    return 0;
+}
+
+typedef struct inbound {
+    moat_runtime *rt;
+    const autoreply_config *cfg;
+    const header_block *hb;
+    const char *responder;     /* the remote side of an automatic message */
+    const char *from;
+    time_t now;
+    const char **why;
+} inbound;
+
+/* record_got - remember that remote's auto-reply reached our local (ping-pong breaker) */
+static int record_got(const char *local, void *arg)
+{
+    inbound *in = arg;
+
+    if (in->responder[0] &&
+        history_mark(in->rt->store, HIST_GOT, local, in->responder, "auto-reply received",
+                     in->cfg->period, in->now, in->why) != 0)
+        return -1;
+    if (in->from[0] && strcasecmp(in->from, in->responder) != 0 &&
+        history_mark(in->rt->store, HIST_GOT, local, in->from, "auto-reply received",
+                     in->cfg->period, in->now, in->why) != 0)
+        return -1;
+    return 0;
+}
+
+/*
+ * inbound_run - classify m; with record, remember what the gate needs.
+ * Fills v. 0 or -1.
+ */
+static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
+                       int record, const char **why)
+{
+    autoreply_config cfg;
+    header_block hb;
     classify_input in;
     classify_result c;
+    char reasons[512], id[1000], from[320] = "", sender[320];
+    const char *fv;
+    int r, rc = -1;
 
-    if (hb == NULL) {
-        verdict_init(v, "accept");
-        return;
+    autoreply_config_load(rt, &cfg);
+    if (headers_parse(&hb, m->headers, m->headers_len) != 0) {
+        *why = "out of memory";
+        return -1;
     }
-    headers_parse(m->headers, m->headers_len, hb);
-    classify_input_for(moat_config_module(rt->config, "autoreply"), m, &in);
-    autoreply_classify(hb, &in, &c);
-    verdict_for(v, &c);
-    free(hb);
-}
+    in = cfg.rules;
+    in.envelope_sender = m->sender ? m->sender : "";
+    in.recipients = m->recipients ? m->recipients : "";
+    in.spam_score = m->spam_score ? m->spam_score : "";
+    in.spf_result = m->spf_result ? m->spf_result : "";
+    in.catchall_only = m->catchall_only;
+    autoreply_classify(&hb, &in, &c);
+    if ((r = autoreply_refers_to(rt->store, &hb, HIST_OURS, m->now, why)) < 0)
+        goto done;
+    if (r > 0)
+        c.reasons |= 1u << AR_REPLY_TO_OURS;
+    classify_reasons_text(c.reasons, reasons, sizeof reasons);
+    snprintf(sender, sizeof sender, "%s", in.envelope_sender);
+    if ((fv = headers_get(&hb, "From", 0)) != NULL)
+        header_address(fv, from, sizeof from);
 
-/* first_recipient - the first address of a comma-separated list, lower-cased */
-static void first_recipient(const char *list, char *out, size_t cap)
-{
-    size_t n = strcspn(list ? list : "", ", ");
-
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, list ? list : "", n);
-    out[n] = '\0';
-    addr_lower(out, out, cap);
+    if (record) {
+        autoreply_message_id(&hb, id);
+        if (classify_never(&c) && id[0] &&
+            history_mark(rt->store, HIST_NEVER, id, NULL, reasons, cfg.period, m->now, why) != 0)
+            goto done;
+        if (classify_suspect(&c) && sender[0] &&
+            history_mark(rt->store, HIST_SUSPECT, sender, NULL, reasons, cfg.suspect_ttl,
+                         m->now, why) != 0)
+            goto done;
+        /* An auto-reply (not a report) from them to us: ours must not answer it. */
+        if (c.automatic && c.report == MIME_REPORT_NONE) {
+            inbound ib = {rt, &cfg, &hb, sender[0] ? sender : from, from, m->now, why};
+            if (autoreply_each_recipient(in.recipients, record_got, &ib) != 0)
+                goto done;
+        }
+        /* An NDR for an auto-reply of ours: stop answering the failed address. */
+        if (c.report == MIME_REPORT_DSN && (c.reasons & (1u << AR_REPLY_TO_OURS)) &&
+            (fv = headers_get(&hb, "X-Failed-Recipients", 0)) != NULL) {
+            char failed[320];
+            if (header_address(fv, failed, sizeof failed) &&
+                history_mark(rt->store, HIST_BOUNCED, failed, NULL, "our auto-reply bounced",
+                             cfg.bounced_ttl, m->now, why) != 0)
+                goto done;
+        }
+    }
+    verdict_init(v, "accept");
+    verdict_add(v, "class", classify_never(&c) ? "never" : "answerable");
+    if (reasons[0])
+        verdict_add(v, "reasons", reasons);
+    if (classify_suspect(&c))
+        verdict_add(v, "suspect", "yes");
+    if (c.report != MIME_REPORT_NONE)
+        verdict_add(v, "report", mime_report_name(c.report));
+    if (record && classify_never(&c))
+        moat_log(MOAT_LOG_INFO, "moat autoreply: class=never reasons=%s sender=<%s> rcpt=<%s>",
+                 reasons, sender, in.recipients);
+    rc = 0;
+done:
+    headers_free(&hb);
+    return rc;
 }
 
 int autoreply_inbound(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
                       const char **why)
 {
-    gate g = {rt, moat_config_module(rt->config, "autoreply"), m->now, why};
-    long period = cfg_getint(g.sec, "period");
-    header_block *hb = malloc(sizeof *hb);
+    return inbound_run(rt, m, v, 1, why);
+}
+
+int autoreply_classify_text(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
+                            const char **why)
+{
+    return inbound_run(rt, m, v, 0, why);
+}
+
+int autoreply_delivery_failed(moat_runtime *rt, const autoreply_message *m,
+                              const char *recipient, moat_verdict *v, const char **why)
+{
+    autoreply_config cfg;
+    header_block hb;
     classify_input in;
     classify_result c;
-    char sender[ADDR_TEXT_MAX + 1], rcpt[ADDR_TEXT_MAX + 1];
-    const char *v_id, *v_failed;
-    int r, rc = -1;
+    int rc = 0;
 
-    if (hb == NULL) {
-        *why = "out of memory";
-        return -1;
-    }
-    headers_parse(m->headers, m->headers_len, hb);
-    classify_input_for(g.sec, m, &in);
-    autoreply_classify(hb, &in, &c);
-    addr_lower(m->sender ? m->sender : "", sender, sizeof sender);
-    first_recipient(m->recipients, rcpt, sizeof rcpt);
-
-    r = references_match(hb, is_ours, &g);
-    if (r < 0)
-        goto done;
-    if (r > 0) {
-        size_t n = strlen(c.reasons);
-        snprintf(c.reasons + n, sizeof c.reasons - n, "%sreply_to_our_autoreply", n ? "," : "");
-        c.never = 1;
-    }
-    /* Remember what the outbound gate will need. */
-    if (c.never && (v_id = headers_get(hb, "Message-ID", 0)) != NULL) {
-        char id[ID_MAX] = "";
-        const char *lt = strchr(v_id, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-        if (lt && gt && gt > lt + 1 && (size_t)(gt - lt - 1) < sizeof id) {
-            memcpy(id, lt + 1, (size_t)(gt - lt - 1));
-            id[gt - lt - 1] = '\0';
-            addr_lower(id, id, sizeof id);
-            if (put(&g, "autoreply:never:%s%s", id, "", period) != 0)
-                goto done;
-        }
-    }
-    if (c.suspect && sender[0] &&
-        put(&g, "autoreply:suspect:%s%s", sender, "", cfg_getint(g.sec, "suspect_ttl")) != 0)
-        goto done;
-    if (c.automatic && !c.report && sender[0] == '\0' && rcpt[0]) {
-        char from[ADDR_TEXT_MAX + 1];
-        const char *fv = headers_get(hb, "From", 0);
-        if (fv && header_address(fv, from, sizeof from) &&
-            put(&g, "autoreply:got:%s|%s", rcpt, from, period) != 0)
-            goto done;
-    } else if (c.automatic && !c.report && sender[0] && rcpt[0] &&
-               put(&g, "autoreply:got:%s|%s", rcpt, sender, period) != 0) {
-        goto done;
-    }
-    /* An NDR naming a destination we auto-replied to: stop answering it. */
-    if (c.report && (v_failed = headers_get(hb, "X-Failed-Recipients", 0)) != NULL) {
-        char failed[ADDR_TEXT_MAX + 1];
-        if (header_address(v_failed, failed, sizeof failed) &&
-            references_match(hb, is_ours, &g) >= 0 &&
-            put(&g, "autoreply:bounced:%s%s", failed, "", period) != 0)
-            goto done;
-    }
-    verdict_for(v, &c);
-    if (c.never)
-        moat_log(MOAT_LOG_INFO, "moat autoreply: action=suppress reasons=%s sender=<%s> rcpt=<%s>",
-                 c.reasons, sender, rcpt);
-    rc = 0;
-done:
-    free(hb);
-    return rc;
-}
-
-/* local_domain - whether the destination's domain is one of ours */
-static int local_domain(cfg_t *sec, const char *address)
-{
-    const char *at = strrchr(address, '@');
-    unsigned i;
-
-    for (i = 0; at && i < cfg_size(sec, "local_domains"); i++)
-        if (strcasecmp(cfg_getnstr(sec, "local_domains", i), at + 1) == 0)
-            return 1;
-    return 0;
-}
-
-/* over_cap - count one automatic message to dest; 1 when a server-wide cap is exceeded */
-static int over_cap(const gate *g, const char *dest)
-{
-    char key[STORE_KEY_MAX + 1];
-    const char *at = strrchr(dest, '@');
-    uint32_t window = (uint32_t)cfg_getint(g->sec, "cap_window");
-    uint64_t n = 0, d = 0;
-
-    snprintf(key, sizeof key, "autoreply:cap:a:%s", dest);
-    if (moat_store_counter_add(g->rt->store, key, window, 1, g->now, &n) != STORE_OK)
-        goto fail;
-    snprintf(key, sizeof key, "autoreply:cap:d:%s", at ? at + 1 : dest);
-    if (moat_store_counter_add(g->rt->store, key, window, 1, g->now, &d) != STORE_OK)
-        goto fail;
-    return n > (uint64_t)cfg_getint(g->sec, "cap_address") ||
-           d > (uint64_t)cfg_getint(g->sec, "cap_domain");
-fail:
-    *g->why = moat_store_last_error(g->rt->store);
-    return -1;
-}
-
-/* gate_one - why an automatic message from responder to dest must not leave, or NULL */
-static const char *gate_one(gate *g, const header_block *hb, const classify_result *c,
-                            const char *responder, const char *dest, int *fault)
-{
-    int ext = (int)cfg_getint(g->sec, "external"), r;
-
-    *fault = 0;
-#define CHECK(expr, reason) do { r = (expr); if (r < 0) { *fault = 1; return NULL; } \
-                                 if (r > 0) return reason; } while (0)
-    if (dest[0] == '\0' || robot_address(dest))
-        return "robot_destination";
-    CHECK(has(g, "autoreply:suspect:%s%s", dest, ""), "suspect_destination");
-    CHECK(has(g, "autoreply:bounced:%s%s", dest, ""), "destination_bounced");
-    CHECK(references_match(hb, is_never, g), "answer_to_never");
-    if (!c->report) {
-        if (!local_domain(g->sec, dest)) {
-            if (ext == 2)
-                return "external_none";
-            if (ext == 1)
-                CHECK(!has(g, "autoreply:known:%s%s", dest, ""), "external_unknown");
-        }
-        CHECK(has(g, "autoreply:got:%s|%s", responder, dest), "ping_pong");
-        CHECK(has(g, "autoreply:sent:%s|%s", responder, dest), "already_answered");
-    }
-    CHECK(over_cap(g, dest), "destination_cap");
-#undef CHECK
-    return NULL;
-}
-
-int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
-                       const char **why)
-{
-    gate g = {rt, moat_config_module(rt->config, "autoreply"), m->now, why};
-    long period = cfg_getint(g.sec, "period");
-    header_block *hb = malloc(sizeof *hb);
-    classify_input in;
-    classify_result c;
-    char responder[ADDR_TEXT_MAX + 1] = "", dest[ADDR_TEXT_MAX + 1];
-    const char *fv, *reason = NULL, *p;
-    int fault = 0, rc = -1;
-
-    if (hb == NULL) {
-        *why = "out of memory";
-        return -1;
-    }
-    headers_parse(m->headers, m->headers_len, hb);
-    classify_input_for(g.sec, m, &in);
-    autoreply_classify(hb, &in, &c);
+    autoreply_config_load(rt, &cfg);
     verdict_init(v, "accept");
-    if (!c.automatic && m->sender && m->sender[0]) {
-        /* Personal mail: its destinations become known correspondents. */
-        for (p = m->recipients; p && *p; p += strcspn(p, ", ")) {
-            p += strspn(p, ", ");
-            first_recipient(p, dest, sizeof dest);
-            if (dest[0] && put(&g, "autoreply:known:%s%s", dest, "", cfg_getint(g.sec, "known_ttl")))
-                goto done;
-        }
-        verdict_add(v, "reason", "personal");
-        rc = 0;
-        goto done;
+    if (headers_parse(&hb, m->headers, m->headers_len) != 0) {
+        *why = "out of memory";
+        return -1;
     }
-    if (!c.automatic && (m->sender == NULL || m->sender[0] == '\0'))
-        c.automatic = 1;   /* a null sender is automatic by definition (RFC 5321 4.5.5) */
-    if ((fv = headers_get(hb, "From", 0)) == NULL || !header_address(fv, responder, sizeof responder))
-        addr_lower(m->sender ? m->sender : "", responder, sizeof responder);
-    for (p = m->recipients; p && *p && reason == NULL; p += strcspn(p, ", ")) {
-        p += strspn(p, ", ");
-        first_recipient(p, dest, sizeof dest);
-        if (dest[0] == '\0')
-            continue;
-        reason = gate_one(&g, hb, &c, responder, dest, &fault);
-        if (fault)
-            goto done;
-    }
-    if (reason) {
-        verdict_init(v, "discard");
-        verdict_add(v, "reason", reason);
-        moat_log(MOAT_LOG_INFO, "moat autoreply: action=discard reason=%s from=<%s> to=<%s> "
-                 "kind=%s", reason, responder, dest, c.report ? "report" : "auto-reply");
-        rc = 0;
-        goto done;
-    }
-    /* It leaves: remember it, so that answers to it and repeats are known. */
-    for (p = m->recipients; p && *p; p += strcspn(p, ", ")) {
-        p += strspn(p, ", ");
-        first_recipient(p, dest, sizeof dest);
-        if (dest[0] && !c.report && put(&g, "autoreply:sent:%s|%s", responder, dest, period))
-            goto done;
-    }
-    if ((fv = headers_get(hb, "Message-ID", 0)) != NULL) {
-        const char *lt = strchr(fv, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-        char id[ID_MAX];
-        if (lt && gt && gt > lt + 1 && (size_t)(gt - lt - 1) < sizeof id) {
-            memcpy(id, lt + 1, (size_t)(gt - lt - 1));
-            id[gt - lt - 1] = '\0';
-            addr_lower(id, id, sizeof id);
-            if (put(&g, "autoreply:ours:%s%s", id, "", 2 * period) != 0)
-                goto done;
+    in = cfg.rules;
+    in.envelope_sender = m->sender ? m->sender : "";
+    autoreply_classify(&hb, &in, &c);
+    /* Only our automatic answers: a failed personal message is its sender's business. */
+    if (c.automatic && c.report == MIME_REPORT_NONE && recipient && *recipient) {
+        rc = history_mark(rt->store, HIST_BOUNCED, recipient, NULL, "our auto-reply failed",
+                          cfg.bounced_ttl, m->now, why);
+        if (rc == 0) {
+            verdict_add(v, "reason", "recorded_bounce");
+            moat_log(MOAT_LOG_INFO, "moat autoreply: action=record reason=autoreply_bounced "
+                     "to=<%s>", recipient);
         }
     }
-    verdict_add(v, "reason", c.report ? "report_allowed" : "autoreply_allowed");
-    moat_log(MOAT_LOG_INFO, "moat autoreply: action=accept reason=%s from=<%s> to=<%s>",
-             c.report ? "report_allowed" : "autoreply_allowed", responder, m->recipients);
-    rc = 0;
-done:
-    free(hb);
+    headers_free(&hb);
     return rc;
 }
 
-typedef struct history_scan {
-    moat_runtime *rt;
-    const char *address;
-    autoreply_history_fn fn;
-    void *arg;
-} history_scan;
-
-static int history_key(const char *key, void *arg)
+int autoreply_history(moat_runtime *rt, const char *address, history_fn fn, void *arg)
 {
-    history_scan *h = arg;
-    time_t expires = 0;
-    size_t len;
-
-    if (strstr(key, h->address) == NULL)
-        return 0;
-    if (moat_store_get(h->rt->store, key, NULL, 0, &len, &expires, time(NULL)) != STORE_OK &&
-        strncmp(key, "autoreply:cap:", 14) != 0)
-        return 0;
-    return h->fn(key + strlen("autoreply:"), h->address, expires, h->arg);
-}
-
-int autoreply_history(moat_runtime *rt, const char *address, autoreply_history_fn fn, void *arg)
-{
-    char lower[ADDR_TEXT_MAX + 1];
-    history_scan h = {rt, lower, fn, arg};
-
-    addr_lower(address, lower, sizeof lower);
-    return moat_store_scan(rt->store, "autoreply:", time(NULL), history_key, &h) == STORE_OK
-               ? 0 : -1;
+    return history_list(rt->store, address, time(NULL), fn, arg);
 }

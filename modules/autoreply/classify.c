@@ -1,11 +1,10 @@
 /*
- * classify.c - the inbound "do not answer" rules.
+ * classify.c - the inbound "do not answer" rules, one reason each.
  *
- * Reasons: null_sender, robot_sender, robot_from, noreply_sender,
- * auto_submitted, precedence, list, x_auto_response_suppress,
- * autoreply_marker, report, spam, spf_fail, hops, x_loop, self_sent,
- * catchall_only (and, added by autoreply.c with the store,
- * reply_to_our_autoreply).
+ * Every header test only ever adds a reason: a forged header can silence
+ * an answer, never cause one. Envelope tests look at what an answer would
+ * be sent to (RFC 3834 4: the envelope sender), header tests at what
+ * robots write even when the envelope hides them.
  */
 #include "classify.h"
 
@@ -15,36 +14,112 @@
 #include <string.h>
 #include <strings.h>
 
-static void add_reason(classify_result *r, const char *reason)
-{
-    size_t n = strlen(r->reasons);
+static const char *const reason_names[AR_REASON_COUNT] = {
+    [AR_NULL_SENDER] = "null_sender",
+    [AR_ROBOT_SENDER] = "robot_sender",
+    [AR_NOREPLY_SENDER] = "noreply_sender",
+    [AR_ROBOT_FROM] = "robot_from",
+    [AR_NOREPLY_FROM] = "noreply_from",
+    [AR_AUTO_SUBMITTED] = "auto_submitted",
+    [AR_PRECEDENCE] = "precedence",
+    [AR_LIST] = "list",
+    [AR_SUPPRESS] = "auto_response_suppress",
+    [AR_AUTOREPLY_MARKER] = "autoreply_marker",
+    [AR_REPORT] = "report",
+    [AR_SPAM] = "spam",
+    [AR_VIRUS] = "virus",
+    [AR_SPF_FAIL] = "spf_fail",
+    [AR_HOPS] = "hops",
+    [AR_X_LOOP] = "x_loop",
+    [AR_SELF_SENT] = "self_sent",
+    [AR_REPLY_TO_OURS] = "reply_to_our_autoreply",
+    [AR_CATCHALL_ONLY] = "catchall_only",
+};
 
-    if (strstr(r->reasons, reason))
-        return;
-    snprintf(r->reasons + n, sizeof r->reasons - n, "%s%s", n ? "," : "", reason);
-    r->never = 1;
+static const char *const spf_names[] = {
+    "pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "invalid",
+};
+
+const char *classify_reason_name(ar_reason r)
+{
+    return (unsigned)r < AR_REASON_COUNT ? reason_names[r] : "";
+}
+
+char *classify_reasons_text(uint32_t reasons, char *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned i;
+
+    out[0] = '\0';
+    for (i = 0; i < AR_REASON_COUNT; i++) {
+        if (!(reasons & (1u << i)))
+            continue;
+        n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s%s", n ? "," : "",
+                              reason_names[i]);
+    }
+    if (n >= cap)
+        out[cap - 1] = '\0';
+    return out;
+}
+
+unsigned classify_spf_bit(const char *result)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof spf_names / sizeof spf_names[0]; i++)
+        if (strcasecmp(result, spf_names[i]) == 0)
+            return 1u << i;
+    return 0;
+}
+
+void classify_input_defaults(classify_input *in)
+{
+    memset(in, 0, sizeof *in);
+    in->envelope_sender = "";
+    in->recipients = "";
+    in->spam_score = "";
+    in->spf_result = "";
+    in->spam_threshold = 5.0;
+    in->max_hops = 20;
+    in->spf_mask = classify_spf_bit("fail");
+}
+
+/*
+ * local_part_of - the local part of address, lower-cased, without
+ * quotes and without a "+detail" subaddress; 0 if empty or too long.
+ */
+static int local_part_of(const char *address, char *out, size_t cap)
+{
+    const char *at = strrchr(address, '@');
+    size_t len = at ? (size_t)(at - address) : strlen(address), n = 0, i;
+
+    for (i = 0; i < len && address[i] != '+'; i++) {
+        if (address[i] == '"')
+            continue;
+        if (n + 1 >= cap)
+            return 0;
+        out[n++] = (char)tolower((unsigned char)address[i]);
+    }
+    out[n] = '\0';
+    return n > 0;
 }
 
 int robot_address(const char *address)
 {
     static const char *const exact[] = {
-        "mailer-daemon", "postmaster", "nobody", "noreply", "no-reply", "no_reply",
-        "donotreply", "do-not-reply", "do_not_reply", "bounce", "bounces", "listserv",
-        "majordomo", "root", "daemon", "mailerdaemon", "autoreply", "auto-reply",
+        "mailer-daemon", "mailerdaemon", "mailer", "postmaster", "listserv", "majordomo",
+        "root", "daemon", "server", "nobody", "uucp", "fetchmail-daemon", "mdaemon",
+        "bounce", "bounces", "autoreply", "auto-reply", "autoresponder", "auto-responder",
     };
-    static const char *const prefixes[] = {"owner-", "bounce-", "bounces-", "noreply-",
-                                           "no-reply-", "mailer-daemon"};
-    static const char *const suffixes[] = {"-request", "-owner", "-bounces", "-noreply",
-                                           "-no-reply"};
-    const char *at = strrchr(address, '@');
-    size_t ln = at ? (size_t)(at - address) : strlen(address), i, sl;
+    static const char *const prefixes[] = {"owner-", "bounce-", "bounces-", "mailer-daemon"};
+    static const char *const suffixes[] = {"-request", "-owner", "-bounce", "-bounces",
+                                           "-relay"};
     char local[128];
+    size_t i, ln, sl;
 
-    if (ln == 0 || ln >= sizeof local)
-        return ln == 0;
-    for (i = 0; i < ln; i++)
-        local[i] = (char)tolower((unsigned char)address[i]);
-    local[ln] = '\0';
+    if (!local_part_of(address, local, sizeof local))
+        return 0;
+    ln = strlen(local);
     for (i = 0; i < sizeof exact / sizeof exact[0]; i++)
         if (strcmp(local, exact[i]) == 0)
             return 1;
@@ -59,50 +134,139 @@ int robot_address(const char *address)
     return 0;
 }
 
-/* suppress_list - X-Auto-Response-Suppress asks for silence (All, OOF, AutoReply) */
-static int suppress_list(const char *value)
+int noreply_address(const char *address)
 {
-    char buf[HEADER_VALUE_MAX];
-    char *p, *save = NULL;
+    static const char *const words[] = {"noreply", "donotreply", "dontreply", "noresponse",
+                                        "donotrespond"};
+    char local[128], squeezed[128];
+    size_t i, n = 0;
 
-    snprintf(buf, sizeof buf, "%s", value);
-    for (p = strtok_r(buf, ", \t", &save); p; p = strtok_r(NULL, ", \t", &save))
-        if (strcasecmp(p, "All") == 0 || strcasecmp(p, "OOF") == 0 ||
-            strcasecmp(p, "AutoReply") == 0 || strcmp(p, "-1") == 0)
+    if (!local_part_of(address, local, sizeof local))
+        return 0;
+    for (i = 0; local[i]; i++)                         /* no-reply, no_reply, no.reply */
+        if (local[i] != '-' && local[i] != '_' && local[i] != '.')
+            squeezed[n++] = local[i];
+    squeezed[n] = '\0';
+    for (i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strstr(squeezed, words[i]) != NULL)
             return 1;
     return 0;
 }
 
-/* spam_flagged - the verdict headers of SpamAssassin, rspamd and others */
-static int spam_flagged(const header_block *hb)
+/* auto_submitted - RFC 3834 5: present with any value but "no" (comments, parameters, case) */
+static int auto_submitted(const header_block *hb)
+{
+    char kw[64];
+    const char *v;
+    size_t i;
+
+    for (i = 0; (v = headers_get(hb, "Auto-Submitted", i)) != NULL; i++)
+        if (strcmp(header_keyword(v, kw, sizeof kw), "no") != 0)
+            return 1;                                  /* "" (malformed) counts as automatic */
+    return 0;
+}
+
+/* suppress_list - MS-OXCMAIL 2.1.3.2.20: a comma list; All, OOF or AutoReply silence us */
+static int suppress_list(const header_block *hb)
+{
+    char word[64];
+    const char *v;
+    hlex lx;
+    htok t;
+    size_t i;
+
+    for (i = 0; (v = headers_get(hb, "X-Auto-Response-Suppress", i)) != NULL; i++) {
+        hlex_init(&lx, v, ",;");
+        while ((t = hlex_next(&lx, word, sizeof word)).kind != HTOK_END)
+            if ((t.kind == HTOK_ATOM || t.kind == HTOK_QUOTED) &&
+                (strcasecmp(word, "All") == 0 || strcasecmp(word, "OOF") == 0 ||
+                 strcasecmp(word, "AutoReply") == 0 || strcmp(word, "-1") == 0))
+                return 1;
+    }
+    return 0;
+}
+
+/* list_message - any List-* field, and the pre-RFC 2369 list managers' own */
+static int list_message(const header_block *hb)
+{
+    return headers_with_prefix(hb, "List-") != NULL || headers_get(hb, "Mailing-List", 0) ||
+           headers_get(hb, "X-Mailing-List", 0) || headers_get(hb, "X-BeenThere", 0);
+}
+
+/* autoreply_marker - what responders and robots stamp besides Auto-Submitted */
+static int autoreply_marker(const header_block *hb)
+{
+    static const char *const names[] = {
+        "X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-AutoReply-From",
+        "X-Mail-Autoreply", "X-Autogenerated", "X-MS-Exchange-Inbox-Rules-Loop", "X-Cron-Env",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (headers_get(hb, names[i], 0) != NULL)
+            return 1;
+    return 0;
+}
+
+/* starts_yes - the value's first word is "yes" or "true" (X-Spam-Flag: YES, ...) */
+static int starts_word(const char *v, const char *word)
+{
+    char kw[32];
+
+    return v && strcasecmp(header_keyword(v, kw, sizeof kw), word) == 0;
+}
+
+/* spam_headers - the verdicts of SpamAssassin, rspamd, Barracuda, DSPAM, Exchange */
+static int spam_headers(const header_block *hb, double threshold)
 {
     const char *v;
-    char tok[32];
 
-    if ((v = headers_get(hb, "X-Spam-Flag", 0)) && strncasecmp(v, "yes", 3) == 0)
+    if (starts_word(headers_get(hb, "X-Spam-Flag", 0), "yes") ||
+        starts_word(headers_get(hb, "X-Spam-Status", 0), "yes") ||
+        starts_word(headers_get(hb, "X-Spam", 0), "yes") ||
+        starts_word(headers_get(hb, "X-Spam-Verdict", 0), "spam") ||
+        starts_word(headers_get(hb, "X-Barracuda-Spam-Status", 0), "yes") ||
+        starts_word(headers_get(hb, "X-DSPAM-Result", 0), "spam") ||
+        starts_word(headers_get(hb, "X-Rspamd-Action", 0), "reject") ||
+        starts_word(headers_get(hb, "X-Rspamd-Action", 0), "add"))      /* "add header" */
         return 1;
-    if ((v = headers_get(hb, "X-Spam-Status", 0)) && strncasecmp(v, "yes", 3) == 0)
+    /* rspamd: "default: True [12.1 / 15.0]" */
+    if ((v = headers_get(hb, "X-Spamd-Result", 0)) != NULL &&
+        strncasecmp(v, "default: true", 13) == 0)
         return 1;
-    if ((v = headers_get(hb, "X-Spam", 0)) && strncasecmp(v, "yes", 3) == 0)
+    /* SpamAssassin's X-Spam-Level: one star per point */
+    if ((v = headers_get(hb, "X-Spam-Level", 0)) != NULL && threshold > 0 &&
+        strspn(v, "*") >= (size_t)threshold)
         return 1;
-    if ((v = headers_get(hb, "X-Spam-Verdict", 0)) && strcasecmp(header_token(v, tok, sizeof tok), "spam") == 0)
+    /* Exchange's spam confidence level (5 and up: junk) and Forefront's verdict */
+    if ((v = headers_get(hb, "X-MS-Exchange-Organization-SCL", 0)) != NULL &&
+        atoi(v) >= 5)
         return 1;
-    if ((v = headers_get(hb, "X-Virus-Status", 0)) && strncasecmp(v, "infected", 8) == 0)
+    if ((v = headers_get(hb, "X-Forefront-Antispam-Report", 0)) != NULL &&
+        (strstr(v, "SFV:SPM") != NULL || strstr(v, "SFV:BLK") != NULL))
         return 1;
     return 0;
 }
 
-/* recipient_is - whether address is one of the comma-separated recipients */
-static int recipient_is(const char *recipients, const char *address)
+static int virus_headers(const header_block *hb)
+{
+    return starts_word(headers_get(hb, "X-Virus-Status", 0), "infected") ||
+           starts_word(headers_get(hb, "X-Virus-Flag", 0), "yes") ||
+           headers_get(hb, "X-Virus-Found", 0) != NULL;
+}
+
+/* in_list - whether address is one of the comma/blank-separated addresses, any case */
+static int in_list(const char *list, const char *address)
 {
     size_t al = strlen(address);
-    const char *p = recipients;
+    const char *p = list;
 
+    if (al == 0)
+        return 0;
     while (p && *p) {
         size_t n;
-        while (*p == ' ' || *p == ',')
-            p++;
-        n = strcspn(p, ", ");
+        p += strspn(p, ", \t");
+        n = strcspn(p, ", \t");
         if (n == al && strncasecmp(p, address, n) == 0)
             return 1;
         p += n;
@@ -110,69 +274,93 @@ static int recipient_is(const char *recipients, const char *address)
     return 0;
 }
 
-void autoreply_classify(const header_block *hb, const classify_input *in, classify_result *r)
+/* address_field - robot or noreply test on an address field; sets reasons */
+static void address_field(const header_block *hb, const char *name, int robots, uint32_t *r)
 {
+    char addr[320];
     const char *v;
-    char tok[64], addr[320], param[64];
-    const char *sender = in->envelope_sender ? in->envelope_sender : "";
+    size_t i;
 
-    memset(r, 0, sizeof *r);
-    /* The envelope: the address an answer would go to (RFC 3834 4). */
+    for (i = 0; (v = headers_get(hb, name, i)) != NULL; i++) {
+        if (!header_address(v, addr, sizeof addr))
+            continue;
+        if (robots && robot_address(addr))
+            *r |= 1u << AR_ROBOT_FROM;
+        if (noreply_address(addr))
+            *r |= 1u << AR_NOREPLY_FROM;
+    }
+}
+
+void autoreply_classify(const header_block *hb, const classify_input *in, classify_result *out)
+{
+    const char *sender = in->envelope_sender ? in->envelope_sender : "";
+    const char *recipients = in->recipients ? in->recipients : "";
+    uint32_t r = 0;
+    char kw[64], addr[320];
+    const char *v;
+    char *end;
+    double score;
+
+    memset(out, 0, sizeof *out);
+    /* The envelope: where an answer would go. */
     if (*sender == '\0')
-        add_reason(r, "null_sender");
+        r |= 1u << AR_NULL_SENDER;
     else if (robot_address(sender))
-        add_reason(r, "robot_sender");
-    /* The headers, which robots set even when the envelope hides them. */
-    if ((v = headers_get(hb, "From", 0)) && header_address(v, addr, sizeof addr) &&
-        robot_address(addr))
-        add_reason(r, "robot_from");
-    if ((v = headers_get(hb, "Auto-Submitted", 0)) &&
-        strcmp(header_token(v, tok, sizeof tok), "no") != 0 && tok[0]) {
-        add_reason(r, "auto_submitted");
-        r->automatic = 1;
+        r |= 1u << AR_ROBOT_SENDER;
+    if (*sender && noreply_address(sender))
+        r |= 1u << AR_NOREPLY_SENDER;
+    /* Who wrote it, by its own account. */
+    address_field(hb, "From", 1, &r);
+    address_field(hb, "Sender", 1, &r);
+    address_field(hb, "Reply-To", 0, &r);
+    if (auto_submitted(hb))
+        r |= 1u << AR_AUTO_SUBMITTED;
+    if ((v = headers_get(hb, "Precedence", 0)) != NULL) {
+        header_keyword(v, kw, sizeof kw);
+        if (!strcmp(kw, "bulk") || !strcmp(kw, "junk") || !strcmp(kw, "list") ||
+            !strcmp(kw, "auto_reply"))
+            r |= 1u << AR_PRECEDENCE;
+        if (!strcmp(kw, "auto_reply"))
+            out->automatic = 1;
     }
-    if ((v = headers_get(hb, "Precedence", 0))) {
-        header_token(v, tok, sizeof tok);
-        if (!strcmp(tok, "bulk") || !strcmp(tok, "list") || !strcmp(tok, "junk") ||
-            !strcmp(tok, "auto_reply")) {
-            add_reason(r, "precedence");
-            if (!strcmp(tok, "auto_reply"))
-                r->automatic = 1;
-        }
+    if (list_message(hb))
+        r |= 1u << AR_LIST;
+    if (suppress_list(hb))
+        r |= 1u << AR_SUPPRESS;
+    if (autoreply_marker(hb))
+        r |= 1u << AR_AUTOREPLY_MARKER;
+    out->report = mime_report_kind(headers_get(hb, "Content-Type", 0));
+    if (out->report != MIME_REPORT_NONE || headers_get(hb, "X-Failed-Recipients", 0) ||
+        headers_get(hb, "X-MS-Exchange-Message-Is-Ndr", 0)) {
+        r |= 1u << AR_REPORT;
+        if (out->report == MIME_REPORT_NONE)
+            out->report = MIME_REPORT_DSN;
     }
-    if (headers_has_prefix(hb, "List-"))
-        add_reason(r, "list");
-    if ((v = headers_get(hb, "X-Auto-Response-Suppress", 0)) && suppress_list(v))
-        add_reason(r, "x_auto_response_suppress");
-    if (headers_get(hb, "X-Autoreply", 0) || headers_get(hb, "X-Autorespond", 0) ||
-        ((v = headers_get(hb, "X-Autogenerated", 0)) && strncasecmp(v, "reply", 5) == 0) ||
-        headers_get(hb, "X-MS-Exchange-Inbox-Rules-Loop", 0)) {
-        add_reason(r, "autoreply_marker");
-        r->automatic = 1;
+    /* What the filters said. */
+    if (spam_headers(hb, in->spam_threshold))
+        r |= 1u << AR_SPAM;
+    if (in->spam_score && *in->spam_score) {
+        score = strtod(in->spam_score, &end);
+        if (end != in->spam_score && score >= in->spam_threshold)
+            r |= 1u << AR_SPAM;
     }
-    if ((v = headers_get(hb, "Content-Type", 0)) &&
-        strcmp(header_token(v, tok, sizeof tok), "multipart/report") == 0 &&
-        header_param(v, "report-type", param, sizeof param) &&
-        (strcmp(param, "delivery-status") == 0 || strcmp(param, "disposition-notification") == 0)) {
-        add_reason(r, "report");
-        r->automatic = r->report = 1;
-    }
-    if (spam_flagged(hb) ||
-        (in->spam_score && *in->spam_score &&
-         strtod(in->spam_score, NULL) >= in->spam_threshold)) {
-        add_reason(r, "spam");
-        r->suspect = 1;
-    }
-    if (in->spf_result && strcasecmp(in->spf_result, "fail") == 0) {
-        add_reason(r, "spf_fail");
-        r->suspect = 1;
-    }
-    if (in->max_hops > 0 && headers_count(hb, "Received") > (size_t)in->max_hops)
-        add_reason(r, "hops");
-    if (headers_get(hb, "X-Loop", 0))
-        add_reason(r, "x_loop");
-    if (*sender && in->recipients && recipient_is(in->recipients, sender))
-        add_reason(r, "self_sent");
+    if (virus_headers(hb))
+        r |= 1u << AR_VIRUS;
+    if (in->spf_result && *in->spf_result && (classify_spf_bit(in->spf_result) & in->spf_mask))
+        r |= 1u << AR_SPF_FAIL;
+    /* Loops. */
+    if (in->max_hops > 0 && headers_count(hb, "Received") > in->max_hops)
+        r |= 1u << AR_HOPS;
+    if (headers_get(hb, "X-Loop", 0) != NULL)
+        r |= 1u << AR_X_LOOP;
+    if ((*sender && in_list(recipients, sender)) ||
+        ((v = headers_get(hb, "From", 0)) != NULL && header_address(v, addr, sizeof addr) &&
+         in_list(recipients, addr)))
+        r |= 1u << AR_SELF_SENT;
     if (in->catchall_only)
-        add_reason(r, "catchall_only");
+        r |= 1u << AR_CATCHALL_ONLY;
+    out->reasons = r;
+    if (r & ((1u << AR_AUTO_SUBMITTED) | (1u << AR_AUTOREPLY_MARKER) | (1u << AR_REPORT) |
+             (1u << AR_NULL_SENDER) | (1u << AR_ROBOT_SENDER) | (1u << AR_ROBOT_FROM)))
+        out->automatic = 1;
 }

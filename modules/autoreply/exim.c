@@ -1,14 +1,18 @@
 /*
- * exim.c - the autoreply module's dlfunc entry points.
+ * exim.c - the autoreply module's dlfunc entry points (conf/exim/autoreply/).
  *
  *   acl_smtp_data:  moat_autoreply_data {CONFIG}{in|out}{$sender_address}{$recipients}
- *                                       {$spam_score}{SPF_RESULT}{CATCHALL_ONLY yes|no}
+ *                                       [{$spam_score}{SPF_RESULT}{CATCHALL_ONLY yes|no}]
  *   acl_not_smtp:   moat_autoreply_local {CONFIG}{$sender_address}{$recipients}
+ *   event_action:   moat_autoreply_event {CONFIG}{$event_name}{$sender_address}
+ *                                        {$local_part@$domain}
  *
  * "in" classifies a message arriving for our users; "out" gates a message
- * leaving (submitted by our users or relayed for a server behind us, and
- * every locally generated one: Exim's autoreply transport, bounces).
- * The header block comes from Exim's header_list.
+ * leaving (submitted by our users or relayed for a server behind us);
+ * acl_not_smtp gates everything generated here (Exim's autoreply
+ * transport, bounces, local programs). The event records a failed
+ * delivery of one of our auto-replies. Headers come from Exim's
+ * header_list through the glue; the body is never read.
  */
 #define DLFUNC_IMPL
 #include <local_scan.h>
@@ -20,7 +24,10 @@
 #include "autoreply/autoreply.h"
 #include "exim_glue.h"
 
-static int run(moat_call *call, uschar **yield, int outbound, int first)
+typedef enum { RUN_INBOUND, RUN_OUTBOUND, RUN_EVENT } run_kind;
+
+/* run - build the message from the call's arguments (from index first) and decide */
+static int run(moat_call *call, uschar **yield, run_kind kind, int first)
 {
     autoreply_message m;
     const char *why = NULL;
@@ -30,15 +37,27 @@ static int run(moat_call *call, uschar **yield, int outbound, int first)
 
     memset(&m, 0, sizeof m);
     m.headers = headers ? headers : "";
-    m.headers_len = len;
+    m.headers_len = headers ? len : 0;
     m.sender = moat_arg(call, first);
-    m.recipients = moat_arg(call, first + 1);
-    m.spam_score = moat_arg(call, first + 2);
-    m.spf_result = moat_arg(call, first + 3);
-    m.catchall_only = strcmp(moat_arg(call, first + 4), "yes") == 0;
     m.now = time(NULL);
-    rc = outbound ? autoreply_outbound(call->rt, &m, &call->verdict, &why)
-                  : autoreply_inbound(call->rt, &m, &call->verdict, &why);
+    switch (kind) {
+    case RUN_EVENT:
+        rc = autoreply_delivery_failed(call->rt, &m, moat_arg(call, first + 1), &call->verdict,
+                                       &why);
+        break;
+    case RUN_OUTBOUND:
+        m.recipients = moat_arg(call, first + 1);
+        rc = autoreply_outbound(call->rt, &m, &call->verdict, &why);
+        break;
+    case RUN_INBOUND:
+    default:
+        m.recipients = moat_arg(call, first + 1);
+        m.spam_score = moat_arg(call, first + 2);
+        m.spf_result = moat_arg(call, first + 3);
+        m.catchall_only = strcmp(moat_arg(call, first + 4), "yes") == 0;
+        rc = autoreply_inbound(call->rt, &m, &call->verdict, &why);
+        break;
+    }
     free(headers);
     if (rc != 0)
         moat_call_fault(call, why ? why : "autoreply: store error");
@@ -48,12 +67,18 @@ static int run(moat_call *call, uschar **yield, int outbound, int first)
 MOAT_EXPORT int moat_autoreply_data(uschar **yield, int argc, uschar *argv[])
 {
     moat_call call;
+    const char *direction;
 
     if (moat_call_begin(&call, "autoreply", "moat_autoreply_data", yield, argc, argv, 4, 7,
                         "CONFIG in|out SENDER RECIPIENTS [SPAM_SCORE] [SPF] [CATCHALL_ONLY]")
         != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
-    return run(&call, yield, strcmp(moat_arg(&call, 1), "out") == 0, 2);
+    direction = moat_arg(&call, 1);
+    if (strcmp(direction, "in") != 0 && strcmp(direction, "out") != 0) {
+        moat_call_fault(&call, "moat_autoreply_data: the direction must be in or out");
+        return moat_call_end(&call, yield);
+    }
+    return run(&call, yield, strcmp(direction, "out") == 0 ? RUN_OUTBOUND : RUN_INBOUND, 2);
 }
 
 MOAT_EXPORT int moat_autoreply_local(uschar **yield, int argc, uschar *argv[])
@@ -63,5 +88,19 @@ MOAT_EXPORT int moat_autoreply_local(uschar **yield, int argc, uschar *argv[])
     if (moat_call_begin(&call, "autoreply", "moat_autoreply_local", yield, argc, argv, 3, 3,
                         "CONFIG SENDER RECIPIENTS") != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
-    return run(&call, yield, 1, 1);
+    return run(&call, yield, RUN_OUTBOUND, 1);
+}
+
+MOAT_EXPORT int moat_autoreply_event(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+
+    if (moat_call_begin(&call, "autoreply", "moat_autoreply_event", yield, argc, argv, 4, 4,
+                        "CONFIG EVENT SENDER RECIPIENT") != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    if (strcmp(moat_arg(&call, 1), "msg:fail:delivery") != 0) {
+        verdict_init(&call.verdict, "accept");
+        return moat_call_end(&call, yield);
+    }
+    return run(&call, yield, RUN_EVENT, 2);
 }

@@ -1,89 +1,138 @@
 /*
- * headers.c - unfolding, field lookup, comments, parameters, addresses.
+ * headers.c - the header block: unfolding into one arena, field lookup,
+ * and the RFC 5322 lexer for structured values (comments, quoted strings).
  */
 #include "headers.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* add_field - store one unfolded field line "Name: value" */
-static void add_field(header_block *hb, const char *line, size_t n)
+/* header_end - length of the header part: up to the empty line (or everything) */
+static size_t header_end(const char *text, size_t len)
 {
-    const char *colon = memchr(line, ':', n);
-    header_field *f;
-    size_t nl, vl, i;
+    size_t i = 0;
 
-    if (colon == NULL || colon == line) {
-        hb->dropped++;
+    for (;;) {
+        const char *nl;
+
+        if (i < len && text[i] == '\n')
+            return i;                                  /* an empty line (LF) */
+        if (i + 1 < len && text[i] == '\r' && text[i + 1] == '\n')
+            return i;                                  /* an empty line (CRLF) */
+        nl = memchr(text + i, '\n', len - i);
+        if (nl == NULL)
+            return len;
+        i = (size_t)(nl - text) + 1;
+    }
+}
+
+/* field_name_ok - RFC 5322 3.6.8 ftext: printable US-ASCII but colon */
+static int field_name_ok(const char *name, size_t n)
+{
+    size_t i;
+
+    if (n == 0)
+        return 0;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)name[i] <= 32 || (unsigned char)name[i] >= 127)
+            return 0;
+    return 1;
+}
+
+/* add_field - split one unfolded, NUL-terminated line "Name: value" in place */
+static void add_field(header_block *hb, char *line, size_t n)
+{
+    char *colon = memchr(line, ':', n), *value, *end = line + n;
+    size_t nl;
+
+    if (colon == NULL) {
+        hb->malformed++;
         return;
     }
     nl = (size_t)(colon - line);
     while (nl > 0 && (line[nl - 1] == ' ' || line[nl - 1] == '\t'))
-        nl--;                                        /* "Subject : x" (obsolete syntax) */
-    for (i = 0; i < nl; i++)
-        if ((unsigned char)line[i] <= 32 || (unsigned char)line[i] >= 127) {
-            hb->dropped++;
-            return;
-        }
-    if (nl == 0 || nl >= sizeof hb->fields[0].name || hb->count >= HEADERS_MAX_FIELDS) {
-        hb->dropped++;
+        nl--;                                          /* "Subject : x" (RFC 5322 4.5) */
+    if (!field_name_ok(line, nl)) {
+        hb->malformed++;
         return;
     }
-    f = &hb->fields[hb->count++];
-    memcpy(f->name, line, nl);
-    f->name[nl] = '\0';
-    colon++;
-    n -= (size_t)(colon - line);
-    while (n > 0 && (*colon == ' ' || *colon == '\t')) {
-        colon++;
-        n--;
-    }
-    while (n > 0 && (colon[n - 1] == ' ' || colon[n - 1] == '\t'))
-        n--;
-    vl = n < sizeof f->value - 1 ? n : sizeof f->value - 1;
-    memcpy(f->value, colon, vl);
-    f->value[vl] = '\0';
+    line[nl] = '\0';
+    value = colon + 1;
+    while (value < end && (*value == ' ' || *value == '\t'))
+        value++;
+    while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    *end = '\0';
+    hb->fields[hb->count].name = line;
+    hb->fields[hb->count].value = value;
+    hb->fields[hb->count].value_len = (size_t)(end - value);
+    hb->count++;
 }
 
-void headers_parse(const char *text, size_t len, header_block *hb)
+int headers_parse(header_block *hb, const char *text, size_t len)
 {
-    char line[HEADER_VALUE_MAX + 128];
-    size_t pos = 0, ln = 0;
+    size_t hlen, lines = 1, i, r = 0, w = 0, start = 0;
+    char *buf;
     int have = 0;
 
-    hb->count = 0;
-    hb->dropped = 0;
-    while (pos < len) {
-        const char *eol = memchr(text + pos, '\n', len - pos);
-        size_t end = eol ? (size_t)(eol - text) : len, n = end - pos;
-        const char *s = text + pos;
-
-        if (n > 0 && s[n - 1] == '\r')
-            n--;
-        pos = eol ? end + 1 : len;
-        if (n == 0)
-            break;                                   /* the empty line ends the header */
-        if (s[0] == ' ' || s[0] == '\t') {
-            if (!have) {
-                hb->dropped++;
-                continue;
-            }
-            /* a continuation: unfold (RFC 5322 2.2.3) */
-            if (ln + n < sizeof line) {
-                memcpy(line + ln, s, n);
-                ln += n;
-            }
-            continue;
-        }
-        if (have)
-            add_field(hb, line, ln);
-        ln = n < sizeof line ? n : sizeof line - 1;
-        memcpy(line, s, ln);
-        have = 1;
+    memset(hb, 0, sizeof *hb);
+    if (len > HEADERS_MAX_BYTES) {
+        len = HEADERS_MAX_BYTES;
+        hb->truncated = 1;
     }
-    if (have)
-        add_field(hb, line, ln);
+    hlen = header_end(text, len);
+    for (i = 0; i < hlen; i++)
+        lines += text[i] == '\n';
+    hb->arena = malloc(lines * sizeof(header_field) + hlen + 1);
+    if (hb->arena == NULL)
+        return -1;
+    hb->fields = (header_field *)(void *)hb->arena;
+    buf = hb->arena + lines * sizeof(header_field);
+    /*
+     * Copy line by line, dropping line ends; a line that starts with a
+     * blank continues the previous one (the blank is kept), any other line
+     * ends it. The text only shrinks, so each field is NUL-terminated in
+     * place of a dropped line end.
+     */
+    while (r < hlen) {
+        const char *nl = memchr(text + r, '\n', hlen - r);
+        size_t e = nl ? (size_t)(nl - text) : hlen, n = e - r;
+
+        if (n > 0 && text[e - 1] == '\r')
+            n--;
+        if (text[r] == ' ' || text[r] == '\t') {
+            if (have) {
+                memcpy(buf + w, text + r, n);
+                w += n;
+            } else {
+                hb->malformed++;                       /* a continuation of nothing */
+            }
+        } else {
+            if (have) {
+                buf[w] = '\0';
+                add_field(hb, buf + start, w - start);
+                w++;
+            }
+            start = w;
+            memcpy(buf + w, text + r, n);
+            w += n;
+            have = 1;
+        }
+        r = e + 1;
+    }
+    if (have) {
+        buf[w] = '\0';
+        add_field(hb, buf + start, w - start);
+    }
+    return 0;
+}
+
+void headers_free(header_block *hb)
+{
+    free(hb->arena);
+    memset(hb, 0, sizeof *hb);
 }
 
 const char *headers_get(const header_block *hb, const char *name, size_t n)
@@ -105,107 +154,185 @@ size_t headers_count(const header_block *hb, const char *name)
     return c;
 }
 
-int headers_has_prefix(const header_block *hb, const char *prefix)
+const header_field *headers_with_prefix(const header_block *hb, const char *prefix)
 {
     size_t i, pl = strlen(prefix);
 
     for (i = 0; i < hb->count; i++)
         if (strncasecmp(hb->fields[i].name, prefix, pl) == 0)
-            return 1;
-    return 0;
+            return &hb->fields[i];
+    return NULL;
 }
 
-/* strip_comments - value without (nested) comments and quoted-pairs kept */
-static void strip_comments(const char *in, char *out, size_t cap)
-{
-    size_t n = 0;
-    int depth = 0, quoted = 0;
+/* ------------------------------------------------------------ the lexer */
 
-    for (; *in && n + 1 < cap; in++) {
-        if (*in == '\\' && in[1]) {
-            if (!depth)
-                out[n++] = in[1];
-            in++;
-        } else if (!quoted && *in == '(') {
-            depth++;
-        } else if (!quoted && *in == ')' && depth > 0) {
-            depth--;
-        } else if (!depth) {
-            if (*in == '"')
-                quoted = !quoted;
-            out[n++] = *in;
+void hlex_init(hlex *lx, const char *value, const char *specials)
+{
+    lx->p = value ? value : "";
+    lx->specials = specials;
+}
+
+static int blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* skip_cfws - blanks and (nested) comments; an unclosed comment runs to the end */
+static const char *skip_cfws(const char *p)
+{
+    for (;;) {
+        while (blank(*p))
+            p++;
+        if (*p != '(')
+            return p;
+        {
+            int depth = 0;
+            do {
+                if (*p == '\\' && p[1])
+                    p++;
+                else if (*p == '(')
+                    depth++;
+                else if (*p == ')')
+                    depth--;
+                p++;
+            } while (*p && depth > 0);
         }
     }
-    out[n] = '\0';
 }
 
-char *header_token(const char *value, char *out, size_t cap)
+/* put - append c to out if it fits */
+static void put(char *out, size_t cap, size_t *n, char c, int *cut)
 {
-    char clean[HEADER_VALUE_MAX];
-    const char *p = clean;
+    if (*n + 1 < cap)
+        out[(*n)++] = c;
+    else
+        *cut = 1;
+}
+
+htok hlex_next(hlex *lx, char *out, size_t cap)
+{
+    htok t = {HTOK_END, 0, 0};
+    const char *p = skip_cfws(lx->p);
     size_t n = 0;
 
-    strip_comments(value ? value : "", clean, sizeof clean);
-    while (*p == ' ' || *p == '\t')
-        p++;
-    while (*p && *p != ';' && *p != ' ' && *p != '\t' && *p != ',' && n + 1 < cap)
-        out[n++] = (char)tolower((unsigned char)*p++);
-    out[n] = '\0';
+    if (*p == '\0') {
+        /* end */
+    } else if (*p == '"') {
+        t.kind = HTOK_QUOTED;
+        for (p++; *p && *p != '"'; p++) {
+            if (*p == '\\' && p[1])
+                p++;
+            put(out, cap, &n, *p, &t.cut);
+        }
+        if (*p == '"')
+            p++;
+    } else if (strchr(lx->specials, *p) != NULL) {
+        t.kind = HTOK_SPECIAL;
+        t.special = *p++;
+    } else {
+        t.kind = HTOK_ATOM;
+        while (*p && !blank(*p) && *p != '(' && *p != '"' && strchr(lx->specials, *p) == NULL)
+            put(out, cap, &n, *p++, &t.cut);
+    }
+    if (cap > 0)
+        out[n] = '\0';
+    lx->p = p;
+    return t;
+}
+
+static void lower(char *s)
+{
+    for (; *s; s++)
+        *s = (char)tolower((unsigned char)*s);
+}
+
+char *header_keyword(const char *value, char *out, size_t cap)
+{
+    hlex lx;
+
+    hlex_init(&lx, value, HLEX_MIME);
+    if (hlex_next(&lx, out, cap).kind != HTOK_ATOM)
+        out[0] = '\0';
+    lower(out);
     return out;
 }
 
-int header_param(const char *value, const char *param, char *out, size_t cap)
+/* append - append s to out (bounded) */
+static void append(char *out, size_t cap, size_t *n, const char *s)
 {
-    char clean[HEADER_VALUE_MAX];
-    char *p, *save = NULL;
-    size_t pl = strlen(param);
+    int cut = 0;
 
-    strip_comments(value ? value : "", clean, sizeof clean);
-    for (p = strtok_r(clean, ";", &save); p; p = strtok_r(NULL, ";", &save)) {
-        size_t n = 0;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (strncasecmp(p, param, pl) != 0)
-            continue;
-        p += pl;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p++ != '=')
-            continue;
-        while (*p == ' ' || *p == '\t' || *p == '"')
-            p++;
-        while (*p && *p != '"' && *p != ' ' && *p != '\t' && n + 1 < cap)
-            out[n++] = (char)tolower((unsigned char)*p++);
-        out[n] = '\0';
-        return 1;
-    }
-    return 0;
+    while (*s)
+        put(out, cap, n, *s++, &cut);
+    out[*n] = '\0';
 }
 
 int header_address(const char *value, char *out, size_t cap)
 {
-    char clean[HEADER_VALUE_MAX] = "";
-    const char *lt, *start, *end, *at;
+    char word[1000];
+    hlex lx;
+    htok t;
     size_t n = 0;
+    int angle = 0;
 
-    strip_comments(value ? value : "", clean, sizeof clean);
-    lt = strchr(clean, '<');
-    if (lt) {
-        start = lt + 1;
-        end = strchr(start, '>');
-        if (end == NULL)
+    hlex_init(&lx, value, HLEX_RFC5322);
+    out[0] = '\0';
+    for (;;) {
+        t = hlex_next(&lx, word, sizeof word);
+        if (t.kind == HTOK_ATOM || t.kind == HTOK_QUOTED) {
+            append(out, cap, &n, word);
+            continue;
+        }
+        if (t.kind == HTOK_SPECIAL && (t.special == '.' || t.special == '@')) {
+            char s[2] = {t.special, '\0'};
+            append(out, cap, &n, s);
+            continue;
+        }
+        if (t.kind == HTOK_SPECIAL && t.special == '<') {
+            angle = 1;                                 /* what came before was a display name */
+            n = 0;
+            out[0] = '\0';
+            continue;
+        }
+        /* '>', ',', ';', ':' or the end close a candidate */
+        if (strchr(out, '@') != NULL && out[0] != '@' && (angle || t.kind != HTOK_SPECIAL ||
+                                                          t.special != ':')) {
+            lower(out);
+            return 1;
+        }
+        if (t.kind == HTOK_END)
             return 0;
-    } else {
-        start = clean;
-        while (*start == ' ' || *start == '\t')
-            start++;
-        end = start + strcspn(start, " \t,;");
+        n = 0;                                         /* a group name, a route, a non-address */
+        out[0] = '\0';
+        if (t.special == '>' || t.special == ',')
+            angle = 0;
     }
-    at = memchr(start, '@', (size_t)(end - start));
-    if (at == NULL || at == start || at + 1 >= end)
-        return 0;
-    for (; start < end && n + 1 < cap; start++)
-        out[n++] = (char)tolower((unsigned char)*start);
-    out[n] = '\0';
-    return 1;
+}
+
+int header_each_msgid(const char *value, int (*fn)(const char *id, void *arg), void *arg)
+{
+    char word[1000], id[1000];
+    hlex lx;
+    htok t;
+    size_t n = 0;
+    int inside = 0, r;
+
+    hlex_init(&lx, value, "<>");
+    while ((t = hlex_next(&lx, word, sizeof word)).kind != HTOK_END) {
+        if (t.kind == HTOK_SPECIAL && t.special == '<') {
+            inside = 1;
+            n = 0;
+            id[0] = '\0';
+        } else if (t.kind == HTOK_SPECIAL && t.special == '>') {
+            if (inside && n > 0 && strchr(id, '@') != NULL) {
+                lower(id);
+                if ((r = fn(id, arg)) != 0)
+                    return r;
+            }
+            inside = 0;
+        } else if (inside) {
+            append(id, sizeof id, &n, word);
+        }
+    }
+    return 0;
 }

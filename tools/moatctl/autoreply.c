@@ -1,7 +1,11 @@
 /*
  * autoreply.c - moatctl autoreply VERB:
- *   classify [--sender S] [--recipient R] FILE   the verdict the DATA ACL would get
- *   history ADDRESS                              what moat remembers about an address
+ *   classify [--sender S] [--recipient R] [--spam-score N] [--spf RESULT]
+ *            [--catchall-only] FILE|-
+ *       the verdict the DATA ACL would get for that message (exit 1 when
+ *       it is never to be answered); reads the store, never writes it
+ *   history ADDRESS
+ *       what moat remembers about an address (and its domain's counter)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,34 +13,79 @@
 #include <time.h>
 
 #include "autoreply/autoreply.h"
+#include "autoreply/headers.h"
 #include "ctl.h"
 
-#define MESSAGE_MAX ((size_t)1024 * 1024)
+#define MESSAGE_MAX HEADERS_MAX_BYTES
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: moatctl autoreply classify [--sender S] [--recipient R] FILE|-\n"
-                    "       moatctl autoreply history ADDRESS\n");
+    fprintf(stderr,
+            "usage: moatctl autoreply classify [--sender S] [--recipient R] [--spam-score N]\n"
+            "                                  [--spf RESULT] [--catchall-only] FILE|-\n"
+            "       moatctl autoreply history ADDRESS\n"
+            "Without --sender, the file's Return-Path: is the envelope sender (as in a\n"
+            "delivered message); without either, the null sender.\n");
     return CTL_USAGE;
+}
+
+/* read_all - up to MESSAGE_MAX bytes of f, NUL-terminated; NULL when out of memory */
+static char *read_all(FILE *f, size_t *len)
+{
+    char *text = malloc(MESSAGE_MAX + 1);
+    size_t n;
+
+    *len = 0;
+    if (text == NULL)
+        return NULL;
+    while (*len < MESSAGE_MAX && (n = fread(text + *len, 1, MESSAGE_MAX - *len, f)) > 0)
+        *len += n;
+    text[*len] = '\0';
+    return text;
+}
+
+/* return_path - the address of the file's Return-Path: field, or "" */
+static void return_path(const char *text, size_t len, char *out, size_t cap)
+{
+    header_block hb;
+    const char *v;
+
+    out[0] = '\0';
+    if (headers_parse(&hb, text, len) != 0)
+        return;
+    if ((v = headers_get(&hb, "Return-Path", 0)) != NULL && !header_address(v, out, cap))
+        out[0] = '\0';
+    headers_free(&hb);
 }
 
 static int classify(const ctl_env *env, int argc, char **argv)
 {
-    const char *sender = NULL, *recipient = "", *file = NULL;
+    const char *sender = NULL, *file = NULL, *why = "";
+    char envelope[320], klass[16] = "";
     autoreply_message m;
     moat_runtime *rt;
     moat_verdict v;
-    char *text, klass[16] = "";
-    size_t len = 0, n;
+    char *text;
+    size_t len;
     FILE *f;
-    int i;
+    int i, rc;
 
+    memset(&m, 0, sizeof m);
+    m.recipients = "";
+    m.spam_score = "";
+    m.spf_result = "";
     for (i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--sender") == 0 && i + 1 < argc)
             sender = argv[++i];
         else if (strcmp(argv[i], "--recipient") == 0 && i + 1 < argc)
-            recipient = argv[++i];
-        else if (file == NULL)
+            m.recipients = argv[++i];
+        else if (strcmp(argv[i], "--spam-score") == 0 && i + 1 < argc)
+            m.spam_score = argv[++i];
+        else if (strcmp(argv[i], "--spf") == 0 && i + 1 < argc)
+            m.spf_result = argv[++i];
+        else if (strcmp(argv[i], "--catchall-only") == 0)
+            m.catchall_only = 1;
+        else if (file == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
             file = argv[i];
         else
             return usage();
@@ -50,25 +99,31 @@ static int classify(const ctl_env *env, int argc, char **argv)
         perror(file);
         return CTL_USAGE;
     }
-    text = malloc(MESSAGE_MAX + 1);
-    if (text == NULL)
-        return CTL_USAGE;
-    while ((n = fread(text + len, 1, MESSAGE_MAX - len, f)) > 0 && len < MESSAGE_MAX)
-        len += n;
+    text = read_all(f, &len);
     if (f != stdin)
         fclose(f);
-    text[len] = '\0';
-    memset(&m, 0, sizeof m);
+    if (text == NULL) {
+        fprintf(stderr, "moatctl autoreply classify: out of memory\n");
+        return CTL_USAGE;
+    }
+    if (sender == NULL) {
+        return_path(text, len, envelope, sizeof envelope);
+        sender = envelope;
+    }
     m.headers = text;
     m.headers_len = len;
-    /* Without --sender, the Return-Path a delivered file carries, else the From: address. */
-    m.sender = sender ? sender : "";
-    m.recipients = recipient;
+    m.sender = sender;
     m.now = time(NULL);
-    autoreply_classify_text(rt, &m, &v);
+    rc = autoreply_classify_text(rt, &m, &v, &why);
     free(text);
+    if (rc != 0) {
+        fprintf(stderr, "moatctl autoreply classify: %s\n", why);
+        return CTL_USAGE;
+    }
     if (env->json) {
-        printf("{\"verdict\":");
+        printf("{\"sender\":");
+        ctl_json_string(stdout, sender);
+        printf(",\"verdict\":");
         ctl_json_string(stdout, v.text);
         printf("}\n");
     } else {
@@ -78,33 +133,61 @@ static int classify(const ctl_env *env, int argc, char **argv)
     return strcmp(klass, "never") == 0 ? CTL_PROBLEM : CTL_OK;
 }
 
-static int print_history(const char *what, const char *detail, time_t expires, void *arg)
-{
-    int *n = arg;
+typedef struct history_out {
+    const ctl_env *env;
+    int n;
+} history_out;
 
-    (void)detail;
-    printf("%-60s until %s", what, expires ? ctime(&expires) : "(counter)\n");
-    (*n)++;
+static int print_history(const char *key, const char *note, time_t expires, void *arg)
+{
+    history_out *h = arg;
+    char when[32] = "";
+    struct tm tm;
+
+    if (expires && gmtime_r(&expires, &tm))
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (h->env->json) {
+        printf("%s{\"record\":", h->n ? "," : "");
+        ctl_json_string(stdout, key);
+        printf(",\"note\":");
+        ctl_json_string(stdout, note);
+        printf(",\"expires\":");
+        ctl_json_string(stdout, when);
+        printf("}");
+    } else {
+        printf("%-56s %-24s %s\n", key, note, expires ? when : "(sliding window)");
+    }
+    h->n++;
     return 0;
+}
+
+static int history(const ctl_env *env, const char *address)
+{
+    history_out h = {env, 0};
+    moat_runtime *rt = ctl_runtime(env);
+
+    if (rt == NULL)
+        return CTL_USAGE;
+    if (env->json)
+        printf("[");
+    if (autoreply_history(rt, address, print_history, &h) != 0) {
+        if (env->json)
+            printf("]\n");
+        fprintf(stderr, "moatctl autoreply history: %s\n", moat_store_last_error(rt->store));
+        return CTL_USAGE;
+    }
+    if (env->json)
+        printf("]\n");
+    else if (h.n == 0)
+        printf("nothing recorded about %s\n", address);
+    return CTL_OK;
 }
 
 int ctl_autoreply(const ctl_env *env, int argc, char **argv)
 {
-    moat_runtime *rt;
-    int n = 0;
-
     if (argc >= 3 && strcmp(argv[1], "classify") == 0)
         return classify(env, argc, argv);
-    if (argc == 3 && strcmp(argv[1], "history") == 0) {
-        if ((rt = ctl_runtime(env)) == NULL)
-            return CTL_USAGE;
-        if (autoreply_history(rt, argv[2], print_history, &n) != 0) {
-            fprintf(stderr, "moatctl autoreply history: %s\n", moat_store_last_error(rt->store));
-            return CTL_USAGE;
-        }
-        if (n == 0)
-            printf("nothing recorded about %s\n", argv[2]);
-        return CTL_OK;
-    }
+    if (argc == 3 && strcmp(argv[1], "history") == 0)
+        return history(env, argv[2]);
     return usage();
 }
