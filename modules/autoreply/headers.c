@@ -9,11 +9,12 @@
 #include <string.h>
 #include <strings.h>
 
-/* header_end - length of the header part: up to the empty line (or everything) */
-static size_t header_end(const char *text, size_t len)
+/* header_end - length of the header part (up to the empty line, or all); *lines its lines */
+static size_t header_end(const char *text, size_t len, size_t *lines)
 {
     size_t i = 0;
 
+    *lines = 1;
     for (;;) {
         const char *nl;
 
@@ -25,6 +26,7 @@ static size_t header_end(const char *text, size_t len)
         if (nl == NULL)
             return len;
         i = (size_t)(nl - text) + 1;
+        (*lines)++;
     }
 }
 
@@ -66,6 +68,7 @@ static void add_field(header_block *hb, char *line, size_t n)
         end--;
     *end = '\0';
     hb->fields[hb->count].name = line;
+    hb->fields[hb->count].name_len = nl;
     hb->fields[hb->count].value = value;
     hb->fields[hb->count].value_len = (size_t)(end - value);
     hb->count++;
@@ -73,7 +76,7 @@ static void add_field(header_block *hb, char *line, size_t n)
 
 int headers_parse(header_block *hb, const char *text, size_t len)
 {
-    size_t hlen, lines = 1, i, r = 0, w = 0, start = 0;
+    size_t hlen, lines, r = 0, w = 0, start = 0;
     char *buf;
     int have = 0;
 
@@ -82,9 +85,7 @@ int headers_parse(header_block *hb, const char *text, size_t len)
         len = HEADERS_MAX_BYTES;
         hb->truncated = 1;
     }
-    hlen = header_end(text, len);
-    for (i = 0; i < hlen; i++)
-        lines += text[i] == '\n';
+    hlen = header_end(text, len, &lines);
     hb->arena = malloc(lines * sizeof(header_field) + hlen + 1);
     if (hb->arena == NULL)
         return -1;
@@ -135,22 +136,28 @@ void headers_free(header_block *hb)
     memset(hb, 0, sizeof *hb);
 }
 
+/* named - whether field f is called name (of length len), any case; lengths first */
+static int named(const header_field *f, const char *name, size_t len)
+{
+    return f->name_len == len && strcasecmp(f->name, name) == 0;
+}
+
 const char *headers_get(const header_block *hb, const char *name, size_t n)
 {
-    size_t i;
+    size_t i, len = strlen(name);
 
     for (i = 0; i < hb->count; i++)
-        if (strcasecmp(hb->fields[i].name, name) == 0 && n-- == 0)
+        if (named(&hb->fields[i], name, len) && n-- == 0)
             return hb->fields[i].value;
     return NULL;
 }
 
 size_t headers_count(const header_block *hb, const char *name)
 {
-    size_t i, c = 0;
+    size_t i, c = 0, len = strlen(name);
 
     for (i = 0; i < hb->count; i++)
-        c += strcasecmp(hb->fields[i].name, name) == 0;
+        c += named(&hb->fields[i], name, len);
     return c;
 }
 

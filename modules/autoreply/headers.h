@@ -17,6 +17,7 @@
 
 typedef struct header_field {
     const char *name;     /* as sent, NUL-terminated, no trailing blanks */
+    size_t name_len;
     const char *value;    /* unfolded, outer blanks removed, NUL-terminated */
     size_t value_len;
 } header_field;
