@@ -1,5 +1,9 @@
 /*
- * geo.c - libmaxminddb lookups with per-process open files.
+ * geo.c - libmaxminddb lookups with per-process open files. Exim forks a
+ * process per connection and each opens (maps) the files on first use; the
+ * page cache is shared, so that costs little. Replace a database by
+ * writing a new file and rename()ing it into place: a file rewritten in
+ * place can be read half-written (libmaxminddb issue #322).
  */
 #include "geo.h"
 
@@ -14,35 +18,45 @@ typedef struct geo_db {
     char path[4096];
     MMDB_s mmdb;
     int open;
-    ino_t ino;
+    ino_t ino;          /* of the file last tried, open or not */
     time_t mtime;
-    time_t checked;
+    time_t checked;     /* when path was last stat()ed */
 } geo_db;
 
 static geo_db dbs[2];
 
-/* db_for - the open database for path, (re)opened when new or replaced; NULL if unusable */
+/*
+ * db_for - the open database for path, (re)opened when new or replaced;
+ * NULL if unusable. The file is stat()ed at most once a second; a file
+ * that failed to open is tried again only once it changes.
+ */
 static MMDB_s *db_for(int slot, const char *path, time_t now)
 {
     geo_db *g = &dbs[slot];
     struct stat sb;
-    int rc;
+    int rc, same_path;
 
     if (path == NULL || *path == '\0')
         return NULL;
-    if (strcmp(g->path, path) == 0 && g->checked == now)
+    same_path = strcmp(g->path, path) == 0;
+    if (same_path && g->checked == now)
         return g->open ? &g->mmdb : NULL;
     g->checked = now;
     if (stat(path, &sb) != 0) {
-        if (g->open)
-            return &g->mmdb;   /* keep the copy we have */
+        if (g->open && same_path)
+            return &g->mmdb;   /* removed under us: the mapped copy still answers */
+        if (g->open) {
+            MMDB_close(&g->mmdb);   /* another file's copy: not an answer for path */
+            g->open = 0;
+        }
         moat_log_once(path, MOAT_LOG_WARN,
                       "moat geo: %s is missing: geo rules are off until it appears", path);
         snprintf(g->path, sizeof g->path, "%s", path);
+        g->ino = 0;
         return NULL;
     }
-    if (g->open && strcmp(g->path, path) == 0 && sb.st_ino == g->ino && sb.st_mtime == g->mtime)
-        return &g->mmdb;
+    if (same_path && sb.st_ino == g->ino && sb.st_mtime == g->mtime)
+        return g->open ? &g->mmdb : NULL;
     if (g->open) {
         MMDB_close(&g->mmdb);
         g->open = 0;
@@ -69,6 +83,19 @@ static int lookup(MMDB_s *db, const char *ip, MMDB_lookup_result_s *res)
     return gai == 0 && rc == MMDB_SUCCESS && res->found_entry;
 }
 
+/* country_of - the two-letter code under field/iso_code of a record; 1 when there */
+static int country_of(MMDB_lookup_result_s *res, const char *field, geo_info *info)
+{
+    MMDB_entry_data_s data;
+
+    if (MMDB_get_value(&res->entry, &data, field, "iso_code", NULL) != MMDB_SUCCESS ||
+        !data.has_data || data.type != MMDB_DATA_TYPE_UTF8_STRING || data.data_size != 2)
+        return 0;
+    memcpy(info->country, data.utf8_string, 2);
+    info->country[2] = '\0';
+    return 1;
+}
+
 int geo_lookup(const char *country_db, const char *asn_db, const char *ip, time_t now,
                geo_info *info)
 {
@@ -79,12 +106,8 @@ int geo_lookup(const char *country_db, const char *asn_db, const char *ip, time_
 
     memset(info, 0, sizeof *info);
     if (cdb && lookup(cdb, ip, &res) &&
-        MMDB_get_value(&res.entry, &data, "country", "iso_code", NULL) == MMDB_SUCCESS &&
-        data.has_data && data.type == MMDB_DATA_TYPE_UTF8_STRING && data.data_size == 2) {
-        memcpy(info->country, data.utf8_string, 2);
-        info->country[2] = '\0';
+        (country_of(&res, "country", info) || country_of(&res, "registered_country", info)))
         found = 1;
-    }
     if (adb && lookup(adb, ip, &res)) {
         if (MMDB_get_value(&res.entry, &data, "autonomous_system_number", NULL) == MMDB_SUCCESS &&
             data.has_data && data.type == MMDB_DATA_TYPE_UINT32) {

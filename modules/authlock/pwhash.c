@@ -12,6 +12,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "log.h"
+
 /* read_exact - len bytes of path into buf; 0 or -1 */
 static int read_exact(const char *path, unsigned char *buf, size_t len)
 {
@@ -84,4 +86,40 @@ void pwhash(const unsigned char *secret, size_t secret_len, const char *user,
     memset(data, 0, sizeof data);
     for (i = 0; i < 8; i++)
         snprintf(out + (size_t)2 * (size_t)i, 3, "%02x", md[i]);
+}
+
+const unsigned char *pwhash_install_secret(const char *path)
+{
+    static unsigned char key[PWHASH_SECRET_LEN];
+    static char loaded_from[4096];
+    static int state;   /* 0 not tried, 1 loaded, -1 unavailable */
+    char err[512];
+
+    if (state != 0 && strcmp(loaded_from, path) == 0)
+        return state == 1 ? key : NULL;
+    snprintf(loaded_from, sizeof loaded_from, "%s", path);
+    if (pwhash_secret(path, key, sizeof key, err, sizeof err) == 0) {
+        state = 1;
+        return key;
+    }
+    state = -1;
+    moat_log_once("authlock:secret", MOAT_LOG_WARN,
+                  "moat authlock: %s: every wrong password counts", err);
+    return NULL;
+}
+
+int pwhash_repeated(moat_store *st, const unsigned char *secret, const char *user,
+                    const char *ip, const char *password, uint32_t window, time_t now)
+{
+    char hash[PWHASH_HEX], key[STORE_KEY_MAX + 1];
+    store_status seen;
+
+    pwhash(secret, PWHASH_SECRET_LEN, user, password, hash);
+    snprintf(key, sizeof key, "authlock:pw:%s:%s", user, ip);
+    seen = moat_store_distinct_contains(st, key, hash, window, now);
+    /* Added again when seen: a phone retrying an old password keeps counting once. */
+    if (seen == STORE_ERROR ||
+        moat_store_distinct_add_max(st, key, hash, window, now, 1, NULL) != STORE_OK)
+        return -1;
+    return seen == STORE_OK;
 }

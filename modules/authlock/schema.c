@@ -14,6 +14,8 @@ static int parse_refuse(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *res
 static cfg_opt_t domain_opts[] = {
     CFG_STR_LIST("allow_countries", "{}", CFGF_NONE),
     CFG_STR_LIST("deny_countries", "{}", CFGF_NONE),
+    CFG_STR_LIST("allow_asns", "{}", CFGF_NONE),
+    CFG_STR_LIST("deny_asns", "{}", CFGF_NONE),
     CFG_END()
 };
 
@@ -32,6 +34,7 @@ static cfg_opt_t authlock_opts[] = {
     CFG_INT("user_threshold", 10, CFGF_NONE),
     CFG_INT("user_familiar_threshold", 30, CFGF_NONE),
     CFG_INT("distributed_ips", 5, CFGF_NONE),
+    CFG_INT("distributed_asns", 5, CFGF_NONE),
     CFG_INT("v4_prefix", 24, CFGF_NONE),
     CFG_INT("v6_prefix", 64, CFGF_NONE),
     MOAT_CFG_DURATION("tarpit_base", 1),
@@ -74,7 +77,7 @@ static void authlock_setup(cfg_t *root)
 {
     static const char *const positive[] = {
         "ip_threshold", "net_threshold", "asn_threshold", "spray_threshold",
-        "user_threshold", "user_familiar_threshold", "distributed_ips",
+        "user_threshold", "user_familiar_threshold", "distributed_ips", "distributed_asns",
     };
     char name[64];
     size_t i;

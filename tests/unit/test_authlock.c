@@ -1,7 +1,9 @@
 /*
- * test_authlock.c - authlock decisions on a real LMDB store (without geo):
- * lockout with familiar locations, identical passwords, success forgives,
- * spraying, unlock, log-only; and the keyed password hash.
+ * test_authlock.c - authlock decisions on a real LMDB store: lockout with
+ * familiar locations, identical passwords, success forgives, spraying,
+ * the escalation ladder, unlock, log-only, the quit-time path, and - with
+ * a GeoIP file the test writes - country/ASN rules, per-ASN thresholds and
+ * guessing spread over many networks; and the keyed password hash.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +17,10 @@
 
 #include "authlock/authlock.h"
 #include "authlock/containment.h"
+#include "authlock/ladder.h"
 #include "authlock/pwhash.h"
+#include "block.h"
+#include "geo_fixture.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -151,7 +156,245 @@ static void tarpit_grows_before_auth(void **state)
     }
     assert_int_equal(authlock_before(rt, "203.0.113.20", 0, t, &v, &why), 0);
     assert_int_equal(verdict_get(v.text, "delay", delay, sizeof delay), 1);
-    assert_string_equal(delay, "3s");   /* 4 failures, 2 free: 3 steps of 1s */
+    assert_string_equal(delay, "4s");   /* from the 2nd failure: 1s, 2s, 4s (the cap) */
+}
+
+/* before_auth - the action (and reason) before AUTH for ip at t */
+static const char *before_auth(moat_runtime *rt, const char *ip, time_t t, char *reason)
+{
+    static char action[16];
+    moat_verdict v;
+    const char *why = NULL;
+
+    assert_int_equal(authlock_before(rt, ip, 0, t, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    reason[0] = '\0';
+    verdict_get(v.text, "reason", reason, 48);
+    return action;
+}
+
+static void tarpit_doubles_up_to_its_cap(void **state)
+{
+    moat_runtime *rt = runtime_with("spray_threshold = 100 user_threshold = 100 "
+                                    "tarpit_after = 3 tarpit_base = 2s tarpit_max = 15s");
+    cfg_t *sec = moat_config_module(rt->config, "authlock");
+    static const long expected[] = {0, 0, 0, 2, 4, 8, 15, 15};
+    unsigned i;
+
+    (void)state;
+    for (i = 0; i < sizeof expected / sizeof expected[0]; i++)
+        assert_int_equal(ladder_tarpit(sec, i), expected[i]);
+}
+
+/* block_length - how long subject's current block lasts from t, or 0 */
+static long block_length(moat_runtime *rt, const char *subject, time_t t)
+{
+    long until = 0;
+
+    return block_active(rt->store, "authlock", subject, t, &until) == 1 ? until - t : 0;
+}
+
+static void blocks_grow_on_each_repeat_then_the_long_block(void **state)
+{
+    moat_runtime *rt = runtime_with("ip_threshold = 2 spray_threshold = 100 user_threshold = 100 "
+                                    "block_time = 10s block_max = 40s repeat_after = 4 "
+                                    "repeat_block = 1000s window = 1h");
+    static const long expected[] = {10, 20, 40, 1000};
+    char reason[48], pw[16];
+    time_t t = 1800000000;
+    int round, n = 0;
+
+    (void)state;
+    for (round = 0; round < 4; round++) {
+        /* the counter is still over the threshold: one more failure blocks again */
+        do {
+            snprintf(pw, sizeof pw, "g%d", n++);
+            login(rt, "203.0.113.50", "frank", pw, 0, t, reason);
+        } while (strcmp(reason, "ip_blocked") != 0);
+        assert_int_equal(block_length(rt, "ip:203.0.113.50", t), expected[round]);
+        assert_string_equal(before_auth(rt, "203.0.113.50", t + 1, reason), "defer");
+        assert_string_equal(reason, "ip_blocked");
+        t += expected[round] + 1;
+        assert_string_equal(before_auth(rt, "203.0.113.50", t, reason), "accept");
+    }
+}
+
+static void network_threshold_blocks_the_whole_network(void **state)
+{
+    moat_runtime *rt = runtime_with("net_threshold = 3 spray_threshold = 100 user_threshold = 100");
+    char reason[48];
+    time_t t = 1800000000;
+
+    (void)state;
+    login(rt, "198.51.100.1", "gina", "a", 0, t, reason);
+    login(rt, "198.51.100.2", "gina", "b", 0, t, reason);
+    login(rt, "198.51.100.3", "gina", "c", 0, t, reason);
+    assert_string_equal(reason, "net_blocked");
+    assert_string_equal(before_auth(rt, "198.51.100.200", t, reason), "defer");
+    assert_string_equal(reason, "net_blocked");
+    assert_string_equal(before_auth(rt, "198.51.101.1", t, reason), "accept");
+    /* unlock takes any address of the network and starts it afresh */
+    assert_int_equal(authlock_unlock(rt, "198.51.100.77/24"), 0);
+    assert_string_equal(before_auth(rt, "198.51.100.200", t, reason), "accept");
+    login(rt, "198.51.100.4", "gina", "d", 0, t, reason);
+    assert_string_equal(reason, "bad_credentials");
+}
+
+static void unlock_starts_an_address_afresh(void **state)
+{
+    moat_runtime *rt = runtime_with("ip_threshold = 3 spray_threshold = 100 user_threshold = 100");
+    char reason[48];
+    time_t t = 1800000000;
+
+    (void)state;
+    login(rt, "203.0.113.60", "hank", "a", 0, t, reason);
+    login(rt, "203.0.113.60", "hank", "b", 0, t, reason);
+    login(rt, "203.0.113.60", "hank", "c", 0, t, reason);
+    assert_string_equal(reason, "ip_blocked");
+    assert_int_equal(authlock_unlock(rt, "203.0.113.60"), 0);
+    login(rt, "203.0.113.60", "hank", "d", 0, t, reason);
+    assert_string_equal(reason, "bad_credentials");
+}
+
+static void failures_seen_only_at_quit_count_too(void **state)
+{
+    moat_runtime *rt = runtime_with("");
+    moat_verdict v;
+    const char *why = NULL;
+    char reason[48];
+    time_t t = 1800000000;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 3; i++)
+        assert_int_equal(authlock_session_failed(rt, "203.0.113.70", "Ivan", t, &v, &why), 0);
+    verdict_get(v.text, "reason", reason, sizeof reason);
+    assert_string_equal(reason, "user_locked");
+    assert_string_equal(login(rt, "203.0.113.70", "ivan", "right", 1, t, reason), "deny");
+    /* no user name (AUTH never got that far): nothing to count */
+    assert_int_equal(authlock_session_failed(rt, "203.0.113.71", "", t, &v, &why), 0);
+    reason[0] = '\0';
+    verdict_get(v.text, "reason", reason, sizeof reason);
+    assert_string_not_equal(reason, "failure_recorded");
+}
+
+/* geo_runtime - a runtime whose GeoIP file maps the test networks */
+static moat_runtime *geo_runtime(const char *extra)
+{
+    static const char *const specs[] = {
+        "192.0.2.0/24=DE:64500",      /* home */
+        "198.51.100.0/24=CN:64501",   /* attacker */
+        "203.0.113.0/24=RU:64502",    /* denied country */
+        "100.64.0.0/16=US:64503",     /* a big hosting ASN */
+        "100.65.0.0/16=BR:64504", "100.66.0.0/16=IN:64505", "100.67.0.0/16=VN:64506",
+        NULL};
+    char db[96], conf[1024];
+
+    snprintf(db, sizeof db, "%s/geo-%d.mmdb", dir, rand());
+    assert_int_equal(geo_fixture_write(db, specs), 0);
+    snprintf(conf, sizeof conf, "%s } geoip { country_db = \"%s\" asn_db = \"%s\"", extra, db, db);
+    return runtime_with(conf);
+}
+
+static void country_and_asn_rules_global_and_per_domain(void **state)
+{
+    moat_runtime *rt = geo_runtime("deny_countries = {\"RU\"} deny_asns = {\"AS64503\"} "
+                                   "domain \"example.com\" { allow_countries = {\"DE\"} } "
+                                   "domain \"example.org\" { deny_asns = {\"AS64501\"} }");
+    char reason[48];
+    time_t t = 1800000000;
+
+    (void)state;
+    assert_string_equal(before_auth(rt, "203.0.113.5", t, reason), "defer");
+    assert_string_equal(reason, "country_denied");
+    assert_string_equal(before_auth(rt, "100.64.1.1", t, reason), "defer");
+    assert_string_equal(reason, "asn_denied");
+    assert_string_equal(before_auth(rt, "198.51.100.5", t, reason), "accept");
+    /* per user domain, at the credentials: the right password does not help */
+    assert_string_equal(login(rt, "198.51.100.5", "Boss@Example.com", "right", 1, t, reason),
+                        "deny");
+    assert_string_equal(reason, "country_not_allowed");
+    assert_string_equal(login(rt, "192.0.2.5", "boss@example.com", "right", 1, t, reason),
+                        "accept");
+    assert_string_equal(login(rt, "198.51.100.5", "web@example.org", "right", 1, t, reason),
+                        "deny");
+    assert_string_equal(reason, "asn_denied");
+    assert_string_equal(login(rt, "198.51.100.5", "bob", "right", 1, t, reason), "accept");
+    /* addresses the file does not know are never refused by it */
+    assert_string_equal(before_auth(rt, "10.1.2.3", t, reason), "accept");
+}
+
+static void per_asn_threshold_blocks_the_asn(void **state)
+{
+    moat_runtime *rt = geo_runtime("spray_threshold = 100 user_threshold = 100 "
+                                   "asn \"AS64503\" { threshold = 3 }");
+    char reason[48];
+    time_t t = 1800000000;
+
+    (void)state;
+    login(rt, "100.64.1.1", "jo", "a", 0, t, reason);
+    login(rt, "100.64.2.1", "jo", "b", 0, t, reason);
+    login(rt, "100.64.3.1", "jo", "c", 0, t, reason);
+    assert_string_equal(reason, "asn_blocked");
+    assert_string_equal(before_auth(rt, "100.64.200.9", t, reason), "defer");
+    assert_string_equal(reason, "asn_blocked");
+    /* the default asn_threshold (100) holds elsewhere */
+    login(rt, "100.65.1.1", "jo", "a", 0, t, reason);
+    login(rt, "100.65.2.1", "jo", "b", 0, t, reason);
+    login(rt, "100.65.3.1", "jo", "c", 0, t, reason);
+    assert_string_equal(reason, "bad_credentials");
+}
+
+static void a_guess_spread_over_many_networks_locks_only_unfamiliar_places(void **state)
+{
+    moat_runtime *rt = geo_runtime("user_threshold = 100 distributed_asns = 3");
+    char reason[48];
+    time_t t = 1800000000;
+
+    (void)state;
+    assert_string_equal(login(rt, "192.0.2.10", "kim", "right", 1, t, reason), "accept");
+    login(rt, "100.65.0.1", "kim", "a", 0, t, reason);
+    login(rt, "100.66.0.1", "kim", "b", 0, t, reason);
+    login(rt, "100.67.0.1", "kim", "c", 0, t, reason);
+    assert_string_equal(reason, "distributed");
+    assert_string_equal(login(rt, "198.51.100.9", "kim", "right", 1, t, reason), "deny");
+    assert_string_equal(reason, "user_locked");
+    assert_string_equal(login(rt, "192.0.2.99", "kim", "right", 1, t, reason), "accept");
+}
+
+static void familiar_asn_stops_vouching_under_a_distributed_guess(void **state)
+{
+    moat_runtime *rt = geo_runtime("user_threshold = 4 user_familiar_threshold = 50 "
+                                   "distributed_ips = 3 distributed_asns = 100");
+    char reason[48], ip[32], pw[16];
+    time_t t = 1800000000;
+    int i;
+
+    (void)state;
+    /* lee logged in from AS64503: the whole ASN became familiar to her */
+    assert_string_equal(login(rt, "100.64.9.9", "lee", "right", 1, t, reason), "accept");
+    for (i = 1; i <= 7; i++) {
+        snprintf(ip, sizeof ip, "100.64.%d.1", 20 + i);
+        snprintf(pw, sizeof pw, "g%d", i);
+        login(rt, ip, "lee", pw, 0, t, reason);
+    }
+    /* from the 3rd address on, the ASN no longer vouched: 4 unfamiliar failures lock */
+    assert_string_equal(reason, "user_locked");
+    assert_string_equal(login(rt, "100.64.99.1", "lee", "right", 1, t, reason), "deny");
+    /* her own network still is familiar */
+    assert_string_equal(login(rt, "100.64.9.10", "lee", "right", 1, t, reason), "accept");
+}
+
+static void missing_geo_file_refuses_nothing(void **state)
+{
+    moat_runtime *rt = runtime_with("deny_countries = {\"RU\"} } geoip { "
+                                    "country_db = \"/nonexistent/geo.mmdb\"");
+    char reason[48];
+    time_t t = 1800000000;
+
+    (void)state;
+    assert_string_equal(before_auth(rt, "203.0.113.5", t, reason), "accept");
+    assert_string_equal(login(rt, "203.0.113.5", "bob", "right", 1, t, reason), "accept");
 }
 
 static void log_only_keeps_the_real_result(void **state)
@@ -234,6 +477,16 @@ int main(void)
         cmocka_unit_test(identical_passwords_count_once_and_success_forgives),
         cmocka_unit_test(spraying_blocks_the_address),
         cmocka_unit_test(tarpit_grows_before_auth),
+        cmocka_unit_test(tarpit_doubles_up_to_its_cap),
+        cmocka_unit_test(blocks_grow_on_each_repeat_then_the_long_block),
+        cmocka_unit_test(network_threshold_blocks_the_whole_network),
+        cmocka_unit_test(unlock_starts_an_address_afresh),
+        cmocka_unit_test(failures_seen_only_at_quit_count_too),
+        cmocka_unit_test(country_and_asn_rules_global_and_per_domain),
+        cmocka_unit_test(per_asn_threshold_blocks_the_asn),
+        cmocka_unit_test(a_guess_spread_over_many_networks_locks_only_unfamiliar_places),
+        cmocka_unit_test(familiar_asn_stops_vouching_under_a_distributed_guess),
+        cmocka_unit_test(missing_geo_file_refuses_nothing),
         cmocka_unit_test(log_only_keeps_the_real_result),
         cmocka_unit_test(password_hash_is_keyed_and_stable),
         cmocka_unit_test(containment_learns_the_users_own_volume),
