@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """make run: a real Exim in the foreground on 127.0.0.1:PORT with every moat
 module on through the shipped snippets, the LMDB store under run/state,
-mail in run/mail/<user>/, logs in run/log/. Ctrl-C stops it.
+mail in run/mail/<user>/, logs in run/log/. Mail for other domains
+(auto-replies included) is kept in the maildir run/outbound/: the demo never
+sends anything out. Ctrl-C stops it. --dir DIR uses DIR instead of run/.
 
 The Exim user must reach every directory Exim uses. When the checkout is
 not reachable by Debian-exim (a private home directory), the real directory
