@@ -127,8 +127,9 @@ Ctrl-C stops Exim.
 
 
 def run_foreground(ex, port, d):
-    """Run the daemon until Ctrl-C or SIGTERM. Exim runs in a session of its
-    own, so that stopping it (and what it forked) is done once, here."""
+    """Run the daemon until Ctrl-C, SIGTERM or SIGHUP. Exim runs in a
+    session of its own, so that stopping it (and what it forked) is done
+    once, here."""
     stopping = []
     proc = None
 
@@ -139,6 +140,7 @@ def run_foreground(ex, port, d):
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)        # the terminal went away
     proc = subprocess.Popen([harness.EXIM, "-C", ex.path("exim.conf"), "-bdf", "-oX",
                              str(port), "-oP", ex.path("exim.pid"), "-q1m"],
                             stderr=subprocess.PIPE, start_new_session=True,

@@ -31,6 +31,25 @@ def full_transaction(ex, source="127.0.0.20", auth=True):
     return codes
 
 
+def stop_demo(proc, d):
+    """After a failed assertion too: the demo's Exim runs in a session of its
+    own, so stop it through run_demo.py (SIGINT), or by its pid file."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    try:
+        with open(os.path.join(d, "exim.pid")) as f:
+            os.killpg(int(f.read().split()[0]), signal.SIGTERM)
+    except (OSError, ValueError, IndexError):
+        pass
+    if not os.environ.get("MOAT_KEEP"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
 class FoundationTest(unittest.TestCase):
 
     def test_exim_calls_a_module_through_the_shipped_snippet(self):
@@ -184,11 +203,7 @@ class FoundationTest(unittest.TestCase):
             with open(os.path.join(d, "log", "mainlog")) as f:
                 self.assertIn("moat rcpt: action=deny reason=unknown_user", f.read())
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            if not os.environ.get("MOAT_KEEP"):
-                shutil.rmtree(d, ignore_errors=True)
+            stop_demo(proc, d)
 
     def test_export_check_refuses_a_module_exim_could_not_load_safely(self):
         # `make export-test` passes on the real modules; here the checker
