@@ -458,6 +458,28 @@ int authlock_credentials(moat_runtime *rt, const char *ip, const char *user,
     return 0;
 }
 
+/*
+ * fail_id_user - the user name in $authenticated_fail_id, lower-cased.
+ * Exim 4.96 hands it over as it logs it, " (set_id=NAME)"; a bare NAME is
+ * taken as it is.
+ */
+static void fail_id_user(const char *id, char *user, size_t cap)
+{
+    static const char tag[] = "(set_id=";
+    char name[USER_MAX];
+    size_t len;
+
+    while (*id == ' ')
+        id++;
+    len = strlen(id);
+    if (strncmp(id, tag, sizeof tag - 1) == 0 && len > sizeof tag - 1 && id[len - 1] == ')') {
+        id += sizeof tag - 1;
+        len -= sizeof tag;   /* the tag and the closing parenthesis */
+    }
+    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), id);
+    addr_lower(name, user, cap);
+}
+
 int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user_in, time_t now,
                             moat_verdict *v, const char **why)
 {
@@ -468,9 +490,11 @@ int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user_i
     int fam, trusted = 1;
 
     verdict_init(v, "accept");
-    if (user_in == NULL || *user_in == '\0' || authlock_in_networks(c.sec, "exempt_networks", ip))
+    if (user_in == NULL || authlock_in_networks(c.sec, "exempt_networks", ip))
         return 0;
-    addr_lower(user_in, user, sizeof user);
+    fail_id_user(user_in, user, sizeof user);
+    if (user[0] == '\0')
+        return 0;
     locate(&c, ip, &loc);
     if (trust_asn(&c, user, &trusted) != 0 ||
         (fam = familiar_is(rt->store, user, &loc, trusted, now)) < 0 ||

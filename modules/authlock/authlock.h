@@ -37,7 +37,10 @@ int authlock_credentials(moat_runtime *rt, const char *ip, const char *user,
                          const char *password, int real_ok, time_t now, moat_verdict *v,
                          const char **why);
 
-/* authlock_session_failed - a failure seen only at QUIT ($authenticated_fail_id) */
+/*
+ * authlock_session_failed - a failure seen only at QUIT: user is
+ * $authenticated_fail_id (" (set_id=NAME)" as Exim 4.96 gives it, or NAME).
+ */
 int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user, time_t now,
                             moat_verdict *v, const char **why);
 

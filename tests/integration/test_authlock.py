@@ -10,7 +10,9 @@ import subprocess
 import time
 import unittest
 
-from harness import HERE, Exim, RedisServer, message
+import json
+
+from harness import HERE, PLAIN_AUTHENTICATORS, Exim, RedisServer, message
 
 GEO = ["127.0.20.0/24=DE:64500",    # alice's home network
        "127.0.21.0/24=CN:64501",    # an attacker's network
@@ -157,6 +159,54 @@ class AuthlockTest(unittest.TestCase):
             self.assertIn("reason=user_locked", log)
 
 
+class AuthlockAdminAndQuitTest(unittest.TestCase):
+
+    def test_failures_of_an_authenticator_moat_cannot_wrap_are_counted_at_quit(self):
+        """dovecot/cyrus_sasl style: the authenticator is not wrapped, so the
+        failures are counted from $authenticated_fail_id at QUIT, or when the
+        client just drops the connection (notquit)."""
+        ex = Exim(modules=["authlock"], authenticators=PLAIN_AUTHENTICATORS,
+                  extra_macros="MOAT_AUTHLOCK_EXTERNAL_AUTH = yes")
+        ex.prepare()
+        ex.write_moat_conf("authlock {\n  ip_threshold = 4\n  user_threshold = 100\n"
+                           "  tarpit_base = 0\n}\n")
+        with ex:
+            for i in range(2):
+                self.assertEqual(auth(ex, "127.0.21.50", "carol", "nope%d" % i)[0], 535)
+            for i in range(2):                  # dropped without QUIT
+                c = ex.smtp("127.0.21.50")
+                c.ehlo()
+                self.assertEqual(c.auth_plain("carol", "again%d" % i)[0], 535)
+                c.close()
+            deadline = time.time() + 5
+            while time.time() < deadline and "reason=ip_blocked" not in ex.mainlog():
+                time.sleep(0.1)
+            self.assertEqual(auth(ex, "127.0.21.50", "alice", "alice-demo-pw")[0], 454)
+            shown = ex.moatctl("--json", "authlock", "show", "carol")
+            self.assertEqual(json.loads(shown.stdout)["failures_unfamiliar"], 4)
+            self.assertEqual(auth(ex, "127.0.21.51", "alice", "alice-demo-pw")[0], 235)
+
+    def test_moatctl_list_show_and_unlock_a_network(self):
+        with authlock_exim(net_threshold=4, ip_threshold=100, user_threshold=100) as ex:
+            for i in range(4):
+                self.assertEqual(auth(ex, "127.0.21.%d" % (60 + i), "bob", "n%d" % i)[0], 535)
+            self.assertEqual(auth(ex, "127.0.21.99", "bob", "bob-demo-pw")[0], 454)
+            listed = ex.moatctl("--json", "authlock", "list")
+            self.assertEqual(listed.returncode, 1)
+            self.assertIn("net:127.0.21.0/24", [e["locked"] for e in json.loads(listed.stdout)])
+            shown = ex.moatctl("--json", "authlock", "show", "127.0.21.60")
+            facts = json.loads(shown.stdout)
+            self.assertEqual((facts["network"], facts["network_locked"], facts["country"],
+                              facts["asn"]), ("127.0.21.0/24", True, "CN", "AS64501"))
+            self.assertEqual(shown.returncode, 1)
+            # any address of the network names it
+            self.assertEqual(ex.moatctl("authlock", "unlock", "127.0.21.200/24").returncode, 0)
+            self.assertEqual(ex.moatctl("authlock", "list").returncode, 0)
+            self.assertEqual(auth(ex, "127.0.21.99", "bob", "bob-demo-pw")[0], 235)
+            user = json.loads(ex.moatctl("--json", "authlock", "show", "bob").stdout)
+            self.assertIn("net:127.0.21.0/24", user["familiar"])
+
+
 class AuthWhereTest(unittest.TestCase):
     """Issue 9, part one: AUTH only where it belongs."""
 
@@ -184,7 +234,7 @@ class AuthWhereTest(unittest.TestCase):
             c.quit()
             self.assertIn("reason=auth_wrong_port ip=127.0.91.1", ex.mainlog())
             shown = ex.moatctl("authlock", "show", "127.0.91.1")
-            self.assertIn("1 failures", shown.stdout)   # the refused AUTH counts
+            self.assertRegex(shown.stdout, r"failures\s+1\n")   # the refused AUTH counts
 
 
 class ContainmentTest(unittest.TestCase):

@@ -266,7 +266,9 @@ static void failures_seen_only_at_quit_count_too(void **state)
     int i;
 
     (void)state;
-    for (i = 0; i < 3; i++)
+    /* Exim 4.96's $authenticated_fail_id is " (set_id=NAME)"; a bare name works too */
+    assert_int_equal(authlock_session_failed(rt, "203.0.113.70", " (set_id=Ivan)", t, &v, &why), 0);
+    for (i = 0; i < 2; i++)
         assert_int_equal(authlock_session_failed(rt, "203.0.113.70", "Ivan", t, &v, &why), 0);
     verdict_get(v.text, "reason", reason, sizeof reason);
     assert_string_equal(reason, "user_locked");

@@ -1,5 +1,6 @@
 /*
- * authlock.c - moatctl authlock VERB: list, show IP|USER, unlock IP|NET|ASN|USER.
+ * authlock.c - moatctl authlock VERB: list, show IP|NET|USER, unlock IP|NET|ASN|USER,
+ * held USER.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,8 @@
 
 #include "addr.h"
 #include "authlock/authlock.h"
+#include "authlock/containment.h"
+#include "authlock/location.h"
 #include "block.h"
 #include "ctl.h"
 #include "net.h"
@@ -15,7 +18,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: moatctl authlock list\n"
-                    "       moatctl authlock show IP|USER\n"
+                    "       moatctl authlock show IP|NET|USER\n"
                     "       moatctl authlock unlock IP|NET|ASN|USER\n"
                     "       moatctl authlock held USER\n");
     return CTL_USAGE;
@@ -101,6 +104,7 @@ static int list(const ctl_env *env)
     return l.n ? CTL_PROBLEM : CTL_OK;
 }
 
+/* counter - the failures in the window of counter fmt(subject); -1 on a store error */
 static long counter(moat_runtime *rt, const char *fmt, const char *subject)
 {
     char key[STORE_KEY_MAX + 1];
@@ -114,55 +118,192 @@ static long counter(moat_runtime *rt, const char *fmt, const char *subject)
     return (long)n;
 }
 
+/* members - how many distinct members set fmt(subject) holds in the window; -1 on error */
+static long members(moat_runtime *rt, const char *fmt, const char *subject)
+{
+    char key[STORE_KEY_MAX + 1];
+    uint64_t n = 0;
+    cfg_t *sec = moat_config_module(rt->config, "authlock");
+
+    snprintf(key, sizeof key, fmt, subject);
+    if (moat_store_distinct_add(rt->store, key, NULL, (uint32_t)cfg_getint(sec, "window"),
+                                time(NULL), &n) != STORE_OK)
+        return -1;
+    return (long)n;
+}
+
+/*
+ * report - what show prints: "name value" facts for people, one JSON
+ * object for machines. A fact whose subject is locked makes the exit 1.
+ */
+typedef struct report {
+    const ctl_env *env;
+    int n, locked, failed;
+} report;
+
+static void fact_str(report *r, const char *name, const char *value)
+{
+    if (r->env->json) {
+        printf("%s\"%s\":", r->n ? "," : "{", name);
+        ctl_json_string(stdout, value);
+    } else {
+        printf("%-22s %s\n", name, value);
+    }
+    r->n++;
+}
+
+static void fact_num(report *r, const char *name, long value)
+{
+    char text[32];
+
+    if (value < 0)
+        r->failed = 1;
+    if (r->env->json) {
+        printf("%s\"%s\":%ld", r->n ? "," : "{", name, value);
+        r->n++;
+        return;
+    }
+    snprintf(text, sizeof text, "%ld", value);
+    fact_str(r, name, text);
+}
+
+/* fact_lock - whether subject is blocked, and until when */
+static void fact_lock(report *r, moat_runtime *rt, const char *name, const char *subject)
+{
+    long until = 0;
+    int b = block_active(rt->store, "authlock", subject, time(NULL), &until);
+    char text[64];
+
+    if (b < 0) {
+        r->failed = 1;
+        return;
+    }
+    r->locked |= b;
+    if (r->env->json) {
+        printf("%s\"%s\":%s", r->n ? "," : "{", name, b ? "true" : "false");
+        r->n++;
+        if (b)
+            printf(",\"%s_until\":%ld", name, until);
+        return;
+    }
+    if (b) {
+        struct tm tm;
+        time_t t = (time_t)until;
+        strftime(text, sizeof text, "locked until %Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+    } else {
+        snprintf(text, sizeof text, "not locked");
+    }
+    fact_str(r, name, text);
+}
+
+typedef struct fam_lister {
+    report *r;
+    size_t prefix_len;
+    char list[1024];
+} fam_lister;
+
+/* add_familiar - collect one familiar location ("net:192.0.2.0/24", "asn:AS64500") */
+static int add_familiar(const char *key, void *arg)
+{
+    fam_lister *f = arg;
+    size_t used = strlen(f->list);
+
+    snprintf(f->list + used, sizeof f->list - used, "%s%s", used ? " " : "", key + f->prefix_len);
+    return 0;
+}
+
+static void show_ip(report *r, moat_runtime *rt, const char *text)
+{
+    cfg_t *sec = moat_config_module(rt->config, "authlock");
+    authlock_location loc;
+    char subject[STORE_KEY_MAX];
+
+    authlock_locate(rt->config, sec, text, time(NULL), &loc);
+    fact_str(r, "ip", text);
+    snprintf(subject, sizeof subject, "ip:%s", text);
+    fact_lock(r, rt, "locked", subject);
+    fact_num(r, "failures", counter(rt, "authlock:ip:%s", text));
+    fact_num(r, "users_tried", members(rt, "authlock:spray:%s", text));
+    if (loc.net[0]) {
+        fact_str(r, "network", loc.net);
+        snprintf(subject, sizeof subject, "net:%s", loc.net);
+        fact_lock(r, rt, "network_locked", subject);
+        fact_num(r, "network_failures", counter(rt, "authlock:net:%s", loc.net));
+    }
+    if (loc.geo.country[0])
+        fact_str(r, "country", loc.geo.country);
+    if (loc.asn[0]) {
+        fact_str(r, "asn", loc.asn);
+        snprintf(subject, sizeof subject, "asn:%s", loc.asn);
+        fact_lock(r, rt, "asn_locked", subject);
+        fact_num(r, "asn_failures", counter(rt, "authlock:asn:%s", loc.asn));
+    }
+}
+
+static void show_net(report *r, moat_runtime *rt, const moat_cidr *cidr)
+{
+    char net[MOAT_IP_TEXT_MAX], subject[STORE_KEY_MAX];
+
+    net_network(&cidr->ip, cidr->prefix, cidr->prefix, net, sizeof net);
+    fact_str(r, "network", net);
+    snprintf(subject, sizeof subject, "net:%s", net);
+    fact_lock(r, rt, "locked", subject);
+    fact_num(r, "failures", counter(rt, "authlock:net:%s", net));
+}
+
+static void show_user(report *r, moat_runtime *rt, const char *what)
+{
+    char user[129], subject[STORE_KEY_MAX], prefix[STORE_KEY_MAX];
+    fam_lister f = {r, 0, ""};
+    int sending;
+
+    addr_lower(what, user, sizeof user);
+    fact_str(r, "user", user);
+    snprintf(subject, sizeof subject, "user:%s:unfamiliar", user);
+    fact_lock(r, rt, "locked_unfamiliar", subject);
+    snprintf(subject, sizeof subject, "user:%s:familiar", user);
+    fact_lock(r, rt, "locked_familiar", subject);
+    if ((sending = authlock_sending_locked(rt, user, time(NULL))) < 0)
+        r->failed = 1;
+    r->locked |= sending > 0;
+    fact_str(r, "sending", sending > 0 ? "locked" : "not locked");
+    fact_num(r, "failures_unfamiliar", counter(rt, "authlock:uf:%s", user));
+    fact_num(r, "failures_familiar", counter(rt, "authlock:ff:%s", user));
+    fact_num(r, "failing_ips", members(rt, "authlock:uips:%s", user));
+    fact_num(r, "failing_asns", members(rt, "authlock:uasns:%s", user));
+    snprintf(prefix, sizeof prefix, "authlock:fam:%s|", user);
+    f.prefix_len = strlen(prefix);
+    if (moat_store_scan(rt->store, prefix, time(NULL), add_familiar, &f) != STORE_OK)
+        r->failed = 1;
+    fact_str(r, "familiar", f.list[0] ? f.list : "-");
+}
+
+/* show - everything moat knows about an IP, a network or a user; exit 1 when locked */
 static int show(const ctl_env *env, const char *what)
 {
     moat_runtime *rt = ctl_runtime(env);
-    char subject[300], user[129];
+    report r = {env, 0, 0, 0};
+    moat_cidr cidr;
     moat_ip ip;
-    int locked = 0, r1, r2;
-    long until = 0;
 
     if (rt == NULL)
         return CTL_USAGE;
     if (net_parse_ip(what, &ip) == 0) {
-        snprintf(subject, sizeof subject, "ip:%s", what);
-        r1 = block_active(rt->store, "authlock", subject, time(NULL), &until);
-        if (r1 < 0)
-            goto store_error;
-        locked = r1;
-        if (env->json)
-            printf("{\"ip\":\"%s\",\"locked\":%s,\"failures\":%ld}\n", what,
-                   locked ? "true" : "false", counter(rt, "authlock:ip:%s", what));
-        else
-            printf("%s: %s; %ld failures in the window\n", what, locked ? "locked" : "not locked",
-                   counter(rt, "authlock:ip:%s", what));
-        return locked ? CTL_PROBLEM : CTL_OK;
-    }
-    addr_lower(what, user, sizeof user);
-    snprintf(subject, sizeof subject, "user:%s:unfamiliar", user);
-    r1 = block_active(rt->store, "authlock", subject, time(NULL), &until);
-    snprintf(subject, sizeof subject, "user:%s:familiar", user);
-    r2 = block_active(rt->store, "authlock", subject, time(NULL), NULL);
-    if (r1 < 0 || r2 < 0)
-        goto store_error;
-    locked = r1 || r2;
-    if (env->json) {
-        printf("{\"user\":");
-        ctl_json_string(stdout, user);
-        printf(",\"locked_unfamiliar\":%s,\"locked_familiar\":%s,\"failures_unfamiliar\":%ld,"
-               "\"failures_familiar\":%ld}\n", r1 ? "true" : "false", r2 ? "true" : "false",
-               counter(rt, "authlock:uf:%s", user), counter(rt, "authlock:ff:%s", user));
+        char text[MOAT_IP_TEXT_MAX];
+        net_format_ip(&ip, text, sizeof text);
+        show_ip(&r, rt, text);
+    } else if (net_parse_cidr(what, &cidr) == 0) {
+        show_net(&r, rt, &cidr);
     } else {
-        printf("%s: %s from unfamiliar locations, %s from familiar ones; failures in the window: "
-               "%ld unfamiliar, %ld familiar\n", user, r1 ? "locked" : "not locked",
-               r2 ? "locked" : "not locked", counter(rt, "authlock:uf:%s", user),
-               counter(rt, "authlock:ff:%s", user));
+        show_user(&r, rt, what);
     }
-    return locked ? CTL_PROBLEM : CTL_OK;
-
-store_error:
-    fprintf(stderr, "moatctl authlock show: %s\n", moat_store_last_error(rt->store));
-    return CTL_USAGE;
+    if (env->json)
+        printf("}\n");
+    if (r.failed) {
+        fprintf(stderr, "moatctl authlock show: %s\n", moat_store_last_error(rt->store));
+        return CTL_USAGE;
+    }
+    return r.locked ? CTL_PROBLEM : CTL_OK;
 }
 
 int ctl_authlock(const ctl_env *env, int argc, char **argv)
