@@ -1,7 +1,8 @@
 /*
  * fuzz_authlock.c - libFuzzer harness for what an SMTP-AUTH client controls:
  * the username and password (split at the first NUL of the input) and the
- * client address, through the whole credential decision on an LMDB store.
+ * client address, through the whole credential decision on an LMDB store,
+ * and the user name again as the quit path's $authenticated_fail_id.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -61,6 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (strstr(v.text, password) && *password && strlen(password) > 8 &&
             strstr(user, password) == NULL)
             abort();   /* the password never appears in a verdict */
+    }
+    /* the quit path: $authenticated_fail_id is the client's user name, as
+     * " (set_id=NAME)" or bare */
+    if (authlock_session_failed(runtime(), ip, user, 1800000000, &v, &why) == 0) {
+        char action[16];
+        if (!verdict_get(v.text, "action", action, sizeof action))
+            abort();
     }
     free(buf);
     return 0;
