@@ -186,6 +186,15 @@ class AuthlockAdminAndQuitTest(unittest.TestCase):
             self.assertEqual(json.loads(shown.stdout)["failures_unfamiliar"], 4)
             self.assertEqual(auth(ex, "127.0.21.51", "alice", "alice-demo-pw")[0], 235)
 
+    def test_block_at_connect_turns_a_blocked_client_away_before_the_banner(self):
+        with authlock_exim(block_at_connect="true", refuse="drop") as ex:
+            for user in ("admin", "info", "sales", "test"):
+                self.assertEqual(auth(ex, "127.0.21.80", user, "123456")[0], 535)
+            self.assertEqual(ex.smtp("127.0.21.80").banner.code, 554)
+            self.assertEqual(ex.smtp("127.0.21.81").banner.code, 220)
+            self.assertIn("moat authlock: action=drop reason=ip_blocked ip=127.0.21.80 user=- "
+                          "country=CN asn=AS64501", ex.mainlog())
+
     def test_moatctl_list_show_and_unlock_a_network(self):
         with authlock_exim(net_threshold=4, ip_threshold=100, user_threshold=100) as ex:
             for i in range(4):
