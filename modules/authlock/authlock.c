@@ -377,8 +377,9 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
             forgive(c, user, fam) != 0)
             return -1;
         credentials_verdict(v, 1, "ok");
-        moat_log(MOAT_LOG_DEBUG, "moat authlock: action=accept reason=ok ip=%s user=%s familiar=%s",
-                 ip, user, fam ? "yes" : "no");
+        /* A login from a new place is worth a line (Exim logs the login itself). */
+        if (!fam)
+            log_decision(c, v, &loc, user, fam);
         return 0;
     }
     if (password && (key = secret(c)) != NULL &&

@@ -69,6 +69,9 @@ class AuthlockTest(unittest.TestCase):
             log = ex.mainlog()
             self.assertIn("moat authlock: action=deny reason=user_locked ip=127.0.21.7 user=alice "
                           "country=CN asn=AS64501 familiar=no", log)
+            # her first login, from a place new to her, was logged; later ones from there not
+            self.assertEqual(log.count("action=accept reason=ok ip=127.0.20.5 user=alice "
+                                       "country=DE asn=AS64500 familiar=no"), 1)
             self.assertNotIn("alice-demo-pw", log)
             self.assertNotIn("guess1", log)
             shown = ex.moatctl("authlock", "show", "alice")
