@@ -111,7 +111,6 @@ int autoreply_each_recipient(const char *list, int (*fn)(const char *addr, void 
 typedef struct inbound {
     moat_runtime *rt;
     const autoreply_config *cfg;
-    const header_block *hb;
     const char *responder;     /* the remote side of an automatic message */
     const char *from;
     time_t now;
@@ -181,7 +180,7 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
             goto done;
         /* An auto-reply (not a report) from them to us: ours must not answer it. */
         if (c.automatic && c.report == MIME_REPORT_NONE) {
-            inbound ib = {rt, &cfg, &hb, sender[0] ? sender : from, from, m->now, why};
+            inbound ib = {rt, &cfg, sender[0] ? sender : from, from, m->now, why};
             if (autoreply_each_recipient(in.recipients, record_got, &ib) != 0)
                 goto done;
         }

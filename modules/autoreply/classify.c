@@ -240,7 +240,7 @@ static int spam_headers(const header_block *hb, double threshold)
         return 1;
     /* Exchange's spam confidence level (5 and up: junk) and Forefront's verdict */
     if ((v = headers_get(hb, "X-MS-Exchange-Organization-SCL", 0)) != NULL &&
-        atoi(v) >= 5)
+        strtol(v, NULL, 10) >= 5)
         return 1;
     if ((v = headers_get(hb, "X-Forefront-Antispam-Report", 0)) != NULL &&
         (strstr(v, "SFV:SPM") != NULL || strstr(v, "SFV:BLK") != NULL))

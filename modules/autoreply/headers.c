@@ -43,6 +43,17 @@ static int field_name_ok(const char *name, size_t n)
     return 1;
 }
 
+/* copy_line - append n bytes to buf at *w; a NUL byte (RFC 5322 forbids it) becomes a blank */
+static void copy_line(char *buf, size_t *w, const char *src, size_t n)
+{
+    char *p = buf + *w, *end = p + n;
+
+    memcpy(p, src, n);
+    while ((p = memchr(p, '\0', (size_t)(end - p))) != NULL)
+        *p++ = ' ';
+    *w += n;
+}
+
 /* add_field - split one unfolded, NUL-terminated line "Name: value" in place */
 static void add_field(header_block *hb, char *line, size_t n)
 {
@@ -104,12 +115,10 @@ int headers_parse(header_block *hb, const char *text, size_t len)
         if (n > 0 && text[e - 1] == '\r')
             n--;
         if (text[r] == ' ' || text[r] == '\t') {
-            if (have) {
-                memcpy(buf + w, text + r, n);
-                w += n;
-            } else {
+            if (have)
+                copy_line(buf, &w, text + r, n);
+            else
                 hb->malformed++;                       /* a continuation of nothing */
-            }
         } else {
             if (have) {
                 buf[w] = '\0';
@@ -117,8 +126,7 @@ int headers_parse(header_block *hb, const char *text, size_t len)
                 w++;
             }
             start = w;
-            memcpy(buf + w, text + r, n);
-            w += n;
+            copy_line(buf, &w, text + r, n);
             have = 1;
         }
         r = e + 1;

@@ -120,6 +120,10 @@ static void parser_survives_odd_input(void **state)
     assert_int_equal(hb.malformed, 4);
     assert_string_equal(headers_get(&hb, "x-no-newline", 0), "last");
     headers_free(&hb);
+    /* a NUL byte cannot cut a value short: it becomes a blank */
+    assert_int_equal(headers_parse(&hb, "X-Nul: a\0b\n", 11), 0);
+    assert_string_equal(headers_get(&hb, "X-Nul", 0), "a b");
+    headers_free(&hb);
     assert_int_equal(headers_parse(&hb, "", 0), 0);
     assert_int_equal(hb.count, 0);
     headers_free(&hb);
