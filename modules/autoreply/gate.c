@@ -52,7 +52,10 @@ static out_kind gate_kind(const header_block *hb, const classify_result *c, cons
 
     if (c->report != MIME_REPORT_NONE)
         return KIND_REPORT;
+    char kw[32];
+
     if (auto_replied(hb) || (c->reasons & answer_marks) || exchange_oof(hb) ||
+        strcmp(header_keyword(headers_get(hb, "Precedence", 0), kw, sizeof kw), "auto_reply") == 0 ||
         (c->automatic && headers_get(hb, "In-Reply-To", 0) != NULL))
         return KIND_REPLY;
     if (*sender == '\0')

@@ -564,6 +564,10 @@ static void gate_sorts_what_leaves(void **state)
     assert_string_equal(out(rt, oof, "ann@example.test", "ken@remote.test", T0 + 1, reason),
                         "discard");
     assert_string_equal(reason, "already_answered");
+    /* Precedence: auto_reply alone marks a reply too */
+    assert_string_equal(out(rt, "From: lou@example.test\nPrecedence: auto_reply\n\n",
+                            "lou@example.test", "max@remote.test", T0, reason), "accept");
+    assert_string_equal(reason, "reply_allowed");
     (void)action;
 }
 
