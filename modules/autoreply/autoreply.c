@@ -43,6 +43,17 @@ void autoreply_config_load(const moat_runtime *rt, autoreply_config *cfg)
         cfg->rules.spf_mask |= classify_spf_bit(cfg_getnstr(sec, "spf_results", i));
 }
 
+int autoreply_local_domain(const autoreply_config *cfg, const char *address)
+{
+    const char *at = strrchr(address, '@');
+    unsigned i;
+
+    for (i = 0; at && i < cfg_size(cfg->sec, "local_domains"); i++)
+        if (strcasecmp(cfg_getnstr(cfg->sec, "local_domains", i), at + 1) == 0)
+            return 1;
+    return 0;
+}
+
 typedef struct id_lookup {
     moat_store *st;
     hist_kind kind;
@@ -113,6 +124,7 @@ typedef struct inbound {
     const autoreply_config *cfg;
     const char *responder;     /* the remote side of an automatic message */
     const char *from;
+    int only_local;            /* record for local recipients only (mail leaving) */
     time_t now;
     const char **why;
 } inbound;
@@ -122,6 +134,8 @@ static int record_got(const char *local, void *arg)
 {
     inbound *in = arg;
 
+    if (in->only_local && !autoreply_local_domain(in->cfg, local))
+        return 0;
     if (in->responder[0] &&
         history_mark(in->rt->store, HIST_GOT, local, in->responder, "auto-reply received",
                      in->cfg->period, in->now, in->why) != 0)
@@ -133,13 +147,17 @@ static int record_got(const char *local, void *arg)
     return 0;
 }
 
+enum { RUN_RECORD = 1, RUN_APPEND = 2, RUN_LOG = 4 };
+
 /*
- * inbound_run - classify m; with record, remember what the gate needs.
- * Fills v. 0 or -1.
+ * inbound_run - classify m; RUN_RECORD: remember what the gate needs;
+ * RUN_APPEND: add the keys to v instead of starting it; RUN_LOG: one log
+ * line for a never-answer message. 0 or -1.
  */
 static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
-                       int record, const char **why)
+                       int how, const char **why)
 {
+    const int record = how & RUN_RECORD;
     autoreply_config cfg;
     header_block hb;
     classify_input in;
@@ -180,7 +198,8 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
             goto done;
         /* An auto-reply (not a report) from them to us: ours must not answer it. */
         if (c.automatic && c.report == MIME_REPORT_NONE) {
-            inbound ib = {rt, &cfg, sender[0] ? sender : from, from, m->now, why};
+            inbound ib = {rt, &cfg, sender[0] ? sender : from, from, (how & RUN_APPEND) != 0,
+                          m->now, why};
             if (autoreply_each_recipient(in.recipients, record_got, &ib) != 0)
                 goto done;
         }
@@ -194,7 +213,8 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
                 goto done;
         }
     }
-    verdict_init(v, "accept");
+    if (!(how & RUN_APPEND))
+        verdict_init(v, "accept");
     verdict_add(v, "class", classify_never(&c) ? "never" : "answerable");
     if (reasons[0])
         verdict_add(v, "reasons", reasons);
@@ -202,7 +222,7 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
         verdict_add(v, "suspect", "yes");
     if (c.report != MIME_REPORT_NONE)
         verdict_add(v, "report", mime_report_name(c.report));
-    if (record && classify_never(&c))
+    if ((how & RUN_LOG) && classify_never(&c))
         moat_log(MOAT_LOG_INFO, "moat autoreply: class=never reasons=%s sender=<%s> rcpt=<%s>",
                  reasons, sender, in.recipients);
     rc = 0;
@@ -214,7 +234,13 @@ done:
 int autoreply_inbound(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
                       const char **why)
 {
-    return inbound_run(rt, m, v, 1, why);
+    return inbound_run(rt, m, v, RUN_RECORD | RUN_LOG, why);
+}
+
+int autoreply_classify_append(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
+                              const char **why)
+{
+    return inbound_run(rt, m, v, RUN_RECORD | RUN_APPEND, why);
 }
 
 int autoreply_classify_text(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,

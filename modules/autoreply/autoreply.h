@@ -64,7 +64,9 @@ int autoreply_classify_text(moat_runtime *rt, const autoreply_message *m, moat_v
  * autoreply_outbound - a message leaving (submitted, relayed for a server
  * behind us, or generated here: Exim's autoreply transport, bounces). An
  * auto-reply or NDR that must not leave gets action=discard reason=...;
- * anything else action=accept kind=personal|notification|reply|report.
+ * anything else action=accept kind=personal|notification|reply|report,
+ * with the classification's class= and reasons= (the ACL stamps a never
+ * message for local recipients and downstream responders).
  */
 int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
                        const char **why);
@@ -82,6 +84,17 @@ int autoreply_delivery_failed(moat_runtime *rt, const autoreply_message *m,
 /* autoreply_refers_to - In-Reply-To/References name an id recorded as kind: 1, 0, -1 */
 int autoreply_refers_to(moat_store *st, const header_block *hb, hist_kind kind, time_t now,
                         const char **why);
+
+/*
+ * autoreply_classify_append - classify and record as inbound does, adding
+ * class=, reasons=, suspect=, report= to v (what leaves may reach local
+ * users and downstream responders too). 0 or -1.
+ */
+int autoreply_classify_append(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
+                              const char **why);
+
+/* autoreply_local_domain - whether address is in one of local_domains */
+int autoreply_local_domain(const autoreply_config *cfg, const char *address);
 
 /* autoreply_message_id - the message's own Message-ID, lower-cased, or "" */
 void autoreply_message_id(const header_block *hb, char out[1000]);

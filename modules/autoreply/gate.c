@@ -78,18 +78,6 @@ typedef struct gate {
     int answers_never;         /* In-Reply-To/References name a never-answer message: -1 unknown */
 } gate;
 
-/* local_domain - whether address is in one of local_domains */
-static int local_domain(cfg_t *sec, const char *address)
-{
-    const char *at = strrchr(address, '@');
-    unsigned i;
-
-    for (i = 0; at && i < cfg_size(sec, "local_domains"); i++)
-        if (strcasecmp(cfg_getnstr(sec, "local_domains", i), at + 1) == 0)
-            return 1;
-    return 0;
-}
-
 /* gate_reason - why an automatic message must not go to dest: a reason, NULL, or "" on a fault */
 static const char *gate_reason(gate *g, const char *dest)
 {
@@ -115,7 +103,7 @@ static const char *gate_reason(gate *g, const char *dest)
         return "answer_to_never";
     if (g->kind == KIND_REPLY) {
         ASK(history_has(st, HIST_BOUNCED, dest, NULL, g->now, g->why), "destination_bounced");
-        if (!local_domain(cfg->sec, dest)) {
+        if (!autoreply_local_domain(cfg, dest)) {
             if (cfg->external == EXTERNAL_NONE)
                 return "external_none";
             if (cfg->external == EXTERNAL_KNOWN)
@@ -160,7 +148,7 @@ static int record_known(const char *dest, void *arg)
 {
     gate *g = arg;
 
-    if (local_domain(g->cfg->sec, dest))
+    if (autoreply_local_domain(g->cfg, dest))
         return 0;
     return history_mark(g->rt->store, HIST_KNOWN, dest, NULL, "our users wrote to it",
                         g->cfg->known_ttl, g->now, g->why) != 0 ? -1 : 0;
@@ -196,7 +184,7 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
     if (g.kind == KIND_PERSONAL || g.kind == KIND_NOTIFICATION) {
         if (g.kind == KIND_PERSONAL && autoreply_each_recipient(in.recipients, record_known, &g))
             goto done;
-        rc = 0;
+        rc = autoreply_classify_append(rt, m, v, why);
         goto done;
     }
     r = autoreply_each_recipient(in.recipients, check_one, &g);
@@ -219,6 +207,8 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
                               2 * cfg.period, m->now, why) != 0)
         goto done;
     verdict_add(v, "reason", g.kind == KIND_REPLY ? "reply_allowed" : "report_allowed");
+    if (autoreply_classify_append(rt, m, v, why) != 0)
+        goto done;
     moat_log(MOAT_LOG_INFO, "moat autoreply: action=accept reason=%s from=<%s> to=<%s>",
              g.kind == KIND_REPLY ? "reply_allowed" : "report_allowed", responder, in.recipients);
     rc = 0;
