@@ -1,10 +1,16 @@
 /*
  * catchall.c - the RCPT-time catch-all policy.
  *
- * Answers: accept (explicit | not_catchall_domain | not_routed | catchall
- * under policy accept), warn with mark=yes (policy mark: the ACL marks the
- * message, and autoreply never answers it), deny 550 5.1.1
- * catchall_suspicious | catchall_under_attack.
+ * A recipient of a domain with a catchall { domain "..." } section is
+ * explicit when an allow pattern, the section's explicit file or the rcpt
+ * module's directory names it (plus-addressing: bob+news@ is bob@'s). A
+ * recipient Exim routes that is not explicit was accepted only by the
+ * catch-all, and the domain's policy decides.
+ *
+ * Answers: accept reason=explicit|not_catchall_domain|not_routed|
+ * directory_unavailable|catchall_only (policy accept); warn mark=yes
+ * reason=catchall_only (the ACL marks the message, autoreply never answers
+ * it); deny 550 5.1.1 reason=catchall_suspicious|catchall_under_attack.
  */
 #include "catchall.h"
 
@@ -60,31 +66,55 @@ static void base_local(const char *local, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static int is_explicit(cfg_t *dom, const moat_addr *a, time_t now)
+/* allowed - whether the address matches one of the section's allow patterns */
+static int allowed(cfg_t *dom, const moat_addr *a, const char *key)
+{
+    char local[ADDR_LOCAL_MAX * 2 + 3], pattern[ADDR_TEXT_MAX + 1];
+    unsigned i;
+
+    addr_lower(a->local, local, sizeof local);
+    for (i = 0; i < cfg_size(dom, "allow"); i++) {
+        addr_lower(cfg_getnstr(dom, "allow", i), pattern, sizeof pattern);
+        /* "sales-*@example.com" against the address, "sales-*" against the local part */
+        if (fnmatch(pattern, strchr(pattern, '@') ? key : local, 0) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * known - whether key is explicit in the section's file or the rcpt
+ * directory: 1 yes, 0 no, -1 the directory cannot say now (TEMPFAIL).
+ */
+static int known(moat_runtime *rt, const addrlist *list, const char *key, time_t now)
+{
+    int r;
+
+    if (list && addrlist_find(list, key) >= 0)
+        return 1;
+    /* "" as Exim's verdict: a directory that is Exim's own routing says SKIP */
+    r = rcpt_directory_lookup(rt, key, "", now);
+    return r == RCPT_DIR_FOUND ? 1 : r == RCPT_DIR_TEMPFAIL ? -1 : 0;
+}
+
+/* is_explicit - 1 explicit, 0 catch-all only, -1 the directory cannot say now */
+static int is_explicit(moat_runtime *rt, cfg_t *dom, const moat_addr *a, time_t now)
 {
     const addrlist *list = explicit_list(dom, a->domain, now);
     char key[ADDR_TEXT_MAX + 1], local[ADDR_LOCAL_MAX * 2 + 3];
-    unsigned i;
+    int r;
 
     addr_key(a, key, sizeof key);
-    for (i = 0; i < cfg_size(dom, "allow"); i++) {
-        char pattern[ADDR_TEXT_MAX + 1];
-        addr_lower(cfg_getnstr(dom, "allow", i), pattern, sizeof pattern);
-        if (fnmatch(pattern, key, 0) == 0 || (strchr(pattern, '@') == NULL &&
-                                              fnmatch(pattern, key, FNM_LEADING_DIR) == 0))
-            return 1;
-        /* a local-part pattern such as "sales-*" */
-        addr_lower(a->local, local, sizeof local);
-        if (strchr(pattern, '@') == NULL && fnmatch(pattern, local, 0) == 0)
-            return 1;
-    }
-    if (list == NULL)
-        return 0;
-    if (addrlist_find(list, key) >= 0)
+    if (allowed(dom, a, key))
         return 1;
+    if ((r = known(rt, list, key, now)) != 0)
+        return r;
     base_local(a->local, local, sizeof local);
+    if (strcmp(local, a->local) == 0 || local[0] == '\0')
+        return 0;
     snprintf(key, sizeof key, "%s@%s", local, a->domain);
-    return strcmp(local, a->local) != 0 && addrlist_find(list, key) >= 0;
+    addr_lower(key, key, sizeof key);
+    return known(rt, list, key, now);
 }
 
 int catchall_explicit(moat_runtime *rt, const char *address, time_t now)
@@ -97,7 +127,7 @@ int catchall_explicit(moat_runtime *rt, const char *address, time_t now)
     if (addr_parse(address, &a, &why) != 0)
         return 0;
     dom = cfg_gettsec(sec, "domain", a.domain);
-    return dom ? is_explicit(dom, &a, now) : 1;
+    return dom ? is_explicit(rt, dom, &a, now) : 1;
 }
 
 static void answer(moat_verdict *v, const char *action, const char *reason)
@@ -111,12 +141,36 @@ static void answer(moat_verdict *v, const char *action, const char *reason)
     }
 }
 
+/*
+ * refusal - whether the policy refuses this catch-all-only recipient now:
+ * the reason, NULL to accept it, or "" on a store failure.
+ */
+static const char *refusal(moat_runtime *rt, long policy, const catchall_request *req,
+                           const char *domain)
+{
+    int r;
+
+    if (policy == POLICY_REJECT_UNDER_ATTACK) {
+        r = rcpt_domain_under_attack(rt, domain, req->now);
+        return r < 0 ? "" : r ? "catchall_under_attack" : NULL;
+    }
+    if (policy == POLICY_REJECT_SUSPICIOUS) {
+        /* a null sender to an address nobody has is backscatter at best */
+        if (req->sender == NULL || *req->sender == '\0')
+            return "catchall_suspicious";
+        r = rcpt_client_suspicious(rt, req->client_ip, req->now);
+        return r < 0 ? "" : r ? "catchall_suspicious" : NULL;
+    }
+    return NULL;
+}
+
 int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v,
                   const char **why)
 {
     cfg_t *sec = moat_config_module(rt->config, "catchall"), *dom;
+    int authenticated = req->auth_id && *req->auth_id;
+    const char *perr, *refused = NULL;
     moat_addr a;
-    const char *perr;
     long policy;
     int r;
 
@@ -125,49 +179,40 @@ int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v
         answer(v, "accept", "not_catchall_domain");
         return 0;
     }
-    if (is_explicit(dom, &a, req->now)) {
-        answer(v, "accept", "explicit");
-        return 0;
-    }
     if (req->exim_verify == NULL || strcmp(req->exim_verify, "yes") != 0) {
-        answer(v, "accept", "not_routed");   /* Exim refuses it by itself */
+        answer(v, "accept", "not_routed");   /* Exim (or the rcpt module) refuses it */
         return 0;
     }
-    /* Accepted only by the catch-all. */
+    if ((r = is_explicit(rt, dom, &a, req->now)) != 0) {
+        /* a directory outage must not refuse mail the catch-all takes */
+        answer(v, "accept", r > 0 ? "explicit" : "directory_unavailable");
+        return 0;
+    }
+    /* Accepted only by the catch-all. Judge before counting this one. */
     policy = cfg_getint(dom, "policy");
-    if (cfg_getbool(dom, "count_as_invalid") && !(req->auth_id && *req->auth_id) &&
+    if (!authenticated && (refused = refusal(rt, policy, req, a.domain)) != NULL &&
+        *refused == '\0')
+        goto store_error;
+    if (!authenticated && cfg_getbool(dom, "count_as_invalid") &&
         rcpt_harvest_note_invalid(rt, req->client_ip, req->sender, req->recipient, req->now) < 0)
         goto store_error;
-    if (policy == POLICY_REJECT_UNDER_ATTACK) {
-        if ((r = rcpt_domain_under_attack(rt, a.domain, req->now)) < 0)
-            goto store_error;
-        if (r) {
-            answer(v, "deny", "catchall_under_attack");
-            goto decided;
-        }
-    } else if (policy == POLICY_REJECT_SUSPICIOUS) {
-        r = req->sender == NULL || *req->sender == '\0'
-                ? 1 : rcpt_client_suspicious(rt, req->client_ip, req->now);
-        if (r < 0)
-            goto store_error;
-        if (r) {
-            answer(v, "deny", "catchall_suspicious");
-            goto decided;
-        }
-    }
-    answer(v, policy == POLICY_ACCEPT ? "accept" : "warn", "catchall_only");
-    verdict_add(v, "mark", "yes");
-decided:
-    moat_log(MOAT_LOG_INFO, "moat catchall: action=%s reason=%s ip=%s sender=<%s> rcpt=<%s>",
-             strstr(v->text, "action=deny") ? "deny" : "mark",
-             strstr(v->text, "under_attack") ? "catchall_under_attack"
-             : strstr(v->text, "suspicious") ? "catchall_suspicious" : "catchall_only",
-             req->client_ip, req->sender ? req->sender : "", req->recipient);
-    if (moat_config_log_only(rt->config, "catchall") && strstr(v->text, "action=deny")) {
+    if (refused && moat_config_log_only(rt->config, "catchall")) {
         answer(v, "warn", "log_only");
         verdict_add(v, "would", "deny");
         verdict_add(v, "mark", "yes");
+    } else if (refused) {
+        answer(v, "deny", refused);
+    } else if (policy == POLICY_ACCEPT) {
+        answer(v, "accept", "catchall_only");
+    } else {
+        answer(v, "warn", "catchall_only");
+        verdict_add(v, "mark", "yes");
     }
+    moat_log(MOAT_LOG_INFO, "moat catchall: action=%s reason=%s ip=%s sender=<%s> rcpt=<%s>%s",
+             refused ? "deny" : policy == POLICY_ACCEPT ? "accept" : "mark",
+             refused ? refused : "catchall_only", req->client_ip ? req->client_ip : "",
+             req->sender ? req->sender : "", req->recipient,
+             refused && moat_config_log_only(rt->config, "catchall") ? " log_only" : "");
     return 0;
 
 store_error:

@@ -1,36 +1,30 @@
 /*
- * probe.c - the SMTP dialogue of a catch-all probe, with poll()-based
- * deadlines (never alarm()), and its cache in the store under
- * "catchall:probe:<domain>".
+ * probe.c - the remote catch-all probe: the SMTP dialogue with a domain's
+ * MX on a non-blocking socket waited on with poll() against one deadline
+ * (never alarm()), the reading of its answers, the cache in the store, the
+ * server-wide rate limit and the per-connection time budget.
  */
 #include "probe.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "deadline.h"
 #include "log.h"
 #include "mx.h"
-#include "smtp_reply.h"
 
-static long spent_ms;   /* this process's probing so far: one SMTP session */
-
-static long now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return tv.tv_sec * 1000L + tv.tv_usec / 1000;
-}
+/* What this process spent on probes: Exim forks a process per connection. */
+static long spent_ms;
+static pid_t spent_pid;
 
 const char *probe_verdict_name(probe_verdict v)
 {
@@ -38,13 +32,90 @@ const char *probe_verdict_name(probe_verdict v)
                                                                       : "inconclusive";
 }
 
+static cfg_t *probe_section(moat_runtime *rt)
+{
+    return cfg_getsec(moat_config_module(rt->config, "catchall"), "probe");
+}
+
 long probe_session_budget_left(moat_runtime *rt)
 {
-    cfg_t *probe = cfg_getsec(moat_config_module(rt->config, "catchall"), "probe");
-    long left = cfg_getint(probe, "session_budget") * 1000L - spent_ms;
+    long left;
 
+    if (spent_pid != getpid()) {   /* a new connection process */
+        spent_pid = getpid();
+        spent_ms = 0;
+    }
+    left = cfg_getint(probe_section(rt), "session_budget") * 1000L - spent_ms;
     return left > 0 ? left : 0;
 }
+
+/* ---------------------------------------------------------------- reading replies */
+
+/* policy_wording - whether a refusal's text speaks of policy, not of the address */
+static int policy_wording(const char *text)
+{
+    static const char *const words[] = {"block", "black", "listed", "spam", "policy",
+                                        "reputation", "rbl", "banned", "relay", "abuse",
+                                        "rate limit", "too many", "greylist", "try again"};
+    char lower[SMTP_REPLY_TEXT_MAX];
+    size_t i;
+
+    for (i = 0; text[i] && i + 1 < sizeof lower; i++)
+        lower[i] = (char)tolower((unsigned char)text[i]);
+    lower[i] = '\0';
+    for (i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strstr(lower, words[i]))
+            return 1;
+    return 0;
+}
+
+/* refused_as_unknown - a permanent refusal of this address as a non-existent user */
+static int refused_as_unknown(const smtp_reply *r)
+{
+    if (r->code != 550 && r->code != 551 && r->code != 553)
+        return 0;
+    if (r->enhanced[0] == 5 && r->enhanced[1] != 1 &&
+        !(r->enhanced[1] == 0 && r->enhanced[2] == 0))
+        return 0;   /* 5.7.x policy, 5.2.x mailbox, 5.4.x network, 5.3.x system ... */
+    return !policy_wording(r->text);
+}
+
+probe_verdict probe_classify(const smtp_reply *replies, int n, int wanted, char *detail,
+                             size_t cap)
+{
+    int i, accepted = 0, unknown = 0;
+
+    for (i = 0; i < n; i++) {
+        if (replies[i].code == 250 || replies[i].code == 251)
+            accepted++;
+        else if (refused_as_unknown(&replies[i]))
+            unknown++;
+        else {
+            snprintf(detail, cap, "RCPT %d of %d answered %d %d.%d.%d %.80s", i + 1, wanted,
+                     replies[i].code, replies[i].enhanced[0], replies[i].enhanced[1],
+                     replies[i].enhanced[2], replies[i].text);
+            return PROBE_INCONCLUSIVE;
+        }
+    }
+    if (accepted && unknown) {
+        snprintf(detail, cap, "mixed answers: %d accepted, %d refused", accepted, unknown);
+        return PROBE_INCONCLUSIVE;
+    }
+    if (n < wanted || wanted <= 0) {
+        snprintf(detail, cap, "the dialogue ended after %d of %d RCPTs", n, wanted);
+        return PROBE_INCONCLUSIVE;
+    }
+    if (accepted == n) {
+        snprintf(detail, cap, "%d of %d random local parts accepted", accepted, wanted);
+        return PROBE_CATCHALL;
+    }
+    snprintf(detail, cap, "%d of %d random local parts refused: %d %d.%d.%d", unknown, wanted,
+             replies[0].code, replies[0].enhanced[0], replies[0].enhanced[1],
+             replies[0].enhanced[2]);
+    return PROBE_NOT_CATCHALL;
+}
+
+/* ---------------------------------------------------------------- the SMTP dialogue */
 
 typedef struct conn {
     int fd;
@@ -52,21 +123,6 @@ typedef struct conn {
     char buf[8192];
     size_t len;
 } conn;
-
-/* wait_fd - poll for events until the deadline; 1 ready, 0 timeout, -1 error */
-static int wait_fd(conn *c, short events)
-{
-    struct pollfd p = {c->fd, events, 0};
-    long left = c->deadline - now_ms();
-    int r;
-
-    if (left <= 0)
-        return 0;
-    do
-        r = poll(&p, 1, (int)left);
-    while (r < 0 && errno == EINTR);
-    return r;
-}
 
 static int dial(conn *c, struct in_addr addr, int port)
 {
@@ -83,14 +139,14 @@ static int dial(conn *c, struct in_addr addr, int port)
     sa.sin_addr = addr;
     if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) == 0)
         return 0;
-    if (errno != EINPROGRESS || wait_fd(c, POLLOUT) <= 0)
+    if (errno != EINPROGRESS || deadline_wait(c->fd, POLLOUT, c->deadline) <= 0)
         return -1;
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)
         return -1;
     return 0;
 }
 
-/* read_reply - the next complete reply; 0, or -1 on timeout/close/junk */
+/* read_reply - the next complete reply; 0, or -1 on timeout, close or junk */
 static int read_reply(conn *c, smtp_reply *r)
 {
     for (;;) {
@@ -104,10 +160,10 @@ static int read_reply(conn *c, smtp_reply *r)
             c->len -= (size_t)used;
             return 0;
         }
-        if (c->len >= sizeof c->buf - 1 || wait_fd(c, POLLIN) <= 0)
+        if (c->len >= sizeof c->buf || deadline_wait(c->fd, POLLIN, c->deadline) <= 0)
             return -1;
-        n = read(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len);
-        if (n <= 0 && !(n < 0 && errno == EAGAIN))
+        n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
             return -1;
         if (n > 0)
             c->len += (size_t)n;
@@ -126,7 +182,7 @@ static int send_line(conn *c, const char *line)
         }
         if (n < 0 && errno != EAGAIN && errno != EINTR)
             return -1;
-        if (wait_fd(c, POLLOUT) <= 0)
+        if (deadline_wait(c->fd, POLLOUT, c->deadline) <= 0)
             return -1;
     }
     return 0;
@@ -134,114 +190,213 @@ static int send_line(conn *c, const char *line)
 
 static int command(conn *c, const char *line, smtp_reply *r)
 {
+    memset(r, 0, sizeof *r);
     return send_line(c, line) == 0 ? read_reply(c, r) : -1;
 }
 
-/* random_local - a local part nobody has: "moat-probe-" and 12 hex digits */
+/* random_local - a local part nobody has: "moat-probe-" and 16 hex digits */
 static void random_local(char *out, size_t cap)
 {
-    unsigned char b[6] = {0};
+    unsigned char b[8] = {0};
     size_t i, n;
 
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
+    if (getrandom(b, sizeof b, GRND_NONBLOCK) != (ssize_t)sizeof b) {
+        long t = deadline_now_ms() ^ (long)getpid();
         for (i = 0; i < sizeof b; i++)
-            b[i] = (unsigned char)(now_ms() >> (i * 3));
+            b[i] = (unsigned char)(t >> (i * 5));
+    }
     n = (size_t)snprintf(out, cap, "moat-probe-");
     for (i = 0; i < sizeof b && n + 2 < cap; i++)
         n += (size_t)snprintf(out + n, cap - n, "%02x", b[i]);
 }
 
-/* dialogue - one SMTP session with one MX host */
-static probe_verdict dialogue(cfg_t *probe, struct in_addr addr, const char *domain,
-                              long deadline, char *detail, size_t cap)
+typedef enum { TALK_DONE, TALK_NEXT_HOST } talk_outcome;
+
+/*
+ * dialogue - one SMTP session with one MX host. TALK_NEXT_HOST when the
+ * host could not be talked to at all (unreachable, no greeting, refused
+ * EHLO and HELO): another MX may do better; TALK_DONE with *v otherwise.
+ */
+static talk_outcome dialogue(cfg_t *probe, struct in_addr addr, const char *domain,
+                             long deadline, probe_verdict *v, char *detail, size_t cap)
 {
     conn c = {-1, deadline, "", 0};
-    smtp_reply r;
+    smtp_reply r, rcpts[PROBE_MAX_RCPTS];
     char line[600], local[40];
     const char *helo = cfg_getstr(probe, "helo");
-    int i, probes = (int)cfg_getint(probe, "probes"), accepted = 0;
-    probe_verdict v = PROBE_INCONCLUSIVE;
+    int i, wanted = (int)cfg_getint(probe, "probes"), n = 0, failed = 0;
+    talk_outcome outcome = TALK_NEXT_HOST;
 
+    *v = PROBE_INCONCLUSIVE;
+    if (wanted > PROBE_MAX_RCPTS)
+        wanted = PROBE_MAX_RCPTS;
+    if (helo == NULL || *helo == '\0')
+        helo = "moat.invalid";
     if (dial(&c, addr, (int)cfg_getint(probe, "port")) != 0) {
-        snprintf(detail, cap, "cannot connect");
+        snprintf(detail, cap, "%s", deadline_now_ms() >= deadline ? "timeout connecting"
+                                                                  : "cannot connect");
         goto done;
     }
-    if (read_reply(&c, &r) != 0 || r.code / 100 != 2) {
-        snprintf(detail, cap, "no greeting");
+    memset(&r, 0, sizeof r);
+    if (read_reply(&c, &r) != 0 || r.code != 220) {
+        snprintf(detail, cap, r.code ? "greeting %d" : "no greeting (timeout)", r.code);
         goto done;
     }
-    snprintf(line, sizeof line, "EHLO %s\r\n", helo && *helo ? helo : "moat.invalid");
+    snprintf(line, sizeof line, "EHLO %s\r\n", helo);
     if (command(&c, line, &r) != 0 || r.code != 250) {
-        snprintf(detail, cap, "EHLO refused");
-        goto done;
+        snprintf(line, sizeof line, "HELO %s\r\n", helo);
+        if (r.code == 0 || command(&c, line, &r) != 0 || r.code != 250) {
+            snprintf(detail, cap, "EHLO and HELO refused (%d)", r.code);
+            goto done;
+        }
     }
+    outcome = TALK_DONE;
     if (command(&c, "MAIL FROM:<>\r\n", &r) != 0 || r.code != 250) {
-        snprintf(detail, cap, "MAIL FROM:<> answered %d", r.code);
+        snprintf(detail, cap, r.code ? "MAIL FROM:<> answered %d" : "timeout after MAIL FROM",
+                 r.code);
         goto done;
     }
-    for (i = 0; i < probes; i++) {
+    for (i = 0; i < wanted; i++) {
         random_local(local, sizeof local);
         snprintf(line, sizeof line, "RCPT TO:<%s@%s>\r\n", local, domain);
-        if (command(&c, line, &r) != 0) {
-            snprintf(detail, cap, "timeout or dropped after %d of %d probes", i, probes);
-            goto done;
+        if (command(&c, line, &rcpts[n]) != 0) {
+            failed = 1;
+            break;
         }
-        if (r.code == 250 || r.code == 251) {
-            accepted++;
-            continue;
-        }
-        if (r.code / 100 == 5 && r.enhanced[0] == 5 && r.enhanced[1] == 7) {
-            snprintf(detail, cap, "policy rejection %d %d.%d.%d", r.code, r.enhanced[0],
-                     r.enhanced[1], r.enhanced[2]);
-            goto done;
-        }
-        if (r.code == 550 || r.code == 551 || r.code == 553) {
-            snprintf(detail, cap, "%d %d.%d.%d for %s", r.code, r.enhanced[0], r.enhanced[1],
-                     r.enhanced[2], local);
-            v = PROBE_NOT_CATCHALL;
-            goto done;
-        }
-        snprintf(detail, cap, "%d after %d accepted", r.code, accepted);
-        goto done;
+        n++;
+        /* a 4xx, or an answer of another kind than the first, decides already */
+        if (rcpts[n - 1].code / 100 == 4 || rcpts[n - 1].code / 100 != rcpts[0].code / 100)
+            break;
     }
-    if (accepted == probes) {
-        v = PROBE_CATCHALL;
-        snprintf(detail, cap, "%d random local parts accepted", accepted);
-    }
+    *v = probe_classify(rcpts, n, wanted, detail, cap);
+    if (failed && *v == PROBE_INCONCLUSIVE)
+        snprintf(detail, cap, "%s after %d of %d RCPTs",
+                 deadline_now_ms() >= deadline ? "timeout" : "connection lost", n, wanted);
 done:
     if (c.fd >= 0) {
-        c.deadline = now_ms() + 200 < deadline ? now_ms() + 200 : deadline;
+        /* say goodbye if it costs nothing: never wait for the answer */
+        long now = deadline_now_ms();
+        c.deadline = now + 50 < deadline ? now + 50 : now;
         (void)send_line(&c, "QUIT\r\n");
         close(c.fd);
     }
-    return v;
+    return outcome;
+}
+
+/* ---------------------------------------------------------------- cache and limits */
+
+static void key_for(char *key, size_t cap, const char *prefix, const char *domain)
+{
+    snprintf(key, cap, "catchall:%s:%s", prefix, domain);
+}
+
+int catchall_probe_cached(moat_runtime *rt, const char *domain_in, time_t now, probe_result *out,
+                          time_t *expires, const char **why)
+{
+    char domain[ADDR_DOMAIN_MAX + 1], key[STORE_KEY_MAX], val[600], *host, *detail;
+    size_t len = 0;
+
+    memset(out, 0, sizeof *out);
+    addr_lower(domain_in, domain, sizeof domain);
+    key_for(key, sizeof key, "probe", domain);
+    switch (moat_store_get(rt->store, key, val, sizeof val - 1, &len, expires, now)) {
+    case STORE_OK:
+        break;
+    case STORE_ERROR:
+        *why = moat_store_last_error(rt->store);
+        return -1;
+    default:
+        return 0;
+    }
+    val[len < sizeof val ? len : sizeof val - 1] = '\0';
+    out->cached = 1;
+    out->verdict = val[0] == '1' ? PROBE_CATCHALL : val[0] == '2' ? PROBE_NOT_CATCHALL
+                                                                  : PROBE_INCONCLUSIVE;
+    host = strchr(val, '\t');
+    detail = host ? strchr(host + 1, '\t') : NULL;
+    if (host && detail) {
+        snprintf(out->host, sizeof out->host, "%.*s", (int)(detail - host - 1), host + 1);
+        snprintf(out->detail, sizeof out->detail, "%s", detail + 1);
+    }
+    return 1;
+}
+
+int catchall_probe_forget(moat_runtime *rt, const char *domain_in)
+{
+    char domain[ADDR_DOMAIN_MAX + 1], key[STORE_KEY_MAX];
+
+    addr_lower(domain_in, domain, sizeof domain);
+    key_for(key, sizeof key, "probe", domain);
+    if (moat_store_del(rt->store, key) == STORE_ERROR)
+        return -1;
+    key_for(key, sizeof key, "probing", domain);
+    return moat_store_del(rt->store, key) == STORE_ERROR ? -1 : 0;
+}
+
+/* fresh_probe - resolve and talk to the MX hosts in order until one answers */
+static void fresh_probe(cfg_t *probe, const char *domain, long deadline, probe_result *out)
+{
+    mx_resolver res;
+    mx_target mx[MX_MAX];
+    char err[256];
+    int n, i;
+
+    if (mx_resolver_init(&res, cfg_getstr(probe, "resolver"),
+                         (int)cfg_getint(probe, "resolver_port"), err, sizeof err) != 0) {
+        snprintf(out->detail, sizeof out->detail, "%s", err);
+        return;
+    }
+    n = mx_resolve(&res, domain, deadline, mx, MX_MAX, err, sizeof err);
+    if (n <= 0) {
+        snprintf(out->detail, sizeof out->detail, "%s", n < 0 ? err : *err ? err : "no MX");
+        return;
+    }
+    for (i = 0; i < n && deadline_now_ms() < deadline; i++) {
+        probe_verdict v;
+        if (mx_address(&res, &mx[i], deadline, err, sizeof err) != 0) {
+            snprintf(out->detail, sizeof out->detail, "%s", err);
+            continue;
+        }
+        snprintf(out->host, sizeof out->host, "%s", mx[i].host);
+        out->probed = 1;
+        if (dialogue(probe, mx[i].addr, domain, deadline, &v, out->detail,
+                     sizeof out->detail) == TALK_DONE) {
+            out->verdict = v;
+            return;
+        }
+    }
+    if (deadline_now_ms() >= deadline && strstr(out->detail, "timeout") == NULL)
+        snprintf(out->detail + strlen(out->detail), sizeof out->detail - strlen(out->detail),
+                 "%s", " (time budget spent)");
 }
 
 int catchall_probe(moat_runtime *rt, const char *domain_in, long budget_ms, time_t now,
                    probe_result *out, const char **why)
 {
-    cfg_t *probe = cfg_getsec(moat_config_module(rt->config, "catchall"), "probe");
-    char domain[ADDR_DOMAIN_MAX + 1], key[300], val[300], err[256];
-    mx_target mx[MX_MAX];
-    size_t len = 0;
+    cfg_t *probe = probe_section(rt);
+    char domain[ADDR_DOMAIN_MAX + 1], key[STORE_KEY_MAX], busy[STORE_KEY_MAX], val[600];
     uint64_t recent = 0;
-    long start = now_ms(), deadline;
-    int n, i;
-    long ttl;
+    long start = deadline_now_ms(), timeout_ms = cfg_getint(probe, "timeout") * 1000L, ttl;
+    size_t len;
+    int r;
 
-    memset(out, 0, sizeof *out);
+    (void)probe_session_budget_left(rt);   /* notice a new connection process */
+    r = catchall_probe_cached(rt, domain_in, now, out, NULL, why);
+    if (r != 0)
+        return r < 0 ? -1 : 0;
     addr_lower(domain_in, domain, sizeof domain);
-    if (!addr_domain_valid(domain)) {
+    if (!addr_domain_valid(domain) || strchr(domain, '.') == NULL) {
         snprintf(out->detail, sizeof out->detail, "not a domain");
         return 0;
     }
-    snprintf(key, sizeof key, "catchall:probe:%s", domain);
-    switch (moat_store_get(rt->store, key, val, sizeof val - 1, &len, NULL, now)) {
+    if (budget_ms <= 0) {
+        snprintf(out->detail, sizeof out->detail, "no time left in this session's budget");
+        return 0;
+    }
+    key_for(busy, sizeof busy, "probing", domain);
+    switch (moat_store_get(rt->store, busy, val, sizeof val, &len, NULL, now)) {
     case STORE_OK:
-        val[len] = '\0';
-        out->verdict = (probe_verdict)(val[0] - '0');
-        out->cached = 1;
-        snprintf(out->detail, sizeof out->detail, "%s", len > 2 ? val + 2 : "");
+        snprintf(out->detail, sizeof out->detail, "another process is probing this domain");
         return 0;
     case STORE_ERROR:
         *why = moat_store_last_error(rt->store);
@@ -254,37 +409,34 @@ int catchall_probe(moat_runtime *rt, const char *domain_in, long budget_ms, time
         return -1;
     }
     if (recent > (uint64_t)cfg_getint(probe, "rate_per_minute")) {
-        snprintf(out->detail, sizeof out->detail, "rate limited");
-        return 0;   /* not cached: the next session may probe */
+        snprintf(out->detail, sizeof out->detail, "rate limited (%d probes a minute)",
+                 (int)cfg_getint(probe, "rate_per_minute"));
+        return 0;   /* not cached: a later session may probe */
     }
-    if (budget_ms > cfg_getint(probe, "timeout") * 1000L)
-        budget_ms = cfg_getint(probe, "timeout") * 1000L;
-    deadline = start + budget_ms;
-    n = mx_resolve(domain, cfg_getstr(probe, "resolver"), (int)cfg_getint(probe, "resolver_port"),
-                   budget_ms / 1000 > 0 ? (int)(budget_ms / 1000) : 1, mx, MX_MAX, err, sizeof err);
-    if (n <= 0) {
-        snprintf(out->detail, sizeof out->detail, "%s", n < 0 ? err : "no MX");
-    } else {
-        for (i = 0; i < n && now_ms() < deadline; i++) {
-            if (!mx[i].resolved)
-                continue;
-            snprintf(out->host, sizeof out->host, "%s", mx[i].host);
-            out->verdict = dialogue(probe, mx[i].addr, domain, deadline, out->detail,
-                                    sizeof out->detail);
-            if (out->verdict != PROBE_INCONCLUSIVE || strcmp(out->detail, "cannot connect") != 0)
-                break;   /* only an unreachable host sends us to the next MX */
-        }
-    }
-    spent_ms += now_ms() - start;
-    ttl = cfg_getint(probe, out->verdict == PROBE_CATCHALL       ? "ttl_catchall"
-                            : out->verdict == PROBE_NOT_CATCHALL ? "ttl_not_catchall"
-                                                                 : "ttl_inconclusive");
-    snprintf(val, sizeof val, "%d %s", (int)out->verdict, out->detail);
-    if (ttl > 0 && moat_store_set(rt->store, key, val, strlen(val), (uint32_t)ttl, now) != STORE_OK) {
+    if (budget_ms > timeout_ms)
+        budget_ms = timeout_ms;
+    if (moat_store_set(rt->store, busy, "1", 1, (uint32_t)(budget_ms / 1000 + 2), now) !=
+        STORE_OK) {
         *why = moat_store_last_error(rt->store);
         return -1;
     }
-    moat_log(MOAT_LOG_INFO, "moat catchall: probe domain=%s verdict=%s host=%s detail=\"%s\" ms=%ld",
-             domain, probe_verdict_name(out->verdict), out->host, out->detail, now_ms() - start);
+    fresh_probe(probe, domain, start + budget_ms, out);
+    out->ms = deadline_now_ms() - start;
+    spent_ms += out->ms;
+    (void)moat_store_del(rt->store, busy);
+    ttl = cfg_getint(probe, out->verdict == PROBE_CATCHALL       ? "ttl_catchall"
+                            : out->verdict == PROBE_NOT_CATCHALL ? "ttl_not_catchall"
+                                                                 : "ttl_inconclusive");
+    snprintf(val, sizeof val, "%d\t%s\t%s", (int)out->verdict, out->host, out->detail);
+    key_for(key, sizeof key, "probe", domain);
+    if (ttl > 0 && moat_store_set(rt->store, key, val, strlen(val), (uint32_t)ttl, now) !=
+        STORE_OK) {
+        *why = moat_store_last_error(rt->store);
+        return -1;
+    }
+    moat_log(MOAT_LOG_INFO,
+             "moat catchall: probe domain=%s verdict=%s host=%s detail=\"%s\" ms=%ld", domain,
+             probe_verdict_name(out->verdict), out->host[0] ? out->host : "-", out->detail,
+             out->ms);
     return 0;
 }

@@ -33,6 +33,21 @@ static size_t enhanced(const char *p, size_t n, int e[3])
     return i;
 }
 
+/* append_text - add a line's text to the reply's, space-separated, cut to fit */
+static void append_text(smtp_reply *out, const char *text, size_t n)
+{
+    size_t have = strlen(out->text);
+
+    if (have + 2 >= sizeof out->text)
+        return;
+    if (have > 0)
+        out->text[have++] = ' ';
+    if (n > sizeof out->text - 1 - have)
+        n = sizeof out->text - 1 - have;
+    memcpy(out->text + have, text, n);
+    out->text[have + n] = '\0';
+}
+
 long smtp_reply_parse(const char *buf, size_t len, smtp_reply *out)
 {
     size_t pos = 0;
@@ -41,11 +56,11 @@ long smtp_reply_parse(const char *buf, size_t len, smtp_reply *out)
     memset(out, 0, sizeof *out);
     while (pos < len) {
         const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
-        size_t n;
-        int code;
+        size_t n, skip = 0;
+        int code, e[3] = {0, 0, 0};
 
         if (nl == NULL)
-            return len - pos > 4096 ? -1 : 0;   /* a line that never ends is junk */
+            return len - pos > SMTP_REPLY_LINE_MAX ? -1 : 0;   /* a line that never ends is junk */
         n = (size_t)(nl - line);
         if (n > 0 && line[n - 1] == '\r')
             n--;
@@ -57,15 +72,18 @@ long smtp_reply_parse(const char *buf, size_t len, smtp_reply *out)
             return -1;
         first_code = code;
         pos = (size_t)(nl - buf) + 1;
+        if (n > 4) {
+            /* an enhanced code counts only when its class is the reply's */
+            skip = enhanced(line + 4, n - 4, e);
+            if (skip && e[0] == code / 100 && out->enhanced[0] == 0)
+                memcpy(out->enhanced, e, sizeof e);
+            while (skip < n - 4 && line[4 + skip] == ' ')
+                skip++;
+            append_text(out, line + 4 + skip, n - 4 - skip);
+        }
         if (n > 3 && line[3] == '-')
             continue;
         out->code = code;
-        if (n > 4) {
-            size_t skip = enhanced(line + 4, n - 4, out->enhanced);
-            if (skip && out->enhanced[0] != code / 100)
-                memset(out->enhanced, 0, sizeof out->enhanced);
-            snprintf(out->text, sizeof out->text, "%.*s", (int)(n - 4), line + 4);
-        }
         return (long)pos;
     }
     return 0;

@@ -7,10 +7,13 @@
 
 #include <stddef.h>
 
+#define SMTP_REPLY_TEXT_MAX 256
+#define SMTP_REPLY_LINE_MAX 4096   /* longer without a line end: not SMTP */
+
 typedef struct smtp_reply {
     int code;            /* 200..599 */
-    int enhanced[3];     /* class, subject, detail; {0,0,0} when absent */
-    char text[256];      /* the text of the last line, cut */
+    int enhanced[3];     /* class, subject, detail (the first line that has one); 0s when absent */
+    char text[SMTP_REPLY_TEXT_MAX]; /* the text of every line, space-separated, cut */
 } smtp_reply;
 
 /*

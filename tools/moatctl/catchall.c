@@ -1,128 +1,257 @@
 /*
  * catchall.c - moatctl catchall VERB:
- *   audit [--probes N]   which local domains accept any local part (exit 1 if any)
+ *   audit [--probes N] [DOMAIN...]   which local domains accept any local part (exit 1 if any)
+ *   probe DOMAIN [--fresh]           is a remote domain a catch-all? (exit 1 if it is)
+ *   list                             the cached probe verdicts
+ *   forget DOMAIN                    drop a cached verdict
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "catchall/audit.h"
 #include "catchall/probe.h"
-#include <time.h>
 #include "ctl.h"
 
-static const char *exim_binary(void)
+static int usage(void)
 {
-    const char *env = getenv("MOAT_EXIM");
-
-    if (env && *env)
-        return env;
-    return access("/usr/sbin/exim4", X_OK) == 0 ? "/usr/sbin/exim4" : "/usr/sbin/exim";
+    fprintf(stderr, "usage: moatctl catchall audit [--probes 1..20] [DOMAIN...]\n"
+                    "       moatctl catchall probe DOMAIN [--fresh]\n"
+                    "       moatctl catchall list\n"
+                    "       moatctl catchall forget DOMAIN\n");
+    return CTL_USAGE;
 }
 
-static int audit(const ctl_env *env, int argc, char **argv)
+/* run_exim - audit_run_fn over moatctl's Exim runner (honours --exim-config) */
+static int run_exim(void *ctx, const char *const *args, char *out, size_t cap)
 {
-    audit_report *r = malloc(sizeof *r);
-    moat_runtime *rt = ctl_runtime(env);
-    int probes = 3, found = 0, i;
+    return ctl_run_exim((const ctl_env *)ctx, args, out, cap);
+}
+
+static void print_audit_json(const audit_report *r)
+{
     size_t d;
 
-    for (i = 2; i < argc; i++)
-        if (strcmp(argv[i], "--probes") == 0 && i + 1 < argc)
-            probes = (int)strtol(argv[++i], NULL, 10);
-    if (r == NULL || probes < 1 || probes > 20) {
-        fprintf(stderr, "usage: moatctl catchall audit [--probes 1..20]\n");
-        free(r);
-        return CTL_USAGE;
-    }
-    if (catchall_audit(rt, exim_binary(), env->exim_config, probes, r) != 0) {
-        fprintf(stderr, "moatctl catchall audit: %s\n", r->error);
-        free(r);
-        return CTL_USAGE;
-    }
-    if (env->json)
-        printf("[");
+    printf("{\"catchall\":");
+    for (d = 0; d < r->count && !audit_domain_is_catchall(&r->domains[d]); d++)
+        ;
+    printf("%s,\"domains\":[", d < r->count ? "true" : "false");
     for (d = 0; d < r->count; d++) {
-        audit_domain *ad = &r->domains[d];
-        int catchall = ad->exim_catchall || ad->directory_catchall;
+        const audit_domain *ad = &r->domains[d];
+        printf("%s{\"domain\":", d ? "," : "");
+        ctl_json_string(stdout, ad->domain);
+        printf(",\"catchall\":%s,\"probes\":%d,\"accepted\":%d,\"deferred\":%d,"
+               "\"directory_accepted\":%d,\"relayed\":%s,\"router\":",
+               audit_domain_is_catchall(ad) ? "true" : "false", ad->probes, ad->accepted,
+               ad->deferred, ad->directory_accepted, ad->relayed ? "true" : "false");
+        ctl_json_string(stdout, ad->router);
+        printf(",\"final_router\":");
+        ctl_json_string(stdout, ad->final_router);
+        printf(",\"target\":");
+        ctl_json_string(stdout, ad->target);
+        printf("}");
+    }
+    printf("],\"skipped\":[");
+    for (d = 0; d < r->skipped_count; d++) {
+        printf("%s", d ? "," : "");
+        ctl_json_string(stdout, r->skipped[d]);
+    }
+    printf("]}\n");
+}
 
-        found |= catchall;
-        if (env->json) {
-            printf("%s{\"domain\":", d ? "," : "");
-            ctl_json_string(stdout, ad->domain);
-            printf(",\"catchall\":%s,\"router\":", catchall ? "true" : "false");
-            ctl_json_string(stdout, ad->router);
-            printf(",\"target\":");
-            ctl_json_string(stdout, ad->target);
-            printf(",\"directory\":%s,\"probes\":%d,\"accepted\":%d}",
-                   ad->directory_catchall ? "true" : "false", ad->probes, ad->accepted);
-        } else if (catchall) {
+static void print_audit_text(const audit_report *r)
+{
+    size_t d;
+
+    for (d = 0; d < r->count; d++) {
+        const audit_domain *ad = &r->domains[d];
+        if (audit_domain_is_catchall(ad)) {
             printf("%s: CATCH-ALL: %d of %d random local parts accepted", ad->domain,
                    ad->accepted, ad->probes);
             if (ad->router[0])
                 printf(" by router %s", ad->router);
             if (ad->target[0])
                 printf(", redirected to %s", ad->target);
-            if (ad->directory_catchall)
-                printf(" (moat's rcpt directory accepts them too)");
+            if (ad->final_router[0] && strcmp(ad->final_router, ad->router) != 0)
+                printf(" (delivered by router %s)", ad->final_router);
+            if (ad->relayed)
+                printf(", relayed to another host unchecked");
+            if (ad->directory_accepted)
+                printf("%s moat's rcpt directory accepts %d of %d", ad->accepted ? ";" : ":",
+                       ad->directory_accepted, ad->probes);
             printf("\n");
+        } else if (ad->deferred) {
+            printf("%s: undecided: Exim deferred %d of %d random local parts\n", ad->domain,
+                   ad->deferred, ad->probes);
         } else {
             printf("%s: clean (%d random local parts refused)\n", ad->domain, ad->probes);
         }
     }
+    for (d = 0; d < r->skipped_count; d++)
+        printf("skipped: %s\n", r->skipped[d]);
+    if (r->count == 0)
+        printf("no local domain to audit\n");
+}
+
+static int audit(const ctl_env *env, int argc, char **argv)
+{
+    const char **domains = calloc((size_t)argc + 1, sizeof *domains);
+    audit_report *r = malloc(sizeof *r);
+    moat_runtime *rt;
+    int probes = 3, nd = 0, found = 0, i;
+    size_t d;
+
+    for (i = 2; i < argc && domains; i++) {
+        if (strcmp(argv[i], "--probes") == 0 && i + 1 < argc)
+            probes = (int)strtol(argv[++i], NULL, 10);
+        else if (argv[i][0] == '-')
+            probes = 0;   /* unknown option: usage */
+        else
+            domains[nd++] = argv[i];
+    }
+    if (r == NULL || domains == NULL || probes < 1 || probes > 20) {
+        free(r);
+        free(domains);
+        return usage();
+    }
+    /* the rcpt directory is consulted when moat.conf loads; the audit runs without it */
+    rt = moat_runtime_get(env->config_path, r->error, sizeof r->error);
+    if (catchall_audit(rt, run_exim, (void *)env, nd ? domains : NULL, probes, r) != 0) {
+        fprintf(stderr, "moatctl catchall audit: %s\n", r->error);
+        free(r);
+        free(domains);
+        return CTL_USAGE;
+    }
+    for (d = 0; d < r->count; d++)
+        found |= audit_domain_is_catchall(&r->domains[d]);
+    if (env->json)
+        print_audit_json(r);
+    else
+        print_audit_text(r);
+    free(r);
+    free(domains);
+    return found ? CTL_PROBLEM : CTL_OK;
+}
+
+static void print_result(const ctl_env *env, const char *domain, const probe_result *r,
+                         time_t expires)
+{
+    if (env->json) {
+        printf("{\"domain\":");
+        ctl_json_string(stdout, domain);
+        printf(",\"verdict\":\"%s\",\"cached\":%s,\"host\":", probe_verdict_name(r->verdict),
+               r->cached ? "true" : "false");
+        ctl_json_string(stdout, r->host);
+        printf(",\"detail\":");
+        ctl_json_string(stdout, r->detail);
+        if (expires)
+            printf(",\"expires\":%lld", (long long)expires);
+        if (!r->cached)
+            printf(",\"ms\":%ld", r->ms);
+        printf("}\n");
+    } else {
+        printf("%s: %s%s (%s)%s%s\n", domain, probe_verdict_name(r->verdict),
+               r->cached ? ", cached" : "", r->detail, r->host[0] ? " host " : "", r->host);
+    }
+}
+
+/* probe - moatctl catchall probe DOMAIN [--fresh]: exit 1 for a catch-all */
+static int probe(const ctl_env *env, int argc, char **argv)
+{
+    moat_runtime *rt;
+    probe_result r;
+    const char *why = "store error";
+    int fresh = argc > 3 && strcmp(argv[3], "--fresh") == 0;
+
+    if (argc < 3 || argc > 4 || (argc == 4 && !fresh))
+        return usage();
+    if ((rt = ctl_runtime(env)) == NULL)
+        return CTL_USAGE;
+    if (fresh && catchall_probe_forget(rt, argv[2]) != 0) {
+        fprintf(stderr, "moatctl catchall probe: %s\n", moat_store_last_error(rt->store));
+        return CTL_USAGE;
+    }
+    /* an admin waits for the whole probe { timeout }, not a session's budget */
+    if (catchall_probe(rt, argv[2], 24L * 3600 * 1000, time(NULL), &r, &why) != 0) {
+        fprintf(stderr, "moatctl catchall probe: %s\n", why);
+        return CTL_USAGE;
+    }
+    print_result(env, argv[2], &r, 0);
+    return r.verdict == PROBE_CATCHALL ? CTL_PROBLEM : CTL_OK;
+}
+
+typedef struct list_ctx {
+    const ctl_env *env;
+    moat_runtime *rt;
+    int n;
+} list_ctx;
+
+static int list_one(const char *key, void *arg)
+{
+    list_ctx *lc = arg;
+    const char *domain = key + strlen("catchall:probe:");
+    probe_result r;
+    time_t expires = 0;
+    const char *why;
+
+    if (catchall_probe_cached(lc->rt, domain, time(NULL), &r, &expires, &why) == 1) {
+        if (!lc->env->json)
+            printf("%s: %s (%s) until %lld\n", domain, probe_verdict_name(r.verdict), r.detail,
+                   (long long)expires);
+        else {
+            printf("%s", lc->n ? "," : "");
+            fflush(stdout);
+            print_result(lc->env, domain, &r, expires);
+        }
+        lc->n++;
+    }
+    return 0;
+}
+
+static int list(const ctl_env *env)
+{
+    list_ctx lc = {env, ctl_runtime(env), 0};
+
+    if (lc.rt == NULL)
+        return CTL_USAGE;
+    if (env->json)
+        printf("[");
+    if (moat_store_scan(lc.rt->store, "catchall:probe:", time(NULL), list_one, &lc) ==
+        STORE_ERROR) {
+        fprintf(stderr, "moatctl catchall list: %s\n", moat_store_last_error(lc.rt->store));
+        return CTL_USAGE;
+    }
     if (env->json)
         printf("]\n");
-    free(r);
-    return found ? CTL_PROBLEM : CTL_OK;
+    return CTL_OK;
 }
 
 int ctl_catchall(const ctl_env *env, int argc, char **argv)
 {
+    moat_runtime *rt;
+
     if (argc >= 2 && strcmp(argv[1], "audit") == 0)
         return audit(env, argc, argv);
     if (argc >= 2 && strcmp(argv[1], "probe") == 0)
-        return ctl_catchall_probe(env, argc, argv);
-    fprintf(stderr, "usage: moatctl catchall audit [--probes N]\n"
-                    "       moatctl catchall probe DOMAIN\n");
-    return CTL_USAGE;
+        return probe(env, argc, argv);
+    if (argc == 2 && strcmp(argv[1], "list") == 0)
+        return list(env);
+    if (argc == 3 && strcmp(argv[1], "forget") == 0) {
+        if ((rt = ctl_runtime(env)) == NULL)
+            return CTL_USAGE;
+        if (catchall_probe_forget(rt, argv[2]) != 0) {
+            fprintf(stderr, "moatctl catchall forget: %s\n", moat_store_last_error(rt->store));
+            return CTL_USAGE;
+        }
+        printf("%s: forgotten\n", argv[2]);
+        return CTL_OK;
+    }
+    return usage();
 }
 
-/* ctl_catchall_probe - moatctl catchall probe DOMAIN [--fresh]: exit 1 for a catch-all */
+/* ctl_catchall_probe - moatctl catchall probe DOMAIN (kept for ctl.h's callers) */
 int ctl_catchall_probe(const ctl_env *env, int argc, char **argv)
 {
-    moat_runtime *rt;
-    probe_result r;
-    const char *why = NULL;
-    char key[300];
-    int fresh = argc > 3 && strcmp(argv[3], "--fresh") == 0;
-
-    if (argc < 3) {
-        fprintf(stderr, "usage: moatctl catchall probe DOMAIN [--fresh]\n");
-        return CTL_USAGE;
-    }
-    if ((rt = ctl_runtime(env)) == NULL)
-        return CTL_USAGE;
-    if (fresh) {
-        snprintf(key, sizeof key, "catchall:probe:%s", argv[2]);
-        moat_store_del(rt->store, key);
-    }
-    if (catchall_probe(rt, argv[2], 60000, time(NULL), &r, &why) != 0) {
-        fprintf(stderr, "moatctl catchall probe: %s\n", why);
-        return CTL_USAGE;
-    }
-    if (env->json) {
-        printf("{\"domain\":");
-        ctl_json_string(stdout, argv[2]);
-        printf(",\"verdict\":\"%s\",\"cached\":%s,\"host\":", probe_verdict_name(r.verdict),
-               r.cached ? "true" : "false");
-        ctl_json_string(stdout, r.host);
-        printf(",\"detail\":");
-        ctl_json_string(stdout, r.detail);
-        printf("}\n");
-    } else {
-        printf("%s: %s%s (%s)\n", argv[2], probe_verdict_name(r.verdict),
-               r.cached ? ", cached" : "", r.detail);
-    }
-    return r.verdict == PROBE_CATCHALL ? CTL_PROBLEM : CTL_OK;
+    return probe(env, argc, argv);
 }
