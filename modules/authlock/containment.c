@@ -17,6 +17,7 @@
 #include "addr.h"
 #include "block.h"
 #include "log.h"
+#include "rejects.h"
 
 #define DAY 86400
 #define USER_MAX 128
@@ -65,6 +66,18 @@ int authlock_sending_locked(moat_runtime *rt, const char *ukey, time_t now)
     return block_active(rt->store, "authlock", subject, now, NULL);
 }
 
+int authlock_lock_sending(moat_runtime *rt, const char *ukey, time_t now)
+{
+    cfg_t *sec = moat_config_module(rt->config, "authlock");
+    block_policy p = {cfg_getint(sec, "send_lock_time"), cfg_getint(sec, "send_lock_time"),
+                      cfg_getint(sec, "repeat_window"), 0, 0};
+    char subject[USER_MAX + 32];
+    long secs;
+
+    snprintf(subject, sizeof subject, "user:%s:sending", ukey);
+    return block_escalate(rt->store, "authlock", subject, &p, now, &secs);
+}
+
 int authlock_release(moat_runtime *rt, const char *ukey)
 {
     char subject[USER_MAX + 32], key[USER_MAX + 32];
@@ -73,18 +86,62 @@ int authlock_release(moat_runtime *rt, const char *ukey)
     if (block_lift(rt->store, "authlock", subject) != 0)
         return -1;
     snprintf(key, sizeof key, "authlock:out:%s", ukey);
-    return moat_store_del(rt->store, key) == STORE_OK ? 0 : -1;
+    if (moat_store_del(rt->store, key) != STORE_OK)
+        return -1;
+    return authlock_rejects_forget(rt, ukey);
+}
+
+/* contained - the verdict past a limit: 451 (log-only: accept) */
+static void contained(moat_verdict *v, int log_only, const char *reason)
+{
+    verdict_init(v, log_only ? "accept" : "defer");
+    verdict_add(v, "code", "451");
+    verdict_add(v, "xcode", "4.7.1");
+    verdict_add(v, "reason", reason);
+    verdict_add(v, "text", "Sending limit reached for this account; contact your administrator");
+}
+
+/*
+ * hold - past half a limit: the first time in a day, tell the admin (the
+ * message is frozen with Exim's freeze_tell); every: hold each message for
+ * review rather than let it go (the volume limit; the rejections' limit
+ * needs the next deliveries' answers to lock). 0, -1 on a store error.
+ */
+static int hold(moat_runtime *rt, const char *ukey, int log_only, int every, const char *reason,
+                const char *detail, time_t now, moat_verdict *v)
+{
+    char key[STORE_KEY_MAX + 1];
+    store_status warned;
+
+    snprintf(key, sizeof key, "authlock:warned:%s", ukey);
+    warned = moat_store_get(rt->store, key, NULL, 0, NULL, NULL, now);
+    if (warned == STORE_ERROR)
+        return -1;
+    if (!log_only && (every || warned == STORE_NOTFOUND))
+        verdict_add(v, "held", "yes");
+    verdict_add(v, "reason", reason);
+    if (warned == STORE_NOTFOUND) {
+        if (moat_store_set(rt->store, key, "1", 1, DAY, now) != STORE_OK)
+            return -1;
+        if (!log_only)
+            verdict_add(v, "tell", "yes");
+        moat_log(MOAT_LOG_WARN, "moat authlock: action=hold reason=%s user=%s %s%s: %s "
+                 "frozen for review (moatctl authlock held %s)", reason, ukey, detail,
+                 log_only ? " mode=log-only" : "", every ? "messages are" : "this message is",
+                 ukey);
+    }
+    return 0;
 }
 
 int authlock_submit(moat_runtime *rt, const char *user, const char *recipient, int first,
                     time_t now, moat_verdict *v, const char **why)
 {
     cfg_t *sec = moat_config_module(rt->config, "authlock");
-    char ukey[USER_MAX], rkey[ADDR_TEXT_MAX + 1], key[STORE_KEY_MAX + 1], subject[USER_MAX + 32];
-    uint64_t recipients = 0, messages = 0;
+    char ukey[USER_MAX], rkey[ADDR_TEXT_MAX + 1], key[STORE_KEY_MAX + 1];
+    uint64_t recipients = 0, messages = 0, rejected = 0;
+    rejects_state rstate = REJECTS_FINE;
     double base;
     long floor = cfg_getint(sec, "send_floor"), mult = cfg_getint(sec, "send_multiplier"), limit;
-    long secs;
     int r, log_only = moat_config_log_only(rt->config, "authlock");
 
     addr_lower(user, ukey, sizeof ukey);
@@ -111,49 +168,34 @@ int authlock_submit(moat_runtime *rt, const char *user, const char *recipient, i
     limit = (long)(mult * base);
     if (limit < floor)
         limit = floor;
-    if ((long)recipients > limit) {
-        block_policy p = {cfg_getint(sec, "send_lock_time"), cfg_getint(sec, "send_lock_time"),
-                          cfg_getint(sec, "repeat_window"), 0, 0};
-        snprintf(subject, sizeof subject, "user:%s:sending", ukey);
-        if (!log_only && block_escalate(rt->store, "authlock", subject, &p, now, &secs) != 0)
+    if (authlock_rejects_state(rt, ukey, recipients, now, &rejected, &rstate) != 0)
+        goto store_error;
+    if ((long)recipients > limit || rstate == REJECTS_OVER) {
+        const char *reason = (long)recipients > limit ? "sending_limit" : "reject_limit";
+        if (!log_only && authlock_lock_sending(rt, ukey, now) != 0)
             goto store_error;
-        moat_log(MOAT_LOG_ERROR, "moat authlock: action=contain reason=sending_limit user=%s "
-                 "recipients=%llu messages=%llu limit=%ld baseline=%.1f%s: account locked "
-                 "for sending and AUTH until moatctl authlock unlock %s", ukey,
-                 (unsigned long long)recipients, (unsigned long long)messages, limit, base,
-                 log_only ? " mode=log-only" : "", ukey);
-        verdict_init(v, log_only ? "accept" : "defer");
-        verdict_add(v, "code", "451");
-        verdict_add(v, "xcode", "4.7.1");
-        verdict_add(v, "reason", "sending_limit");
-        verdict_add(v, "text", "Sending limit reached for this account; contact your administrator");
+        moat_log(MOAT_LOG_ERROR, "moat authlock: action=contain reason=%s user=%s "
+                 "recipients=%llu messages=%llu limit=%ld baseline=%.1f rejected=%llu%s: "
+                 "account locked for sending and AUTH until moatctl authlock unlock %s",
+                 reason, ukey, (unsigned long long)recipients, (unsigned long long)messages,
+                 limit, base, (unsigned long long)rejected, log_only ? " mode=log-only" : "",
+                 ukey);
+        contained(v, log_only, reason);
         return 0;
     }
-    if ((long)recipients * 2 > limit) {
-        /* Past half the limit: hold the message for review rather than let it go;
-         * the first time in a day, tell the admin (Exim's freeze_tell). */
-        store_status warned;
+    if ((long)recipients * 2 > limit || rstate == REJECTS_WARNING) {
+        char detail[128];
+        int volume = (long)recipients * 2 > limit;
 
-        snprintf(key, sizeof key, "authlock:warned:%s", ukey);
-        warned = moat_store_get(rt->store, key, NULL, 0, NULL, NULL, now);
-        if (warned == STORE_ERROR)
+        snprintf(detail, sizeof detail, "recipients=%llu limit=%ld rejected=%llu",
+                 (unsigned long long)recipients, limit, (unsigned long long)rejected);
+        if (hold(rt, ukey, log_only, volume, volume ? "sending_warning" : "reject_warning",
+                 detail, now, v) != 0)
             goto store_error;
-        if (!log_only)
-            verdict_add(v, "held", "yes");
-        verdict_add(v, "reason", "sending_warning");
-        if (warned == STORE_NOTFOUND) {
-            if (moat_store_set(rt->store, key, "1", 1, DAY, now) != STORE_OK)
-                goto store_error;
-            if (!log_only)
-                verdict_add(v, "tell", "yes");
-            moat_log(MOAT_LOG_WARN, "moat authlock: action=hold reason=sending_warning user=%s "
-                     "recipients=%llu limit=%ld: messages are frozen for review "
-                     "(moatctl authlock held %s)", ukey, (unsigned long long)recipients, limit,
-                     ukey);
-        }
     }
     verdict_add_int(v, "recipients", (long long)recipients);
     verdict_add_int(v, "limit", limit);
+    verdict_add_int(v, "rejected", (long long)rejected);
     return 0;
 
 store_error:

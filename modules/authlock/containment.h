@@ -5,6 +5,8 @@
  * against a limit learned from the user's own history; past half of it the
  * user's messages are held (frozen) for review, past the limit further mail
  * is deferred and the account is locked for AUTH until an admin unlocks it.
+ * Recipients refused by remote servers (rejects.h) do the same on their own
+ * limit.
  */
 #ifndef MOAT_AUTHLOCK_CONTAINMENT_H
 #define MOAT_AUTHLOCK_CONTAINMENT_H
@@ -25,6 +27,9 @@ int authlock_submit(moat_runtime *rt, const char *user, const char *recipient, i
 
 /* authlock_sending_locked - whether the user's account is locked for sending: 1/0/-1 */
 int authlock_sending_locked(moat_runtime *rt, const char *ukey, time_t now);
+
+/* authlock_lock_sending - lock the user for sending and AUTH for send_lock_time: 0/-1 */
+int authlock_lock_sending(moat_runtime *rt, const char *ukey, time_t now);
 
 /* authlock_release - lift the sending lock and forget the day's recipients of a user */
 int authlock_release(moat_runtime *rt, const char *ukey);

@@ -9,6 +9,10 @@
  *                      action=accept means the login succeeds.
  *   acl_smtp_quit / acl_smtp_notquit:
  *                      moat_authlock_quit    {CONFIG}{$sender_host_address}{$authenticated_fail_id}
+ *   acl_smtp_rcpt:     moat_authlock_submit  {CONFIG}{$authenticated_id}{RCPT}{$rcpt_count}
+ *   smtp transport event_action (msg:fail:delivery, msg:rcpt:defer):
+ *                      moat_authlock_event   {CONFIG}{$event_name}{$authenticated_id}
+ *                                            {$local_part@$domain}{$event_data}
  */
 #define DLFUNC_IMPL
 #include <local_scan.h>
@@ -19,6 +23,7 @@
 
 #include "authlock/authlock.h"
 #include "authlock/containment.h"
+#include "authlock/rejects.h"
 #include "exim_glue.h"
 
 /* before - the connect and AUTH ACL entry points share everything but the moment */
@@ -113,6 +118,25 @@ MOAT_EXPORT int moat_authlock_submit(uschar **yield, int argc, uschar *argv[])
     if (authlock_submit(call.rt, moat_arg(&call, 1), moat_arg(&call, 2),
                         strcmp(moat_arg(&call, 3), "1") == 0, time(NULL), &call.verdict,
                         &why) != 0)
+        moat_call_fault(&call, why ? why : "authlock: store error");
+    return moat_call_end(&call, yield);
+}
+
+/*
+ * moat_authlock_event {CONFIG}{$event_name}{$authenticated_id}{$local_part@$domain}{$event_data}
+ * (the smtp transport's event_action, in a delivery process): a recipient
+ * of an authenticated user's mail refused by a remote server.
+ */
+MOAT_EXPORT int moat_authlock_event(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+    const char *why = NULL;
+
+    if (moat_call_begin(&call, "authlock", "moat_authlock_event", yield, argc, argv, 5, 5,
+                        "CONFIG EVENT USER RCPT EVENT_DATA") != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    if (authlock_rejected(call.rt, moat_arg(&call, 1), moat_arg(&call, 2), moat_arg(&call, 3),
+                          moat_arg(&call, 4), time(NULL), &call.verdict, &why) != 0)
         moat_call_fault(&call, why ? why : "authlock: store error");
     return moat_call_end(&call, yield);
 }

@@ -63,6 +63,9 @@ static cfg_opt_t authlock_opts[] = {
     CFG_INT("send_floor", 100, CFGF_NONE),
     CFG_INT("send_multiplier", 5, CFGF_NONE),
     MOAT_CFG_DURATION("send_lock_time", 30L * 86400),
+    /* recipients refused by remote servers: 0 = not counted */
+    CFG_INT("send_reject_floor", 10, CFGF_NONE),
+    CFG_INT("send_reject_percent", 30, CFGF_NONE),
     CFG_SEC("domain", domain_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_SEC("asn", asn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()
@@ -71,6 +74,16 @@ static cfg_opt_t authlock_opts[] = {
 static int check_positive(cfg_t *cfg, cfg_opt_t *opt)
 {
     return moat_cfg_check_range(cfg, opt, 1, 1000000);
+}
+
+static int check_percent(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 0, 100);
+}
+
+static int check_count(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 0, 1000000);
 }
 
 static void authlock_setup(cfg_t *root)
@@ -86,6 +99,8 @@ static void authlock_setup(cfg_t *root)
         snprintf(name, sizeof name, "authlock|%s", positive[i]);
         cfg_set_validate_func(root, name, check_positive);
     }
+    cfg_set_validate_func(root, "authlock|send_reject_floor", check_count);
+    cfg_set_validate_func(root, "authlock|send_reject_percent", check_percent);
 }
 
 static int authlock_check_section(cfg_t *sec, char *err, size_t errlen)

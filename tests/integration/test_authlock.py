@@ -12,7 +12,7 @@ import unittest
 
 import json
 
-from harness import HERE, PLAIN_AUTHENTICATORS, Exim, RedisServer, message
+from harness import HERE, PLAIN_AUTHENTICATORS, Exim, RedisServer, SmtpSink, message
 
 GEO = ["127.0.20.0/24=DE:64500",    # alice's home network
        "127.0.21.0/24=CN:64501",    # an attacker's network
@@ -306,6 +306,125 @@ class ContainmentTest(unittest.TestCase):
             self.assertEqual(ex.moatctl("authlock", "unlock", "bob").returncode, 0)
             self.assertEqual(submit("bob", "bob-demo-pw", ["colleague@partner.test"],
                                     "127.0.96.1"), [250])
+
+    def run_rejections(self, store, redis=None):
+        """Recipients refused by a remote server (msg:fail:delivery through the
+        smtp transport's event_action = MOAT_EVENT) contain a spraying user
+        long before the volume limit; one typo of a normal user does not."""
+        spray = ["r%d-%d@victims.test" % (i, int(time.time() * 1000) % 1000) for i in range(40)]
+        reject = dict((r, "550 5.1.1 <%s>: Recipient address rejected: User unknown" % r)
+                      for r in spray)
+        reject["frend@partner.test"] = "550 5.1.1 No such user here"
+        peer = SmtpSink(reject=reject).start()
+        router = ("to_peer:\n  driver = manualroute\n  domains = victims.test : partner.test\n"
+                  "  route_list = * 127.0.0.1::%d\n  transport = peer_smtp\n"
+                  "  self = send\n" % peer.port)
+        transport = ("peer_smtp:\n  driver = smtp\n  allow_localhost\n"
+                     "  hosts_avoid_esmtp =\n  event_action = MOAT_EVENT\n")
+        ex = Exim(modules=["authlock", "autoreply"], store=store, redis=redis,
+                  extra_routers=router, extra_transports=transport,
+                  extra_macros="MOAT_AUTHLOCK_NOTIFY = carol@example.test")
+        ex.prepare()
+        ex.write_moat_conf("authlock {\n  send_floor = 1000\n  send_reject_floor = 6\n"
+                           "  tarpit_base = 0\n}\nautoreply {\n  enabled = true\n}\n")
+        try:
+            with ex:
+                def submit(user, rcpt):
+                    c = ex.smtp("127.0.97.1" if user == "bob" else "127.0.98.1")
+                    c.ehlo()
+                    if c.auth_plain(user, "%s-demo-pw" % user)[0] != 235:
+                        c.quit()
+                        return "auth_refused"
+                    c.mail("%s@example.test" % user)
+                    code = c.rcpt(rcpt)[0]
+                    if code == 250:
+                        c.data(message(sender="%s@example.test" % user, to=rcpt))
+                    c.quit()
+                    return code
+
+                def rejected(user):
+                    shown = ex.moatctl("--json", "authlock", "show", user)
+                    return json.loads(shown.stdout)["rejected_recipients"]
+
+                # alice: her usual mail to a partner, one typo refused there
+                for rcpt in ("friend@partner.test", "frend@partner.test", "friend2@partner.test"):
+                    self.assertEqual(submit("alice", rcpt), 250)
+                deadline = time.time() + 10
+                while time.time() < deadline and rejected("alice") < 1:
+                    time.sleep(0.1)
+                self.assertEqual(rejected("alice"), 1)
+                self.assertEqual(submit("alice", "friend3@partner.test"), 250)
+                # bob's password was guessed: mail to made-up addresses, refused there
+                sent = 0
+                for rcpt in spray:
+                    code = submit("bob", rcpt)
+                    if code != 250:
+                        break
+                    sent += 1
+                    time.sleep(0.15)    # let the delivery answer come back
+                self.assertLess(sent, 15, ex.mainlog())
+                self.assertIn(code, (451, "auth_refused"))
+                self.assertEqual(submit("bob", "y@partner.test"), "auth_refused")
+                log = ex.mainlog()
+                self.assertIn("moat authlock: action=contain reason=reject_limit user=bob", log)
+                self.assertIn("action=hold reason=reject_warning user=bob", log)
+                shown = ex.moatctl("--json", "authlock", "show", "bob")
+                self.assertEqual(shown.returncode, 1)
+                facts = json.loads(shown.stdout)
+                self.assertEqual(facts["sending"], "locked")
+                self.assertGreaterEqual(facts["rejected_recipients"], 6)
+                # the admin was told (freeze_tell of the first held message; not
+                # postmaster here: autoreply's gate drops mail from <> to robot names)
+                self.assertTrue(ex.wait_maildir("carol", 1))
+                # alice was never touched, and nothing of hers held
+                self.assertEqual(submit("alice", "friend4@partner.test"), 250)
+                self.assertNotIn("user=alice", "\n".join(
+                    l for l in ex.mainlog().splitlines() if "action=contain" in l
+                    or "action=hold" in l))
+                # unlock forgets the rejections: sending resumes at once
+                self.assertEqual(ex.moatctl("authlock", "unlock", "bob").returncode, 0)
+                self.assertEqual(rejected("bob"), 0)
+                self.assertEqual(submit("bob", "colleague@partner.test"), 250)
+        finally:
+            peer.stop()
+
+    def test_remote_rejections_contain_on_lmdb(self):
+        self.run_rejections("lmdb")
+
+    def test_remote_rejections_contain_on_redis(self):
+        redis = RedisServer().start()
+        try:
+            self.run_rejections("redis", redis)
+        finally:
+            redis.stop()
+
+    def test_remote_rejections_in_log_only_mode_refuse_nothing(self):
+        peer = SmtpSink(reject=dict(("n%d@victims.test" % i, "550 5.1.1 unknown")
+                                    for i in range(10))).start()
+        router = ("to_peer:\n  driver = manualroute\n  domains = victims.test\n"
+                  "  route_list = * 127.0.0.1::%d\n  transport = peer_smtp\n"
+                  "  self = send\n" % peer.port)
+        transport = ("peer_smtp:\n  driver = smtp\n  allow_localhost\n"
+                     "  hosts_avoid_esmtp =\n  event_action = MOAT_EVENT\n")
+        ex = Exim(modules=["authlock"], extra_routers=router, extra_transports=transport)
+        ex.prepare()
+        ex.write_moat_conf("authlock {\n  mode = log-only\n  send_reject_floor = 3\n"
+                           "  tarpit_base = 0\n}\n")
+        try:
+            with ex:
+                rcpts = ["n%d@victims.test" % i for i in range(5)]
+                r = ex.send("bob@example.test", rcpts, auth=("bob", "bob-demo-pw"),
+                            source="127.0.97.2")
+                self.assertEqual(r[-1][0], 250, r)
+                self.assertTrue(ex.wait_for_log(r"action=contain reason=reject_limit user=bob "
+                                                r"rejected=3 .*mode=log-only", 20), ex.mainlog())
+                r = ex.send("bob@example.test", ["n9@victims.test"], auth=("bob", "bob-demo-pw"),
+                            source="127.0.97.2")
+                self.assertEqual(r[-1][0], 250, r)
+                shown = ex.moatctl("authlock", "show", "bob")
+                self.assertIn("not locked", shown.stdout)
+        finally:
+            peer.stop()
 
     def test_containment_on_lmdb(self):
         self.run_containment("lmdb")

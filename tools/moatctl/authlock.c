@@ -118,16 +118,34 @@ static long counter(moat_runtime *rt, const char *fmt, const char *subject)
     return (long)n;
 }
 
-/* members - how many distinct members set fmt(subject) holds in the window; -1 on error */
-static long members(moat_runtime *rt, const char *fmt, const char *subject)
+/* members_in - how many distinct members set fmt(subject) holds in window_s; -1 on error */
+static long members_in(moat_runtime *rt, const char *fmt, const char *subject, uint32_t window_s)
 {
     char key[STORE_KEY_MAX + 1];
     uint64_t n = 0;
-    cfg_t *sec = moat_config_module(rt->config, "authlock");
 
     snprintf(key, sizeof key, fmt, subject);
-    if (moat_store_distinct_add(rt->store, key, NULL, (uint32_t)cfg_getint(sec, "window"),
-                                time(NULL), &n) != STORE_OK)
+    if (moat_store_distinct_add(rt->store, key, NULL, window_s, time(NULL), &n) != STORE_OK)
+        return -1;
+    return (long)n;
+}
+
+/* members - the same in authlock's failure window */
+static long members(moat_runtime *rt, const char *fmt, const char *subject)
+{
+    cfg_t *sec = moat_config_module(rt->config, "authlock");
+
+    return members_in(rt, fmt, subject, (uint32_t)cfg_getint(sec, "window"));
+}
+
+/* day_messages - the user's messages of the last 24 hours; -1 on error */
+static long day_messages(moat_runtime *rt, const char *user)
+{
+    char key[STORE_KEY_MAX + 1];
+    uint64_t n = 0;
+
+    snprintf(key, sizeof key, "authlock:msgs:%s", user);
+    if (moat_store_counter_get(rt->store, key, 86400, time(NULL), &n) != STORE_OK)
         return -1;
     return (long)n;
 }
@@ -271,6 +289,10 @@ static void show_user(report *r, moat_runtime *rt, const char *what)
     fact_num(r, "failures_familiar", counter(rt, "authlock:ff:%s", user));
     fact_num(r, "failing_ips", members(rt, "authlock:uips:%s", user));
     fact_num(r, "failing_asns", members(rt, "authlock:uasns:%s", user));
+    /* outbound containment: the last 24 hours */
+    fact_num(r, "sent_messages", day_messages(rt, user));
+    fact_num(r, "sent_recipients", members_in(rt, "authlock:out:%s", user, 86400));
+    fact_num(r, "rejected_recipients", members_in(rt, "authlock:rej:%s", user, 86400));
     snprintf(prefix, sizeof prefix, "authlock:fam:%s|", user);
     f.prefix_len = strlen(prefix);
     if (moat_store_scan(rt->store, prefix, time(NULL), add_familiar, &f) != STORE_OK)
