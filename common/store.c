@@ -72,6 +72,7 @@ static int ready(moat_store *st, const char *key)
     if (st->pid != pid) {
         st->ops->drop(st, 1);
         st->pid = pid;
+        st->batch_depth = 0;   /* a batch belongs to the process that began it */
     }
     if (key == NULL || *key == '\0') {
         store_fail(st, "empty key");
@@ -183,4 +184,22 @@ store_status moat_store_sweep(moat_store *st, time_t now, uint64_t *removed)
     if (!ready(st, "sweep"))
         return STORE_ERROR;
     return st->ops->sweep(st, now, removed ? removed : &ignored);
+}
+
+store_status moat_store_batch_begin(moat_store *st)
+{
+    if (!ready(st, "batch"))
+        return STORE_ERROR;
+    if (st->batch_depth++ > 0)
+        return STORE_OK;
+    return st->ops->batch_begin(st);
+}
+
+store_status moat_store_batch_end(moat_store *st)
+{
+    if (st->batch_depth == 0)
+        return store_fail(st, "batch end without a begin");
+    if (--st->batch_depth > 0)
+        return STORE_OK;
+    return st->ops->batch_end(st);
 }

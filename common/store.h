@@ -127,4 +127,17 @@ store_status moat_store_scan(moat_store *st, const char *prefix, time_t now,
 /* moat_store_sweep - remove every expired entry; *removed gets how many */
 store_status moat_store_sweep(moat_store *st, time_t now, uint64_t *removed);
 
+/*
+ * moat_store_batch_begin, moat_store_batch_end - the calls in between form
+ * one write: LMDB runs them in a single transaction (reads see the batch's
+ * own writes; after an error inside, none of them is kept), which costs
+ * about one write instead of one per call. The writer's lock is held in
+ * between, so nothing slow (network, a directory lookup) may happen there;
+ * a sweep is refused inside. Redis runs each call as it comes.
+ * Pairs nest; only the outermost end commits. batch_end says whether the
+ * writes were kept; a failed begin still needs its end.
+ */
+store_status moat_store_batch_begin(moat_store *st);
+store_status moat_store_batch_end(moat_store *st);
+
 #endif

@@ -31,6 +31,9 @@ typedef struct store_ops {
     store_status (*scan)(moat_store *st, const char *prefix, time_t now,
                          moat_store_scan_fn fn, void *arg);
     store_status (*sweep)(moat_store *st, time_t now, uint64_t *removed);
+    /* batch_begin/batch_end - see moat_store_batch_begin; called once per outermost pair */
+    store_status (*batch_begin)(moat_store *st);
+    store_status (*batch_end)(moat_store *st);
 } store_ops;
 
 struct moat_store {
@@ -38,6 +41,7 @@ struct moat_store {
     const store_ops *ops;
     pid_t pid;                 /* the process that opened impl */
     void *impl;                /* backend state, NULL until first use */
+    int batch_depth;           /* moat_store_batch_begin calls not yet ended */
     char err[STORE_ERR_MAX];
 };
 

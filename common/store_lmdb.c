@@ -78,6 +78,9 @@ typedef struct lmdb_state {
     MDB_dbi dbi;
     dev_t dev;     /* the data file this process opened: a damaged one is */
     ino_t ino;     /* moved aside only if nobody has replaced it already */
+    MDB_txn *batch;        /* the write transaction of an open batch, or NULL */
+    int batch_rc;          /* the first error inside it: the batch aborts */
+    time_t batch_now;      /* the time of its last write, for the sweep's bookkeeping */
 } lmdb_state;
 
 /* is_damage - errors after which the data file cannot be trusted */
@@ -207,8 +210,10 @@ static int env_open_once(moat_store *st, lmdb_state *ls)
             rc = errno;
         }
     }
+    /* The main database always exists: a read-only transaction opens it
+     * without waiting for a writer (a batch may be holding the lock). */
     if (rc == 0)
-        rc = txn_begin(ls, 0, &txn);
+        rc = txn_begin(ls, MDB_RDONLY, &txn);
     if (rc == 0) {
         rc = mdb_dbi_open(txn, NULL, 0, &ls->dbi);
         rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
@@ -280,6 +285,8 @@ static void lmdb_drop(moat_store *st, int after_fork)
         return;
     /* After fork the environment belongs to the parent: leave it alone
      * (its descriptors are close-on-exec and the child soon _exits). */
+    if (ls->batch && !after_fork)
+        mdb_txn_abort(ls->batch);
     if (ls->env && !after_fork)
         mdb_env_close(ls->env);
     free(ls);
@@ -450,6 +457,25 @@ static void auto_sweep(lmdb_state *ls, time_t now, sweep_meta *m)
 }
 
 /*
+ * read_begin - a transaction to read in: the open batch's own (it sees the
+ * batch's writes), or a fresh read-only one. read_end ends what read_begin began.
+ */
+static int read_begin(lmdb_state *ls, MDB_txn **txn)
+{
+    if (ls->batch) {
+        *txn = ls->batch;
+        return ls->batch_rc;
+    }
+    return txn_begin(ls, MDB_RDONLY, txn);
+}
+
+static void read_end(const lmdb_state *ls, MDB_txn *txn)
+{
+    if (txn != ls->batch)
+        mdb_txn_abort(txn);
+}
+
+/*
  * write_txn - run fn in a write transaction; on a full map sweep expired
  * records once and try again. Now and then the writer also sweeps a batch.
  */
@@ -458,6 +484,12 @@ typedef int (*write_fn)(MDB_txn *txn, lmdb_state *ls, void *arg);
 static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
 {
     int attempt, rc = 0;
+
+    if (ls->batch) {
+        if (ls->batch_rc == 0 && (ls->batch_rc = fn(ls->batch, ls, arg)) == 0)
+            ls->batch_now = now;
+        return ls->batch_rc;
+    }
 
     for (attempt = 0; attempt < 2; attempt++) {
         MDB_txn *txn;
@@ -550,7 +582,7 @@ static int counter_read(lmdb_state *ls, MDB_val *key, uint32_t window_s, time_t 
     int rc;
 
     *total = 0;
-    if ((rc = txn_begin(ls, MDB_RDONLY, &txn)) != 0)
+    if ((rc = read_begin(ls, &txn)) != 0)
         return rc;
     rc = mdb_get(txn, ls->dbi, key, &v);
     if (rc == 0 && v.mv_size == sizeof c) {
@@ -558,7 +590,7 @@ static int counter_read(lmdb_state *ls, MDB_val *key, uint32_t window_s, time_t 
         if (c.h.type == REC_COUNTER && c.slot_len == slot_len && c.h.expires > now)
             *total = counter_sum(&c, (uint32_t)(now / slot_len));
     }
-    mdb_txn_abort(txn);
+    read_end(ls, txn);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -657,10 +689,10 @@ static store_status lmdb_distinct_add(moat_store *st, const char *key, const cha
         return STORE_ERROR;
     if (member == NULL) {
         MDB_txn *txn;
-        if ((rc = txn_begin(ls, MDB_RDONLY, &txn)) != 0)
+        if ((rc = read_begin(ls, &txn)) != 0)
             return fail_rc(st, "read", key, rc);
         rc = count_members(txn, ls, key, now, 0, max, distinct);
-        mdb_txn_abort(txn);
+        read_end(ls, txn);
         return rc == 0 ? STORE_OK : fail_rc(st, "read", key, rc);
     }
     rc = write_txn(ls, now, member_write, &op);
@@ -683,14 +715,14 @@ static store_status lmdb_contains(moat_store *st, const char *key, const char *m
     (void)window_s;   /* a member's record carries its own expiry */
     if (ls == NULL)
         return STORE_ERROR;
-    if ((rc = txn_begin(ls, MDB_RDONLY, &txn)) != 0)
+    if ((rc = read_begin(ls, &txn)) != 0)
         return fail_rc(st, "read", key, rc);
     rc = mdb_get(txn, ls->dbi, &k, &v);
     if (rc == 0 && v.mv_size >= sizeof h) {
         memcpy(&h, v.mv_data, sizeof h);
         live = h.type == REC_MEMBER && h.expires > now;
     }
-    mdb_txn_abort(txn);
+    read_end(ls, txn);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return fail_rc(st, "read", key, rc);
     return live ? STORE_OK : STORE_NOTFOUND;
@@ -743,7 +775,7 @@ static store_status lmdb_get(moat_store *st, const char *key, void *buf, size_t 
 
     if (ls == NULL)
         return STORE_ERROR;
-    if ((rc = txn_begin(ls, MDB_RDONLY, &txn)) != 0)
+    if ((rc = read_begin(ls, &txn)) != 0)
         return fail_rc(st, "get", key, rc);
     rc = mdb_get(txn, ls->dbi, &k, &v);
     if (rc == 0 && v.mv_size >= sizeof h) {
@@ -756,7 +788,7 @@ static store_status lmdb_get(moat_store *st, const char *key, void *buf, size_t 
             result = STORE_OK;
         }
     }
-    mdb_txn_abort(txn);
+    read_end(ls, txn);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return fail_rc(st, "get", key, rc);
     return result;
@@ -811,10 +843,10 @@ static store_status lmdb_scan(moat_store *st, const char *prefix, time_t now,
 
     if (ls == NULL)
         return STORE_ERROR;
-    if ((rc = txn_begin(ls, MDB_RDONLY, &txn)) != 0)
+    if ((rc = read_begin(ls, &txn)) != 0)
         return fail_rc(st, "scan", prefix, rc);
     if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0) {
-        mdb_txn_abort(txn);
+        read_end(ls, txn);
         return fail_rc(st, "scan", prefix, rc);
     }
     for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
@@ -839,7 +871,7 @@ static store_status lmdb_scan(moat_store *st, const char *prefix, time_t now,
             break;
     }
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    read_end(ls, txn);
     return rc == 0 || rc == MDB_NOTFOUND ? STORE_OK : fail_rc(st, "scan", prefix, rc);
 }
 
@@ -850,8 +882,59 @@ static store_status lmdb_sweep(moat_store *st, time_t now, uint64_t *removed)
 
     if (ls == NULL)
         return STORE_ERROR;
+    if (ls->batch)
+        return store_fail(st, "lmdb: no sweep inside a batch");
     rc = sweep_all(ls, now, removed);
     return rc == 0 ? STORE_OK : fail_rc(st, "sweep", "", rc);
+}
+
+/* lmdb_batch_begin - open the write transaction the next calls share */
+static store_status lmdb_batch_begin(moat_store *st)
+{
+    lmdb_state *ls = env(st);
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    if ((rc = txn_begin(ls, 0, &ls->batch)) != 0) {
+        ls->batch = NULL;
+        return fail_rc(st, "begin", "batch", rc);
+    }
+    ls->batch_rc = 0;
+    ls->batch_now = 0;
+    return STORE_OK;
+}
+
+/*
+ * lmdb_batch_end - commit the batch's writes at once (or, after an error
+ * inside it, none of them), with the sweep's bookkeeping of a single write.
+ */
+static store_status lmdb_batch_end(moat_store *st)
+{
+    lmdb_state *ls = st->impl;
+    MDB_txn *txn;
+    sweep_meta m;
+    uint64_t removed;
+    int rc, claimed = 0;
+
+    if (ls == NULL || ls->batch == NULL)
+        return STORE_OK;   /* never opened, or dropped after damage */
+    txn = ls->batch;
+    ls->batch = NULL;
+    rc = ls->batch_rc;
+    if (rc == 0 && ls->batch_now != 0)
+        rc = sweep_claim(txn, ls, ls->batch_now, &m, &claimed);
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+        return ls->batch_rc ? STORE_ERROR : fail_rc(st, "commit", "batch", rc);
+    }
+    if (rc == 0 && claimed)
+        auto_sweep(ls, ls->batch_now, &m);
+    if (rc == MDB_MAP_FULL)   /* room for the next writes; these are lost */
+        (void)sweep_all(ls, ls->batch_now, &removed);
+    return rc == 0 ? STORE_OK : fail_rc(st, "commit", "batch", rc);
 }
 
 const store_ops store_lmdb_ops = {
@@ -865,4 +948,6 @@ const store_ops store_lmdb_ops = {
     lmdb_del,
     lmdb_scan,
     lmdb_sweep,
+    lmdb_batch_begin,
+    lmdb_batch_end,
 };

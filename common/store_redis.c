@@ -506,6 +506,13 @@ static store_status redis_sweep(moat_store *st, time_t now, uint64_t *removed)
     return STORE_OK;
 }
 
+/* redis_batch - nothing to group: each call is its own round trip */
+static store_status redis_batch(moat_store *st)
+{
+    (void)st;
+    return STORE_OK;
+}
+
 const store_ops store_redis_ops = {
     "redis",
     redis_drop,
@@ -517,4 +524,6 @@ const store_ops store_redis_ops = {
     redis_del,
     redis_scan,
     redis_sweep,
+    redis_batch,
+    redis_batch,
 };

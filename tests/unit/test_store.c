@@ -803,6 +803,143 @@ static void redis_auth_database_and_unix_socket(void **state)
     redis_fixture_stop(&secured);
 }
 
+
+static void a_batch_reads_its_own_writes_and_commits_them(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    moat_store *other = moat_store_new(&f->cfg);
+    uint64_t n = 0;
+    char buf[16];
+    size_t len = 0;
+
+    assert_int_equal(moat_store_batch_begin(f->st), STORE_OK);
+    assert_int_equal(moat_store_counter_add(f->st, "b:c", 600, 1, t0, &n), STORE_OK);
+    assert_int_equal(moat_store_counter_add(f->st, "b:c", 600, 2, t0, &n), STORE_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(moat_store_batch_begin(f->st), STORE_OK);   /* nested */
+    assert_int_equal(moat_store_distinct_add(f->st, "b:s", "x", 600, t0, &n), STORE_OK);
+    assert_int_equal(moat_store_distinct_add(f->st, "b:s", "y", 600, t0, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(moat_store_batch_end(f->st), STORE_OK);
+    assert_int_equal(moat_store_set(f->st, "b:v", "val", 3, 600, t0), STORE_OK);
+    assert_int_equal(moat_store_get(f->st, "b:v", buf, sizeof buf, &len, NULL, t0), STORE_OK);
+    assert_int_equal(len, 3);
+    assert_int_equal(moat_store_counter_get(f->st, "b:c", 600, t0, &n), STORE_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(moat_store_batch_end(f->st), STORE_OK);
+    /* committed: another handle sees every write */
+    assert_int_equal(moat_store_counter_get(other, "b:c", 600, t0, &n), STORE_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(moat_store_distinct_add(other, "b:s", NULL, 600, t0, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(moat_store_get(other, "b:v", buf, sizeof buf, &len, NULL, t0), STORE_OK);
+    assert_memory_equal(buf, "val", 3);
+    assert_int_equal(moat_store_batch_end(f->st), STORE_ERROR);   /* no begin left */
+    moat_store_free(other);
+}
+
+static void sixteen_processes_count_exactly_in_batches(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    uint64_t total = 0;
+    pid_t pids[WRITERS];
+    int i, j, status;
+
+    for (i = 0; i < WRITERS; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            int failures = 0;
+            for (j = 0; j < INCREMENTS / 4; j++) {
+                failures += moat_store_batch_begin(f->st) != STORE_OK;
+                failures += moat_store_counter_add(f->st, "fork:b1", 3600, 1, t0, NULL) != STORE_OK;
+                failures += moat_store_counter_add(f->st, "fork:b2", 3600, 2, t0, NULL) != STORE_OK;
+                failures += moat_store_batch_end(f->st) != STORE_OK;
+            }
+            _exit(failures ? 1 : 0);
+        }
+    }
+    for (i = 0; i < WRITERS; i++) {
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    assert_int_equal(moat_store_counter_get(f->st, "fork:b1", 3600, t0, &total), STORE_OK);
+    assert_int_equal(total, WRITERS * (INCREMENTS / 4));
+    assert_int_equal(moat_store_counter_get(f->st, "fork:b2", 3600, t0, &total), STORE_OK);
+    assert_int_equal(total, 2 * WRITERS * (INCREMENTS / 4));
+}
+
+static void lmdb_a_batch_is_invisible_until_it_ends(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    uint64_t n = 0;
+    int pipefd[2], status;
+    char seen = '?';
+    pid_t pid;
+
+    assert_int_equal(moat_store_counter_add(f->st, "iso:c", 600, 1, t0, &n), STORE_OK);
+    assert_int_equal(moat_store_batch_begin(f->st), STORE_OK);
+    assert_int_equal(moat_store_counter_add(f->st, "iso:c", 600, 5, t0, &n), STORE_OK);
+    assert_int_equal(n, 6);
+    assert_int_equal(pipe(pipefd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {   /* a reader in another process: the committed count only */
+        moat_store *st = moat_store_new(&f->cfg);
+        uint64_t c = 0;
+        char r = moat_store_counter_get(st, "iso:c", 600, t0, &c) == STORE_OK && c == 1 ? 'y'
+                                                                                      : 'n';
+        _exit(write(pipefd[1], &r, 1) == 1 ? 0 : 1);
+    }
+    assert_int_equal(read(pipefd[0], &seen, 1), 1);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    assert_int_equal(seen, 'y');
+    assert_int_equal(moat_store_sweep(f->st, t0, NULL), STORE_ERROR);   /* refused inside */
+    assert_int_equal(moat_store_batch_end(f->st), STORE_OK);
+    assert_int_equal(moat_store_counter_get(f->st, "iso:c", 600, t0, &n), STORE_OK);
+    assert_int_equal(n, 6);
+}
+
+static void lmdb_a_failed_batch_keeps_none_of_its_writes(void **state)
+{
+    fixture *f = *state;
+    moat_store_config small = f->cfg;
+    moat_store *st;
+    char value[4096];
+    size_t len;
+    time_t t0 = time(NULL);
+    int i, errors = 0;
+
+    snprintf(small.path, sizeof small.path, "%s/small-batch", f->dir);
+    small.map_size = 1024UL * 1024;
+    st = moat_store_new(&small);
+    memset(value, 'v', sizeof value);
+    moat_log_set_sink(count_lines);
+    assert_int_equal(moat_store_set(st, "kept", "k", 1, 3600, t0), STORE_OK);
+    assert_int_equal(moat_store_batch_begin(st), STORE_OK);
+    assert_int_equal(moat_store_set(st, "lost", "l", 1, 3600, t0), STORE_OK);
+    for (i = 0; i < 600; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "fill:%d", i);
+        errors += moat_store_set(st, key, value, sizeof value, 3600, t0) != STORE_OK;
+    }
+    assert_true(errors > 0);
+    assert_int_equal(moat_store_batch_end(st), STORE_ERROR);
+    moat_log_set_sink(NULL);
+    assert_int_equal(moat_store_get(st, "lost", NULL, 0, &len, NULL, t0), STORE_NOTFOUND);
+    assert_int_equal(moat_store_get(st, "fill:0", NULL, 0, &len, NULL, t0), STORE_NOTFOUND);
+    assert_int_equal(moat_store_get(st, "kept", NULL, 0, &len, NULL, t0), STORE_OK);
+    /* and the store goes on */
+    assert_int_equal(moat_store_set(st, "after", "a", 1, 3600, t0), STORE_OK);
+    moat_store_free(st);
+}
+
 #define BOTH(fn) cmocka_unit_test(fn)
 
 int main(void)
@@ -819,6 +956,8 @@ int main(void)
         BOTH(a_key_of_another_kind_reads_as_absent),
         BOTH(descriptors_are_close_on_exec),
         BOTH(sixteen_processes_count_exactly),
+        BOTH(a_batch_reads_its_own_writes_and_commits_them),
+        BOTH(sixteen_processes_count_exactly_in_batches),
     };
     const struct CMUnitTest lmdb_only[] = {
         cmocka_unit_test(lmdb_full_map_is_an_error_reported_once),
@@ -828,6 +967,8 @@ int main(void)
         cmocka_unit_test(lmdb_writers_sweep_as_they_go),
         cmocka_unit_test(lmdb_root_acts_as_the_directory_owner),
         cmocka_unit_test(lmdb_unwritable_directory_is_an_error),
+        cmocka_unit_test(lmdb_a_batch_is_invisible_until_it_ends),
+        cmocka_unit_test(lmdb_a_failed_batch_keeps_none_of_its_writes),
     };
     const struct CMUnitTest redis_only[] = {
         cmocka_unit_test(redis_keys_carry_prefix_and_ttl),
