@@ -3,7 +3,8 @@
  * familiar locations, identical passwords, success forgives, spraying,
  * the escalation ladder, unlock, log-only, the quit-time path, and - with
  * a GeoIP file the test writes - country/ASN rules, per-ASN thresholds and
- * guessing spread over many networks; and the keyed password hash.
+ * guessing spread over many networks; outbound containment by volume and
+ * by recipients refused by remote servers; and the keyed password hash.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "authlock/containment.h"
 #include "authlock/ladder.h"
 #include "authlock/pwhash.h"
+#include "authlock/rejects.h"
 #include "block.h"
 #include "geo_fixture.h"
 #include "log.h"
@@ -448,6 +450,192 @@ static void containment_learns_the_users_own_volume(void **state)
     assert_int_equal(send_n(rt, "erin", 1, 500, day1 + 86400), 1);
 }
 
+#define REFUSED "SMTP error from remote mail server after RCPT TO:<%s>: 550 5.1.1 <%s>: " \
+                "Recipient address rejected: User unknown"
+
+static void remote_rejections_are_told_apart(void **state)
+{
+    (void)state;
+    assert_true(authlock_remote_rejection("msg:fail:delivery",
+        "SMTP error from remote mail server after RCPT TO:<x@y.test>: 550 5.1.1 No such user"));
+    assert_true(authlock_remote_rejection("msg:fail:delivery",
+        "SMTP error from remote mail server after pipelined RCPT TO:<x@y.test>: "
+        "550-5.1.1 The email account that you tried to reach does not exist."));
+    /* no enhanced status, and ": " inside the address and its parameters */
+    assert_true(authlock_remote_rejection("msg:fail:delivery",
+        "SMTP error from remote mail server after RCPT TO:<\"a: 250 b\"@y.test> "
+        "ORCPT=rfc822;x@y.test: 550 unknown user"));
+    assert_true(authlock_remote_rejection("msg:fail:delivery",
+        "SMTP error from remote mail server after RCPT TO:<x@y.test>: 550 5.1.10 "
+        "RESOLVER.ADR.RecipientNotFound"));
+    /* policy answers say nothing of the address: a blocklist, relaying denied */
+    assert_false(authlock_remote_rejection("msg:fail:delivery",
+        "SMTP error from remote mail server after RCPT TO:<x@y.test>: 554 5.7.1 "
+        "Service unavailable; Client host blocked"));
+    /* refused after MAIL or DATA, or no answer at all: not the recipient */
+    assert_false(authlock_remote_rejection("msg:fail:delivery",
+        "SMTP error from remote mail server after MAIL FROM:<a@b.test> SIZE=300: 550 5.1.8 no"));
+    assert_false(authlock_remote_rejection("msg:fail:delivery",
+        "SMTP error from remote mail server after end of data: 550 5.7.1 spam"));
+    assert_false(authlock_remote_rejection("msg:fail:delivery",
+        "retry time not reached for any host after a long failure period"));
+    assert_false(authlock_remote_rejection("msg:fail:delivery", ""));
+    assert_false(authlock_remote_rejection("msg:fail:delivery", NULL));
+    /* a temporary answer counts only when it names a bad address (4.1.x) */
+    assert_true(authlock_remote_rejection("msg:rcpt:defer",
+        "SMTP error from remote mail server after RCPT TO:<x@y.test>: 450 4.1.1 "
+        "Recipient address rejected: unverified address"));
+    assert_false(authlock_remote_rejection("msg:rcpt:defer",
+        "SMTP error from remote mail server after RCPT TO:<x@y.test>: 451 4.7.1 Greylisted"));
+    assert_false(authlock_remote_rejection("msg:rcpt:defer",
+        "SMTP error from remote mail server after RCPT TO:<x@y.test>: 550 5.1.1 unknown"));
+    assert_false(authlock_remote_rejection("msg:delivery",
+        "SMTP error from remote mail server after RCPT TO:<x@y.test>: 550 5.1.1 unknown"));
+    assert_false(authlock_remote_rejection(NULL, NULL));
+}
+
+static void rejections_judged_against_a_floor_and_a_share(void **state)
+{
+    (void)state;
+    assert_int_equal(authlock_rejects_judge(0, 0, 10, 30), REJECTS_FINE);
+    assert_int_equal(authlock_rejects_judge(1, 1, 10, 30), REJECTS_FINE);     /* one typo */
+    assert_int_equal(authlock_rejects_judge(4, 4, 10, 30), REJECTS_FINE);
+    assert_int_equal(authlock_rejects_judge(5, 5, 10, 30), REJECTS_WARNING);
+    assert_int_equal(authlock_rejects_judge(10, 12, 10, 30), REJECTS_OVER);
+    /* a busy sender's bounces are a small share of what went out */
+    assert_int_equal(authlock_rejects_judge(40, 1000, 10, 30), REJECTS_FINE);
+    assert_int_equal(authlock_rejects_judge(300, 1000, 10, 30), REJECTS_OVER);
+    /* more refusals than recipients of the day (older mail retried): all of them */
+    assert_int_equal(authlock_rejects_judge(10, 0, 10, 30), REJECTS_OVER);
+    /* send_reject_floor = 0: never */
+    assert_int_equal(authlock_rejects_judge(500, 500, 0, 30), REJECTS_FINE);
+}
+
+/* refuse - one refusal of rcpt from a remote server; the verdict's reason */
+static const char *refuse(moat_runtime *rt, const char *event, const char *user,
+                          const char *rcpt, time_t t)
+{
+    static char reason[32];
+    char data[256];
+    moat_verdict v;
+    const char *why = NULL;
+
+    snprintf(data, sizeof data, REFUSED, rcpt, rcpt);
+    assert_int_equal(authlock_rejected(rt, event, user, rcpt, data, t, &v, &why), 0);
+    verdict_get(v.text, "reason", reason, sizeof reason);
+    return reason;
+}
+
+static void recipients_refused_by_remote_servers_contain_the_user(void **state)
+{
+    moat_runtime *rt = runtime_with("send_floor = 1000 send_reject_floor = 6 "
+                                    "send_reject_percent = 50");
+    time_t t = 1800000000;
+    char rcpt[64], action[16], reason[32];
+    moat_verdict v;
+    const char *why = NULL;
+    int i;
+
+    (void)state;
+    /* a typo of a normal user: counted, nothing more */
+    assert_int_equal(send_n(rt, "gina", 5, 0, t), 5);
+    assert_string_equal(refuse(rt, "msg:fail:delivery", "gina", "r1@remote.test", t), "rejected");
+    assert_string_equal(refuse(rt, "msg:fail:delivery", "Gina", "R1@remote.test", t), "rejected");
+    assert_int_equal(send_n(rt, "gina", 5, 100, t), 5);
+    assert_int_equal(authlock_sending_locked(rt, "gina", t), 0);
+    /* not a refusal of the recipient, or no user: not counted */
+    assert_string_equal(refuse(rt, "msg:delivery", "hank", "x@remote.test", t), "not_counted");
+    assert_string_equal(refuse(rt, "msg:fail:delivery", "", "x@remote.test", t), "not_counted");
+
+    /* hank sprays made-up addresses: past half the floor the admin is told
+     * once (that message held), at the floor he is locked */
+    for (i = 0; i < 3; i++) {
+        snprintf(rcpt, sizeof rcpt, "s%d@victims.test", i);
+        assert_int_equal(send_n(rt, "hank", 1, 1000 + i, t), 1);
+        refuse(rt, "msg:fail:delivery", "hank", rcpt, t);
+    }
+    assert_int_equal(authlock_submit(rt, "hank", "s3@victims.test", 1, t, &v, &why), 0);
+    verdict_get(v.text, "reason", reason, sizeof reason);
+    assert_string_equal(reason, "reject_warning");
+    assert_non_null(strstr(v.text, "held=yes"));
+    assert_non_null(strstr(v.text, "tell=yes"));
+    assert_int_equal(authlock_submit(rt, "hank", "s4@victims.test", 1, t, &v, &why), 0);
+    assert_null(strstr(v.text, "held=yes"));    /* the next ones go: their answers decide */
+    for (i = 4; i < 6; i++) {
+        snprintf(rcpt, sizeof rcpt, "s%d@victims.test", i);
+        assert_string_equal(refuse(rt, "msg:fail:delivery", "hank", rcpt, t), "rejected");
+    }
+    assert_string_equal(refuse(rt, "msg:rcpt:defer", "hank", "s6@victims.test", t),
+                        "not_counted");     /* "550" in a defer: not a bad address answer */
+    snprintf(rcpt, sizeof rcpt, "s6@victims.test");
+    {
+        moat_verdict d;
+        const char *w = NULL;
+        assert_int_equal(authlock_rejected(rt, "msg:rcpt:defer", "hank", rcpt,
+            "SMTP error from remote mail server after RCPT TO:<s6@victims.test>: 450 4.1.1 "
+            "unverified address", t, &d, &w), 0);
+        verdict_get(d.text, "reason", reason, sizeof reason);
+        assert_string_equal(reason, "reject_limit");
+    }
+    assert_int_equal(authlock_sending_locked(rt, "hank", t), 1);
+    assert_string_equal(refuse(rt, "msg:fail:delivery", "hank", "s7@victims.test", t),
+                        "sending_locked");
+    assert_int_equal(authlock_submit(rt, "hank", "t@partner.test", 1, t, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "defer");
+    assert_non_null(strstr(v.text, "code=451"));
+    assert_int_equal(authlock_credentials(rt, "198.51.100.70", "hank", "pw", 1, t, &v, &why), 0);
+    verdict_get(v.text, "reason", reason, sizeof reason);
+    assert_string_equal(reason, "sending_locked");
+    /* unlock forgets the refusals: sending resumes at once */
+    assert_int_equal(authlock_unlock(rt, "hank"), 0);
+    assert_int_equal(send_n(rt, "hank", 1, 2000, t), 1);
+    assert_int_equal(authlock_sending_locked(rt, "hank", t), 0);
+}
+
+static void refusals_seen_at_rcpt_time_lock_too(void **state)
+{
+    /* the event's own lock lost (log-only at the time, a store hiccup):
+     * the next RCPT judges the refusals itself */
+    moat_runtime *rt = runtime_with("mode = log-only send_floor = 1000 send_reject_floor = 2");
+    time_t t = 1800000000;
+    moat_verdict v;
+    const char *why = NULL;
+    char action[16], reason[32];
+
+    (void)state;
+    assert_int_equal(send_n(rt, "ivan", 2, 0, t), 2);
+    assert_string_equal(refuse(rt, "msg:fail:delivery", "ivan", "r0@remote.test", t), "rejected");
+    assert_string_equal(refuse(rt, "msg:fail:delivery", "ivan", "r1@remote.test", t),
+                        "reject_limit");
+    assert_int_equal(authlock_sending_locked(rt, "ivan", t), 0);   /* log-only: no lock */
+    assert_int_equal(authlock_submit(rt, "ivan", "r2@remote.test", 1, t, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    verdict_get(v.text, "reason", reason, sizeof reason);
+    assert_string_equal(action, "accept");
+    assert_string_equal(reason, "reject_limit");
+
+    rt = runtime_with("send_floor = 1000 send_reject_floor = 2");
+    assert_int_equal(send_n(rt, "judy", 2, 0, t), 2);
+    {
+        char key[64];
+        uint64_t n = 0;
+        snprintf(key, sizeof key, "authlock:rej:judy");
+        assert_int_equal(moat_store_distinct_add(rt->store, key, "a@remote.test", 86400, t, &n),
+                         STORE_OK);
+        assert_int_equal(moat_store_distinct_add(rt->store, key, "b@remote.test", 86400, t, &n),
+                         STORE_OK);
+    }
+    assert_int_equal(authlock_submit(rt, "judy", "c@remote.test", 1, t, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "defer");
+    assert_int_equal(authlock_sending_locked(rt, "judy", t), 1);
+    /* send_reject_floor = 0 turns the signal off */
+    rt = runtime_with("send_reject_floor = 0");
+    assert_string_equal(refuse(rt, "msg:fail:delivery", "kim", "r0@remote.test", t),
+                        "not_counted");
+}
+
 static void password_hash_is_keyed_and_stable(void **state)
 {
     unsigned char a[32], b[32];
@@ -492,6 +680,10 @@ int main(void)
         cmocka_unit_test(log_only_keeps_the_real_result),
         cmocka_unit_test(password_hash_is_keyed_and_stable),
         cmocka_unit_test(containment_learns_the_users_own_volume),
+        cmocka_unit_test(remote_rejections_are_told_apart),
+        cmocka_unit_test(rejections_judged_against_a_floor_and_a_share),
+        cmocka_unit_test(recipients_refused_by_remote_servers_contain_the_user),
+        cmocka_unit_test(refusals_seen_at_rcpt_time_lock_too),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
