@@ -2,7 +2,9 @@
  * fuzz_authlock.c - libFuzzer harness for what an SMTP-AUTH client controls:
  * the username and password (split at the first NUL of the input) and the
  * client address, through the whole credential decision on an LMDB store,
- * and the user name again as the quit path's $authenticated_fail_id.
+ * and the user name again as the quit path's $authenticated_fail_id; and
+ * what a remote server controls: the second part as a delivery event's
+ * $event_data (its reply to RCPT), the first as the refused recipient.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "authlock/authlock.h"
+#include "authlock/rejects.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -66,6 +69,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the quit path: $authenticated_fail_id is the client's user name, as
      * " (set_id=NAME)" or bare */
     if (authlock_session_failed(runtime(), ip, user, 1800000000, &v, &why) == 0) {
+        char action[16];
+        if (!verdict_get(v.text, "action", action, sizeof action))
+            abort();
+    }
+    /* the transport event: a remote server's answer, counted or not */
+    (void)authlock_remote_rejection("msg:rcpt:defer", password);
+    if (authlock_rejected(runtime(), size % 2 ? "msg:fail:delivery" : "msg:rcpt:defer", "fuzz",
+                          user, password, 1800000000, &v, &why) == 0) {
         char action[16];
         if (!verdict_get(v.text, "action", action, sizeof action))
             abort();
