@@ -198,7 +198,7 @@ static int env_open_once(moat_store *st, lmdb_state *ls)
         return rc;
     mdb_env_set_mapsize(ls->env, st->cfg.map_size);
     mdb_env_set_maxreaders(ls->env, MAX_READERS);
-    rc = mdb_env_open(ls->env, st->cfg.path, MDB_NOTLS | MDB_NOSYNC | MDB_NORDAHEAD, 0640);
+    rc = mdb_env_open(ls->env, st->cfg.path, MDB_NOTLS | MDB_NOSYNC, 0640);
     if (rc == 0)
         rc = mdb_reader_check(ls->env, &dead);
     if (rc == 0 && (rc = mdb_env_get_fd(ls->env, &fd)) == 0) {
