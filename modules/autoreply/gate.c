@@ -78,6 +78,15 @@ typedef struct gate {
     int answers_never;         /* In-Reply-To/References name a never-answer message: -1 unknown */
 } gate;
 
+/* local_postmaster - whether dest is postmaster at one of local_domains */
+static int local_postmaster(const autoreply_config *cfg, const char *dest)
+{
+    const char *at = strrchr(dest, '@');
+
+    return at && (size_t)(at - dest) == 10 && strncasecmp(dest, "postmaster", 10) == 0 &&
+           autoreply_local_domain(cfg, dest);
+}
+
 /* gate_reason - why an automatic message must not go to dest: a reason, NULL, or "" on a fault */
 static const char *gate_reason(gate *g, const char *dest)
 {
@@ -87,6 +96,11 @@ static const char *gate_reason(gate *g, const char *dest)
     int r;
 
 #define ASK(expr, reason) do { if ((r = (expr)) < 0) return ""; if (r > 0) return reason; } while (0)
+    /* Our own postmaster gets everything (RFC 5321 4.5.1): Exim's notices
+     * (freeze_tell, errors_copy, moat's own alerts) go there, and mail that
+     * stays here is backscatter to no one. */
+    if (local_postmaster(cfg, dest))
+        return NULL;
     if (g->kind == KIND_REPLY) {
         if (*dest == '\0')
             return "null_destination";

@@ -439,6 +439,24 @@ static void gate_never_to_robots(void **state)
     assert_string_equal(reason, "report_allowed");
 }
 
+static void gate_lets_notices_reach_our_postmaster(void **state)
+{
+    moat_runtime *rt = runtime(*state, "");
+    char reason[48];
+    int i;
+
+    /* Exim's freeze_tell notice, however many: the admin must hear of them */
+    for (i = 0; i < 30; i++)
+        assert_string_equal(out(rt, "From: Mail Delivery System <Mailer-Daemon@example.test>\n"
+                                    "Subject: Message 1xVR97-0002AE-2K has been frozen\n"
+                                    "Auto-Submitted: auto-generated\n\n", "",
+                                "Postmaster@example.test", T0 + i, reason), "accept");
+    /* someone else's postmaster is a robot like any other */
+    assert_string_equal(out(rt, REPLY("bob@example.test", "p@x"), "", "postmaster@remote.test",
+                            T0, reason), "discard");
+    assert_string_equal(reason, "robot_destination");
+}
+
 static void gate_ping_pong(void **state)
 {
     moat_runtime *rt = runtime(*state, "");
@@ -612,6 +630,7 @@ int main(void)
         cmocka_unit_test(reasons_text),
         cmocka_unit_test_setup_teardown(gate_once_per_period, setup, teardown),
         cmocka_unit_test_setup_teardown(gate_never_to_robots, setup, teardown),
+        cmocka_unit_test_setup_teardown(gate_lets_notices_reach_our_postmaster, setup, teardown),
         cmocka_unit_test_setup_teardown(gate_ping_pong, setup, teardown),
         cmocka_unit_test_setup_teardown(gate_no_ndr_to_spammers, setup, teardown),
         cmocka_unit_test_setup_teardown(gate_no_answer_to_never, setup, teardown),
