@@ -382,15 +382,19 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
             log_decision(c, v, &loc, user, fam);
         return 0;
     }
-    if (password && (key = secret(c)) != NULL &&
-        (repeat = pwhash_repeated(c->rt->store, key, user, ip, password, window(c), c->now)) < 0)
-        return -1;
-    if (!repeat) {
-        if (distinct(c, "authlock:uips:%s", user, ip, cfg_getint(c->sec, "distributed_ips")) < 0 ||
+    key = password ? secret(c) : NULL;
+    r = 0;
+    /* The failure's counters and blocks are one write (one LMDB transaction) */
+    (void)moat_store_batch_begin(c->rt->store);
+    if (key && (repeat = pwhash_repeated(c->rt->store, key, user, ip, password, window(c),
+                                         c->now)) < 0)
+        r = -1;
+    else if (!repeat)
+        r = distinct(c, "authlock:uips:%s", user, ip, cfg_getint(c->sec, "distributed_ips")) < 0 ||
             client_failure(c, &loc, &locked) != 0 ||
-            (user[0] && user_failure(c, user, &loc, fam, &locked) != 0))
-            return -1;
-    }
+            (user[0] && user_failure(c, user, &loc, fam, &locked) != 0) ? -1 : 0;
+    if (moat_store_batch_end(c->rt->store) != STORE_OK || r < 0)
+        return -1;
     credentials_verdict(v, 0, locked ? locked : repeat ? "bad_credentials_repeated"
                                                        : "bad_credentials");
     log_decision(c, v, &loc, user, fam);
@@ -488,7 +492,7 @@ int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user_i
     char user[USER_MAX];
     authlock_location loc;
     const char *locked = NULL;
-    int fam, trusted = 1;
+    int fam, trusted = 1, failed;
 
     verdict_init(v, "accept");
     if (user_in == NULL || authlock_in_networks(c.sec, "exempt_networks", ip))
@@ -498,9 +502,15 @@ int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user_i
         return 0;
     locate(&c, ip, &loc);
     if (trust_asn(&c, user, &trusted) != 0 ||
-        (fam = familiar_is(rt->store, user, &loc, trusted, now)) < 0 ||
-        distinct(&c, "authlock:uips:%s", user, ip, cfg_getint(c.sec, "distributed_ips")) < 0 ||
-        client_failure(&c, &loc, &locked) != 0 || user_failure(&c, user, &loc, fam, &locked) != 0) {
+        (fam = familiar_is(rt->store, user, &loc, trusted, now)) < 0) {
+        *why = moat_store_last_error(rt->store);
+        return -1;
+    }
+    (void)moat_store_batch_begin(rt->store);
+    failed = distinct(&c, "authlock:uips:%s", user, ip, cfg_getint(c.sec, "distributed_ips")) < 0 ||
+             client_failure(&c, &loc, &locked) != 0 ||
+             user_failure(&c, user, &loc, fam, &locked) != 0;
+    if (moat_store_batch_end(rt->store) != STORE_OK || failed) {
         *why = moat_store_last_error(rt->store);
         return -1;
     }
