@@ -372,9 +372,11 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
         return 0;
     }
     if (real_ok) {
-        if (familiar_remember(c->rt->store, user, &loc,
+        (void)moat_store_batch_begin(c->rt->store);   /* one write for both */
+        r = familiar_remember(c->rt->store, user, &loc,
                               (uint32_t)cfg_getint(c->sec, "familiar_ttl"), c->now) != 0 ||
-            forgive(c, user, fam) != 0)
+            forgive(c, user, fam) != 0;
+        if (moat_store_batch_end(c->rt->store) != STORE_OK || r)
             return -1;
         credentials_verdict(v, 1, "ok");
         /* A login from a new place is worth a line (Exim logs the login itself). */

@@ -94,13 +94,35 @@ def main():
                 "1M keys within 2x of 1k keys.\n\n%s\n\n"
                 "## Per call\n\nThe logic of each entry point on an LMDB store "
                 "(`make bench`; wall-clock ns per call, noisy on shared machines). "
-                "Target: every hot path under 10 us.\n\n%s\n"
+                "Target: every hot path under 10 us.\n\n%s\n\n"
+                "## Against the targets\n\n%s\n"
                 % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine(),
                    e2e.SESSIONS, e2e.MESSAGES_PER_SESSION, e2e.CONNECTIONS,
                    "\n".join(e2e_table), "![throughput ratios](%s)\n" % plot if plot else "",
                    instructions.RCPTS, insn_table, mem_table, scale_table,
-                   "\n".join(table)))
+                   "\n".join(table), verdicts(res, rows, scale)))
     return 0
+
+
+def verdicts(res, rows, scale):
+    """One line per target of issue 8: met or not, with the figure."""
+    out = []
+    plain = res["plain"]
+    for kind in ("lmdb", "redis"):
+        for i, what in ((0, "throughput"), (1, "connection rate")):
+            r = res[kind][i] / plain[i]
+            out.append("- %s ratio, %s: %.2f (target >= 0.95): %s"
+                       % (what, kind.upper() if kind == "lmdb" else "Redis", r,
+                          "met" if r >= 0.95 else "NOT met"))
+    slow = ["%s %s %.1f us" % (m, c, float(v) / 1000) for m, c, v, u in rows
+            if u == "ns/call" and m != "store" and "nearmiss" not in c and float(v) >= 10000]
+    out.append("- every hot path under 10 us with LMDB: %s" % (
+        "met" if not slow else "NOT met by " + ", ".join(slow)))
+    if ("1k", "read") in scale and ("1M", "read") in scale:
+        worst = max(scale[("1M", w)][0] / scale[("1k", w)][0] for w in ("read", "update"))
+        out.append("- store cost at 1M keys within 2x of 1k keys: %.1fx: %s"
+                   % (worst, "met" if worst <= 2 else "NOT met"))
+    return "\n".join(out)
 
 
 def scale_rows(scale):
