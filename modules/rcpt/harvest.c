@@ -4,6 +4,7 @@
 #include "harvest.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -44,11 +45,55 @@ static int block(moat_store *st, cfg_t *sec, const char *subject, time_t now, lo
     return block_escalate(st, "rcpt", subject, &policy, now, seconds);
 }
 
+/*
+ * The domain-wide state is a count of distinct local parts, which LMDB
+ * counts member by member; once a domain is found under attack a flag
+ * says so for one slot of the window, and until it expires members are
+ * still added but not counted again.
+ */
+static void attack_flag_key(char *buf, size_t cap, const char *domain)
+{
+    snprintf(buf, cap, "rcpt:attack:%s", domain);
+}
+
+/*
+ * attack_flagged - 1 if the flag is up for a threshold at least this
+ * config's (it holds the threshold it was raised at), 0 if not, -1 on a
+ * store error
+ */
+static int attack_flagged(moat_store *st, cfg_t *sec, const char *domain, time_t now)
+{
+    char key[300], val[24];
+    size_t len = 0;
+    store_status s;
+
+    attack_flag_key(key, sizeof key, domain);
+    s = moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now);
+    if (s != STORE_OK)
+        return s == STORE_ERROR ? -1 : 0;
+    val[len < sizeof val ? len : sizeof val - 1] = '\0';
+    return strtol(val, NULL, 10) >= cfg_getint(sec, "domain_attack_threshold");
+}
+
+static int raise_attack_flag(moat_store *st, cfg_t *sec, const char *domain, time_t now)
+{
+    char key[300], val[24];
+    long ttl = cfg_getint(sec, "domain_attack_window") / MOAT_WINDOW_SLOTS;
+
+    attack_flag_key(key, sizeof key, domain);
+    snprintf(val, sizeof val, "%ld", cfg_getint(sec, "domain_attack_threshold"));
+    return moat_store_set(st, key, val, strlen(val), (uint32_t)(ttl < 1 ? 1 : ttl), now) ==
+                   STORE_OK ? 0 : -1;
+}
+
 int harvest_under_attack(moat_store *st, cfg_t *sec, const char *domain, time_t now)
 {
     char key[300];
     uint64_t n = 0;
+    int r;
 
+    if ((r = attack_flagged(st, sec, domain, now)) != 0)
+        return r;
     snprintf(key, sizeof key, "rcpt:dom:%s", domain);
     if (moat_store_distinct_add_max(st, key, NULL,
                                     (uint32_t)cfg_getint(sec, "domain_attack_window"), now,
@@ -87,16 +132,23 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
     uint32_t window = (uint32_t)cfg_getint(sec, "window");
     char key[400], net[MOAT_IP_TEXT_MAX], lp[ADDR_LOCAL_MAX * 2 + 3];
     const char *at = sender ? strrchr(sender, '@') : NULL;
+    uint64_t attack_at = (uint64_t)cfg_getint(sec, "domain_attack_threshold");
+    int flagged;
 
     memset(hs, 0, sizeof *hs);
     addr_lower(local_part, lp, sizeof lp);
+    if ((flagged = attack_flagged(st, sec, domain, now)) < 0)
+        return -1;
     snprintf(key, sizeof key, "rcpt:dom:%s", domain);
     if (moat_store_distinct_add_max(st, key, lp,
                                     (uint32_t)cfg_getint(sec, "domain_attack_window"), now,
-                                    (uint64_t)cfg_getint(sec, "domain_attack_threshold"),
-                                    &hs->domain_distinct) != STORE_OK)
+                                    flagged ? 1 : attack_at, &hs->domain_distinct) != STORE_OK)
         return -1;
-    hs->under_attack = hs->domain_distinct >= (uint64_t)cfg_getint(sec, "domain_attack_threshold");
+    if (flagged)
+        hs->domain_distinct = attack_at;   /* at least */
+    hs->under_attack = hs->domain_distinct >= attack_at;
+    if (hs->under_attack && !flagged && raise_attack_flag(st, sec, domain, now) != 0)
+        return -1;
 
     /* A bounce (null sender) to an unknown address is mostly backscatter of
      * spam that forged our domain, relayed by MTAs that are not harvesting:

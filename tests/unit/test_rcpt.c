@@ -507,6 +507,35 @@ static void near_misses_recorded_for_typos_not_for_guessers(void **state)
                                     sizeof val - 1, &len, NULL, 1800000000), STORE_OK);
 }
 
+static void the_domain_attack_state_holds_for_its_threshold_only(void **state)
+{
+    moat_runtime *rt = runtime_with("ip_threshold = 1000 net_threshold = 1000 "
+                                    "sender_domain_threshold = 1000 "
+                                    "domain_attack_threshold = 5 domain_attack_window = 80s");
+    rcpt_request req = {"192.0.2.200", "someone@remote.test", "", "", "", 0, 1900000000};
+    char rcpt[32];
+    moat_verdict v;
+    const char *why;
+    int i;
+
+    (void)state;
+    assert_int_equal(rcpt_domain_under_attack(rt, "example.test", req.now), 0);
+    for (i = 0; i < 5; i++) {
+        snprintf(rcpt, sizeof rcpt, "guess%d@example.test", i);
+        req.recipient = rcpt;
+        assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    }
+    assert_int_equal(rcpt_domain_under_attack(rt, "example.test", req.now), 1);
+    /* the same store under a higher threshold: 5 guesses are not 10 */
+    rt = runtime_with("domain_attack_threshold = 10 domain_attack_window = 80s");
+    assert_int_equal(rcpt_domain_under_attack(rt, "example.test", req.now), 0);
+    /* back to 5: still under attack while the guesses are in the window... */
+    rt = runtime_with("domain_attack_threshold = 5 domain_attack_window = 80s");
+    assert_int_equal(rcpt_domain_under_attack(rt, "example.test", req.now + 30), 1);
+    /* ...and no longer once they have left it, flag or not */
+    assert_int_equal(rcpt_domain_under_attack(rt, "example.test", req.now + 200), 0);
+}
+
 static void bounces_block_nobody_but_feed_the_domain_picture(void **state)
 {
     moat_runtime *rt = runtime_with("");
@@ -560,6 +589,7 @@ int main(void)
         cmocka_unit_test(aliases_count_as_valid),
         cmocka_unit_test(near_misses_recorded_for_typos_not_for_guessers),
         cmocka_unit_test(bounces_block_nobody_but_feed_the_domain_picture),
+        cmocka_unit_test(the_domain_attack_state_holds_for_its_threshold_only),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
