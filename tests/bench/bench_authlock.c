@@ -12,16 +12,9 @@
 
 #include "authlock/authlock.h"
 #include "runtime.h"
+#include "clock.h"
 
 #define CALLS 20000
-
-static double now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 int main(void)
 {

@@ -15,16 +15,9 @@
 #include "autoreply/classify.h"
 #include "autoreply/headers.h"
 #include "runtime.h"
+#include "clock.h"
 
 #define CALLS 20000
-
-static double now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static void report(const char *name, double t0, int calls)
 {

@@ -10,16 +10,9 @@
 #include "catchall/catchall.h"
 #include "catchall/probe.h"
 #include "runtime.h"
+#include "clock.h"
 
 #define CALLS 50000
-
-static double now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 int main(void)
 {

@@ -18,6 +18,7 @@
 #include "rcpt/nearmiss.h"
 #include "rcpt/rcpt.h"
 #include "runtime.h"
+#include "clock.h"
 
 #define CALLS 20000
 #define USERS 10000
@@ -48,14 +49,6 @@ static moat_runtime *runtime_for(const char *rcpt_options)
         exit(2);
     }
     return rt;
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
 /* run - CALLS decisions; valid or unknown recipients, from one client or from many */

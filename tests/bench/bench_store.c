@@ -11,14 +11,7 @@
 #include <unistd.h>
 
 #include "store.h"
-
-static double now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
+#include "clock.h"
 
 static void report(const char *backend, const char *what, double t0, int calls)
 {

@@ -11,17 +11,10 @@
 #include <time.h>
 
 #include "store.h"
+#include "clock.h"
 
 #define CALLS 20000
 #define FILL_BATCH 1000
-
-static double now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static void key_of(char *buf, size_t cap, long i)
 {
