@@ -370,13 +370,25 @@ static void bad_arguments_are_errors(void **state)
 #define WRITERS 16
 #define INCREMENTS 1000
 
+/* wait_for_writers - every one of the WRITERS children exited 0 (no failed call) */
+static void wait_for_writers(const pid_t *pids)
+{
+    int i, status;
+
+    for (i = 0; i < WRITERS; i++) {
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+}
+
 static void sixteen_processes_count_exactly(void **state)
 {
     fixture *f = *state;
     time_t t0 = time(NULL);
     uint64_t total = 0;
     pid_t pids[WRITERS];
-    int i, j, status;
+    int i, j;
 
     /* The parent has used the store: children must not share its handle. */
     assert_int_equal(moat_store_counter_add(f->st, "fork:warm", 3600, 1, t0, &total), STORE_OK);
@@ -391,11 +403,7 @@ static void sixteen_processes_count_exactly(void **state)
             _exit(failures ? 1 : 0);
         }
     }
-    for (i = 0; i < WRITERS; i++) {
-        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
-    }
+    wait_for_writers(pids);
     assert_int_equal(moat_store_counter_get(f->st, "fork:total", 3600, t0, &total), STORE_OK);
     assert_int_equal(total, WRITERS * INCREMENTS);
 }
@@ -845,7 +853,7 @@ static void sixteen_processes_count_exactly_in_batches(void **state)
     time_t t0 = time(NULL);
     uint64_t total = 0;
     pid_t pids[WRITERS];
-    int i, j, status;
+    int i, j;
 
     for (i = 0; i < WRITERS; i++) {
         pids[i] = fork();
@@ -861,11 +869,7 @@ static void sixteen_processes_count_exactly_in_batches(void **state)
             _exit(failures ? 1 : 0);
         }
     }
-    for (i = 0; i < WRITERS; i++) {
-        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
-    }
+    wait_for_writers(pids);
     assert_int_equal(moat_store_counter_get(f->st, "fork:b1", 3600, t0, &total), STORE_OK);
     assert_int_equal(total, WRITERS * (INCREMENTS / 4));
     assert_int_equal(moat_store_counter_get(f->st, "fork:b2", 3600, t0, &total), STORE_OK);
