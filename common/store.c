@@ -4,11 +4,30 @@
  */
 #include "store_internal.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+/*
+ * Fork detection without a system call on every store call: each child
+ * bumps the generation (pthread_atfork; glibc unregisters the handler when
+ * the module is unloaded), and a handle opened in an earlier generation
+ * belongs to the parent. Exim creates its processes with fork().
+ */
+static unsigned long fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void note_fork(void)
+{
+    fork_generation++;
+}
+
+static void watch_forks(void)
+{
+    (void)pthread_atfork(NULL, NULL, note_fork);
+}
 
 void moat_store_config_defaults(moat_store_config *sc)
 {
@@ -31,7 +50,8 @@ moat_store *moat_store_new(const moat_store_config *sc)
         return NULL;
     st->cfg = *sc;
     st->ops = sc->backend == STORE_BACKEND_REDIS ? &store_redis_ops : &store_lmdb_ops;
-    st->pid = getpid();
+    (void)pthread_once(&atfork_once, watch_forks);
+    st->generation = fork_generation;
     return st;
 }
 
@@ -39,7 +59,7 @@ void moat_store_free(moat_store *st)
 {
     if (st == NULL)
         return;
-    st->ops->drop(st, st->pid != getpid());
+    st->ops->drop(st, st->generation != fork_generation);
     memset(st->cfg.redis_password, 0, sizeof st->cfg.redis_password);
     free(st);
 }
@@ -66,12 +86,10 @@ uint32_t store_slot_len(uint32_t window_s)
 /* ready - common checks before every call: a usable key, and a fresh backend after fork */
 static int ready(moat_store *st, const char *key)
 {
-    pid_t pid = getpid();
-
     st->err[0] = '\0';
-    if (st->pid != pid) {
+    if (st->generation != fork_generation) {
         st->ops->drop(st, 1);
-        st->pid = pid;
+        st->generation = fork_generation;
         st->batch_depth = 0;   /* a batch belongs to the process that began it */
     }
     if (key == NULL || *key == '\0') {

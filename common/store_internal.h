@@ -39,7 +39,7 @@ typedef struct store_ops {
 struct moat_store {
     moat_store_config cfg;
     const store_ops *ops;
-    pid_t pid;                 /* the process that opened impl */
+    unsigned long generation;  /* the fork generation of the process that opened impl */
     void *impl;                /* backend state, NULL until first use */
     int batch_depth;           /* moat_store_batch_begin calls not yet ended */
     char err[STORE_ERR_MAX];

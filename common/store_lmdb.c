@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -78,6 +79,10 @@ typedef struct lmdb_state {
     MDB_dbi dbi;
     dev_t dev;     /* the data file this process opened: a damaged one is */
     ino_t ino;     /* moved aside only if nobody has replaced it already */
+    int writemap;          /* writes go through the map (MDB_WRITEMAP) */
+    size_t reserved;       /* with writemap: bytes of the file known to be reserved */
+    MDB_txn *reader;       /* a read-only transaction kept for the next read */
+    int reader_busy;       /* reader is in use (a scan's callback may read again) */
     MDB_txn *batch;        /* the write transaction of an open batch, or NULL */
     int batch_rc;          /* the first error inside it: the batch aborts */
     time_t batch_now;      /* the time of its last write, for the sweep's bookkeeping */
@@ -175,7 +180,58 @@ static void become_self(const identity *id)
                  strerror(errno));
 }
 
-/* txn_begin - mdb_txn_begin, adopting a map another process grew, clearing dead readers */
+/*
+ * Writing through the map (MDB_WRITEMAP) costs a fraction of LMDB's default
+ * (no private copies of the pages, no pwrite at commit), but a page of the
+ * map that the file system cannot back when it is first written kills the
+ * process with SIGBUS instead of returning ENOSPC, and that process is
+ * Exim. So the map is written only where all of it is reserved on disk
+ * beforehand: on ext2/3/4, XFS and tmpfs, whose fallocate reserves blocks
+ * that later writes cannot fail on (copy-on-write file systems such as
+ * btrfs and ZFS make no such promise), and only after fallocate succeeded.
+ * Anywhere else, or when the space is not there, writes go through pwrite
+ * as LMDB does by default, and a full disk is an error like any other.
+ */
+static int reservation_holds(const char *path)
+{
+    struct statfs sf;
+
+    if (statfs(path, &sf) != 0)
+        return 0;
+    switch ((unsigned long)sf.f_type) {
+    case 0xEF53UL:       /* ext2, ext3, ext4 */
+    case 0x58465342UL:   /* XFS */
+    case 0x01021994UL:   /* tmpfs */
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* reserve - with writemap: back every byte of the map on disk; 0 or an errno */
+static int reserve(lmdb_state *ls)
+{
+    MDB_envinfo info;
+    struct stat sb;
+    int fd, rc;
+
+    if ((rc = mdb_env_info(ls->env, &info)) != 0 || (rc = mdb_env_get_fd(ls->env, &fd)) != 0)
+        return rc;
+    if (info.me_mapsize <= ls->reserved)
+        return 0;
+    if (fstat(fd, &sb) != 0)
+        return errno;
+    if ((uint64_t)sb.st_blocks * 512 < info.me_mapsize &&
+        fallocate(fd, 0, 0, (off_t)info.me_mapsize) != 0)
+        return errno;
+    ls->reserved = info.me_mapsize;
+    return 0;
+}
+
+/*
+ * txn_begin - mdb_txn_begin, adopting a map another process grew (a
+ * writer then reserves the larger map first), clearing dead readers
+ */
 static int txn_begin(lmdb_state *ls, unsigned flags, MDB_txn **txn)
 {
     int rc = mdb_txn_begin(ls->env, NULL, flags, txn), dead = 0, again = 0;
@@ -184,21 +240,30 @@ static int txn_begin(lmdb_state *ls, unsigned flags, MDB_txn **txn)
         again = mdb_env_set_mapsize(ls->env, 0) == 0;
     else if (rc == MDB_READERS_FULL)
         again = mdb_reader_check(ls->env, &dead) == 0 && dead > 0;
-    return again ? mdb_txn_begin(ls->env, NULL, flags, txn) : rc;
+    if (again)
+        rc = mdb_txn_begin(ls->env, NULL, flags, txn);
+    if (rc == 0 && ls->writemap && !(flags & MDB_RDONLY) && (rc = reserve(ls)) != 0) {
+        mdb_txn_abort(*txn);
+        ls->writemap = -1;   /* unusable for writing: fail_rc closes it */
+    }
+    return rc;
 }
 
-/* env_open_once - one attempt at opening the environment */
-static int env_open_once(moat_store *st, lmdb_state *ls)
+/* env_open_once - one attempt at opening the environment, writing through the map or not */
+static int env_open_once(moat_store *st, lmdb_state *ls, int writemap)
 {
     MDB_txn *txn;
     struct stat sb;
     int rc, fd, dead = 0;
 
+    ls->writemap = 0;
+    ls->reserved = 0;
     if ((rc = mdb_env_create(&ls->env)) != 0)
         return rc;
     mdb_env_set_mapsize(ls->env, st->cfg.map_size);
     mdb_env_set_maxreaders(ls->env, MAX_READERS);
-    rc = mdb_env_open(ls->env, st->cfg.path, MDB_NOTLS | MDB_NOSYNC, 0640);
+    rc = mdb_env_open(ls->env, st->cfg.path,
+                      MDB_NOTLS | MDB_NOSYNC | (writemap ? MDB_WRITEMAP : 0), 0640);
     if (rc == 0)
         rc = mdb_reader_check(ls->env, &dead);
     if (rc == 0 && (rc = mdb_env_get_fd(ls->env, &fd)) == 0) {
@@ -210,6 +275,11 @@ static int env_open_once(moat_store *st, lmdb_state *ls)
             rc = errno;
         }
     }
+    if (rc == 0 && writemap && (rc = reserve(ls)) != 0)
+        moat_log_once("store:reserve", MOAT_LOG_WARN, "moat store: cannot reserve %zu bytes "
+                      "for %s/data.mdb (%s); writing without the map, which is slower",
+                      st->cfg.map_size, st->cfg.path, strerror(rc));
+    ls->writemap = writemap;
     /* The main database always exists: a read-only transaction opens it
      * without waiting for a writer (a batch may be holding the lock). */
     if (rc == 0)
@@ -225,21 +295,33 @@ static int env_open_once(moat_store *st, lmdb_state *ls)
     return rc;
 }
 
+/* env_open_best - through the map where it can be reserved, else (or when reserving fails) not */
+static int env_open_best(moat_store *st, lmdb_state *ls)
+{
+    int rc;
+
+    if (!reservation_holds(st->cfg.path))
+        return env_open_once(st, ls, 0);
+    rc = env_open_once(st, ls, 1);
+    return rc == ENOSPC || rc == EOPNOTSUPP || rc == EFBIG || rc == EDQUOT
+               ? env_open_once(st, ls, 0) : rc;
+}
+
 /*
  * open_env - open, and when the files are damaged let one process move them
  * aside while the others wait and then open the fresh environment.
  */
 static int open_env(moat_store *st, lmdb_state *ls)
 {
-    int rc = env_open_once(st, ls), dir;
+    int rc = env_open_best(st, ls), dir;
 
     if (!is_damage(rc))
         return rc;
     dir = lock_dir(st);
-    rc = env_open_once(st, ls);   /* another process may have recovered meanwhile */
+    rc = env_open_best(st, ls);   /* another process may have recovered meanwhile */
     if (is_damage(rc)) {
         move_aside(st);
-        rc = env_open_once(st, ls);
+        rc = env_open_best(st, ls);
     }
     unlock_dir(dir);
     return rc;
@@ -287,6 +369,8 @@ static void lmdb_drop(moat_store *st, int after_fork)
      * (its descriptors are close-on-exec and the child soon _exits). */
     if (ls->batch && !after_fork)
         mdb_txn_abort(ls->batch);
+    if (ls->reader && !after_fork)
+        mdb_txn_abort(ls->reader);
     if (ls->env && !after_fork)
         mdb_env_close(ls->env);
     free(ls);
@@ -323,7 +407,7 @@ static store_status fail_rc(moat_store *st, const char *what, const char *key, i
     store_fail(st, "lmdb: %s %s: %s", what, key, mdb_strerror(rc));
     if (is_damage(rc))
         recover(st);
-    else if (rc == MDB_PANIC)
+    else if (rc == MDB_PANIC || (st->impl && ((lmdb_state *)st->impl)->writemap < 0))
         lmdb_drop(st, 0);   /* this process's handle is unusable; the files are fine */
     if (rc == MDB_MAP_FULL)
         moat_log_once("store:mapfull", MOAT_LOG_ERROR,
@@ -458,21 +542,46 @@ static void auto_sweep(lmdb_state *ls, time_t now, sweep_meta *m)
 
 /*
  * read_begin - a transaction to read in: the open batch's own (it sees the
- * batch's writes), or a fresh read-only one. read_end ends what read_begin began.
+ * batch's writes), or the process's read-only one. That one is reset
+ * between reads and renewed for the next: it keeps its slot in the reader
+ * table, so a read takes no lock and allocates nothing, and while reset it
+ * holds back no old pages. A read inside a read (a scan's callback) gets
+ * a transaction of its own. read_end ends what read_begin began.
  */
 static int read_begin(lmdb_state *ls, MDB_txn **txn)
 {
+    int rc;
+
     if (ls->batch) {
         *txn = ls->batch;
         return ls->batch_rc;
     }
-    return txn_begin(ls, MDB_RDONLY, txn);
+    if (ls->reader_busy)
+        return txn_begin(ls, MDB_RDONLY, txn);
+    if (ls->reader) {
+        if ((rc = mdb_txn_renew(ls->reader)) == 0) {
+            *txn = ls->reader;
+            ls->reader_busy = 1;
+            return 0;
+        }
+        mdb_txn_abort(ls->reader);   /* a resized map, say: start afresh */
+        ls->reader = NULL;
+    }
+    if ((rc = txn_begin(ls, MDB_RDONLY, txn)) == 0) {
+        ls->reader = *txn;
+        ls->reader_busy = 1;
+    }
+    return rc;
 }
 
-static void read_end(const lmdb_state *ls, MDB_txn *txn)
+static void read_end(lmdb_state *ls, MDB_txn *txn)
 {
-    if (txn != ls->batch)
+    if (txn == ls->reader) {
+        mdb_txn_reset(txn);
+        ls->reader_busy = 0;
+    } else if (txn != ls->batch) {
         mdb_txn_abort(txn);
+    }
 }
 
 /*

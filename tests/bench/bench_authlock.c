@@ -3,10 +3,12 @@
  * check before AUTH, a successful login, a failed one (counting included),
  * the same wrong password again, and the check before AUTH with a GeoIP
  * file (written by tests/integration/mmdb_writer.pl; run from the top of
- * the checkout).
+ * the checkout). With a case's name as argument, runs that case alone (for
+ * a profiler).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,7 +18,16 @@
 
 #define CALLS 20000
 
-int main(void)
+static const char *only;   /* the one case to run, or NULL for all */
+
+/* wanted - whether the case named name runs */
+static int wanted(const char *name)
+{
+    return only == NULL || strcmp(only, name) == 0 ||
+           (strcmp(only, "before-auth") == 0 && strcmp(name, "before-auth+geo") == 0);
+}
+
+int main(int argc, char **argv)
 {
     char dir[] = "/tmp/moat-bench-authlock-XXXXXX", path[128], err[512], ip[32], pw[32];
     char geo[256];
@@ -28,6 +39,7 @@ int main(void)
     double t0;
     int i;
 
+    only = argc > 1 ? argv[1] : NULL;
     if (mkdtemp(dir) == NULL)
         return 2;
     snprintf(path, sizeof path, "%s/moat.conf", dir);
@@ -50,28 +62,39 @@ int main(void)
         fprintf(stderr, "bench: %s\n", err);
         return 2;
     }
-    t0 = now_ns();
-    for (i = 0; i < CALLS; i++) {
-        snprintf(ip, sizeof ip, "192.0.%d.%d", (i / 250) % 250, i % 250 + 1);
-        authlock_before(rt, ip, 0, time(NULL), &v, &why);
+    if (wanted(with_geo ? "before-auth+geo" : "before-auth")) {
+        t0 = now_ns();
+        for (i = 0; i < CALLS; i++) {
+            snprintf(ip, sizeof ip, "192.0.%d.%d", (i / 250) % 250, i % 250 + 1);
+            authlock_before(rt, ip, 0, time(NULL), &v, &why);
+        }
+        printf("bench authlock %-22s %8.0f ns/call\n",
+               with_geo ? "before-auth+geo" : "before-auth", (now_ns() - t0) / CALLS);
     }
-    printf("bench authlock %-22s %8.0f ns/call\n", with_geo ? "before-auth+geo" : "before-auth",
-           (now_ns() - t0) / CALLS);
-    t0 = now_ns();
-    for (i = 0; i < CALLS; i++)
-        authlock_credentials(rt, "192.0.2.1", "alice", "right", 1, time(NULL), &v, &why);
-    printf("bench authlock %-22s %8.0f ns/call\n", "login-success", (now_ns() - t0) / CALLS);
-    t0 = now_ns();
-    for (i = 0; i < CALLS; i++) {
-        snprintf(pw, sizeof pw, "guess%d", i);
-        authlock_credentials(rt, "198.51.100.1", "bob", pw, 0, time(NULL), &v, &why);
+    if (wanted("login-success")) {
+        t0 = now_ns();
+        for (i = 0; i < CALLS; i++)
+            authlock_credentials(rt, "192.0.2.1", "alice", "right", 1, time(NULL), &v, &why);
+        printf("bench authlock %-22s %8.0f ns/call\n", "login-success",
+               (now_ns() - t0) / CALLS);
     }
-    printf("bench authlock %-22s %8.0f ns/call\n", "login-failure", (now_ns() - t0) / CALLS);
-    t0 = now_ns();
-    for (i = 0; i < CALLS; i++)
-        authlock_credentials(rt, "198.51.100.2", "carol", "same-old", 0, time(NULL), &v, &why);
-    printf("bench authlock %-22s %8.0f ns/call\n", "login-failure-repeat",
-           (now_ns() - t0) / CALLS);
+    if (wanted("login-failure")) {
+        t0 = now_ns();
+        for (i = 0; i < CALLS; i++) {
+            snprintf(pw, sizeof pw, "guess%d", i);
+            authlock_credentials(rt, "198.51.100.1", "bob", pw, 0, time(NULL), &v, &why);
+        }
+        printf("bench authlock %-22s %8.0f ns/call\n", "login-failure",
+               (now_ns() - t0) / CALLS);
+    }
+    if (wanted("login-failure-repeat")) {
+        t0 = now_ns();
+        for (i = 0; i < CALLS; i++)
+            authlock_credentials(rt, "198.51.100.2", "carol", "same-old", 0, time(NULL), &v,
+                                 &why);
+        printf("bench authlock %-22s %8.0f ns/call\n", "login-failure-repeat",
+               (now_ns() - t0) / CALLS);
+    }
     moat_runtime_reset();
     snprintf(path, sizeof path, "rm -rf '%s'", dir);
     return system(path) == 0 ? 0 : 1;

@@ -4,7 +4,8 @@
  * for an unknown recipient (counting included), for a harvesting client,
  * and the near-miss search over 10000 addresses on its own (it runs for a
  * client's first unknown recipients). Prints one line per case:
- * "bench rcpt <case> <ns per call>".
+ * "bench rcpt <case> <ns per call>". With a case's name as argument, runs
+ * that case alone (for a profiler).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,13 @@
 #define USERS 10000
 
 static char dir[64];
+static const char *only;   /* the one case to run, or NULL for all */
+
+/* wanted - whether the case named name runs */
+static int wanted(const char *name)
+{
+    return only == NULL || strcmp(only, name) == 0;
+}
 
 static moat_runtime *runtime_for(const char *rcpt_options)
 {
@@ -61,6 +69,8 @@ static void run(const char *name, moat_runtime *rt, int valid, int many_clients)
     double t0;
     int i;
 
+    if (!wanted(name))
+        return;
     for (i = 0; i < 100; i++) {   /* warm the store and the caches */
         snprintf(rcpt, sizeof rcpt, "user%d@example.test", i % USERS);
         rcpt_check(rt, &req, &v, &why);
@@ -87,6 +97,8 @@ static void nearmiss_search(moat_runtime *rt, const char *path)
     double t0;
     int i, calls = CALLS / 20;
 
+    if (!wanted("nearmiss-search-10k"))
+        return;
     memset(&list, 0, sizeof list);
     if (addrlist_refresh(&list, path, time(NULL), err, sizeof err) != 0) {
         fprintf(stderr, "bench: %s\n", err);
@@ -101,13 +113,14 @@ static void nearmiss_search(moat_runtime *rt, const char *path)
     addrlist_free(&list);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     char path[128], opts[512], cmd[128], err[256], key[96];
     FILE *f;
     moat_runtime *rt;
     int i;
 
+    only = argc > 1 ? argv[1] : NULL;
     moat_log_set_level(MOAT_LOG_WARN);
     snprintf(dir, sizeof dir, "/tmp/moat-bench-XXXXXX");
     if (mkdtemp(dir) == NULL)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -211,6 +212,7 @@ static void delete_removes_sets_and_counters(void **state)
 typedef struct seen {
     char keys[16][64];
     int n;
+    moat_store *st;
 } seen;
 
 static int collect(const char *key, void *arg)
@@ -258,6 +260,34 @@ static void scan_lists_live_keys_by_prefix(void **state)
     assert_int_equal(moat_store_scan(f->st, "scan:g*[x]", t0, collect, &s), STORE_OK);
     assert_int_equal(s.n, 1);
     assert_true(has_key(&s, "scan:g*[x]:1"));
+}
+
+/* read_during_scan - a scan's callback that reads the value it is shown */
+static int read_during_scan(const char *key, void *arg)
+{
+    seen *s = arg;
+    char buf[8] = "";
+    size_t len = 0;
+
+    if (moat_store_get(s->st, key, buf, sizeof buf - 1, &len, NULL, time(NULL)) == STORE_OK &&
+        len == 1 && buf[0] == key[strlen(key) - 1])
+        s->n++;
+    return 0;
+}
+
+static void a_scan_callback_may_read_the_store(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    seen s = {.n = 0, .st = f->st};
+
+    moat_store_set(f->st, "nested:a", "a", 1, 60, t0);
+    moat_store_set(f->st, "nested:b", "b", 1, 60, t0);
+    moat_store_set(f->st, "nested:c", "c", 1, 60, t0);
+    assert_int_equal(moat_store_scan(f->st, "nested:", t0, read_during_scan, &s), STORE_OK);
+    assert_int_equal(s.n, 3);
+    /* and reading goes on as before afterwards */
+    assert_int_equal(moat_store_get(f->st, "nested:b", NULL, 0, NULL, NULL, t0), STORE_OK);
 }
 
 static void a_key_of_another_kind_reads_as_absent(void **state)
@@ -437,6 +467,136 @@ static void lmdb_full_map_is_an_error_reported_once(void **state)
     /* Once the entries have expired, a write sweeps them and succeeds. */
     assert_int_equal(moat_store_set(st, "after", "x", 1, 60, t0 + 7200), STORE_OK);
     moat_store_free(st);
+}
+
+/* mount_tmpfs - a tmpfs of the given size on dir; 0, or -1 where mounting is not allowed */
+static int mount_tmpfs(const char *dir, const char *size)
+{
+    char opts[32];
+
+    snprintf(opts, sizeof opts, "size=%s", size);
+    if (mkdir(dir, 0700) != 0)
+        return -1;
+    return mount("tmpfs", dir, "tmpfs", 0, opts);
+}
+
+/* allocated - the bytes of path that are backed by the file system, or -1 */
+static long long allocated(const char *path)
+{
+    struct stat sb;
+
+    return stat(path, &sb) == 0 ? (long long)sb.st_blocks * 512 : -1;
+}
+
+static void lmdb_map_is_reserved_before_it_is_written(void **state)
+{
+    fixture *f = *state;
+    moat_store_config cfg = f->cfg;
+    moat_store *st;
+    char mnt[128], data[300], buf[8];
+    time_t t0 = time(NULL);
+    long long reserved;
+    store_status rc;
+    pid_t pid;
+    int status;
+
+    snprintf(mnt, sizeof mnt, "%s/tmpfs", f->dir);
+    if (mount_tmpfs(mnt, "64m") != 0)
+        skip();   /* not allowed to mount here */
+    snprintf(cfg.path, sizeof cfg.path, "%s/state", mnt);
+    snprintf(data, sizeof data, "%s/data.mdb", cfg.path);
+    cfg.map_size = 1024UL * 1024;
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_set(st, "first", "x", 1, 600, t0), STORE_OK);
+    assert_true(allocated(data) >= 1024LL * 1024);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* a process configured with a larger map fills it past the parent's */
+        moat_store_config big = cfg;
+        moat_store *child;
+        char value[4096];
+        int i;
+
+        big.map_size = 8UL * 1024 * 1024;
+        child = moat_store_new(&big);
+        memset(value, 'v', sizeof value);
+        for (i = 0; i < 600; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "big:%d", i);
+            if (moat_store_set(child, key, value, sizeof value, 600, t0) != STORE_OK)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* the parent adopts the larger map, reserved before anyone wrote to it */
+    assert_int_equal(moat_store_get(st, "big:599", buf, sizeof buf, NULL, NULL, t0), STORE_OK);
+    rc = moat_store_set(st, "second", "x", 1, 600, t0);
+    reserved = allocated(data);
+    moat_store_free(st);
+    assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+    assert_int_equal(rc, STORE_OK);
+    assert_true(reserved >= 8LL * 1024 * 1024);
+}
+
+static int reserve_lines;
+
+static void count_reserve_lines(moat_log_level level, const char *line)
+{
+    (void)level;
+    if (strstr(line, "cannot reserve") != NULL)
+        reserve_lines++;
+}
+
+static void lmdb_full_disk_is_an_error_not_a_crash(void **state)
+{
+    fixture *f = *state;
+    char mnt[128];
+    pid_t pid;
+    int status;
+
+    snprintf(mnt, sizeof mnt, "%s/tmpfs-1m", f->dir);
+    if (mount_tmpfs(mnt, "1m") != 0)
+        skip();
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* A map larger than the disk cannot be reserved: writes go through
+         * pwrite and fail, where writing the map would raise SIGBUS. */
+        moat_store_config cfg = f->cfg;
+        moat_store *st;
+        char value[4096];
+        time_t t0 = time(NULL);
+        int i, errors = 0, reported = 0;
+
+        snprintf(cfg.path, sizeof cfg.path, "%s/state", mnt);
+        cfg.map_size = 16UL * 1024 * 1024;
+        moat_log_set_sink(count_reserve_lines);
+        moat_log_once_reset();
+        st = moat_store_new(&cfg);
+        memset(value, 'v', sizeof value);
+        for (i = 0; i < 600; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "fill:%d", i);
+            if (moat_store_set(st, key, value, sizeof value, 3600, t0) != STORE_OK) {
+                errors++;   /* LMDB says EIO of a short write */
+                reported += strstr(moat_store_last_error(st), "fill:") != NULL;
+            }
+        }
+        /* what was written before the disk filled is still there */
+        if (moat_store_get(st, "fill:0", NULL, 0, NULL, NULL, t0) != STORE_OK)
+            _exit(3);
+        moat_store_free(st);
+        _exit(errors > 0 && reported == errors && reserve_lines == 1 ? 0 : 2);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+    assert_false(WIFSIGNALED(status));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* damaged_copies - how many data.mdb.damaged-* files dir holds */
@@ -955,6 +1115,7 @@ int main(void)
         BOTH(values_expire_and_delete),
         BOTH(delete_removes_sets_and_counters),
         BOTH(scan_lists_live_keys_by_prefix),
+        BOTH(a_scan_callback_may_read_the_store),
         BOTH(sweep_removes_only_expired),
         BOTH(bad_arguments_are_errors),
         BOTH(a_key_of_another_kind_reads_as_absent),
@@ -968,6 +1129,8 @@ int main(void)
         cmocka_unit_test(lmdb_damaged_file_is_moved_aside),
         cmocka_unit_test(lmdb_damaged_environment_is_replaced),
         cmocka_unit_test(lmdb_map_grown_by_another_process_is_adopted),
+        cmocka_unit_test(lmdb_map_is_reserved_before_it_is_written),
+        cmocka_unit_test(lmdb_full_disk_is_an_error_not_a_crash),
         cmocka_unit_test(lmdb_writers_sweep_as_they_go),
         cmocka_unit_test(lmdb_root_acts_as_the_directory_owner),
         cmocka_unit_test(lmdb_unwritable_directory_is_an_error),
