@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +395,79 @@ static void blank_comments(char *p)
     }
 }
 
+/*
+ * The options found so far, by section and by the address of the name the
+ * caller asked with (a string literal nearly always; the option's own name
+ * is compared too, so a reused buffer is never mistaken). Emptied by
+ * moat_config_load_with and moat_config_free: no entry outlives its section.
+ */
+#define OPT_MEMO_SLOTS 512
+
+typedef struct opt_memo {
+    const cfg_t *sec;
+    const char *name;
+    cfg_opt_t *opt;
+} opt_memo;
+
+static opt_memo opt_memory[OPT_MEMO_SLOTS];
+
+static void forget_options(void)
+{
+    memset(opt_memory, 0, sizeof opt_memory);
+}
+
+/* option - the option name of sec, remembered */
+static cfg_opt_t *option(cfg_t *sec, const char *name)
+{
+    uintptr_t h = (uintptr_t)sec * 31 + (uintptr_t)name;
+    opt_memo *m;
+    cfg_opt_t *opt;
+
+    if (sec == NULL || name == NULL)
+        return NULL;
+    h ^= h >> 17;
+    m = &opt_memory[(h ^ (h >> 9)) % OPT_MEMO_SLOTS];
+    if (m->sec == sec && m->name == name && strcmp(m->opt->name, name) == 0)
+        return m->opt;
+    if ((opt = cfg_getopt(sec, name)) != NULL)
+        *m = (opt_memo){sec, name, opt};
+    return opt;
+}
+
+long moat_cfg_int(cfg_t *sec, const char *name)
+{
+    return moat_cfg_nint(sec, name, 0);
+}
+
+int moat_cfg_bool(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *opt = option(sec, name);
+    return opt ? cfg_opt_getnbool(opt, 0) == cfg_true : 0;
+}
+
+const char *moat_cfg_str(cfg_t *sec, const char *name)
+{
+    return moat_cfg_nstr(sec, name, 0);
+}
+
+unsigned moat_cfg_count(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *opt = option(sec, name);
+    return opt ? cfg_opt_size(opt) : 0;
+}
+
+long moat_cfg_nint(cfg_t *sec, const char *name, unsigned i)
+{
+    cfg_opt_t *opt = option(sec, name);
+    return opt ? cfg_opt_getnint(opt, i) : 0;
+}
+
+const char *moat_cfg_nstr(cfg_t *sec, const char *name, unsigned i)
+{
+    cfg_opt_t *opt = option(sec, name);
+    return opt ? cfg_opt_getnstr(opt, i) : NULL;
+}
+
 moat_config *moat_config_load_with(const char *path, const moat_schema *const *schemas,
                                    size_t nschemas, char *err, size_t errlen)
 {
@@ -403,6 +477,7 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
     size_t i, n = 0;
     int rc;
 
+    forget_options();
     if (nschemas > MAX_SECTIONS) {
         snprintf(err, errlen, "too many module schemas");
         return NULL;
@@ -475,6 +550,7 @@ void moat_config_free(moat_config *config)
 {
     if (config == NULL)
         return;
+    forget_options();
     if (config->cfg)
         cfg_free(config->cfg);
     memset(config->store.redis_password, 0, sizeof config->store.redis_password);
@@ -483,26 +559,27 @@ void moat_config_free(moat_config *config)
 
 cfg_t *moat_config_module(const moat_config *config, const char *module)
 {
-    return cfg_getsec(config->cfg, module);
+    cfg_opt_t *opt = option(config->cfg, module);
+    return opt ? cfg_opt_getnsec(opt, 0) : NULL;
 }
 
 int moat_config_enabled(const moat_config *config, const char *module)
 {
     cfg_t *sec = moat_config_module(config, module);
-    return sec ? cfg_getbool(sec, "enabled") == cfg_true : 0;
+    return sec ? moat_cfg_bool(sec, "enabled") : 0;
 }
 
 moat_on_error moat_config_on_error(const moat_config *config, const char *module)
 {
     cfg_t *sec = moat_config_module(config, module);
-    return sec && cfg_getint(sec, "on_error") == MOAT_ON_ERROR_DEFER
+    return sec && moat_cfg_int(sec, "on_error") == MOAT_ON_ERROR_DEFER
                ? MOAT_ON_ERROR_DEFER : MOAT_ON_ERROR_ACCEPT;
 }
 
 int moat_config_log_only(const moat_config *config, const char *module)
 {
     cfg_t *sec = moat_config_module(config, module);
-    return sec ? cfg_getint(sec, "mode") == 1 : 0;
+    return sec ? moat_cfg_int(sec, "mode") == 1 : 0;
 }
 
 /* next_token - the next word, brace or '=' of a config text, skipping comments */

@@ -80,6 +80,20 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
 
 void moat_config_free(moat_config *config);
 
+/*
+ * moat_cfg_int, moat_cfg_bool, moat_cfg_str, moat_cfg_count, moat_cfg_nint,
+ * moat_cfg_nstr - cfg_getint and friends for the paths that run on every
+ * SMTP command: each option is found once and remembered (libconfuse finds
+ * it by comparing names one by one). The memory is emptied whenever a
+ * configuration is loaded or freed. An unknown name reads as 0 / NULL.
+ */
+long moat_cfg_int(cfg_t *sec, const char *name);
+int moat_cfg_bool(cfg_t *sec, const char *name);
+const char *moat_cfg_str(cfg_t *sec, const char *name);
+unsigned moat_cfg_count(cfg_t *sec, const char *name);
+long moat_cfg_nint(cfg_t *sec, const char *name, unsigned i);
+const char *moat_cfg_nstr(cfg_t *sec, const char *name, unsigned i);
+
 /* moat_config_module - the section of one module (never NULL for a registered one) */
 cfg_t *moat_config_module(const moat_config *config, const char *module);
 

@@ -49,7 +49,7 @@ static ctx context(moat_runtime *rt, time_t now, const char **why)
 
 static uint32_t window(const ctx *c)
 {
-    return (uint32_t)cfg_getint(c->sec, "window");
+    return (uint32_t)moat_cfg_int(c->sec, "window");
 }
 
 static void locate(const ctx *c, const char *ip, authlock_location *loc)
@@ -108,7 +108,7 @@ static void log_decision(const ctx *c, const moat_verdict *v, const authlock_loc
 /* refusal - the answer before credentials to a client that may not AUTH */
 static void refusal(cfg_t *sec, moat_verdict *v, const char *reason)
 {
-    int drop = cfg_getint(sec, "refuse") == 1;
+    int drop = moat_cfg_int(sec, "refuse") == 1;
 
     verdict_init(v, drop ? "drop" : "defer");
     verdict_add(v, "code", drop ? "554" : "454");
@@ -144,7 +144,7 @@ int authlock_before(moat_runtime *rt, const char *ip, int at_connect, time_t now
     verdict_init(v, "accept");
     if (authlock_in_networks(c.sec, "exempt_networks", ip))
         return 0;
-    if (at_connect && !cfg_getbool(c.sec, "block_at_connect"))
+    if (at_connect && !moat_cfg_bool(c.sec, "block_at_connect"))
         return 0;
     locate(&c, ip, &loc);
     if ((r = client_blocked(&c, &loc, &what)) < 0) {
@@ -219,7 +219,7 @@ static int client_failure(const ctx *c, const authlock_location *loc, const char
 
     if ((n = count(c, "authlock:ip:%s", loc->ip)) < 0)
         return -1;
-    if (n >= cfg_getint(c->sec, "ip_threshold")) {
+    if (n >= moat_cfg_int(c->sec, "ip_threshold")) {
         if (escalate(c, "ip", loc->ip, &policy) != 0)
             return -1;
         *locked = "ip_blocked";
@@ -227,7 +227,7 @@ static int client_failure(const ctx *c, const authlock_location *loc, const char
     if (loc->net[0]) {
         if ((n = count(c, "authlock:net:%s", loc->net)) < 0)
             return -1;
-        if (n >= cfg_getint(c->sec, "net_threshold")) {
+        if (n >= moat_cfg_int(c->sec, "net_threshold")) {
             if (escalate(c, "net", loc->net, &policy) != 0)
                 return -1;
             *locked = "net_blocked";
@@ -251,8 +251,8 @@ static int user_failure(const ctx *c, const char *user, const authlock_location 
 {
     block_policy client = ladder_client_policy(c->sec), lock = ladder_user_policy(c->sec);
     const char *class = is_familiar ? "familiar" : "unfamiliar";
-    long spray = cfg_getint(c->sec, "spray_threshold");
-    long asns = cfg_getint(c->sec, "distributed_asns");
+    long spray = moat_cfg_int(c->sec, "spray_threshold");
+    long asns = moat_cfg_int(c->sec, "distributed_asns");
     char subject[STORE_KEY_MAX];
     const char *lock_reason = NULL;
     long n;
@@ -266,7 +266,7 @@ static int user_failure(const ctx *c, const char *user, const authlock_location 
     }
     if ((n = count(c, is_familiar ? "authlock:ff:%s" : "authlock:uf:%s", user)) < 0)
         return -1;
-    if (n >= cfg_getint(c->sec, is_familiar ? "user_familiar_threshold" : "user_threshold"))
+    if (n >= moat_cfg_int(c->sec, is_familiar ? "user_familiar_threshold" : "user_threshold"))
         lock_reason = "user_locked";
     /* One user guessed at from many networks at once: a botnet, not a phone. */
     if (!is_familiar && loc->asn[0]) {
@@ -309,7 +309,7 @@ static void credentials_verdict(moat_verdict *v, int ok, const char *reason)
 static const unsigned char *secret(const ctx *c)
 {
     char path[4200];
-    const char *conf = cfg_getstr(c->sec, "secret_file");
+    const char *conf = moat_cfg_str(c->sec, "secret_file");
 
     if (conf && *conf)
         snprintf(path, sizeof path, "%s", conf);
@@ -321,11 +321,11 @@ static const unsigned char *secret(const ctx *c)
 /* trust_asn - whether the user's ASN still vouches: not while many addresses fail for the user */
 static int trust_asn(const ctx *c, const char *user, int *trusted)
 {
-    long n = distinct(c, "authlock:uips:%s", user, NULL, cfg_getint(c->sec, "distributed_ips"));
+    long n = distinct(c, "authlock:uips:%s", user, NULL, moat_cfg_int(c->sec, "distributed_ips"));
 
     if (n < 0)
         return -1;
-    *trusted = n < cfg_getint(c->sec, "distributed_ips");
+    *trusted = n < moat_cfg_int(c->sec, "distributed_ips");
     return 0;
 }
 
@@ -374,7 +374,7 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
     if (real_ok) {
         (void)moat_store_batch_begin(c->rt->store);   /* one write for both */
         r = familiar_remember(c->rt->store, user, &loc,
-                              (uint32_t)cfg_getint(c->sec, "familiar_ttl"), c->now) != 0 ||
+                              (uint32_t)moat_cfg_int(c->sec, "familiar_ttl"), c->now) != 0 ||
             forgive(c, user, fam) != 0;
         if (moat_store_batch_end(c->rt->store) != STORE_OK || r)
             return -1;
@@ -392,7 +392,7 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
                                          c->now)) < 0)
         r = -1;
     else if (!repeat)
-        r = distinct(c, "authlock:uips:%s", user, ip, cfg_getint(c->sec, "distributed_ips")) < 0 ||
+        r = distinct(c, "authlock:uips:%s", user, ip, moat_cfg_int(c->sec, "distributed_ips")) < 0 ||
             client_failure(c, &loc, &locked) != 0 ||
             (user[0] && user_failure(c, user, &loc, fam, &locked) != 0) ? -1 : 0;
     if (moat_store_batch_end(c->rt->store) != STORE_OK || r < 0)
@@ -410,17 +410,17 @@ int authlock_where(moat_runtime *rt, const char *ip, int port, int tls, time_t n
     const char *reason = NULL, *text = NULL, *code = "503", *xcode = "5.5.1";
     authlock_location loc;
     unsigned i;
-    int port_ok = cfg_size(c.sec, "auth_ports") == 0;
+    int port_ok = moat_cfg_count(c.sec, "auth_ports") == 0;
 
     if (authlock_in_networks(c.sec, "internal_networks", ip))
         return 0;   /* inside: AUTH anywhere */
-    for (i = 0; i < cfg_size(c.sec, "auth_ports"); i++)
-        if (cfg_getnint(c.sec, "auth_ports", i) == port)
+    for (i = 0; i < moat_cfg_count(c.sec, "auth_ports"); i++)
+        if (moat_cfg_nint(c.sec, "auth_ports", i) == port)
             port_ok = 1;
     if (!port_ok) {
         reason = "auth_wrong_port";
         text = "Authentication is not offered on this port; use the submission port";
-    } else if (cfg_getbool(c.sec, "auth_require_tls") && !tls) {
+    } else if (moat_cfg_bool(c.sec, "auth_require_tls") && !tls) {
         reason = "auth_needs_tls";
         code = "538";
         xcode = "5.7.11";
@@ -509,7 +509,7 @@ int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user_i
         return -1;
     }
     (void)moat_store_batch_begin(rt->store);
-    failed = distinct(&c, "authlock:uips:%s", user, ip, cfg_getint(c.sec, "distributed_ips")) < 0 ||
+    failed = distinct(&c, "authlock:uips:%s", user, ip, moat_cfg_int(c.sec, "distributed_ips")) < 0 ||
              client_failure(&c, &loc, &locked) != 0 ||
              user_failure(&c, user, &loc, fam, &locked) != 0;
     if (moat_store_batch_end(rt->store) != STORE_OK || failed) {

@@ -69,8 +69,8 @@ int authlock_sending_locked(moat_runtime *rt, const char *ukey, time_t now)
 int authlock_lock_sending(moat_runtime *rt, const char *ukey, time_t now)
 {
     cfg_t *sec = moat_config_module(rt->config, "authlock");
-    block_policy p = {cfg_getint(sec, "send_lock_time"), cfg_getint(sec, "send_lock_time"),
-                      cfg_getint(sec, "repeat_window"), 0, 0};
+    block_policy p = {moat_cfg_int(sec, "send_lock_time"), moat_cfg_int(sec, "send_lock_time"),
+                      moat_cfg_int(sec, "repeat_window"), 0, 0};
     char subject[USER_MAX + 32];
     long secs;
 
@@ -141,7 +141,7 @@ int authlock_submit(moat_runtime *rt, const char *user, const char *recipient, i
     uint64_t recipients = 0, messages = 0, rejected = 0;
     rejects_state rstate = REJECTS_FINE;
     double base;
-    long floor = cfg_getint(sec, "send_floor"), mult = cfg_getint(sec, "send_multiplier"), limit;
+    long floor = moat_cfg_int(sec, "send_floor"), mult = moat_cfg_int(sec, "send_multiplier"), limit;
     int r, log_only = moat_config_log_only(rt->config, "authlock");
 
     addr_lower(user, ukey, sizeof ukey);

@@ -11,8 +11,8 @@ static int in_list(cfg_t *sec, const char *opt, const char *value)
 {
     unsigned i;
 
-    for (i = 0; *value && i < cfg_size(sec, opt); i++)
-        if (strcasecmp(cfg_getnstr(sec, opt, i), value) == 0)
+    for (i = 0; *value && i < moat_cfg_count(sec, opt); i++)
+        if (strcasecmp(moat_cfg_nstr(sec, opt, i), value) == 0)
             return 1;
     return 0;
 }
@@ -29,7 +29,7 @@ static const char *list_refused(cfg_t *sec, const char *allow, const char *deny,
         return NULL;
     if (in_list(sec, deny, value))
         return denied;
-    if (cfg_size(sec, allow) && !in_list(sec, allow, value))
+    if (moat_cfg_count(sec, allow) && !in_list(sec, allow, value))
         return not_allowed;
     return NULL;
 }
@@ -62,5 +62,5 @@ long georules_asn_threshold(cfg_t *sec, const authlock_location *loc)
 {
     cfg_t *a = loc->asn[0] ? cfg_gettsec(sec, "asn", loc->asn) : NULL;
 
-    return a ? cfg_getint(a, "threshold") : cfg_getint(sec, "asn_threshold");
+    return a ? moat_cfg_int(a, "threshold") : moat_cfg_int(sec, "asn_threshold");
 }

@@ -3,10 +3,12 @@
  */
 #include "ladder.h"
 
+#include "config.h"
+
 long ladder_tarpit(cfg_t *sec, uint64_t failures)
 {
-    long after = cfg_getint(sec, "tarpit_after"), max = cfg_getint(sec, "tarpit_max");
-    long delay = cfg_getint(sec, "tarpit_base");
+    long after = moat_cfg_int(sec, "tarpit_after"), max = moat_cfg_int(sec, "tarpit_max");
+    long delay = moat_cfg_int(sec, "tarpit_base");
     uint64_t step;
 
     if (failures < (uint64_t)after || delay <= 0)
@@ -18,9 +20,9 @@ long ladder_tarpit(cfg_t *sec, uint64_t failures)
 
 block_policy ladder_client_policy(cfg_t *sec)
 {
-    block_policy p = {cfg_getint(sec, "block_time"), cfg_getint(sec, "block_max"),
-                      cfg_getint(sec, "repeat_window"), cfg_getint(sec, "repeat_after"),
-                      cfg_getint(sec, "repeat_block")};
+    block_policy p = {moat_cfg_int(sec, "block_time"), moat_cfg_int(sec, "block_max"),
+                      moat_cfg_int(sec, "repeat_window"), moat_cfg_int(sec, "repeat_after"),
+                      moat_cfg_int(sec, "repeat_block")};
     return p;
 }
 
@@ -29,7 +31,7 @@ block_policy ladder_user_policy(cfg_t *sec)
     /* No repeat-offender stage for users: their lock only ever covers the
      * locations they are attacked from, and a week-long lock of the real
      * user's roaming phone would be the attacker's win. */
-    block_policy p = {cfg_getint(sec, "user_lock_time"), cfg_getint(sec, "block_max"),
-                      cfg_getint(sec, "repeat_window"), 0, 0};
+    block_policy p = {moat_cfg_int(sec, "user_lock_time"), moat_cfg_int(sec, "block_max"),
+                      moat_cfg_int(sec, "repeat_window"), 0, 0};
     return p;
 }

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -66,12 +68,48 @@ int pwhash_secret(const char *path, unsigned char *secret, size_t len, char *err
     return -1;
 }
 
+/*
+ * keyed_mac - an HMAC-SHA256 context keyed with secret, kept between calls:
+ * fetching the algorithm and keying it cost more than hashing a password.
+ * NULL when OpenSSL cannot make one (the caller then hashes in one go).
+ */
+static EVP_MAC_CTX *keyed_mac(const unsigned char *secret, size_t secret_len)
+{
+    static EVP_MAC_CTX *ctx;
+    static unsigned char keyed_with[64];
+    static size_t keyed_len;
+    OSSL_PARAM params[2];
+    EVP_MAC *mac;
+
+    if (ctx && keyed_len == secret_len && memcmp(keyed_with, secret, secret_len) == 0)
+        return EVP_MAC_init(ctx, NULL, 0, NULL) == 1 ? ctx : NULL;
+    EVP_MAC_CTX_free(ctx);
+    ctx = NULL;
+    keyed_len = 0;
+    if (secret_len > sizeof keyed_with || (mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+        return NULL;
+    ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);   /* the context keeps its own reference */
+    params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (ctx == NULL || EVP_MAC_init(ctx, secret, secret_len, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+        return NULL;
+    }
+    memcpy(keyed_with, secret, secret_len);
+    keyed_len = secret_len;
+    return ctx;
+}
+
 void pwhash(const unsigned char *secret, size_t secret_len, const char *user,
             const char *password, char out[PWHASH_HEX])
 {
+    static const char hex[] = "0123456789abcdef";
     unsigned char data[1024], md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    size_t ul = strlen(user), pl = strlen(password), n = 0;
+    size_t ul = strlen(user), pl = strlen(password), n = 0, mdlen_z = 0;
+    EVP_MAC_CTX *ctx;
     int i;
 
     if (ul > 400)
@@ -82,10 +120,17 @@ void pwhash(const unsigned char *secret, size_t secret_len, const char *user,
     data[ul] = '\0';
     memcpy(data + ul + 1, password, pl);
     n = ul + 1 + pl;
-    HMAC(EVP_sha256(), secret, (int)secret_len, data, n, md, &mdlen);
+    ctx = keyed_mac(secret, secret_len);
+    if (ctx && EVP_MAC_update(ctx, data, n) == 1 && EVP_MAC_final(ctx, md, &mdlen_z, sizeof md) == 1)
+        mdlen = (unsigned int)mdlen_z;
+    else
+        HMAC(EVP_sha256(), secret, (int)secret_len, data, n, md, &mdlen);
     memset(data, 0, sizeof data);
-    for (i = 0; i < 8; i++)
-        snprintf(out + (size_t)2 * (size_t)i, 3, "%02x", md[i]);
+    for (i = 0; i < 8; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[16] = '\0';
 }
 
 const unsigned char *pwhash_install_secret(const char *path)

@@ -102,7 +102,7 @@ int authlock_rejects_state(moat_runtime *rt, const char *ukey, uint64_t sent, ti
                            uint64_t *rejected, rejects_state *state)
 {
     cfg_t *sec = moat_config_module(rt->config, "authlock");
-    long floor = cfg_getint(sec, "send_reject_floor");
+    long floor = moat_cfg_int(sec, "send_reject_floor");
 
     *rejected = 0;
     *state = REJECTS_FINE;
@@ -110,7 +110,7 @@ int authlock_rejects_state(moat_runtime *rt, const char *ukey, uint64_t sent, ti
         return 0;
     if (count(rt, ukey, NULL, now, rejected) != 0)
         return -1;
-    *state = authlock_rejects_judge(*rejected, sent, floor, cfg_getint(sec, "send_reject_percent"));
+    *state = authlock_rejects_judge(*rejected, sent, floor, moat_cfg_int(sec, "send_reject_percent"));
     return 0;
 }
 
@@ -121,7 +121,7 @@ int authlock_rejected(moat_runtime *rt, const char *event, const char *user,
     cfg_t *sec = moat_config_module(rt->config, "authlock");
     char ukey[USER_MAX], rkey[ADDR_TEXT_MAX + 1], key[STORE_KEY_MAX + 1];
     uint64_t rejected = 0, sent = 0;
-    long floor = cfg_getint(sec, "send_reject_floor"), percent;
+    long floor = moat_cfg_int(sec, "send_reject_floor"), percent;
     int locked, log_only = moat_config_log_only(rt->config, "authlock");
 
     verdict_init(v, "accept");
@@ -130,7 +130,7 @@ int authlock_rejected(moat_runtime *rt, const char *event, const char *user,
         verdict_add(v, "reason", "not_counted");
         return 0;
     }
-    percent = cfg_getint(sec, "send_reject_percent");
+    percent = moat_cfg_int(sec, "send_reject_percent");
     addr_lower(user, ukey, sizeof ukey);
     addr_lower(recipient ? recipient : "", rkey, sizeof rkey);
     if (count(rt, ukey, rkey, now, &rejected) != 0)

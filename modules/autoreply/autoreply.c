@@ -15,7 +15,7 @@
 void autoreply_config_load(const moat_runtime *rt, autoreply_config *cfg)
 {
     cfg_t *sec = moat_config_module(rt->config, "autoreply");
-    long period = cfg_getint(sec, "period");
+    long period = moat_cfg_int(sec, "period");
     unsigned i;
 
     if (period < AUTOREPLY_PERIOD_MIN || period > AUTOREPLY_PERIOD_MAX) {
@@ -27,20 +27,20 @@ void autoreply_config_load(const moat_runtime *rt, autoreply_config *cfg)
     }
     memset(cfg, 0, sizeof *cfg);
     cfg->period = (uint32_t)period;
-    cfg->suspect_ttl = (uint32_t)cfg_getint(sec, "suspect_ttl");
-    cfg->known_ttl = (uint32_t)cfg_getint(sec, "known_ttl");
-    cfg->bounced_ttl = (uint32_t)cfg_getint(sec, "bounced_ttl");
-    cfg->cap_window = (uint32_t)cfg_getint(sec, "cap_window");
-    cfg->cap_address = (uint64_t)cfg_getint(sec, "cap_address");
-    cfg->cap_domain = (uint64_t)cfg_getint(sec, "cap_domain");
-    cfg->external = (int)cfg_getint(sec, "external");
+    cfg->suspect_ttl = (uint32_t)moat_cfg_int(sec, "suspect_ttl");
+    cfg->known_ttl = (uint32_t)moat_cfg_int(sec, "known_ttl");
+    cfg->bounced_ttl = (uint32_t)moat_cfg_int(sec, "bounced_ttl");
+    cfg->cap_window = (uint32_t)moat_cfg_int(sec, "cap_window");
+    cfg->cap_address = (uint64_t)moat_cfg_int(sec, "cap_address");
+    cfg->cap_domain = (uint64_t)moat_cfg_int(sec, "cap_domain");
+    cfg->external = (int)moat_cfg_int(sec, "external");
     cfg->sec = sec;
     classify_input_defaults(&cfg->rules);
     cfg->rules.spam_threshold = cfg_getfloat(sec, "spam_threshold");
-    cfg->rules.max_hops = (unsigned)cfg_getint(sec, "max_hops");
+    cfg->rules.max_hops = (unsigned)moat_cfg_int(sec, "max_hops");
     cfg->rules.spf_mask = 0;
-    for (i = 0; i < cfg_size(sec, "spf_results"); i++)
-        cfg->rules.spf_mask |= classify_spf_bit(cfg_getnstr(sec, "spf_results", i));
+    for (i = 0; i < moat_cfg_count(sec, "spf_results"); i++)
+        cfg->rules.spf_mask |= classify_spf_bit(moat_cfg_nstr(sec, "spf_results", i));
 }
 
 int autoreply_local_domain(const autoreply_config *cfg, const char *address)
@@ -48,8 +48,8 @@ int autoreply_local_domain(const autoreply_config *cfg, const char *address)
     const char *at = strrchr(address, '@');
     unsigned i;
 
-    for (i = 0; at && i < cfg_size(cfg->sec, "local_domains"); i++)
-        if (strcasecmp(cfg_getnstr(cfg->sec, "local_domains", i), at + 1) == 0)
+    for (i = 0; at && i < moat_cfg_count(cfg->sec, "local_domains"); i++)
+        if (strcasecmp(moat_cfg_nstr(cfg->sec, "local_domains", i), at + 1) == 0)
             return 1;
     return 0;
 }

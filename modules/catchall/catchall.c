@@ -35,7 +35,7 @@ static struct {
 /* explicit_list - the loaded explicit-address file of a domain section (NULL if none) */
 static const addrlist *explicit_list(cfg_t *dom, const char *domain, time_t now)
 {
-    const char *path = cfg_getstr(dom, "explicit");
+    const char *path = moat_cfg_str(dom, "explicit");
     char err[512];
     int i;
 
@@ -73,8 +73,8 @@ static int allowed(cfg_t *dom, const moat_addr *a, const char *key)
     unsigned i;
 
     addr_lower(a->local, local, sizeof local);
-    for (i = 0; i < cfg_size(dom, "allow"); i++) {
-        addr_lower(cfg_getnstr(dom, "allow", i), pattern, sizeof pattern);
+    for (i = 0; i < moat_cfg_count(dom, "allow"); i++) {
+        addr_lower(moat_cfg_nstr(dom, "allow", i), pattern, sizeof pattern);
         /* "sales-*@example.com" against the address, "sales-*" against the local part */
         if (fnmatch(pattern, strchr(pattern, '@') ? key : local, 0) == 0)
             return 1;
@@ -189,11 +189,11 @@ int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v
         return 0;
     }
     /* Accepted only by the catch-all. Judge before counting this one. */
-    policy = cfg_getint(dom, "policy");
+    policy = moat_cfg_int(dom, "policy");
     if (!authenticated && (refused = refusal(rt, policy, req, a.domain)) != NULL &&
         *refused == '\0')
         goto store_error;
-    if (!authenticated && cfg_getbool(dom, "count_as_invalid") &&
+    if (!authenticated && moat_cfg_bool(dom, "count_as_invalid") &&
         rcpt_harvest_note_invalid(rt, req->client_ip, req->sender, req->recipient, req->now) < 0)
         goto store_error;
     if (refused && moat_config_log_only(rt->config, "catchall")) {

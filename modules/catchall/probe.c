@@ -45,7 +45,7 @@ long probe_session_budget_left(moat_runtime *rt)
         spent_pid = getpid();
         spent_ms = 0;
     }
-    left = cfg_getint(probe_section(rt), "session_budget") * 1000L - spent_ms;
+    left = moat_cfg_int(probe_section(rt), "session_budget") * 1000L - spent_ms;
     return left > 0 ? left : 0;
 }
 
@@ -223,8 +223,8 @@ static talk_outcome dialogue(cfg_t *probe, struct in_addr addr, const char *doma
     conn c = {-1, deadline, "", 0};
     smtp_reply r, rcpts[PROBE_MAX_RCPTS];
     char line[600], local[40];
-    const char *helo = cfg_getstr(probe, "helo");
-    int i, wanted = (int)cfg_getint(probe, "probes"), n = 0, failed = 0;
+    const char *helo = moat_cfg_str(probe, "helo");
+    int i, wanted = (int)moat_cfg_int(probe, "probes"), n = 0, failed = 0;
     talk_outcome outcome = TALK_NEXT_HOST;
 
     *v = PROBE_INCONCLUSIVE;
@@ -232,7 +232,7 @@ static talk_outcome dialogue(cfg_t *probe, struct in_addr addr, const char *doma
         wanted = PROBE_MAX_RCPTS;
     if (helo == NULL || *helo == '\0')
         helo = "moat.invalid";
-    if (dial(&c, addr, (int)cfg_getint(probe, "port")) != 0) {
+    if (dial(&c, addr, (int)moat_cfg_int(probe, "port")) != 0) {
         snprintf(detail, cap, "%s", deadline_now_ms() >= deadline ? "timeout connecting"
                                                                   : "cannot connect");
         goto done;
@@ -341,8 +341,8 @@ static void fresh_probe(cfg_t *probe, const char *domain, long deadline, probe_r
     char err[256];
     int n, i;
 
-    if (mx_resolver_init(&res, cfg_getstr(probe, "resolver"),
-                         (int)cfg_getint(probe, "resolver_port"), err, sizeof err) != 0) {
+    if (mx_resolver_init(&res, moat_cfg_str(probe, "resolver"),
+                         (int)moat_cfg_int(probe, "resolver_port"), err, sizeof err) != 0) {
         snprintf(out->detail, sizeof out->detail, "%s", err);
         return;
     }
@@ -376,7 +376,7 @@ int catchall_probe(moat_runtime *rt, const char *domain_in, long budget_ms, time
     cfg_t *probe = probe_section(rt);
     char domain[ADDR_DOMAIN_MAX + 1], key[STORE_KEY_MAX], busy[STORE_KEY_MAX], val[600];
     uint64_t recent = 0;
-    long start = deadline_now_ms(), timeout_ms = cfg_getint(probe, "timeout") * 1000L, ttl;
+    long start = deadline_now_ms(), timeout_ms = moat_cfg_int(probe, "timeout") * 1000L, ttl;
     size_t len;
     int r;
 
@@ -408,9 +408,9 @@ int catchall_probe(moat_runtime *rt, const char *domain_in, long budget_ms, time
         *why = moat_store_last_error(rt->store);
         return -1;
     }
-    if (recent > (uint64_t)cfg_getint(probe, "rate_per_minute")) {
+    if (recent > (uint64_t)moat_cfg_int(probe, "rate_per_minute")) {
         snprintf(out->detail, sizeof out->detail, "rate limited (%d probes a minute)",
-                 (int)cfg_getint(probe, "rate_per_minute"));
+                 (int)moat_cfg_int(probe, "rate_per_minute"));
         return 0;   /* not cached: a later session may probe */
     }
     if (budget_ms > timeout_ms)
@@ -424,7 +424,7 @@ int catchall_probe(moat_runtime *rt, const char *domain_in, long budget_ms, time
     out->ms = deadline_now_ms() - start;
     spent_ms += out->ms;
     (void)moat_store_del(rt->store, busy);
-    ttl = cfg_getint(probe, out->verdict == PROBE_CATCHALL       ? "ttl_catchall"
+    ttl = moat_cfg_int(probe, out->verdict == PROBE_CATCHALL       ? "ttl_catchall"
                             : out->verdict == PROBE_NOT_CATCHALL ? "ttl_not_catchall"
                                                                  : "ttl_inconclusive");
     snprintf(val, sizeof val, "%d\t%s\t%s", (int)out->verdict, out->host, out->detail);

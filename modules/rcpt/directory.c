@@ -23,7 +23,7 @@ static int file_lookup(cfg_t *sec, const char *key, const char *domain, time_t n
 {
     char err[512];
 
-    if (addrlist_refresh(&file_source, cfg_getstr(sec, "file"), now, err, sizeof err) != 0) {
+    if (addrlist_refresh(&file_source, moat_cfg_str(sec, "file"), now, err, sizeof err) != 0) {
         moat_log_once("rcpt:file", MOAT_LOG_ERROR, "moat rcpt: error: %s", err);
         return RCPT_DIR_TEMPFAIL;
     }
@@ -37,7 +37,7 @@ static int file_lookup(cfg_t *sec, const char *key, const char *domain, time_t n
 /* alias_known - whether the address is a known misspelling (counts as valid) */
 static int alias_known(cfg_t *sec, const char *key, time_t now)
 {
-    const char *path = cfg_getstr(sec, "aliases");
+    const char *path = moat_cfg_str(sec, "aliases");
     char err[512];
 
     if (path == NULL || *path == '\0')
@@ -61,12 +61,12 @@ int rcpt_directory_lookup(moat_runtime *rt, const char *address, const char *exi
     if (addr_parse(address, &a, &why) != 0)
         return RCPT_DIR_SKIP;
     addr_key(&a, key, sizeof key);
-    switch (cfg_getint(sec, "source")) {
+    switch (moat_cfg_int(sec, "source")) {
     case SOURCE_FILE:
         found = file_lookup(sec, key, a.domain, now);
         break;
     case SOURCE_CDB:
-        found = cdb_directory_lookup(cfg_getstr(sec, "cdb"), key, a.domain, now, err, sizeof err);
+        found = cdb_directory_lookup(moat_cfg_str(sec, "cdb"), key, a.domain, now, err, sizeof err);
         if (found == RCPT_DIR_TEMPFAIL)
             moat_log_once("rcpt:cdb", MOAT_LOG_ERROR, "moat rcpt: error: %s", err);
         break;
@@ -89,12 +89,12 @@ const addrlist *rcpt_directory_file(moat_runtime *rt)
 {
     cfg_t *sec = moat_config_module(rt->config, "rcpt");
 
-    return cfg_getint(sec, "source") == SOURCE_FILE && file_source.loaded ? &file_source : NULL;
+    return moat_cfg_int(sec, "source") == SOURCE_FILE && file_source.loaded ? &file_source : NULL;
 }
 
 int rcpt_directory_outage_defers(moat_runtime *rt)
 {
-    long source = cfg_getint(moat_config_module(rt->config, "rcpt"), "source");
+    long source = moat_cfg_int(moat_config_module(rt->config, "rcpt"), "source");
 
     return source == SOURCE_LDAP || source == SOURCE_EXIM;
 }

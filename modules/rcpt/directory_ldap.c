@@ -67,9 +67,9 @@ static void drop_conn(void)
 static LDAP *connect_ldap(cfg_t *sec)
 {
     char uris[2048] = "", pw[256];
-    const char *binddn = cfg_getstr(sec, "bind_dn");
-    const char *pwfile = cfg_getstr(sec, "password_file");
-    struct timeval tv = {cfg_getint(sec, "timeout"), 0};
+    const char *binddn = moat_cfg_str(sec, "bind_dn");
+    const char *pwfile = moat_cfg_str(sec, "password_file");
+    struct timeval tv = {moat_cfg_int(sec, "timeout"), 0};
     struct berval cred;
     int version = LDAP_VERSION3, rc;
     unsigned i;
@@ -78,10 +78,10 @@ static LDAP *connect_ldap(cfg_t *sec)
     if (conn && conn_pid == getpid())
         return conn;
     conn = NULL;
-    for (i = 0; i < cfg_size(sec, "uri"); i++) {
+    for (i = 0; i < moat_cfg_count(sec, "uri"); i++) {
         size_t used = strlen(uris);
         snprintf(uris + used, sizeof uris - used, "%s%s", used ? " " : "",
-                 cfg_getnstr(sec, "uri", i));
+                 moat_cfg_nstr(sec, "uri", i));
     }
     if ((rc = ldap_initialize(&ld, uris)) != LDAP_SUCCESS) {
         moat_log(MOAT_LOG_ERROR, "moat rcpt: ldap %s: %s", uris, ldap_err2string(rc));
@@ -91,8 +91,8 @@ static LDAP *connect_ldap(cfg_t *sec)
     ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
     ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
     ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-    if (cfg_getbool(sec, "starttls")) {
-        const char *ca = cfg_getstr(sec, "tls_ca_file");
+    if (moat_cfg_bool(sec, "starttls")) {
+        const char *ca = moat_cfg_str(sec, "tls_ca_file");
         int newctx = 0;
         if (ca && *ca) {
             ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, ca);
@@ -129,12 +129,12 @@ static int ask_ldap(cfg_t *sec, const char *address)
 {
     char filter[2048];
     char *attrs[] = {LDAP_NO_ATTRS, NULL};
-    struct timeval tv = {cfg_getint(sec, "timeout"), 0};
+    struct timeval tv = {moat_cfg_int(sec, "timeout"), 0};
     LDAPMessage *res = NULL;
     LDAP *ld;
     int rc, found, reused;
 
-    if (ldap_build_filter(cfg_getstr(sec, "filter"), address, filter, sizeof filter) != 0) {
+    if (ldap_build_filter(moat_cfg_str(sec, "filter"), address, filter, sizeof filter) != 0) {
         moat_log_once("rcpt:ldapfilter", MOAT_LOG_ERROR,
                       "moat rcpt: ldap filter template cannot be expanded for %s", address);
         return RCPT_DIR_TEMPFAIL;
@@ -142,7 +142,7 @@ static int ask_ldap(cfg_t *sec, const char *address)
     reused = conn != NULL && conn_pid == getpid();
     if ((ld = connect_ldap(sec)) == NULL)
         return RCPT_DIR_TEMPFAIL;
-    rc = ldap_search_ext_s(ld, cfg_getstr(sec, "base"), LDAP_SCOPE_SUBTREE, filter, attrs, 1,
+    rc = ldap_search_ext_s(ld, moat_cfg_str(sec, "base"), LDAP_SCOPE_SUBTREE, filter, attrs, 1,
                            NULL, NULL, &tv, 1, &res);
     if (reused && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR)) {
         /* The server closed an idle connection (or restarted): one fresh try. */
@@ -152,7 +152,7 @@ static int ask_ldap(cfg_t *sec, const char *address)
         drop_conn();
         if ((ld = connect_ldap(sec)) == NULL)
             return RCPT_DIR_TEMPFAIL;
-        rc = ldap_search_ext_s(ld, cfg_getstr(sec, "base"), LDAP_SCOPE_SUBTREE, filter, attrs,
+        rc = ldap_search_ext_s(ld, moat_cfg_str(sec, "base"), LDAP_SCOPE_SUBTREE, filter, attrs,
                                1, NULL, NULL, &tv, 1, &res);
     }
     if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
@@ -185,7 +185,7 @@ static int ldap_known_down(moat_store *st, time_t now)
 /* ldap_mark_down - after a failure: nobody asks LDAP for retry_after seconds */
 static void ldap_mark_down(moat_store *st, cfg_t *sec, time_t now)
 {
-    long retry = cfg_getint(sec, "retry_after");
+    long retry = moat_cfg_int(sec, "retry_after");
 
     if (retry <= 0)
         return;
@@ -217,7 +217,7 @@ int ldap_directory_lookup(moat_runtime *rt, cfg_t *sec, const char *address, tim
     if (answer == RCPT_DIR_TEMPFAIL) {
         if (now >= down_until)
             ldap_mark_down(rt->store, sec, now);
-        if (cached == 1 || (cached == 0 && cfg_getbool(sec, "stale_negative"))) {
+        if (cached == 1 || (cached == 0 && moat_cfg_bool(sec, "stale_negative"))) {
             moat_log_once("rcpt:ldapstale", MOAT_LOG_WARN,
                           "moat rcpt: ldap unavailable, serving cached answers (first: %s)",
                           address);
@@ -229,10 +229,10 @@ int ldap_directory_lookup(moat_runtime *rt, cfg_t *sec, const char *address, tim
         down_until = 0;
         (void)moat_store_del(rt->store, LDAP_DOWN_KEY);
     }
-    ttl = (uint32_t)cfg_getint(sec, answer == RCPT_DIR_FOUND ? "cache_positive" : "cache_negative");
+    ttl = (uint32_t)moat_cfg_int(sec, answer == RCPT_DIR_FOUND ? "cache_positive" : "cache_negative");
     snprintf(val, sizeof val, "%d %ld", answer == RCPT_DIR_FOUND, (long)(now + ttl));
     if (ttl > 0)
         (void)moat_store_set(rt->store, key, val, strlen(val),
-                             ttl + (uint32_t)cfg_getint(sec, "stale_max"), now);
+                             ttl + (uint32_t)moat_cfg_int(sec, "stale_max"), now);
     return answer;
 }

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "block.h"
+#include "config.h"
 #include "net.h"
 
 void harvest_network(cfg_t *sec, const char *ip, char *out, size_t cap)
@@ -19,7 +20,7 @@ void harvest_network(cfg_t *sec, const char *ip, char *out, size_t cap)
         out[0] = '\0';
         return;
     }
-    net_network(&parsed, (int)cfg_getint(sec, "v4_prefix"), (int)cfg_getint(sec, "v6_prefix"),
+    net_network(&parsed, (int)moat_cfg_int(sec, "v4_prefix"), (int)moat_cfg_int(sec, "v6_prefix"),
                 out, cap);
 }
 
@@ -39,8 +40,8 @@ int harvest_blocked(moat_store *st, cfg_t *sec, const char *ip, time_t now, long
 /* block - the next escalation step for subject (an ip or a network) */
 static int block(moat_store *st, cfg_t *sec, const char *subject, time_t now, long *seconds)
 {
-    block_policy policy = {cfg_getint(sec, "block_time"), cfg_getint(sec, "block_max"),
-                           cfg_getint(sec, "repeat_window"), 0, 0};
+    block_policy policy = {moat_cfg_int(sec, "block_time"), moat_cfg_int(sec, "block_max"),
+                           moat_cfg_int(sec, "repeat_window"), 0, 0};
 
     return block_escalate(st, "rcpt", subject, &policy, now, seconds);
 }
@@ -72,16 +73,16 @@ static int attack_flagged(moat_store *st, cfg_t *sec, const char *domain, time_t
     if (s != STORE_OK)
         return s == STORE_ERROR ? -1 : 0;
     val[len < sizeof val ? len : sizeof val - 1] = '\0';
-    return strtol(val, NULL, 10) >= cfg_getint(sec, "domain_attack_threshold");
+    return strtol(val, NULL, 10) >= moat_cfg_int(sec, "domain_attack_threshold");
 }
 
 static int raise_attack_flag(moat_store *st, cfg_t *sec, const char *domain, time_t now)
 {
     char key[300], val[24];
-    long ttl = cfg_getint(sec, "domain_attack_window") / MOAT_WINDOW_SLOTS;
+    long ttl = moat_cfg_int(sec, "domain_attack_window") / MOAT_WINDOW_SLOTS;
 
     attack_flag_key(key, sizeof key, domain);
-    snprintf(val, sizeof val, "%ld", cfg_getint(sec, "domain_attack_threshold"));
+    snprintf(val, sizeof val, "%ld", moat_cfg_int(sec, "domain_attack_threshold"));
     return moat_store_set(st, key, val, strlen(val), (uint32_t)(ttl < 1 ? 1 : ttl), now) ==
                    STORE_OK ? 0 : -1;
 }
@@ -96,11 +97,11 @@ int harvest_under_attack(moat_store *st, cfg_t *sec, const char *domain, time_t 
         return r;
     snprintf(key, sizeof key, "rcpt:dom:%s", domain);
     if (moat_store_distinct_add_max(st, key, NULL,
-                                    (uint32_t)cfg_getint(sec, "domain_attack_window"), now,
-                                    (uint64_t)cfg_getint(sec, "domain_attack_threshold"),
+                                    (uint32_t)moat_cfg_int(sec, "domain_attack_window"), now,
+                                    (uint64_t)moat_cfg_int(sec, "domain_attack_threshold"),
                                     &n) != STORE_OK)
         return -1;
-    return n >= (uint64_t)cfg_getint(sec, "domain_attack_threshold");
+    return n >= (uint64_t)moat_cfg_int(sec, "domain_attack_threshold");
 }
 
 long harvest_ip_count(moat_store *st, cfg_t *sec, const char *ip, time_t now)
@@ -109,7 +110,7 @@ long harvest_ip_count(moat_store *st, cfg_t *sec, const char *ip, time_t now)
     uint64_t n = 0;
 
     snprintf(key, sizeof key, "rcpt:ip:%s", ip);
-    if (moat_store_counter_get(st, key, (uint32_t)cfg_getint(sec, "window"), now, &n) != STORE_OK)
+    if (moat_store_counter_get(st, key, (uint32_t)moat_cfg_int(sec, "window"), now, &n) != STORE_OK)
         return -1;
     return (long)n;
 }
@@ -117,10 +118,10 @@ long harvest_ip_count(moat_store *st, cfg_t *sec, const char *ip, time_t now)
 /* threshold - a configured threshold, tightened while the domain is under attack */
 static uint64_t threshold(cfg_t *sec, const char *name, int under_attack)
 {
-    long t = cfg_getint(sec, name);
+    long t = moat_cfg_int(sec, name);
 
     if (under_attack)
-        t /= cfg_getint(sec, "domain_attack_divisor");
+        t /= moat_cfg_int(sec, "domain_attack_divisor");
     return (uint64_t)(t < 1 ? 1 : t);
 }
 
@@ -129,10 +130,10 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
                        const char *domain, const char *local_part, time_t now,
                        harvest_state *hs)
 {
-    uint32_t window = (uint32_t)cfg_getint(sec, "window");
+    uint32_t window = (uint32_t)moat_cfg_int(sec, "window");
     char key[400], net[MOAT_IP_TEXT_MAX], lp[ADDR_LOCAL_MAX * 2 + 3];
     const char *at = sender ? strrchr(sender, '@') : NULL;
-    uint64_t attack_at = (uint64_t)cfg_getint(sec, "domain_attack_threshold");
+    uint64_t attack_at = (uint64_t)moat_cfg_int(sec, "domain_attack_threshold");
     int flagged;
 
     memset(hs, 0, sizeof *hs);
@@ -141,7 +142,7 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
         return -1;
     snprintf(key, sizeof key, "rcpt:dom:%s", domain);
     if (moat_store_distinct_add_max(st, key, lp,
-                                    (uint32_t)cfg_getint(sec, "domain_attack_window"), now,
+                                    (uint32_t)moat_cfg_int(sec, "domain_attack_window"), now,
                                     flagged ? 1 : attack_at, &hs->domain_distinct) != STORE_OK)
         return -1;
     if (flagged)
@@ -154,7 +155,7 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
      * spam that forged our domain, relayed by MTAs that are not harvesting:
      * it feeds the domain-wide picture but blocks no client (ORF does the
      * same), unless count_bounces says otherwise. */
-    if ((sender == NULL || *sender == '\0') && !cfg_getbool(sec, "count_bounces")) {
+    if ((sender == NULL || *sender == '\0') && !moat_cfg_bool(sec, "count_bounces")) {
         hs->uncounted = 1;
         return 0;
     }

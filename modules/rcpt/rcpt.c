@@ -41,9 +41,9 @@ static int in_cidr_list(cfg_t *sec, const char *opt, const char *ip)
 
     if (ip == NULL || net_parse_ip(ip, &parsed) != 0)
         return 0;
-    for (i = 0; i < cfg_size(sec, opt); i++) {
+    for (i = 0; i < moat_cfg_count(sec, opt); i++) {
         moat_cidr c;
-        if (net_parse_cidr(cfg_getnstr(sec, opt, i), &c) == 0 && net_in_cidr(&parsed, &c))
+        if (net_parse_cidr(moat_cfg_nstr(sec, opt, i), &c) == 0 && net_in_cidr(&parsed, &c))
             return 1;
     }
     return 0;
@@ -55,8 +55,8 @@ static int in_address_list(cfg_t *sec, const char *opt, const char *key)
     const char *at = strrchr(key, '@');
     unsigned i;
 
-    for (i = 0; key && *key && i < cfg_size(sec, opt); i++) {
-        const char *e = cfg_getnstr(sec, opt, i);
+    for (i = 0; key && *key && i < moat_cfg_count(sec, opt); i++) {
+        const char *e = moat_cfg_nstr(sec, opt, i);
         if (strcasecmp(e, key) == 0)
             return 1;
         if (at && ((e[0] == '@' && strcasecmp(e, at) == 0) ||
@@ -101,7 +101,7 @@ static void answer(moat_verdict *v, const char *action, const char *code, const 
 /* tarpit_seconds - the delay before answering the n-th invalid recipient */
 static long tarpit_seconds(cfg_t *sec, uint64_t n)
 {
-    long base = cfg_getint(sec, "tarpit_base"), max = cfg_getint(sec, "tarpit_max");
+    long base = moat_cfg_int(sec, "tarpit_base"), max = moat_cfg_int(sec, "tarpit_max");
     long d = base * (long)(n > 1000 ? 1000 : n);
 
     return d > max ? max : d;
@@ -165,7 +165,7 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
     /* Unknown: refuse now, so that no bounce is ever generated. */
     if (exempt) {
         nearmiss_note(rt->store, rcpt_directory_file(rt), key,
-                      (int)cfg_getint(sec, "near_miss_distance"), req->now);
+                      (int)moat_cfg_int(sec, "near_miss_distance"), req->now);
         answer(v, "deny", "550", "5.1.1", "unknown_user", "No such user here");
         return 0;
     }
@@ -179,7 +179,7 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
      * bounces go to addresses someone else forged, not mistyped. */
     if (!hs.uncounted && hs.ip_count <= NEAR_MISS_CLIENT_MAX && !hs.blocked && !hs.under_attack)
         nearmiss_note(rt->store, rcpt_directory_file(rt), key,
-                      (int)cfg_getint(sec, "near_miss_distance"), req->now);
+                      (int)moat_cfg_int(sec, "near_miss_distance"), req->now);
     if (hs.blocked) {
         answer(v, "defer", "451", "4.7.1", "harvest_block",
                "Too many invalid recipients from your address, try again later");
@@ -192,7 +192,7 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
                  hs.under_attack ? "yes" : "no");
         return 0;
     }
-    if (req->session_invalid + 1 >= cfg_getint(sec, "session_max_invalid")) {
+    if (req->session_invalid + 1 >= moat_cfg_int(sec, "session_max_invalid")) {
         answer(v, "drop", "550", "5.1.1", "session_limit",
                "No such user here; too many unknown recipients, closing connection");
         return 0;
@@ -243,7 +243,7 @@ int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, moat_verdi
     long until = 0;
     int r;
 
-    if (!cfg_getbool(sec, "block_at_connect") || client_ip == NULL || *client_ip == '\0' ||
+    if (!moat_cfg_bool(sec, "block_at_connect") || client_ip == NULL || *client_ip == '\0' ||
         in_cidr_list(sec, "exempt_networks", client_ip)) {
         answer(v, "accept", NULL, NULL, "not_judged", NULL);
         return 0;

@@ -1,8 +1,10 @@
 /*
  * bench_store_scale.c - the LMDB store as it fills: at 1k, 100k and 1M
  * keys, the cost of reading and of updating a counter picked at random,
- * the data file's size on disk, and the time of a full sweep (every record
- * examined, none expired). Target: at 1M keys within 2x of 1k keys.
+ * the pages in use, and the time of a full sweep (every record examined,
+ * none expired); then, with the store at that size, the two calls an
+ * attack makes on every attempt: an unknown recipient from a new address
+ * and a failed login. Target: at 1M keys within 2x of 1k keys.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +12,15 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "authlock/authlock.h"
+#include "log.h"
+#include "rcpt/rcpt.h"
+#include "runtime.h"
 #include "store.h"
 #include "clock.h"
 
 #define CALLS 20000
+#define ATTACK_CALLS 2000   /* each adds a few keys: few enough not to change the size */
 #define FILL_BATCH 1000
 
 static void key_of(char *buf, size_t cap, long i)
@@ -37,6 +44,86 @@ static int fill(moat_store *st, long have, long want, time_t t0)
             failures += moat_store_batch_end(st) != STORE_OK;
     }
     return failures;
+}
+
+/* used_mb - the pages LMDB holds (the file itself is reserved at the map's size) */
+static double used_mb(const char *dir)
+{
+    char cmd[400], line[256];
+    long long last = -1, psize = 4096;
+    FILE *p;
+
+    snprintf(cmd, sizeof cmd, "mdb_stat -e '%s' 2>/dev/null", dir);
+    if ((p = popen(cmd, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof line, p)) {
+        sscanf(line, " Number of pages used: %lld", &last);
+        sscanf(line, " Page size: %lld", &psize);
+    }
+    pclose(p);
+    return last < 0 ? -1 : (double)last * (double)psize / 1e6;
+}
+
+/* attacks - with the store at this size: unknown recipients and failed logins from new addresses */
+static int attacks(const char *conf, const char *label)
+{
+    char err[512], ip[32], rcpt[64], pw[32];
+    rcpt_request req = {ip, "someone@remote.test", rcpt, "", "", 0, 0};
+    moat_runtime *rt = moat_runtime_get(conf, err, sizeof err);
+    moat_verdict v;
+    const char *why;
+    double t;
+    int i, failures = 0;
+
+    if (rt == NULL) {
+        fprintf(stderr, "bench_store_scale: %s\n", err);
+        return 1;
+    }
+    t = now_ns();
+    for (i = 0; i < ATTACK_CALLS; i++) {
+        long r = rand();
+        snprintf(ip, sizeof ip, "172.%ld.%ld.%ld", r >> 16 & 15, r >> 8 & 255, r & 255);
+        snprintf(rcpt, sizeof rcpt, "nobody%ld@example.test", r);
+        req.now = time(NULL);
+        failures += rcpt_check(rt, &req, &v, &why) != 0;
+    }
+    printf("bench store-scale lmdb-%s-keys-rcpt-unknown %8.0f ns/call\n", label,
+           (now_ns() - t) / ATTACK_CALLS);
+    t = now_ns();
+    for (i = 0; i < ATTACK_CALLS; i++) {
+        long r = rand();
+        snprintf(ip, sizeof ip, "198.%ld.%ld.%ld", r >> 16 & 15, r >> 8 & 255, r & 255);
+        snprintf(pw, sizeof pw, "guess%ld", r);
+        failures += authlock_credentials(rt, ip, "bob", pw, 0, time(NULL), &v, &why) != 0;
+    }
+    printf("bench store-scale lmdb-%s-keys-login-failure %8.0f ns/call\n", label,
+           (now_ns() - t) / ATTACK_CALLS);
+    moat_runtime_reset();   /* closes its store: one environment per process at a time */
+    return failures;
+}
+
+/* write_conf - moat.conf on the bench's store, every threshold out of reach */
+static int write_conf(const char *conf, const char *dir)
+{
+    char list[300];
+    FILE *f;
+
+    snprintf(list, sizeof list, "%s/../recipients", dir);
+    if ((f = fopen(list, "w")) == NULL)
+        return -1;
+    fputs("postmaster@example.test\n", f);
+    fclose(f);
+    if ((f = fopen(conf, "w")) == NULL)
+        return -1;
+    fprintf(f, "log { level = error }\nstore { path = \"%s\" map_size = 1G }\n"
+               "rcpt { source = file file = \"%s/../recipients\" ip_threshold = 1000000 "
+               "net_threshold = 1000000 sender_domain_threshold = 1000000 "
+               "session_max_invalid = 1000000 tarpit_base = 0 near_miss_distance = 0 }\n"
+               "authlock { ip_threshold = 1000000 net_threshold = 1000000 "
+               "asn_threshold = 1000000 spray_threshold = 1000000 user_threshold = 1000000 "
+               "user_familiar_threshold = 1000000 distributed_ips = 1000000 "
+               "distributed_asns = 1000000 }\n", dir, dir);
+    return fclose(f);
 }
 
 /* measure - random reads and updates among n keys, file size, sweep time */
@@ -66,6 +153,7 @@ static int measure(moat_store *st, const char *dir, long n, const char *label, t
     if (stat(path, &sb) == 0)
         printf("bench store-scale lmdb-%s-keys-file %8.1f MB\n", label,
                (double)sb.st_blocks * 512 / 1e6);
+    printf("bench store-scale lmdb-%s-keys-used %8.1f MB\n", label, used_mb(dir));
     t = now_ns();
     failures += moat_store_sweep(st, t0, &removed) != STORE_OK || removed != 0;
     printf("bench store-scale lmdb-%s-keys-sweep %8.1f ms\n", label, (now_ns() - t) / 1e6);
@@ -76,7 +164,7 @@ int main(void)
 {
     static const struct { long keys; const char *label; } sizes[] = {
         {1000, "1k"}, {100000, "100k"}, {1000000, "1M"}};
-    char dir[] = "/var/tmp/moat-bench-scale-XXXXXX", cmd[128];
+    char dir[] = "/var/tmp/moat-bench-scale-XXXXXX", cmd[128], conf[128];
     moat_store_config cfg;
     moat_store *st;
     time_t t0 = time(NULL);
@@ -86,19 +174,25 @@ int main(void)
 
     if (mkdtemp(dir) == NULL)
         return 2;
+    moat_log_set_level(MOAT_LOG_ERROR);
     moat_store_config_defaults(&cfg);
-    snprintf(cfg.path, sizeof cfg.path, "%s", dir);
+    snprintf(cfg.path, sizeof cfg.path, "%s/state", dir);
     cfg.map_size = 1024UL * 1024 * 1024;
-    st = moat_store_new(&cfg);
-    for (i = 0; st && i < sizeof sizes / sizeof sizes[0]; i++) {
+    snprintf(conf, sizeof conf, "%s/moat.conf", dir);
+    failures += write_conf(conf, cfg.path) != 0;
+    for (i = 0; failures == 0 && i < sizeof sizes / sizeof sizes[0]; i++) {
+        if ((st = moat_store_new(&cfg)) == NULL) {
+            failures++;
+            break;
+        }
         failures += fill(st, have, sizes[i].keys, t0);
         have = sizes[i].keys;
-        failures += measure(st, dir, have, sizes[i].label, t0);
+        failures += measure(st, cfg.path, have, sizes[i].label, t0);
+        moat_store_free(st);
+        failures += attacks(conf, sizes[i].label);
     }
-    if (failures || st == NULL)
-        fprintf(stderr, "bench_store_scale: %d calls failed: %s\n", failures,
-                st ? moat_store_last_error(st) : "no store");
-    moat_store_free(st);
+    if (failures)
+        fprintf(stderr, "bench_store_scale: %d calls failed\n", failures);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 && failures == 0 && st ? 0 : 1;
+    return system(cmd) == 0 && failures == 0 ? 0 : 1;
 }

@@ -658,6 +658,13 @@ static void password_hash_is_keyed_and_stable(void **state)
     b[0] ^= 1;
     pwhash(b, sizeof b, "alice", "secret", h3);
     assert_string_not_equal(h1, h3);
+    pwhash(a, sizeof a, "alice", "secret", h3);   /* the first key again */
+    assert_string_equal(h1, h3);
+    /* HMAC-SHA256 of "alice\0secret" under the key 00 01 .. 1f, first 8 bytes (RFC 2104) */
+    for (size_t i = 0; i < sizeof a; i++)
+        a[i] = (unsigned char)i;
+    pwhash(a, sizeof a, "alice", "secret", h1);
+    assert_string_equal(h1, "7b44f81ae46ebb98");
 }
 
 int main(void)

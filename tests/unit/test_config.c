@@ -112,6 +112,36 @@ static void values_are_read(void **state)
     moat_config_free(c);
 }
 
+static void remembered_options_follow_a_reload(void **state)
+{
+    char err[MOAT_ERR_MAX] = "", name[16];
+    moat_config *c = load("demo { window = 2h limit = 4k policy = mark }\n", err);
+    cfg_t *sec;
+
+    (void)state;
+    assert_non_null(c);
+    sec = moat_config_module(c, "demo");
+    assert_int_equal(moat_cfg_int(sec, "window"), 7200);
+    assert_int_equal(moat_cfg_int(sec, "window"), 7200);   /* the remembered option */
+    assert_string_equal(moat_cfg_str(sec, "policy"), "mark");
+    /* the same buffer asking for another option gets that one */
+    snprintf(name, sizeof name, "window");
+    assert_int_equal(moat_cfg_int(sec, name), 7200);
+    snprintf(name, sizeof name, "limit");
+    assert_int_equal(moat_cfg_int(sec, name), 4096);
+    assert_int_equal(moat_cfg_int(sec, "no_such_option"), 0);
+    moat_config_free(c);
+    /* a new file's values, even where its section lands at the old address */
+    c = load("demo { window = 15m enabled = false }\n", err);
+    assert_non_null(c);
+    sec = moat_config_module(c, "demo");
+    assert_int_equal(moat_cfg_int(sec, "window"), 900);
+    assert_false(moat_cfg_bool(sec, "enabled"));
+    assert_false(moat_config_enabled(c, "demo"));
+    assert_string_equal(moat_cfg_str(sec, "policy"), "accept");
+    moat_config_free(c);
+}
+
 static void bad_enum_names_file_line_and_option(void **state)
 {
     char err[MOAT_ERR_MAX] = "";
@@ -284,6 +314,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(empty_file_gives_defaults, teardown),
         cmocka_unit_test_teardown(values_are_read, teardown),
+        cmocka_unit_test_teardown(remembered_options_follow_a_reload, teardown),
         cmocka_unit_test_teardown(bad_enum_names_file_line_and_option, teardown),
         cmocka_unit_test_teardown(comments_do_not_shift_line_numbers, teardown),
         cmocka_unit_test_teardown(unknown_option_is_named, teardown),
