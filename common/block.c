@@ -15,7 +15,7 @@ int block_active(moat_store *st, const char *prefix, const char *subject, time_t
     time_t expires = 0;
     store_status s;
 
-    snprintf(key, sizeof key, "%s:block:%s", prefix, subject);
+    moat_store_key(key, sizeof key, prefix, ":block:", subject);
     s = moat_store_get(st, key, val, sizeof val, &len, &expires, now);
     if (s == STORE_ERROR)
         return -1;
@@ -34,7 +34,7 @@ int block_escalate(moat_store *st, const char *prefix, const char *subject,
     long offenses = 0, secs = policy->base, i;
     store_status s;
 
-    snprintf(key, sizeof key, "%s:offense:%s", prefix, subject);
+    moat_store_key(key, sizeof key, prefix, ":offense:", subject);
     s = moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now);
     if (s == STORE_ERROR)
         return -1;
@@ -58,7 +58,7 @@ int block_escalate(moat_store *st, const char *prefix, const char *subject,
                        (uint32_t)(policy->repeat_window > 0 ? policy->repeat_window : 1), now)
         != STORE_OK)
         return -1;
-    snprintf(key, sizeof key, "%s:block:%s", prefix, subject);
+    moat_store_key(key, sizeof key, prefix, ":block:", subject);
     snprintf(val, sizeof val, "%ld", secs);
     if (moat_store_set(st, key, val, strlen(val), (uint32_t)secs, now) != STORE_OK)
         return -1;
@@ -70,9 +70,9 @@ int block_lift(moat_store *st, const char *prefix, const char *subject)
 {
     char key[STORE_KEY_MAX + 1];
 
-    snprintf(key, sizeof key, "%s:block:%s", prefix, subject);
+    moat_store_key(key, sizeof key, prefix, ":block:", subject);
     if (moat_store_del(st, key) != STORE_OK)
         return -1;
-    snprintf(key, sizeof key, "%s:offense:%s", prefix, subject);
+    moat_store_key(key, sizeof key, prefix, ":offense:", subject);
     return moat_store_del(st, key) == STORE_OK ? 0 : -1;
 }

@@ -77,6 +77,26 @@ store_status store_fail(moat_store *st, const char *fmt, ...)
     return STORE_ERROR;
 }
 
+size_t moat_store_key_join(char *buf, size_t cap, const char *part, ...)
+{
+    va_list ap;
+    size_t n = 0;
+
+    if (cap == 0)
+        return 0;
+    va_start(ap, part);
+    for (; part; part = va_arg(ap, const char *)) {
+        size_t len = strlen(part);
+        if (len > cap - 1 - n)
+            len = cap - 1 - n;
+        memcpy(buf + n, part, len);
+        n += len;
+    }
+    va_end(ap);
+    buf[n] = '\0';
+    return n;
+}
+
 uint32_t store_slot_len(uint32_t window_s)
 {
     uint32_t len = (window_s + MOAT_WINDOW_SLOTS - 1) / MOAT_WINDOW_SLOTS;

@@ -100,6 +100,16 @@ store_status moat_store_distinct_add_max(moat_store *st, const char *key, const 
 store_status moat_store_distinct_contains(moat_store *st, const char *key, const char *member,
                                           uint32_t window_s, time_t now);
 
+/*
+ * moat_store_key(buf, cap, part, ...) - the parts (strings) joined into
+ * buf, cut to fit cap; its length. Builds keys on the hot paths without
+ * printf's cost. moat_store_key_join takes the list NULL-terminated.
+ */
+size_t moat_store_key_join(char *buf, size_t cap, const char *part, ...)
+    __attribute__((sentinel));
+#define moat_store_key(buf, cap, ...) \
+    moat_store_key_join((buf), (cap), __VA_ARGS__, (const char *)NULL)
+
 /* moat_store_set - value of len bytes, expiring ttl_s seconds after now */
 store_status moat_store_set(moat_store *st, const char *key, const void *value, size_t len,
                        uint32_t ttl_s, time_t now);

@@ -559,7 +559,7 @@ static int read_begin(lmdb_state *ls, MDB_txn **txn)
     if (ls->reader_busy)
         return txn_begin(ls, MDB_RDONLY, txn);
     if (ls->reader) {
-        if ((rc = mdb_txn_renew(ls->reader)) == 0) {
+        if (mdb_txn_renew(ls->reader) == 0) {
             *txn = ls->reader;
             ls->reader_busy = 1;
             return 0;

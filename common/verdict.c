@@ -39,9 +39,13 @@ void verdict_add(moat_verdict *v, const char *key, const char *value)
 
     if (value == NULL || v->truncated)
         return;
-    n = (size_t)snprintf(pair, sizeof pair, "%s%s=", v->len ? " " : "", key);
-    if (n >= sizeof pair)
+    if (v->len)
+        pair[n++] = ' ';
+    for (p = key; *p && n < sizeof pair - 1; p++)
+        pair[n++] = *p;
+    if (*p || n >= sizeof pair - 1)
         goto too_long;
+    pair[n++] = '=';
     if (bare_ok(value)) {
         for (p = value; *p && n < sizeof pair - 1; p++)
             pair[n++] = *p;

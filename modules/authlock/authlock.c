@@ -62,7 +62,7 @@ static int subject_blocked(const ctx *c, const char *kind, const char *what)
 {
     char subject[STORE_KEY_MAX];
 
-    snprintf(subject, sizeof subject, "%s:%s", kind, what);
+    moat_store_key(subject, sizeof subject, kind, ":", what);
     return block_active(c->rt->store, "authlock", subject, c->now, NULL);
 }
 
@@ -161,7 +161,7 @@ int authlock_before(moat_runtime *rt, const char *ip, int at_connect, time_t now
     }
     if (at_connect)
         return 0;
-    snprintf(key, sizeof key, "authlock:ip:%s", ip);
+    moat_store_key(key, sizeof key, "authlock:ip:", ip);
     if (moat_store_counter_get(rt->store, key, window(&c), now, &failures) != STORE_OK) {
         *why = moat_store_last_error(rt->store);
         return -1;
@@ -176,25 +176,26 @@ int authlock_before(moat_runtime *rt, const char *ip, int at_connect, time_t now
     return 0;
 }
 
-/* count - add one failure to the counter fmt(a); its new value, or -1 */
-static long count(const ctx *c, const char *fmt, const char *a)
+/* count - add one failure to the counter prefix + a; its new value, or -1 */
+static long count(const ctx *c, const char *prefix, const char *a)
 {
     char key[STORE_KEY_MAX + 1];
     uint64_t n = 0;
 
-    snprintf(key, sizeof key, fmt, a);
+    moat_store_key(key, sizeof key, prefix, a);
     if (moat_store_counter_add(c->rt->store, key, window(c), 1, c->now, &n) != STORE_OK)
         return -1;
     return (long)n;
 }
 
-/* distinct - add member to the set fmt(a); how many it holds (counting stops at max), or -1 */
-static long distinct(const ctx *c, const char *fmt, const char *a, const char *member, long max)
+/* distinct - add member to the set prefix + a; how many it holds (counting stops at max), or -1 */
+static long distinct(const ctx *c, const char *prefix, const char *a, const char *member,
+                     long max)
 {
     char key[STORE_KEY_MAX + 1];
     uint64_t n = 0;
 
-    snprintf(key, sizeof key, fmt, a);
+    moat_store_key(key, sizeof key, prefix, a);
     if (moat_store_distinct_add_max(c->rt->store, key, member, window(c), c->now, (uint64_t)max,
                                     &n) != STORE_OK)
         return -1;
@@ -207,7 +208,7 @@ static int escalate(const ctx *c, const char *kind, const char *what, const bloc
     char subject[STORE_KEY_MAX];
     long secs = 0;
 
-    snprintf(subject, sizeof subject, "%s:%s", kind, what);
+    moat_store_key(subject, sizeof subject, kind, ":", what);
     return block_escalate(c->rt->store, "authlock", subject, policy, c->now, &secs);
 }
 
@@ -217,7 +218,7 @@ static int client_failure(const ctx *c, const authlock_location *loc, const char
     block_policy policy = ladder_client_policy(c->sec);
     long n;
 
-    if ((n = count(c, "authlock:ip:%s", loc->ip)) < 0)
+    if ((n = count(c, "authlock:ip:", loc->ip)) < 0)
         return -1;
     if (n >= moat_cfg_int(c->sec, "ip_threshold")) {
         if (escalate(c, "ip", loc->ip, &policy) != 0)
@@ -225,7 +226,7 @@ static int client_failure(const ctx *c, const authlock_location *loc, const char
         *locked = "ip_blocked";
     }
     if (loc->net[0]) {
-        if ((n = count(c, "authlock:net:%s", loc->net)) < 0)
+        if ((n = count(c, "authlock:net:", loc->net)) < 0)
             return -1;
         if (n >= moat_cfg_int(c->sec, "net_threshold")) {
             if (escalate(c, "net", loc->net, &policy) != 0)
@@ -234,7 +235,7 @@ static int client_failure(const ctx *c, const authlock_location *loc, const char
         }
     }
     if (loc->asn[0]) {
-        if ((n = count(c, "authlock:asn:%s", loc->asn)) < 0)
+        if ((n = count(c, "authlock:asn:", loc->asn)) < 0)
             return -1;
         if (n >= georules_asn_threshold(c->sec, loc)) {
             if (escalate(c, "asn", loc->asn, &policy) != 0)
@@ -257,27 +258,27 @@ static int user_failure(const ctx *c, const char *user, const authlock_location 
     const char *lock_reason = NULL;
     long n;
 
-    if ((n = distinct(c, "authlock:spray:%s", loc->ip, user, spray)) < 0)
+    if ((n = distinct(c, "authlock:spray:", loc->ip, user, spray)) < 0)
         return -1;
     if (n >= spray) {
         if (escalate(c, "ip", loc->ip, &client) != 0)
             return -1;
         *locked = "spraying";
     }
-    if ((n = count(c, is_familiar ? "authlock:ff:%s" : "authlock:uf:%s", user)) < 0)
+    if ((n = count(c, is_familiar ? "authlock:ff:" : "authlock:uf:", user)) < 0)
         return -1;
     if (n >= moat_cfg_int(c->sec, is_familiar ? "user_familiar_threshold" : "user_threshold"))
         lock_reason = "user_locked";
     /* One user guessed at from many networks at once: a botnet, not a phone. */
     if (!is_familiar && loc->asn[0]) {
-        if ((n = distinct(c, "authlock:uasns:%s", user, loc->asn, asns)) < 0)
+        if ((n = distinct(c, "authlock:uasns:", user, loc->asn, asns)) < 0)
             return -1;
         if (n >= asns && lock_reason == NULL)
             lock_reason = "distributed";
     }
     if (lock_reason == NULL)
         return 0;
-    snprintf(subject, sizeof subject, "%s:%s", user, class);
+    moat_store_key(subject, sizeof subject, user, ":", class);
     if (escalate(c, "user", subject, &lock) != 0)
         return -1;
     if (*locked == NULL)
@@ -290,7 +291,7 @@ static int forgive(const ctx *c, const char *user, int is_familiar)
 {
     char key[STORE_KEY_MAX + 1];
 
-    snprintf(key, sizeof key, is_familiar ? "authlock:ff:%s" : "authlock:uf:%s", user);
+    moat_store_key(key, sizeof key, is_familiar ? "authlock:ff:" : "authlock:uf:", user);
     return moat_store_del(c->rt->store, key) == STORE_OK ? 0 : -1;
 }
 
@@ -321,7 +322,7 @@ static const unsigned char *secret(const ctx *c)
 /* trust_asn - whether the user's ASN still vouches: not while many addresses fail for the user */
 static int trust_asn(const ctx *c, const char *user, int *trusted)
 {
-    long n = distinct(c, "authlock:uips:%s", user, NULL, moat_cfg_int(c->sec, "distributed_ips"));
+    long n = distinct(c, "authlock:uips:", user, NULL, moat_cfg_int(c->sec, "distributed_ips"));
 
     if (n < 0)
         return -1;
@@ -362,7 +363,7 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
     if (trust_asn(c, user, &trusted) != 0 ||
         (fam = familiar_is(c->rt->store, user, &loc, trusted, c->now)) < 0)
         return -1;
-    snprintf(subject, sizeof subject, "%s:%s", user, fam ? "familiar" : "unfamiliar");
+    moat_store_key(subject, sizeof subject, user, ":", fam ? "familiar" : "unfamiliar");
     if ((r = subject_blocked(c, "user", subject)) != 0) {
         if (r < 0)
             return -1;
@@ -392,7 +393,7 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
                                          c->now)) < 0)
         r = -1;
     else if (!repeat)
-        r = distinct(c, "authlock:uips:%s", user, ip, moat_cfg_int(c->sec, "distributed_ips")) < 0 ||
+        r = distinct(c, "authlock:uips:", user, ip, moat_cfg_int(c->sec, "distributed_ips")) < 0 ||
             client_failure(c, &loc, &locked) != 0 ||
             (user[0] && user_failure(c, user, &loc, fam, &locked) != 0) ? -1 : 0;
     if (moat_store_batch_end(c->rt->store) != STORE_OK || r < 0)
@@ -430,7 +431,7 @@ int authlock_where(moat_runtime *rt, const char *ip, int port, int tls, time_t n
         return 0;
     locate(&c, ip, &loc);
     /* An AUTH where it does not belong is a failure: guessers find port 25 first. */
-    if (count(&c, "authlock:ip:%s", ip) < 0) {
+    if (count(&c, "authlock:ip:", ip) < 0) {
         *why = moat_store_last_error(rt->store);
         return -1;
     }
@@ -509,7 +510,7 @@ int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user_i
         return -1;
     }
     (void)moat_store_batch_begin(rt->store);
-    failed = distinct(&c, "authlock:uips:%s", user, ip, moat_cfg_int(c.sec, "distributed_ips")) < 0 ||
+    failed = distinct(&c, "authlock:uips:", user, ip, moat_cfg_int(c.sec, "distributed_ips")) < 0 ||
              client_failure(&c, &loc, &locked) != 0 ||
              user_failure(&c, user, &loc, fam, &locked) != 0;
     if (moat_store_batch_end(rt->store) != STORE_OK || failed) {

@@ -14,7 +14,7 @@ static int known(moat_store *st, const char *user, const char *kind, const char 
     char key[STORE_KEY_MAX + 1];
     size_t len = 0;
 
-    snprintf(key, sizeof key, "authlock:fam:%s|%s:%s", user, kind, what);
+    moat_store_key(key, sizeof key, "authlock:fam:", user, "|", kind, ":", what);
     switch (moat_store_get(st, key, NULL, 0, &len, NULL, now)) {
     case STORE_OK:
         return 1;
@@ -43,7 +43,7 @@ static int learn(moat_store *st, const char *user, const char *kind, const char 
 {
     char key[STORE_KEY_MAX + 1];
 
-    snprintf(key, sizeof key, "authlock:fam:%s|%s:%s", user, kind, what);
+    moat_store_key(key, sizeof key, "authlock:fam:", user, "|", kind, ":", what);
     return moat_store_set(st, key, "1", 1, ttl, now) == STORE_OK ? 0 : -1;
 }
 

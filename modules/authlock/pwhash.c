@@ -108,9 +108,8 @@ void pwhash(const unsigned char *secret, size_t secret_len, const char *user,
     static const char hex[] = "0123456789abcdef";
     unsigned char data[1024], md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    size_t ul = strlen(user), pl = strlen(password), n = 0, mdlen_z = 0;
+    size_t ul = strlen(user), pl = strlen(password), n = 0, mdlen_z = 0, i;
     EVP_MAC_CTX *ctx;
-    int i;
 
     if (ul > 400)
         ul = 400;
@@ -160,7 +159,7 @@ int pwhash_repeated(moat_store *st, const unsigned char *secret, const char *use
     store_status seen;
 
     pwhash(secret, PWHASH_SECRET_LEN, user, password, hash);
-    snprintf(key, sizeof key, "authlock:pw:%s:%s", user, ip);
+    moat_store_key(key, sizeof key, "authlock:pw:", user, ":", ip);
     seen = moat_store_distinct_contains(st, key, hash, window, now);
     /* Added again when seen: a phone retrying an old password keeps counting once. */
     if (seen == STORE_ERROR ||

@@ -54,7 +54,7 @@ static int block(moat_store *st, cfg_t *sec, const char *subject, time_t now, lo
  */
 static void attack_flag_key(char *buf, size_t cap, const char *domain)
 {
-    snprintf(buf, cap, "rcpt:attack:%s", domain);
+    moat_store_key(buf, cap, "rcpt:attack:", domain);
 }
 
 /*
@@ -95,7 +95,7 @@ int harvest_under_attack(moat_store *st, cfg_t *sec, const char *domain, time_t 
 
     if ((r = attack_flagged(st, sec, domain, now)) != 0)
         return r;
-    snprintf(key, sizeof key, "rcpt:dom:%s", domain);
+    moat_store_key(key, sizeof key, "rcpt:dom:", domain);
     if (moat_store_distinct_add_max(st, key, NULL,
                                     (uint32_t)moat_cfg_int(sec, "domain_attack_window"), now,
                                     (uint64_t)moat_cfg_int(sec, "domain_attack_threshold"),
@@ -109,7 +109,7 @@ long harvest_ip_count(moat_store *st, cfg_t *sec, const char *ip, time_t now)
     char key[128];
     uint64_t n = 0;
 
-    snprintf(key, sizeof key, "rcpt:ip:%s", ip);
+    moat_store_key(key, sizeof key, "rcpt:ip:", ip);
     if (moat_store_counter_get(st, key, (uint32_t)moat_cfg_int(sec, "window"), now, &n) != STORE_OK)
         return -1;
     return (long)n;
@@ -140,7 +140,7 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
     addr_lower(local_part, lp, sizeof lp);
     if ((flagged = attack_flagged(st, sec, domain, now)) < 0)
         return -1;
-    snprintf(key, sizeof key, "rcpt:dom:%s", domain);
+    moat_store_key(key, sizeof key, "rcpt:dom:", domain);
     if (moat_store_distinct_add_max(st, key, lp,
                                     (uint32_t)moat_cfg_int(sec, "domain_attack_window"), now,
                                     flagged ? 1 : attack_at, &hs->domain_distinct) != STORE_OK)
@@ -160,12 +160,12 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
         return 0;
     }
     if (ip && *ip) {
-        snprintf(key, sizeof key, "rcpt:ip:%s", ip);
+        moat_store_key(key, sizeof key, "rcpt:ip:", ip);
         if (moat_store_counter_add(st, key, window, 1, now, &hs->ip_count) != STORE_OK)
             return -1;
         harvest_network(sec, ip, net, sizeof net);
         if (net[0]) {
-            snprintf(key, sizeof key, "rcpt:net:%s", net);
+            moat_store_key(key, sizeof key, "rcpt:net:", net);
             if (moat_store_counter_add(st, key, window, 1, now, &hs->net_count) != STORE_OK)
                 return -1;
         }
@@ -175,7 +175,7 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
     if (at && at[1]) {
         char dom[ADDR_DOMAIN_MAX + 1];
         addr_lower(at + 1, dom, sizeof dom);
-        snprintf(key, sizeof key, "rcpt:sdom:%s", dom);
+        moat_store_key(key, sizeof key, "rcpt:sdom:", dom);
         if (moat_store_counter_add(st, key, window, 1, now, &hs->sdom_count) != STORE_OK)
             return -1;
     }

@@ -39,7 +39,7 @@ def main():
         for line in out.stdout.splitlines():
             m = re.match(r"bench (\S+) (\S+)\s+([\d.]+) (ns/call|MB|ms)$", line)
             if m and m.group(1) == "store-scale":
-                size, what = re.match(r"lmdb-(\w+)-keys-(\w+)", m.group(2)).groups()
+                size, what = re.match(r"lmdb-(\w+)-keys-([\w-]+)", m.group(2)).groups()
                 scale[(size, what)] = (float(m.group(3)), m.group(4))
             elif m:
                 rows.append(m.groups())
@@ -88,10 +88,7 @@ def main():
                 "(every module loaded, moat.conf parsed, the store opened), read from "
                 "/proc/PID/smaps_rollup. Private memory is what each concurrent session "
                 "costs.\n\n%s\n\n"
-                "## The LMDB store as it fills\n\nCounters picked at random among 1k, 100k "
-                "and 1M keys (`tests/bench/bench_store_scale.c`): read and update cost, the "
-                "data file's size on disk, a full sweep (every record examined). Target: at "
-                "1M keys within 2x of 1k keys.\n\n%s\n\n"
+                "## The LMDB store as it fills\n\n%s\n\n%s\n\n"
                 "## Per call\n\nThe logic of each entry point on an LMDB store "
                 "(`make bench`; wall-clock ns per call, noisy on shared machines). "
                 "Target: every hot path under 10 us.\n\n%s\n\n"
@@ -99,9 +96,28 @@ def main():
                 % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine(),
                    e2e.SESSIONS, e2e.MESSAGES_PER_SESSION, e2e.CONNECTIONS,
                    "\n".join(e2e_table), "![throughput ratios](%s)\n" % plot if plot else "",
-                   instructions.RCPTS, insn_table, mem_table, scale_table,
+                   instructions.RCPTS, insn_table, mem_table, SCALE_TEXT, scale_table,
                    "\n".join(table), verdicts(res, rows, scale)))
     return 0
+
+
+SCALE_TEXT = (
+    "`tests/bench/bench_store_scale.c` fills one store with 1k, 100k and 1M counters. At each "
+    "size: a counter picked at random, read 20000 times in one process (*lookup*) and read by "
+    "200 new processes 8 times each after opening the store, as each SMTP session meets it "
+    "(*lookup in a new process*: its first touch of a page is a page fault); an update; then "
+    "the two calls an attack makes on every attempt, with the store at that size: an unknown "
+    "recipient from a new address (rcpt) and a failed login from a new address (authlock), "
+    "6000 each; the pages LMDB holds (the file itself is reserved at the map's size, see "
+    "docs/store.md); a full sweep (every record examined). Target: at 1M keys within 2x of "
+    "1k keys.\n\n"
+    "A lone random lookup at 1M keys is bound by memory latency: the 225 MB tree is 4 levels "
+    "deep, its leaves are far larger than every CPU cache, and the binary search in a leaf "
+    "touches several cache lines, each a miss to DRAM; in a new process each page's first "
+    "touch is also a page fault. At 1k keys the whole tree is in the cache and the lookup "
+    "costs little more than the call itself, so the ratio measures the machine's memory "
+    "more than the store. What an attack's calls cost, writes and all, hardly moves with "
+    "the size.")
 
 
 def verdicts(res, rows, scale):
@@ -118,25 +134,40 @@ def verdicts(res, rows, scale):
             if u == "ns/call" and m != "store" and "nearmiss" not in c and float(v) >= 10000]
     out.append("- every hot path under 10 us with LMDB: %s" % (
         "met" if not slow else "NOT met by " + ", ".join(slow)))
-    if ("1k", "read") in scale and ("1M", "read") in scale:
-        worst = max(scale[("1M", w)][0] / scale[("1k", w)][0] for w in ("read", "update"))
-        out.append("- store cost at 1M keys within 2x of 1k keys: %.1fx: %s"
-                   % (worst, "met" if worst <= 2 else "NOT met"))
+    if all((z, w) in scale for z in ("1k", "1M") for w in SCALE_CALLS):
+        calls = {w: scale[("1M", w)][0] / scale[("1k", w)][0] for w in SCALE_CALLS}
+        worst = max(calls.values())
+        out.append("- what an attack's calls cost at 1M keys within 2x of 1k keys: %s: %s"
+                   % (", ".join("%s %.1fx" % (w, r) for w, r in calls.items()),
+                      "met" if worst <= 2 else "NOT met"))
+    if all((z, w) in scale for z in ("1k", "1M") for w in SCALE_OPS):
+        ops = {w: scale[("1M", w)][0] / scale[("1k", w)][0] for w in SCALE_OPS}
+        out.append("- a single store operation at 1M keys within 2x of 1k keys: %s: %s"
+                   % (", ".join("%s %.1fx" % (w, r) for w, r in ops.items()),
+                      "met" if max(ops.values()) <= 2 else
+                      "NOT met (see \"The LMDB store as it fills\")"))
     return "\n".join(out)
+
+
+SCALE_OPS = ("read", "session-read", "update")
+SCALE_CALLS = ("rcpt-unknown", "login-failure")
 
 
 def scale_rows(scale):
     """Markdown table of the store at each size, with the 1M/1k ratio."""
     sizes = [z for z in ("1k", "100k", "1M") if (z, "read") in scale]
-    rows = ["| keys | read ns | update ns | file MB | sweep ms |", "|---|---|---|---|---|"]
+    cols = SCALE_OPS + SCALE_CALLS
+    rows = ["| keys | lookup ns | lookup in a new process ns | update ns | unknown RCPT ns "
+            "| failed login ns | MB in use | sweep ms |", "|---|---|---|---|---|---|---|---|"]
     for z in sizes:
-        rows.append("| %s | %.0f | %.0f | %.1f | %.1f |" % (
-            z, scale[(z, "read")][0], scale[(z, "update")][0], scale[(z, "file")][0],
-            scale[(z, "sweep")][0]))
+        rows.append("| %s | %s | %.1f | %.1f |" % (
+            z, " | ".join("%.0f" % scale.get((z, c), (0,))[0] for c in cols),
+            scale.get((z, "used"), (0,))[0], scale[(z, "sweep")][0]))
     if "1k" in sizes and "1M" in sizes:
-        rows.append("| 1M / 1k | %.1fx | %.1fx | | |" % (
-            scale[("1M", "read")][0] / scale[("1k", "read")][0],
-            scale[("1M", "update")][0] / scale[("1k", "update")][0]))
+        rows.append("| 1M / 1k | %s | | |" % " | ".join(
+            "%.1fx" % (scale[("1M", c)][0] / scale[("1k", c)][0]) if (("1k", c) in scale and
+                                                                    scale[("1k", c)][0]) else ""
+            for c in cols))
     return "\n".join(rows)
 
 

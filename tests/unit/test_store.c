@@ -290,6 +290,21 @@ static void a_scan_callback_may_read_the_store(void **state)
     assert_int_equal(moat_store_get(f->st, "nested:b", NULL, 0, NULL, NULL, t0), STORE_OK);
 }
 
+static void keys_are_joined_and_cut_to_fit(void **state)
+{
+    char buf[12];
+
+    (void)state;
+    assert_int_equal(moat_store_key(buf, sizeof buf, "rcpt:ip:", "1.2"), 11);
+    assert_string_equal(buf, "rcpt:ip:1.2");
+    assert_int_equal(moat_store_key(buf, sizeof buf, "rcpt:ip:", "10.0.0.1"), 11);
+    assert_string_equal(buf, "rcpt:ip:10.");   /* cut, and still terminated */
+    assert_int_equal(moat_store_key(buf, sizeof buf, "a", "", ":", "b"), 3);
+    assert_string_equal(buf, "a:b");
+    assert_int_equal(moat_store_key(buf, 1, "abc"), 0);
+    assert_string_equal(buf, "");
+}
+
 static void a_key_of_another_kind_reads_as_absent(void **state)
 {
     fixture *f = *state;
@@ -1116,6 +1131,7 @@ int main(void)
         BOTH(delete_removes_sets_and_counters),
         BOTH(scan_lists_live_keys_by_prefix),
         BOTH(a_scan_callback_may_read_the_store),
+        BOTH(keys_are_joined_and_cut_to_fit),
         BOTH(sweep_removes_only_expired),
         BOTH(bad_arguments_are_errors),
         BOTH(a_key_of_another_kind_reads_as_absent),
