@@ -79,7 +79,8 @@ typedef struct lmdb_state {
     MDB_dbi dbi;
     dev_t dev;     /* the data file this process opened: a damaged one is */
     ino_t ino;     /* moved aside only if nobody has replaced it already */
-    int writemap;          /* writes go through the map (MDB_WRITEMAP) */
+    int writemap;          /* writes go through the map (MDB_WRITEMAP); -1: unreserved */
+    int reserve_failed;    /* the last open could not reserve the map */
     size_t reserved;       /* with writemap: bytes of the file known to be reserved */
     MDB_txn *reader;       /* a read-only transaction kept for the next read */
     int reader_busy;       /* reader is in use (a scan's callback may read again) */
@@ -258,6 +259,7 @@ static int env_open_once(moat_store *st, lmdb_state *ls, int writemap)
 
     ls->writemap = 0;
     ls->reserved = 0;
+    ls->reserve_failed = 0;
     if ((rc = mdb_env_create(&ls->env)) != 0)
         return rc;
     mdb_env_set_mapsize(ls->env, st->cfg.map_size);
@@ -275,10 +277,12 @@ static int env_open_once(moat_store *st, lmdb_state *ls, int writemap)
             rc = errno;
         }
     }
-    if (rc == 0 && writemap && (rc = reserve(ls)) != 0)
+    if (rc == 0 && writemap && (rc = reserve(ls)) != 0) {
+        ls->reserve_failed = 1;
         moat_log_once("store:reserve", MOAT_LOG_WARN, "moat store: cannot reserve %zu bytes "
                       "for %s/data.mdb (%s); writing without the map, which is slower",
                       st->cfg.map_size, st->cfg.path, strerror(rc));
+    }
     ls->writemap = writemap;
     /* The main database always exists: a read-only transaction opens it
      * without waiting for a writer (a batch may be holding the lock). */
@@ -303,8 +307,7 @@ static int env_open_best(moat_store *st, lmdb_state *ls)
     if (!reservation_holds(st->cfg.path))
         return env_open_once(st, ls, 0);
     rc = env_open_once(st, ls, 1);
-    return rc == ENOSPC || rc == EOPNOTSUPP || rc == EFBIG || rc == EDQUOT
-               ? env_open_once(st, ls, 0) : rc;
+    return ls->reserve_failed ? env_open_once(st, ls, 0) : rc;
 }
 
 /*

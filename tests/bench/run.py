@@ -111,7 +111,7 @@ SCALE_TEXT = (
     "6000 each; the pages LMDB holds (the file itself is reserved at the map's size, see "
     "docs/store.md); a full sweep (every record examined). Target: at 1M keys within 2x of "
     "1k keys.\n\n"
-    "A lone random lookup at 1M keys is bound by memory latency: the 225 MB tree is 4 levels "
+    "A lone random lookup at 1M keys is bound by memory latency: the tree (over 200 MB) is 4 levels "
     "deep, its leaves are far larger than every CPU cache, and the binary search in a leaf "
     "touches several cache lines, each a miss to DRAM; in a new process each page's first "
     "touch is also a page fault. At 1k keys the whole tree is in the cache and the lookup "
