@@ -14,11 +14,6 @@ import json
 
 from harness import HERE, PLAIN_AUTHENTICATORS, Exim, RedisServer, SmtpSink, message
 
-# Delivery events run in a delivery process that Exim re-executes set-user-id,
-# where glibc drops LD_PRELOAD: an ASan build of the module cannot load there.
-NO_EVENTS_UNDER_ASAN = unittest.skipIf(
-    os.environ.get("MOAT_ASAN"), "delivery events run where the ASan runtime cannot be preloaded")
-
 GEO = ["127.0.20.0/24=DE:64500",    # alice's home network
        "127.0.21.0/24=CN:64501",    # an attacker's network
        "127.0.22.0/24=RU:64502",    # a country on the deny list
@@ -393,11 +388,9 @@ class ContainmentTest(unittest.TestCase):
         finally:
             peer.stop()
 
-    @NO_EVENTS_UNDER_ASAN
     def test_remote_rejections_contain_on_lmdb(self):
         self.run_rejections("lmdb")
 
-    @NO_EVENTS_UNDER_ASAN
     def test_remote_rejections_contain_on_redis(self):
         redis = RedisServer().start()
         try:
@@ -405,7 +398,6 @@ class ContainmentTest(unittest.TestCase):
         finally:
             redis.stop()
 
-    @NO_EVENTS_UNDER_ASAN
     def test_remote_rejections_in_log_only_mode_refuse_nothing(self):
         peer = SmtpSink(reject=dict(("n%d@victims.test" % i, "550 5.1.1 unknown")
                                     for i in range(10))).start()
