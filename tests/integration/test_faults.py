@@ -1,5 +1,5 @@
 """Issue 8 (faults): moat's own parts fail - Redis killed or stalled, the
-LMDB map full, the state directory unwritable - and Exim keeps answering
+LMDB map full, the state directory unwritable, the disk under it full - and Exim keeps answering
 per on_error within its time budget: one clear log line per process, no
 crash, no paniclog entry, no mail lost."""
 
@@ -117,6 +117,37 @@ class FaultTest(unittest.TestCase):
             codes, slowest = transaction(ex, "127.0.80.4")
             self.assert_served(ex, codes, slowest, 1.0)
             self.assertIn("cannot create %s/state" % locked, ex.mainlog())
+
+    def test_disk_full_under_the_store(self):
+        # A 1 MB file system that a file fills but for 32 KB, and a map of 64 MB:
+        # the map cannot be reserved, so Exim's processes write with pwrite and
+        # get errors when the disk fills, where writing through the map would
+        # have killed them with SIGBUS.
+        ex = faulty_exim("")
+        small = ex.path("small")
+        os.makedirs(small)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here")
+        self.addCleanup(subprocess.run, ["umount", "-l", small], capture_output=True)
+        with open(os.path.join(small, "filler"), "wb") as f:
+            f.write(b"\0" * (1024 * 1024 - 32 * 1024))
+        os.makedirs(os.path.join(small, "state"))
+        subprocess.run(["chown", "-R", "Debian-exim:Debian-exim", small], check=True)
+        ex.write_moat_conf('store {\n  path = "%s/state"\n  map_size = 64M\n}\n'
+                           'rcpt {\n  source = file\n  file = "%s"\n}\n'
+                           % (small, ex.path("recipients")), raw=True)
+        with ex:
+            for n in range(4):
+                codes, slowest = transaction(ex, "127.0.80.%d" % (10 + n))
+                self.assertEqual(codes, [535, 250, 250, 550, 250])
+                self.assertLess(slowest, 2.0)
+            self.assertTrue(ex.wait_maildir("alice", 4))
+            self.assertEqual(ex.paniclog(), "")
+            log = ex.mainlog()
+            self.assertIn("cannot reserve 67108864 bytes", log)
+            self.assertIn("moat rcpt: error:", log)   # the disk did fill
+            self.assertNotIn("signal", log)           # no process of Exim's was killed
 
     def test_on_error_defer_answers_451_never_550(self):
         redis = RedisServer().start()
