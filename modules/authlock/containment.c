@@ -141,7 +141,8 @@ int authlock_submit(moat_runtime *rt, const char *user, const char *recipient, i
     uint64_t recipients = 0, messages = 0, rejected = 0;
     rejects_state rstate = REJECTS_FINE;
     double base;
-    long floor = moat_cfg_int(sec, "send_floor"), mult = moat_cfg_int(sec, "send_multiplier"), limit;
+    long floor = moat_cfg_int(sec, "send_floor"), mult = moat_cfg_int(sec, "send_multiplier");
+    long limit;
     int r, log_only = moat_config_log_only(rt->config, "authlock");
 
     addr_lower(user, ukey, sizeof ukey);

@@ -14,8 +14,8 @@ void authlock_locate(const moat_config *config, cfg_t *sec, const char *ip, time
     memset(loc, 0, sizeof *loc);
     loc->ip = ip;
     if (net_parse_ip(ip, &parsed) == 0)
-        net_network(&parsed, (int)moat_cfg_int(sec, "v4_prefix"), (int)moat_cfg_int(sec, "v6_prefix"),
-                    loc->net, sizeof loc->net);
+        net_network(&parsed, (int)moat_cfg_int(sec, "v4_prefix"),
+                    (int)moat_cfg_int(sec, "v6_prefix"), loc->net, sizeof loc->net);
     loc->has_geo = geo_lookup(config->geoip.country_db, config->geoip.asn_db, ip, now, &loc->geo);
     if (loc->geo.asn)
         snprintf(loc->asn, sizeof loc->asn, "AS%u", loc->geo.asn);

@@ -120,7 +120,8 @@ void pwhash(const unsigned char *secret, size_t secret_len, const char *user,
     memcpy(data + ul + 1, password, pl);
     n = ul + 1 + pl;
     ctx = keyed_mac(secret, secret_len);
-    if (ctx && EVP_MAC_update(ctx, data, n) == 1 && EVP_MAC_final(ctx, md, &mdlen_z, sizeof md) == 1)
+    if (ctx && EVP_MAC_update(ctx, data, n) == 1 &&
+        EVP_MAC_final(ctx, md, &mdlen_z, sizeof md) == 1)
         mdlen = (unsigned int)mdlen_z;
     else
         HMAC(EVP_sha256(), secret, (int)secret_len, data, n, md, &mdlen);

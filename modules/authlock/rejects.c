@@ -110,7 +110,8 @@ int authlock_rejects_state(moat_runtime *rt, const char *ukey, uint64_t sent, ti
         return 0;
     if (count(rt, ukey, NULL, now, rejected) != 0)
         return -1;
-    *state = authlock_rejects_judge(*rejected, sent, floor, moat_cfg_int(sec, "send_reject_percent"));
+    *state = authlock_rejects_judge(*rejected, sent, floor,
+                                    moat_cfg_int(sec, "send_reject_percent"));
     return 0;
 }
 

@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     snprintf(geo, sizeof geo, "perl tests/integration/mmdb_writer.pl %s/geo.mmdb "
              "192.0.0.0/16=DE:64500 198.51.100.0/24=CN:64501 >/dev/null 2>&1", dir);
     with_geo = system(geo) == 0;
-    fprintf(f, "log { level = error }\nstore { path = \"%s/state\" }\n"
+    fprintf(f, "log { level = error }\nstore { path = \"%s/state\" map_size = 64M }\n"
                "authlock { ip_threshold = 1000000 net_threshold = 1000000 "
                "asn_threshold = 1000000 spray_threshold = 1000000 user_threshold = 1000000 "
                "user_familiar_threshold = 1000000 distributed_ips = 1000000 "

@@ -82,7 +82,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/moat.conf", dir);
     if ((f = fopen(path, "w")) == NULL)
         return 2;
-    fprintf(f, "log { level = error }\nstore { path = \"%s/state\" }\n"
+    fprintf(f, "log { level = error }\nstore { path = \"%s/state\" map_size = 64M }\n"
                "autoreply { local_domains = {\"example.test\"} cap_address = 0 cap_domain = 0 }\n",
             dir);
     fclose(f);

@@ -36,7 +36,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/moat.conf", dir);
     if ((f = fopen(path, "w")) == NULL)
         return 2;
-    fprintf(f, "log { level = error }\nstore { path = \"%s/state\" }\n"
+    fprintf(f, "log { level = error }\nstore { path = \"%s/state\" map_size = 64M }\n"
                "catchall { domain \"example.test\" { explicit = \"%s/explicit\" } }\n", dir, dir);
     fclose(f);
     if ((rt = moat_runtime_get(path, err, sizeof err)) == NULL)

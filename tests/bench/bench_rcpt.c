@@ -43,7 +43,8 @@ static moat_runtime *runtime_for(const char *rcpt_options)
     f = fopen(path, "w");
     if (f == NULL)
         exit(2);
-    snprintf(text, sizeof text, "log { level = error }\nstore { path = \"%s/state\" }\nrcpt { %s ip_threshold = 1000000 "
+    snprintf(text, sizeof text, "log { level = error }\n"
+             "store { path = \"%s/state\" map_size = 64M }\nrcpt { %s ip_threshold = 1000000 "
              "net_threshold = 1000000 sender_domain_threshold = 1000000 "
              "session_max_invalid = 1000000 tarpit_base = 0 domain_attack_threshold = 100 "
              "%s }\n", dir, rcpt_options,

@@ -110,7 +110,7 @@ class FaultTest(unittest.TestCase):
         locked = ex.path("locked")
         os.makedirs(locked)
         os.chmod(locked, 0o500)   # root's, not the Exim user's
-        ex.write_moat_conf('store {\n  path = "%s/state"\n}\n'
+        ex.write_moat_conf('store {\n  path = "%s/state"\n  map_size = 16M\n}\n'
                            'rcpt {\n  source = file\n  file = "%s"\n}\n'
                            % (locked, ex.path("recipients")), raw=True)
         with ex:

@@ -37,7 +37,7 @@ static moat_runtime *runtime_with(const char *extra)
     snprintf(path, sizeof path, "%s/moat.conf", dir);
     f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "log { level = error }\nstore { path = \"%s/state-%d\" }\n"
+    fprintf(f, "log { level = error }\nstore { path = \"%s/state-%d\" map_size = 16M }\n"
                "authlock { ip_threshold = 50 user_threshold = 3 user_familiar_threshold = 6 "
                "spray_threshold = 3 tarpit_after = 2 tarpit_base = 1s tarpit_max = 4s %s }\n",
             dir, rand(), extra);

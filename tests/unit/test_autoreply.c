@@ -338,7 +338,7 @@ static moat_runtime *runtime(fixture *fx, const char *extra)
     snprintf(path, sizeof path, "%s/moat.conf", fx->dir);
     f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "log { level = error }\nstore { path = \"%s/state\" }\n"
+    fprintf(f, "log { level = error }\nstore { path = \"%s/state\" map_size = 16M }\n"
                "autoreply {\n local_domains = {\"example.test\"}\n %s\n}\n", fx->dir, extra);
     fclose(f);
     moat_runtime_reset();
