@@ -82,7 +82,7 @@ def run():
         exims = {k: make(k, tmp, redis) for k in ("plain", "lmdb", "redis")}
         for ex in exims.values():
             ex.start()
-        for round_ in range(2):   # interleaved rounds: the machine's noise hits all alike
+        for round_ in range(3):   # interleaved rounds: the machine's noise hits all alike
             for kind, ex in exims.items():
                 m = throughput(ex)
                 c = connection_rate(ex)

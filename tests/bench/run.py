@@ -12,6 +12,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PER_CALL_RUNS = 3   # runs of each per-call benchmark; each case keeps its best
 
 
 def machine():
@@ -30,19 +31,27 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     args = ap.parse_args()
-    rows, scale = [], {}
+    rows, scale, best = [], {}, {}
     for binary in sorted(glob.glob(os.path.join(args.build, "bench", "bench_*"))):
-        out = subprocess.run([binary], capture_output=True, text=True)
-        if out.returncode != 0:
-            print("%s failed:\n%s" % (binary, out.stderr))
-            return 1
-        for line in out.stdout.splitlines():
-            m = re.match(r"bench (\S+) (\S+)\s+([\d.]+) (ns/call|MB|ms)$", line)
-            if m and m.group(1) == "store-scale":
-                size, what = re.match(r"lmdb-(\w+)-keys-([\w-]+)", m.group(2)).groups()
-                scale[(size, what)] = (float(m.group(3)), m.group(4))
-            elif m:
-                rows.append(m.groups())
+        # The per-call benchmarks run PER_CALL_RUNS times and keep each case's
+        # best: other guests of a shared machine only ever make a run slower.
+        for _ in range(1 if binary.endswith("bench_store_scale") else PER_CALL_RUNS):
+            out = subprocess.run([binary], capture_output=True, text=True)
+            if out.returncode != 0:
+                print("%s failed:\n%s" % (binary, out.stderr))
+                return 1
+            for line in out.stdout.splitlines():
+                m = re.match(r"bench (\S+) (\S+)\s+([\d.]+) (ns/call|MB|ms)$", line)
+                if m and m.group(1) == "store-scale":
+                    size, what = re.match(r"lmdb-(\w+)-keys-([\w-]+)", m.group(2)).groups()
+                    scale[(size, what)] = (float(m.group(3)), m.group(4))
+                elif m:
+                    key = (m.group(1), m.group(2))
+                    if key not in best:
+                        rows.append(key)
+                    if key not in best or float(m.group(3)) < float(best[key][2]):
+                        best[key] = m.groups()
+    rows = [best[k] for k in rows]
     table = ["| module | case | cost | unit |", "|---|---|---|---|"]
     table += ["| %s | %s | %s | %s |" % r for r in rows]
     print("\n".join(table))
@@ -73,7 +82,7 @@ def main():
                 "## End to end\n\nExim accepting mail (queue_only) from %d parallel sessions of "
                 "%d messages each, and %d connections (connect, EHLO, MAIL, RCPT, QUIT), spool "
                 "and state on tmpfs; ratios against the same Exim without moat's snippets, "
-                "measured in the same run (best of two interleaved rounds). Target: ratios "
+                "measured in the same run (best of three interleaved rounds). Target: ratios "
                 "of at least 0.95.\n\n%s\n\n%s\n"
                 "## Instructions per RCPT, against Exim's own checks\n\n"
                 "Counted by callgrind (stable where time is not): `exim -bs` sessions of 1 and "
@@ -90,7 +99,8 @@ def main():
                 "costs.\n\n%s\n\n"
                 "## The LMDB store as it fills\n\n%s\n\n%s\n\n"
                 "## Per call\n\nThe logic of each entry point on an LMDB store "
-                "(`make bench`; wall-clock ns per call, noisy on shared machines). "
+                "(`make bench`; wall-clock ns per call, the best of three runs: noisy on shared "
+                "machines). "
                 "Target: every hot path under 10 us.\n\n%s\n\n"
                 "## Against the targets\n\n%s\n"
                 % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine(),
