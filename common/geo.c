@@ -7,7 +7,9 @@
  */
 #include "geo.h"
 
+#include <arpa/inet.h>
 #include <maxminddb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -75,12 +77,34 @@ static MMDB_s *db_for(int slot, const char *path, time_t now)
 }
 
 /* lookup - the record of ip in db; 1 when found */
-static int lookup(MMDB_s *db, const char *ip, MMDB_lookup_result_s *res)
+/*
+ * numeric_address - ip, a numeric IPv4 or IPv6 address (as Exim gives
+ * it), as a socket address; 0, or -1 when it is not one. inet_pton where
+ * MMDB_lookup_string would call getaddrinfo twice per client.
+ */
+static int numeric_address(const char *ip, struct sockaddr_storage *ss)
 {
-    int gai = 0, rc = 0;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
 
-    *res = MMDB_lookup_string(db, ip, &gai, &rc);
-    return gai == 0 && rc == MMDB_SUCCESS && res->found_entry;
+    memset(ss, 0, sizeof *ss);
+    if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        return 0;
+    }
+    return -1;
+}
+
+static int lookup(MMDB_s *db, const struct sockaddr_storage *ss, MMDB_lookup_result_s *res)
+{
+    int rc = 0;
+
+    *res = MMDB_lookup_sockaddr(db, (const struct sockaddr *)ss, &rc);
+    return rc == MMDB_SUCCESS && res->found_entry;
 }
 
 /* country_of - the two-letter code under field/iso_code of a record; 1 when there */
@@ -102,13 +126,16 @@ int geo_lookup(const char *country_db, const char *asn_db, const char *ip, time_
     MMDB_s *cdb = db_for(0, country_db, now), *adb = db_for(1, asn_db, now);
     MMDB_lookup_result_s res;
     MMDB_entry_data_s data;
+    struct sockaddr_storage ss;
     int found = 0;
 
     memset(info, 0, sizeof *info);
-    if (cdb && lookup(cdb, ip, &res) &&
+    if ((cdb == NULL && adb == NULL) || numeric_address(ip, &ss) != 0)
+        return 0;
+    if (cdb && lookup(cdb, &ss, &res) &&
         (country_of(&res, "country", info) || country_of(&res, "registered_country", info)))
         found = 1;
-    if (adb && lookup(adb, ip, &res)) {
+    if (adb && lookup(adb, &ss, &res)) {
         if (MMDB_get_value(&res.entry, &data, "autonomous_system_number", NULL) == MMDB_SUCCESS &&
             data.has_data && data.type == MMDB_DATA_TYPE_UINT32) {
             info->asn = data.uint32;
