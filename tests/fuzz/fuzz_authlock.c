@@ -21,21 +21,34 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static moat_runtime *rt;
+static char dir[] = "/tmp/moat-fuzz-authlock-XXXXXX";
+
+/* remove_dir - the store goes when the fuzzer ends normally (kept after a crash) */
+static void remove_dir(void)
+{
+    char cmd[128];
+
+    moat_runtime_reset();
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "fuzz_authlock: cannot remove %s\n", dir);
+}
 
 static moat_runtime *runtime(void)
 {
-    char dir[] = "/tmp/moat-fuzz-authlock-XXXXXX", path[128], err[512];
+    char path[128], err[512];
     FILE *f;
 
     if (rt)
         return rt;
     if (mkdtemp(dir) == NULL)
         abort();
+    atexit(remove_dir);
     snprintf(path, sizeof path, "%s/moat.conf", dir);
     f = fopen(path, "w");
     if (f == NULL)
         abort();
-    fprintf(f, "log { level = error }\nstore { path = \"%s/state\" map_size = 512M }\n", dir);
+    fprintf(f, "log { level = error }\nstore { path = \"%s/state\" map_size = 256M }\n", dir);
     fclose(f);
     rt = moat_runtime_get(path, err, sizeof err);
     if (rt == NULL)
