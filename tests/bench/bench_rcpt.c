@@ -1,7 +1,8 @@
 /*
  * bench_rcpt.c - the per-RCPT cost of rcpt_check on an LMDB store, for the
  * file, CDB and cached-LDAP sources (valid recipients, the hot path) and
- * for an unknown recipient (counting included), for a harvesting client,
+ * for an unknown recipient (counting included), from a new address each
+ * time, for a harvesting client,
  * and the near-miss search over 10000 addresses on its own (it runs for a
  * client's first unknown recipients). Prints one line per case:
  * "bench rcpt <case> <ns per call>". With a case's name as argument, runs
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
     rt = runtime_for(opts);
     run("file-valid", rt, 1, 0);
     run("file-unknown", rt, 0, 0);
+    run("file-unknown-new-address", rt, 0, 1);   /* a botnet: every attempt from elsewhere */
     snprintf(opts, sizeof opts, "source = file file = \"%s\" near_miss_distance = 2", path);
     rt = runtime_for(opts);
     run("file-unknown-harvester", rt, 0, 0);   /* near misses not searched after 3 */

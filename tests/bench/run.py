@@ -100,9 +100,9 @@ def main():
                 "## The LMDB store as it fills\n\n%s\n\n%s\n\n"
                 "## Per call\n\nThe logic of each entry point on an LMDB store "
                 "(`make bench`; wall-clock ns per call, the best of five runs: noisy on shared "
-                "machines). The attacks here come from one client address; from a new "
-                "address on every attempt (a botnet) each call also creates the address's "
-                "keys and costs more: the last columns of the store's table above. "
+                "machines). The attacks come from one client address, and (*-new-address*) "
+                "from a new one on every attempt, as from a botnet, where each call also "
+                "creates the address's keys. "
                 "Target: every hot path under 10 us.\n\n%s\n\n"
                 "## Against the targets\n\n%s\n"
                 % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine(),
