@@ -76,7 +76,6 @@ static MMDB_s *db_for(int slot, const char *path, time_t now)
     return &g->mmdb;
 }
 
-/* lookup - the record of ip in db; 1 when found */
 /*
  * numeric_address - ip, a numeric IPv4 or IPv6 address (as Exim gives
  * it), as a socket address; 0, or -1 when it is not one. inet_pton where
@@ -99,6 +98,7 @@ static int numeric_address(const char *ip, struct sockaddr_storage *ss)
     return -1;
 }
 
+/* lookup - the record of the address in db; 1 when found */
 static int lookup(MMDB_s *db, const struct sockaddr_storage *ss, MMDB_lookup_result_s *res)
 {
     int rc = 0;

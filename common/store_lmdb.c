@@ -79,8 +79,9 @@ typedef struct lmdb_state {
     MDB_dbi dbi;
     dev_t dev;     /* the data file this process opened: a damaged one is */
     ino_t ino;     /* moved aside only if nobody has replaced it already */
-    int writemap;          /* writes go through the map (MDB_WRITEMAP); -1: unreserved */
-    int reserve_failed;    /* the last open could not reserve the map */
+    int writemap;          /* writes go through the map (MDB_WRITEMAP); -1: a grown map
+                              could not be reserved, so nothing may be written */
+    int unreserved;        /* why the map could not be reserved (an errno), or 0 */
     size_t reserved;       /* with writemap: bytes of the file known to be reserved */
     MDB_txn *reader;       /* a read-only transaction kept for the next read */
     int reader_busy;       /* reader is in use (a scan's callback may read again) */
@@ -230,22 +231,26 @@ static int reserve(lmdb_state *ls)
 }
 
 /*
- * txn_begin - mdb_txn_begin, adopting a map another process grew (a
- * writer then reserves the larger map first), clearing dead readers
+ * txn_begin - mdb_txn_begin, adopting a map another process grew (through
+ * the map, the larger map is reserved first; when it cannot be, no write
+ * begins and fail_rc closes the environment), clearing dead readers
  */
 static int txn_begin(lmdb_state *ls, unsigned flags, MDB_txn **txn)
 {
     int rc = mdb_txn_begin(ls->env, NULL, flags, txn), dead = 0, again = 0;
 
-    if (rc == MDB_MAP_RESIZED)
+    if (rc == MDB_MAP_RESIZED) {
         again = mdb_env_set_mapsize(ls->env, 0) == 0;
-    else if (rc == MDB_READERS_FULL)
+        if (again && ls->writemap > 0 && (ls->unreserved = reserve(ls)) != 0)
+            ls->writemap = -1;
+    } else if (rc == MDB_READERS_FULL) {
         again = mdb_reader_check(ls->env, &dead) == 0 && dead > 0;
+    }
     if (again)
         rc = mdb_txn_begin(ls->env, NULL, flags, txn);
-    if (rc == 0 && ls->writemap && !(flags & MDB_RDONLY) && (rc = reserve(ls)) != 0) {
+    if (rc == 0 && ls->writemap < 0 && !(flags & MDB_RDONLY)) {
         mdb_txn_abort(*txn);
-        ls->writemap = -1;   /* unusable for writing: fail_rc closes it */
+        rc = ls->unreserved;
     }
     return rc;
 }
@@ -259,7 +264,7 @@ static int env_open_once(moat_store *st, lmdb_state *ls, int writemap)
 
     ls->writemap = 0;
     ls->reserved = 0;
-    ls->reserve_failed = 0;
+    ls->unreserved = 0;
     if ((rc = mdb_env_create(&ls->env)) != 0)
         return rc;
     mdb_env_set_mapsize(ls->env, st->cfg.map_size);
@@ -277,8 +282,7 @@ static int env_open_once(moat_store *st, lmdb_state *ls, int writemap)
             rc = errno;
         }
     }
-    if (rc == 0 && writemap && (rc = reserve(ls)) != 0) {
-        ls->reserve_failed = 1;
+    if (rc == 0 && writemap && (rc = ls->unreserved = reserve(ls)) != 0) {
         moat_log_once("store:reserve", MOAT_LOG_WARN, "moat store: cannot reserve %zu bytes "
                       "for %s/data.mdb (%s); writing without the map, which is slower",
                       st->cfg.map_size, st->cfg.path, strerror(rc));
@@ -307,7 +311,7 @@ static int env_open_best(moat_store *st, lmdb_state *ls)
     if (!reservation_holds(st->cfg.path))
         return env_open_once(st, ls, 0);
     rc = env_open_once(st, ls, 1);
-    return ls->reserve_failed ? env_open_once(st, ls, 0) : rc;
+    return ls->unreserved ? env_open_once(st, ls, 0) : rc;
 }
 
 /*

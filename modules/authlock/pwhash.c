@@ -90,7 +90,7 @@ static EVP_MAC_CTX *keyed_mac(const unsigned char *secret, size_t secret_len)
         return NULL;
     ctx = EVP_MAC_CTX_new(mac);
     EVP_MAC_free(mac);   /* the context keeps its own reference */
-    params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
     params[1] = OSSL_PARAM_construct_end();
     if (ctx == NULL || EVP_MAC_init(ctx, secret, secret_len, params) != 1) {
         EVP_MAC_CTX_free(ctx);
