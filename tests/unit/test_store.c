@@ -453,28 +453,63 @@ static void sixteen_processes_count_exactly(void **state)
     assert_int_equal(total, WRITERS * INCREMENTS);
 }
 
+/*
+ * fill_pages - n values of 4 KB under "<prefix>:<i>", one write each: how
+ * many writes failed; *named (if not NULL) counts the failures whose
+ * error names the key
+ */
+static int fill_pages(moat_store *st, const char *prefix, int n, uint32_t ttl, time_t t0,
+                      int *named)
+{
+    char value[4096], key[32];
+    int i, errors = 0;
+
+    memset(value, 'v', sizeof value);
+    for (i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "%s:%d", prefix, i);
+        if (moat_store_set(st, key, value, sizeof value, ttl, t0) != STORE_OK) {
+            errors++;
+            if (named && strstr(moat_store_last_error(st), key) != NULL)
+                (*named)++;
+        }
+    }
+    return errors;
+}
+
+/*
+ * grown_by_another_process - a child configured with an 8 MB map writes
+ * "big:0".."big:599" past a smaller map's end; whether it managed
+ */
+static int grown_by_another_process(const moat_store_config *cfg, time_t t0)
+{
+    pid_t pid = fork();
+    int status;
+
+    if (pid == 0) {
+        moat_store_config big = *cfg;
+
+        big.map_size = 8UL * 1024 * 1024;
+        _exit(fill_pages(moat_store_new(&big), "big", 600, 600, t0, NULL) == 0 ? 0 : 1);
+    }
+    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+           WEXITSTATUS(status) == 0;
+}
+
 static void lmdb_full_map_is_an_error_reported_once(void **state)
 {
     fixture *f = *state;
     moat_store_config small = f->cfg;
     moat_store *st;
-    char value[4096];
     time_t t0 = time(NULL);
-    int i, errors = 0;
+    int errors;
 
     snprintf(small.path, sizeof small.path, "%s/small", f->dir);
     small.map_size = 1024UL * 1024;
     st = moat_store_new(&small);
-    memset(value, 'v', sizeof value);
     log_lines = 0;
     moat_log_set_sink(count_lines);
     moat_log_once_reset();
-    for (i = 0; i < 600; i++) {
-        char key[32];
-        snprintf(key, sizeof key, "fill:%d", i);
-        if (moat_store_set(st, key, value, sizeof value, 3600, t0) != STORE_OK)
-            errors++;
-    }
+    errors = fill_pages(st, "fill", 600, 3600, t0, NULL);
     moat_log_set_sink(NULL);
     assert_true(errors > 0);
     assert_int_equal(log_lines, 1);
@@ -512,8 +547,6 @@ static void lmdb_map_is_reserved_before_it_is_written(void **state)
     time_t t0 = time(NULL);
     long long reserved;
     store_status rc;
-    pid_t pid;
-    int status;
 
     snprintf(mnt, sizeof mnt, "%s/tmpfs", f->dir);
     if (mount_tmpfs(mnt, "64m") != 0)
@@ -524,29 +557,7 @@ static void lmdb_map_is_reserved_before_it_is_written(void **state)
     st = moat_store_new(&cfg);
     assert_int_equal(moat_store_set(st, "first", "x", 1, 600, t0), STORE_OK);
     assert_true(allocated(data) >= 1024LL * 1024);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        /* a process configured with a larger map fills it past the parent's */
-        moat_store_config big = cfg;
-        moat_store *child;
-        char value[4096];
-        int i;
-
-        big.map_size = 8UL * 1024 * 1024;
-        child = moat_store_new(&big);
-        memset(value, 'v', sizeof value);
-        for (i = 0; i < 600; i++) {
-            char key[32];
-            snprintf(key, sizeof key, "big:%d", i);
-            if (moat_store_set(child, key, value, sizeof value, 600, t0) != STORE_OK)
-                _exit(1);
-        }
-        _exit(0);
-    }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(grown_by_another_process(&cfg, t0));
     /* the parent adopts the larger map, reserved before anyone wrote to it */
     assert_int_equal(moat_store_get(st, "big:599", buf, sizeof buf, NULL, NULL, t0), STORE_OK);
     rc = moat_store_set(st, "second", "x", 1, 600, t0);
@@ -583,24 +594,15 @@ static void lmdb_full_disk_is_an_error_not_a_crash(void **state)
          * pwrite and fail, where writing the map would raise SIGBUS. */
         moat_store_config cfg = f->cfg;
         moat_store *st;
-        char value[4096];
         time_t t0 = time(NULL);
-        int i, errors = 0, reported = 0;
+        int errors, reported = 0;
 
         snprintf(cfg.path, sizeof cfg.path, "%s/state", mnt);
         cfg.map_size = 16UL * 1024 * 1024;
         moat_log_set_sink(count_reserve_lines);
         moat_log_once_reset();
         st = moat_store_new(&cfg);
-        memset(value, 'v', sizeof value);
-        for (i = 0; i < 600; i++) {
-            char key[32];
-            snprintf(key, sizeof key, "fill:%d", i);
-            if (moat_store_set(st, key, value, sizeof value, 3600, t0) != STORE_OK) {
-                errors++;   /* LMDB says EIO of a short write */
-                reported += strstr(moat_store_last_error(st), "fill:") != NULL;
-            }
-        }
+        errors = fill_pages(st, "fill", 600, 3600, t0, &reported);   /* LMDB: EIO, short write */
         /* what was written before the disk filled is still there */
         if (moat_store_get(st, "fill:0", NULL, 0, NULL, NULL, t0) != STORE_OK)
             _exit(3);
@@ -697,37 +699,13 @@ static void lmdb_map_grown_by_another_process_is_adopted(void **state)
     moat_store_config cfg = f->cfg;
     moat_store *st;
     time_t t0 = time(NULL);
-    pid_t pid;
-    int status;
     char buf[8];
 
     snprintf(cfg.path, sizeof cfg.path, "%s/grown", f->dir);
     cfg.map_size = 1024UL * 1024;
     st = moat_store_new(&cfg);
     assert_int_equal(moat_store_set(st, "first", "x", 1, 600, t0), STORE_OK);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        /* a process configured with a larger map writes past the parent's */
-        moat_store_config big = cfg;
-        moat_store *child;
-        char value[4096];
-        int i;
-
-        big.map_size = 8UL * 1024 * 1024;
-        child = moat_store_new(&big);
-        memset(value, 'v', sizeof value);
-        for (i = 0; i < 600; i++) {
-            char key[32];
-            snprintf(key, sizeof key, "big:%d", i);
-            if (moat_store_set(child, key, value, sizeof value, 600, t0) != STORE_OK)
-                _exit(1);
-        }
-        _exit(0);
-    }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(grown_by_another_process(&cfg, t0));
     assert_int_equal(moat_store_get(st, "big:599", buf, sizeof buf, NULL, NULL, t0), STORE_OK);
     assert_int_equal(moat_store_set(st, "second", "x", 1, 600, t0), STORE_OK);
     moat_store_free(st);
@@ -1090,24 +1068,18 @@ static void lmdb_a_failed_batch_keeps_none_of_its_writes(void **state)
     fixture *f = *state;
     moat_store_config small = f->cfg;
     moat_store *st;
-    char value[4096];
     size_t len;
     time_t t0 = time(NULL);
-    int i, errors = 0;
+    int errors;
 
     snprintf(small.path, sizeof small.path, "%s/small-batch", f->dir);
     small.map_size = 1024UL * 1024;
     st = moat_store_new(&small);
-    memset(value, 'v', sizeof value);
     moat_log_set_sink(count_lines);
     assert_int_equal(moat_store_set(st, "kept", "k", 1, 3600, t0), STORE_OK);
     assert_int_equal(moat_store_batch_begin(st), STORE_OK);
     assert_int_equal(moat_store_set(st, "lost", "l", 1, 3600, t0), STORE_OK);
-    for (i = 0; i < 600; i++) {
-        char key[32];
-        snprintf(key, sizeof key, "fill:%d", i);
-        errors += moat_store_set(st, key, value, sizeof value, 3600, t0) != STORE_OK;
-    }
+    errors = fill_pages(st, "fill", 600, 3600, t0, NULL);
     assert_true(errors > 0);
     assert_int_equal(moat_store_batch_end(st), STORE_ERROR);
     moat_log_set_sink(NULL);
