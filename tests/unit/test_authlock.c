@@ -25,28 +25,21 @@
 #include "geo_fixture.h"
 #include "log.h"
 #include "runtime.h"
+#include "runtime_fixture.h"
 
 static char dir[64];
 
 static moat_runtime *runtime_with(const char *extra)
 {
-    char path[128], err[512];
-    FILE *f;
-    moat_runtime *rt;
+    char path[128], text[2048];
 
     snprintf(path, sizeof path, "%s/moat.conf", dir);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "log { level = error }\nstore { path = \"%s/state-%d\" map_size = 16M }\n"
-               "authlock { ip_threshold = 50 user_threshold = 3 user_familiar_threshold = 6 "
-               "spray_threshold = 3 tarpit_after = 2 tarpit_base = 1s tarpit_max = 4s %s }\n",
-            dir, rand(), extra);
-    fclose(f);
-    moat_runtime_reset();
-    rt = moat_runtime_get(path, err, sizeof err);
-    if (rt == NULL)
-        fail_msg("config: %s", err);
-    return rt;
+    snprintf(text, sizeof text,
+             "log { level = error }\nstore { path = \"%s/state-%d\" map_size = 16M }\n"
+             "authlock { ip_threshold = 50 user_threshold = 3 user_familiar_threshold = 6 "
+             "spray_threshold = 3 tarpit_after = 2 tarpit_base = 1s tarpit_max = 4s %s }\n",
+             dir, rand(), extra);
+    return fixture_runtime(path, text);
 }
 
 static int setup(void **state)

@@ -20,6 +20,7 @@
 #include "autoreply/history.h"
 #include "autoreply/mime.h"
 #include "runtime.h"
+#include "runtime_fixture.h"
 
 #ifndef CORPUS
 #define CORPUS "tests/unit/corpus/autoreply"
@@ -332,19 +333,15 @@ typedef struct fixture {
 
 static moat_runtime *runtime(fixture *fx, const char *extra)
 {
-    char path[128], err[512];
-    FILE *f;
+    char path[128], text[16384];
 
     snprintf(path, sizeof path, "%s/moat.conf", fx->dir);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "log { level = error }\nstore { path = \"%s/state\" map_size = 16M }\n"
-               "autoreply {\n local_domains = {\"example.test\"}\n %s\n}\n", fx->dir, extra);
-    fclose(f);
-    moat_runtime_reset();
-    fx->rt = moat_runtime_get(path, err, sizeof err);
-    if (fx->rt == NULL)
-        fail_msg("%s", err);
+    assert_true((size_t)snprintf(text, sizeof text,
+                                 "log { level = error }\n"
+                                 "store { path = \"%s/state\" map_size = 16M }\n"
+                                 "autoreply {\n local_domains = {\"example.test\"}\n %s\n}\n",
+                                 fx->dir, extra) < sizeof text);
+    fx->rt = fixture_runtime(path, text);
     return fx->rt;
 }
 

@@ -25,35 +25,21 @@
 #include "catchall/probe.h"
 #include "catchall/smtp_reply.h"
 #include "runtime.h"
+#include "runtime_fixture.h"
 
 static char dir[64];
 static char conf_path[128];
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* runtime_with - a fresh runtime: rcpt reads <dir>/recipients, catchall_section verbatim */
 static moat_runtime *runtime_with(const char *rcpt_extra, const char *catchall_section)
 {
-    char text[4096], err[512];
-    moat_runtime *rt;
+    char text[4096];
 
     snprintf(text, sizeof text,
              "log { level = error }\nstore { path = \"%s/state\" map_size = 16M }\n"
              "rcpt { source = file file = \"%s/recipients\" %s }\n%s\n", dir, dir, rcpt_extra,
              catchall_section);
-    write_file(conf_path, text);
-    moat_runtime_reset();
-    rt = moat_runtime_get(conf_path, err, sizeof err);
-    if (rt == NULL)
-        fail_msg("config: %s", err);
-    return rt;
+    return fixture_runtime(conf_path, text);
 }
 
 static int setup(void **state)
@@ -66,9 +52,9 @@ static int setup(void **state)
     snprintf(conf_path, sizeof conf_path, "%s/moat.conf", dir);
     snprintf(path, sizeof path, "%s/recipients", dir);
     /* the rcpt directory knows other.test's people; example.test is the catch-all domain */
-    write_file(path, "dave@other.test\n");
+    fixture_write(path, "dave@other.test\n");
     snprintf(path, sizeof path, "%s/explicit", dir);
-    write_file(path, "postmaster@example.test\nalice@example.test\nbob@example.test\n");
+    fixture_write(path, "postmaster@example.test\nalice@example.test\nbob@example.test\n");
     return 0;
 }
 
@@ -383,7 +369,7 @@ static void audit_reads_exims_answers(void **state)
     assert_int_equal(d.relayed, 1);
 
     snprintf(path, sizeof path, "%s/domains", dir);
-    write_file(path, "# hosted\nhosted.test: yes\n*.wild: x\nsecond.test\n");
+    fixture_write(path, "# hosted\nhosted.test: yes\n*.wild: x\nsecond.test\n");
     snprintf(list, sizeof list,
              "domainlist local_domains = @ : localhost : example.test : *.pattern.test : "
              "lsearch;%s : example.test", path);

@@ -20,36 +20,22 @@
 #include "rcpt/nearmiss.h"
 #include "rcpt/rcpt.h"
 #include "runtime.h"
+#include "runtime_fixture.h"
 
 static char dir[64];
 static char conf_path[128];
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* runtime_with - a fresh runtime whose rcpt section holds extra */
 static moat_runtime *runtime_with(const char *extra)
 {
-    char text[2048], err[512];
-    moat_runtime *rt;
+    char text[2048];
 
     snprintf(text, sizeof text,
              "store { path = \"%s/state\" map_size = 16M }\n"
              "rcpt { source = file file = \"%s/recipients\" ip_threshold = 3 "
              "net_threshold = 5 tarpit_base = 1s tarpit_max = 3s block_time = 1m "
              "block_max = 4m %s }\n", dir, dir, extra);
-    write_file(conf_path, text);
-    moat_runtime_reset();
-    rt = moat_runtime_get(conf_path, err, sizeof err);
-    if (rt == NULL)
-        fail_msg("config: %s", err);
-    return rt;
+    return fixture_runtime(conf_path, text);
 }
 
 static int setup(void **state)
@@ -62,7 +48,7 @@ static int setup(void **state)
         return -1;
     snprintf(conf_path, sizeof conf_path, "%s/moat.conf", dir);
     snprintf(path, sizeof path, "%s/recipients", dir);
-    write_file(path, "# valid\nalice@example.test\nBob@Example.TEST\n*@skip.test\n"
+    fixture_write(path, "# valid\nalice@example.test\nBob@Example.TEST\n*@skip.test\n"
                      "not an address\n");
     return 0;
 }
@@ -209,7 +195,7 @@ static void log_only_answers_accept(void **state)
 
 static void store_failure_is_reported_not_answered(void **state)
 {
-    char text[512], err[512];
+    char text[512];
     moat_runtime *rt;
     rcpt_request req = {"192.0.2.9", "", "nobody@example.test", "", "", 0, 1800000000};
     moat_verdict v;
@@ -218,9 +204,7 @@ static void store_failure_is_reported_not_answered(void **state)
     (void)state;
     snprintf(text, sizeof text, "store { path = \"/proc/moat-none\" }\n"
              "rcpt { source = file file = \"%s/recipients\" }\n", dir);
-    write_file(conf_path, text);
-    moat_runtime_reset();
-    rt = moat_runtime_get(conf_path, err, sizeof err);
+    rt = fixture_runtime(conf_path, text);
     assert_non_null(rt);
     assert_int_equal(rcpt_check(rt, &req, &v, &why), -1);
     assert_non_null(why);
@@ -267,10 +251,10 @@ static void addrlist_reloads_when_changed(void **state)
     (void)state;
     memset(&l, 0, sizeof l);
     snprintf(path, sizeof path, "%s/list", dir);
-    write_file(path, "one@example.test\n");
+    fixture_write(path, "one@example.test\n");
     assert_int_equal(addrlist_refresh(&l, path, 100, err, sizeof err), 0);
     assert_true(addrlist_find(&l, "one@example.test") >= 0);
-    write_file(path, "one@example.test\ntwo@example.test\n");
+    fixture_write(path, "one@example.test\ntwo@example.test\n");
     assert_int_equal(addrlist_refresh(&l, path, 100, err, sizeof err), 0);   /* same second */
     assert_int_equal(addrlist_find(&l, "two@example.test"), -1);
     assert_int_equal(addrlist_refresh(&l, path, 101, err, sizeof err), 0);
@@ -474,7 +458,7 @@ static void aliases_count_as_valid(void **state)
 
     (void)state;
     snprintf(path, sizeof path, "%s/aliases", dir);
-    write_file(path, "alicia@example.test: alice@example.test\n");
+    fixture_write(path, "alicia@example.test: alice@example.test\n");
     snprintf(extra, sizeof extra, "aliases = \"%s\"", path);
     rt = runtime_with(extra);
     assert_int_equal(rcpt_directory_lookup(rt, "alicia@example.test", "", 1), RCPT_DIR_FOUND);
