@@ -50,6 +50,17 @@ def auth(ex, source, user, password, login=False):
     return r[0], took
 
 
+def peer_route(port, domains):
+    """A router sending mail for domains to a peer on 127.0.0.1:port, and its
+    smtp transport, whose delivery events go to moat (MOAT_EVENT)."""
+    router = ("to_peer:\n  driver = manualroute\n  domains = %s\n"
+              "  route_list = * 127.0.0.1::%d\n  transport = peer_smtp\n"
+              "  self = send\n" % (domains, port))
+    transport = ("peer_smtp:\n  driver = smtp\n  allow_localhost\n"
+                 "  hosts_avoid_esmtp =\n  event_action = MOAT_EVENT\n")
+    return router, transport
+
+
 class AuthlockTest(unittest.TestCase):
 
     def test_brute_force_is_stopped_but_alice_still_logs_in_from_home(self):
@@ -316,11 +327,7 @@ class ContainmentTest(unittest.TestCase):
                       for r in spray)
         reject["frend@partner.test"] = "550 5.1.1 No such user here"
         peer = SmtpSink(reject=reject).start()
-        router = ("to_peer:\n  driver = manualroute\n  domains = victims.test : partner.test\n"
-                  "  route_list = * 127.0.0.1::%d\n  transport = peer_smtp\n"
-                  "  self = send\n" % peer.port)
-        transport = ("peer_smtp:\n  driver = smtp\n  allow_localhost\n"
-                     "  hosts_avoid_esmtp =\n  event_action = MOAT_EVENT\n")
+        router, transport = peer_route(peer.port, "victims.test : partner.test")
         ex = Exim(modules=["authlock", "autoreply"], store=store, redis=redis,
                   extra_routers=router, extra_transports=transport,
                   extra_macros="MOAT_AUTHLOCK_NOTIFY = postmaster@example.test")
@@ -401,11 +408,7 @@ class ContainmentTest(unittest.TestCase):
     def test_remote_rejections_in_log_only_mode_refuse_nothing(self):
         peer = SmtpSink(reject=dict(("n%d@victims.test" % i, "550 5.1.1 unknown")
                                     for i in range(10))).start()
-        router = ("to_peer:\n  driver = manualroute\n  domains = victims.test\n"
-                  "  route_list = * 127.0.0.1::%d\n  transport = peer_smtp\n"
-                  "  self = send\n" % peer.port)
-        transport = ("peer_smtp:\n  driver = smtp\n  allow_localhost\n"
-                     "  hosts_avoid_esmtp =\n  event_action = MOAT_EVENT\n")
+        router, transport = peer_route(peer.port, "victims.test")
         ex = Exim(modules=["authlock"], extra_routers=router, extra_transports=transport)
         ex.prepare()
         ex.write_moat_conf("authlock {\n  mode = log-only\n  send_reject_floor = 3\n"
