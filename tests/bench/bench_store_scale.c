@@ -2,10 +2,14 @@
  * bench_store_scale.c - the LMDB store as it fills: at 1k, 100k and 1M
  * keys, the cost of reading and of updating a counter picked at random,
  * the pages in use, and the time of a full sweep (every record examined,
- * none expired); then, with the store at that size, the two calls an
- * attack makes on every attempt: an unknown recipient from a new address
- * and a failed login. Target: at 1M keys within 2x of 1k keys.
+ * none expired); the same random reads by LMDB alone on the same file
+ * (mdb_get in one read transaction: the floor any store on LMDB has);
+ * then, with the store at that size, the calls an SMTP session makes: an
+ * unknown recipient and a failed login from new addresses (an attack),
+ * a valid recipient and a successful login (legitimate mail). Target: at
+ * 1M keys within 2x of 1k keys.
  */
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +70,11 @@ static double used_mb(const char *dir)
     return last < 0 ? -1 : (double)last * (double)psize / 1e6;
 }
 
-/* unknown_recipients - n unknown recipients from new addresses; ns per call, or -1 */
-static double unknown_recipients(moat_runtime *rt, int n, int stage)
+/*
+ * recipients - n recipients from new addresses: unknown ones (a new local
+ * part each time) or the stage's valid one; ns per call, or -1
+ */
+static double recipients(moat_runtime *rt, int n, int stage, int valid)
 {
     char ip[32], rcpt[64];
     rcpt_request req = {ip, "someone@remote.test", rcpt, "", "", 0, 0};
@@ -79,15 +86,21 @@ static double unknown_recipients(moat_runtime *rt, int n, int stage)
     for (i = 0; i < n; i++) {
         long r = rand();
         snprintf(ip, sizeof ip, "172.%ld.%ld.%ld", r >> 16 & 15, r >> 8 & 255, r & 255);
-        snprintf(rcpt, sizeof rcpt, "nobody%ld@s%d.example.test", r, stage);
+        if (valid)
+            snprintf(rcpt, sizeof rcpt, "postmaster@s%d.example.test", stage);
+        else
+            snprintf(rcpt, sizeof rcpt, "nobody%ld@s%d.example.test", r, stage);
         req.now = time(NULL);
         failures += rcpt_check(rt, &req, &v, &why) != 0;
     }
     return failures ? -1 : (now_ns() - t) / n;
 }
 
-/* failed_logins - n wrong passwords for the stage's user from new addresses; ns per call, or -1 */
-static double failed_logins(moat_runtime *rt, int n, int stage)
+/*
+ * logins - n logins to the stage's user from new addresses, each with a
+ * wrong password or (real_ok) the right one; ns per call, or -1
+ */
+static double logins(moat_runtime *rt, int n, int stage, int real_ok)
 {
     char ip[32], pw[32], user[16];
     moat_verdict v;
@@ -95,40 +108,54 @@ static double failed_logins(moat_runtime *rt, int n, int stage)
     double t;
     int i, failures = 0;
 
-    snprintf(user, sizeof user, "bob%d", stage);   /* each size its own victim */
+    snprintf(user, sizeof user, "%s%d", real_ok ? "alice" : "bob", stage);  /* one per size */
     t = now_ns();
     for (i = 0; i < n; i++) {
         long r = rand();
         snprintf(ip, sizeof ip, "198.%ld.%ld.%ld", r >> 16 & 15, r >> 8 & 255, r & 255);
         snprintf(pw, sizeof pw, "guess%ld", r);
-        failures += authlock_credentials(rt, ip, user, pw, 0, time(NULL), &v, &why) != 0;
+        failures += authlock_credentials(rt, ip, user, pw, real_ok, time(NULL), &v, &why) != 0;
     }
     return failures ? -1 : (now_ns() - t) / n;
 }
 
-/*
- * attacks - with the store at this size: unknown recipients and failed
- * logins from new addresses, after a few untimed ones (the first calls
- * open the store, load the recipients, create the password secret)
- */
-static int attacks(const char *conf, const char *label, int stage)
+/* timed - fn's cost per call over n calls, after n/20 untimed ones; -1 if a call failed */
+static double timed(double (*fn)(moat_runtime *, int, int, int), moat_runtime *rt, int n,
+                    int stage, int flag)
 {
+    return fn(rt, n / 20, stage, flag) < 0 ? -1 : fn(rt, n, stage, flag);
+}
+
+/*
+ * sessions_calls - with the store at this size, the calls SMTP sessions
+ * make: an attack's (unknown recipients, failed logins from new addresses)
+ * and legitimate mail's (a valid recipient, a successful login). The
+ * untimed first calls open the store, load the recipients and create the
+ * password secret.
+ */
+static int sessions_calls(const char *conf, const char *label, int stage)
+{
+    static const struct { const char *name; int login, flag; } cases[] = {
+        {"rcpt-unknown", 0, 0}, {"login-failure", 1, 0},
+        {"rcpt-valid", 0, 1}, {"login-success", 1, 1}};
     char err[512];
     moat_runtime *rt = moat_runtime_get(conf, err, sizeof err);
-    double rcpt, login;
+    size_t i;
+    int failures = 0;
 
     if (rt == NULL) {
         fprintf(stderr, "bench_store_scale: %s\n", err);
         return 1;
     }
-    rcpt = unknown_recipients(rt, ATTACK_CALLS / 20, stage) < 0 ? -1
-           : unknown_recipients(rt, ATTACK_CALLS, stage);
-    login = failed_logins(rt, ATTACK_CALLS / 20, stage) < 0 ? -1
-            : failed_logins(rt, ATTACK_CALLS, stage);
-    printf("bench store-scale lmdb-%s-keys-rcpt-unknown %8.0f ns/call\n", label, rcpt);
-    printf("bench store-scale lmdb-%s-keys-login-failure %8.0f ns/call\n", label, login);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double ns = timed(cases[i].login ? logins : recipients, rt, ATTACK_CALLS, stage,
+                          cases[i].flag);
+
+        failures += ns < 0;
+        printf("bench store-scale lmdb-%s-keys-%s %8.0f ns/call\n", label, cases[i].name, ns);
+    }
     moat_runtime_reset();   /* closes its store: one environment per process at a time */
-    return (rcpt < 0) + (login < 0);
+    return failures;
 }
 
 /*
@@ -207,6 +234,52 @@ static double fresh_reads(const moat_store_config *cfg, long n, time_t t0)
     return got == SESSIONS ? sum / got : -1;
 }
 
+/*
+ * lmdb_reads - the same random reads by LMDB alone: in a child process (an
+ * environment must not be opened twice in one process), the store's file
+ * opened read-only, CALLS mdb_get in one read transaction, keys built the
+ * same way; ns per read, or -1. What no store on LMDB can go below.
+ */
+static double lmdb_reads(const char *path, long n)
+{
+    int fds[2];
+    double each = -1;
+    pid_t pid;
+
+    if (pipe(fds) != 0)
+        return -1;
+    if ((pid = fork()) == 0) {
+        MDB_env *env = NULL;
+        MDB_txn *txn = NULL;
+        MDB_dbi dbi;
+        MDB_val k, v;
+        char key[64];
+        double t;
+        int i, bad = 0;
+
+        if (mdb_env_create(&env) != 0 || mdb_env_set_maxreaders(env, 1024) != 0 ||
+            mdb_env_open(env, path, MDB_RDONLY | MDB_NOTLS, 0) != 0 ||
+            mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0 ||
+            mdb_dbi_open(txn, NULL, 0, &dbi) != 0)
+            _exit(1);
+        srand(7);
+        t = now_ns();
+        for (i = 0; i < CALLS; i++) {
+            key_of(key, sizeof key, rand() % n);
+            k.mv_size = strlen(key);
+            k.mv_data = key;
+            bad += mdb_get(txn, dbi, &k, &v) != 0;
+        }
+        each = bad ? -1 : (now_ns() - t) / CALLS;
+        _exit(write(fds[1], &each, sizeof each) == sizeof each ? 0 : 1);
+    }
+    if (pid < 0 || waitpid(pid, NULL, 0) != pid || read(fds[0], &each, sizeof each) != sizeof each)
+        each = -1;
+    close(fds[0]);
+    close(fds[1]);
+    return each;
+}
+
 /* measure - random reads and updates among n keys, file size, sweep time */
 static int measure(moat_store *st, const moat_store_config *cfg, long n, const char *label,
                    time_t t0)
@@ -225,6 +298,9 @@ static int measure(moat_store *st, const moat_store_config *cfg, long n, const c
         failures += moat_store_counter_get(st, key, 3600, t0, &total) != STORE_OK;
     }
     printf("bench store-scale lmdb-%s-keys-read %8.0f ns/call\n", label, (now_ns() - t) / CALLS);
+    t = lmdb_reads(dir, n);
+    failures += t < 0;
+    printf("bench store-scale lmdb-%s-keys-lmdb-read %8.0f ns/call\n", label, t);
     t = fresh_reads(cfg, n, t0);
     failures += t < 0;
     printf("bench store-scale lmdb-%s-keys-session-read %8.0f ns/call\n", label, t);
@@ -275,7 +351,7 @@ int main(void)
         have = sizes[i].keys;
         failures += measure(st, &cfg, have, sizes[i].label, t0);
         moat_store_free(st);
-        failures += attacks(conf, sizes[i].label, (int)i);
+        failures += sessions_calls(conf, sizes[i].label, (int)i);
     }
     if (failures)
         fprintf(stderr, "bench_store_scale: %d calls failed\n", failures);

@@ -35,7 +35,7 @@ def main():
     for binary in sorted(glob.glob(os.path.join(args.build, "bench", "bench_*"))):
         # The per-call benchmarks run PER_CALL_RUNS times and keep each case's
         # best: other guests of a shared machine only ever make a run slower.
-        for _ in range(1 if binary.endswith("bench_store_scale") else PER_CALL_RUNS):
+        for _ in range(PER_CALL_RUNS):
             out = subprocess.run([binary], capture_output=True, text=True)
             if out.returncode != 0:
                 print("%s failed:\n%s" % (binary, out.stderr))
@@ -44,7 +44,9 @@ def main():
                 m = re.match(r"bench (\S+) (\S+)\s+([\d.]+) (ns/call|MB|ms)$", line)
                 if m and m.group(1) == "store-scale":
                     size, what = re.match(r"lmdb-(\w+)-keys-([\w-]+)", m.group(2)).groups()
-                    scale[(size, what)] = (float(m.group(3)), m.group(4))
+                    value = float(m.group(3))
+                    if (size, what) not in scale or value < scale[(size, what)][0]:
+                        scale[(size, what)] = (value, m.group(4))
                 elif m:
                     key = (m.group(1), m.group(2))
                     if key not in best:
@@ -114,21 +116,24 @@ def main():
 
 
 SCALE_TEXT = (
-    "`tests/bench/bench_store_scale.c` fills one store with 1k, 100k and 1M counters. At each "
-    "size: a counter picked at random, read 20000 times in one process (*lookup*) and read by "
-    "200 new processes 8 times each after opening the store, as each SMTP session meets it "
-    "(*lookup in a new process*: its first touch of a page is a page fault); an update; then "
-    "the two calls an attack makes on every attempt, with the store at that size: an unknown "
-    "recipient from a new address (rcpt) and a failed login from a new address (authlock), "
-    "6000 each; the pages LMDB holds (the file itself is reserved at the map's size, see "
-    "docs/store.md); a full sweep (every record examined). Target: at 1M keys within 2x of "
-    "1k keys.\n\n"
-    "A lone random lookup at 1M keys is bound by memory latency: the tree (over 200 MB) is 4 levels "
-    "deep, its leaves are far larger than every CPU cache, and the binary search in a leaf "
-    "touches several cache lines, each a miss to DRAM; in a new process each page's first "
+    "`tests/bench/bench_store_scale.c` fills one store with 1k, 100k and 1M counters (the best "
+    "of five runs, like the per-call figures). At each size: a counter picked at random, read "
+    "20000 times in one process (*lookup*); the same reads by LMDB alone on the same file "
+    "(`mdb_get` in one read transaction, keys built the same way: the floor of any store kept "
+    "in LMDB); reads by 200 new processes 8 times each after opening the store, as each SMTP "
+    "session meets it (*lookup in a new process*: its first touch of a page is a page fault); "
+    "an update; the pages LMDB holds (the file itself is reserved at the map's size, see "
+    "docs/store.md); a full sweep (every record examined). Then, with the store at that size, "
+    "the calls SMTP sessions make, 6000 of each from new client addresses: an attack's (an "
+    "unknown recipient, a failed login) and legitimate mail's (a valid recipient, a successful "
+    "login). Target: at 1M keys within 2x of 1k keys.\n\n"
+    "A lone random lookup at 1M keys is bound by memory latency: the tree (over 200 MB) is 4 "
+    "levels deep, its leaves are far larger than every CPU cache, and the binary search in a "
+    "leaf touches several cache lines, each a miss to DRAM; in a new process each page's first "
     "touch is also a page fault. At 1k keys the whole tree is in the cache and the lookup "
-    "costs little more than the call itself, so the ratio measures the machine's memory "
-    "more than the store. What an attack's calls cost, writes and all, hardly moves with "
+    "costs little more than the call itself. LMDB's own lookup grows the same way: moat's "
+    "store adds the same few tens of ns at every size, so the ratio measures the machine's "
+    "memory, not moat. What an SMTP session's calls cost, writes and all, hardly moves with "
     "the size.")
 
 
@@ -149,38 +154,49 @@ def verdicts(res, rows, scale):
     if all((z, w) in scale for z in ("1k", "1M") for w in SCALE_CALLS):
         calls = {w: scale[("1M", w)][0] / scale[("1k", w)][0] for w in SCALE_CALLS}
         worst = max(calls.values())
-        out.append("- what an attack's calls cost at 1M keys within 2x of 1k keys: %s: %s"
+        out.append("- what an SMTP session's calls cost at 1M keys within 2x of 1k keys: %s: %s"
                    % (", ".join("%s %.1fx" % (w, r) for w, r in calls.items()),
                       "met" if worst <= 2 else "NOT met"))
+    moat_ops = [w for w in SCALE_OPS if w != "lmdb-read"]
     if all((z, w) in scale for z in ("1k", "1M") for w in SCALE_OPS):
-        ops = {w: scale[("1M", w)][0] / scale[("1k", w)][0] for w in SCALE_OPS}
-        out.append("- a single store operation at 1M keys within 2x of 1k keys: %s: %s"
-                   % (", ".join("%s %.1fx" % (w, r) for w, r in ops.items()),
+        ops = {w: scale[("1M", w)][0] / scale[("1k", w)][0] for w in moat_ops}
+        floor = scale[("1M", "lmdb-read")][0] / scale[("1k", "lmdb-read")][0]
+        out.append("- a single store operation at 1M keys within 2x of 1k keys: %s "
+                   "(LMDB alone on the same file: read %.1fx): %s"
+                   % (", ".join("%s %.1fx" % (w, r) for w, r in ops.items()), floor,
                       "met" if max(ops.values()) <= 2 else
                       "NOT met (see \"The LMDB store as it fills\")"))
     return "\n".join(out)
 
 
-SCALE_OPS = ("read", "session-read", "update")
-SCALE_CALLS = ("rcpt-unknown", "login-failure")
+SCALE_OPS = ("read", "lmdb-read", "session-read", "update")
+SCALE_CALLS = ("rcpt-unknown", "login-failure", "rcpt-valid", "login-success")
+
+
+def ratio_row(scale, cols):
+    """The 1M / 1k cells of a scale table's columns."""
+    return " | ".join("%.1fx" % (scale[("1M", c)][0] / scale[("1k", c)][0])
+                      if scale.get(("1k", c), (0,))[0] and ("1M", c) in scale else ""
+                      for c in cols)
 
 
 def scale_rows(scale):
-    """Markdown table of the store at each size, with the 1M/1k ratio."""
+    """Markdown tables of the store at each size (operations, then calls), with 1M/1k."""
     sizes = [z for z in ("1k", "100k", "1M") if (z, "read") in scale]
-    cols = SCALE_OPS + SCALE_CALLS
-    rows = ["| keys | lookup ns | lookup in a new process ns | update ns | unknown RCPT ns "
-            "| failed login ns | MB in use | sweep ms |", "|---|---|---|---|---|---|---|---|"]
+    ops = ["| keys | lookup ns | LMDB alone ns | lookup in a new process ns | update ns "
+           "| MB in use | sweep ms |", "|---|---|---|---|---|---|---|"]
+    calls = ["| keys | unknown RCPT ns | failed login ns | valid RCPT ns | successful login ns |",
+             "|---|---|---|---|---|"]
     for z in sizes:
-        rows.append("| %s | %s | %.1f | %.1f |" % (
-            z, " | ".join("%.0f" % scale.get((z, c), (0,))[0] for c in cols),
-            scale.get((z, "used"), (0,))[0], scale[(z, "sweep")][0]))
+        ops.append("| %s | %s | %.1f | %.1f |" % (
+            z, " | ".join("%.0f" % scale.get((z, c), (0,))[0] for c in SCALE_OPS),
+            scale.get((z, "used"), (0,))[0], scale.get((z, "sweep"), (0,))[0]))
+        calls.append("| %s | %s |" % (
+            z, " | ".join("%.0f" % scale.get((z, c), (0,))[0] for c in SCALE_CALLS)))
     if "1k" in sizes and "1M" in sizes:
-        rows.append("| 1M / 1k | %s | | |" % " | ".join(
-            "%.1fx" % (scale[("1M", c)][0] / scale[("1k", c)][0]) if (("1k", c) in scale and
-                                                                    scale[("1k", c)][0]) else ""
-            for c in cols))
-    return "\n".join(rows)
+        ops.append("| 1M / 1k | %s | | |" % ratio_row(scale, SCALE_OPS))
+        calls.append("| 1M / 1k | %s |" % ratio_row(scale, SCALE_CALLS))
+    return "\n".join(ops) + "\n\n" + "\n".join(calls)
 
 
 def write_plot(res):
