@@ -105,7 +105,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPER_OBJ) $(ALL_LIBS)
 	    $(UNIT_HELPER_OBJ) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group \
 	    $(PKG_LIBS) $$(pkg-config --libs cmocka) -lm
 
-$(BUILD)/bench/%: tests/bench/%.c tests/bench/clock.h $(ALL_LIBS)
+$(BUILD)/bench/%: tests/bench/%.c tests/bench/measure.h $(ALL_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(MOAT_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(PKG_LIBS) -lm

@@ -15,7 +15,7 @@
 
 #include "authlock/authlock.h"
 #include "runtime.h"
-#include "clock.h"
+#include "measure.h"
 
 #define CALLS 20000
 
@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     const char *why;
     FILE *f;
     double t0;
-    int i;
+    int i, calls = case_calls(CALLS);
 
     only = argc > 1 ? argv[1] : NULL;
     if (mkdtemp(dir) == NULL)
@@ -66,47 +66,42 @@ int main(int argc, char **argv)
         return 2;
     }
     if (wanted(with_geo ? "before-auth+geo" : "before-auth")) {
-        t0 = now_ns();
-        for (i = 0; i < CALLS; i++) {
+        t0 = case_start();
+        for (i = 0; i < calls; i++) {
             snprintf(ip, sizeof ip, "192.0.%d.%d", (i / 250) % 250, i % 250 + 1);
             authlock_before(rt, ip, 0, time(NULL), &v, &why);
         }
-        printf("bench authlock %-22s %8.0f ns/call\n",
-               with_geo ? "before-auth+geo" : "before-auth", (now_ns() - t0) / CALLS);
+        case_report("authlock", with_geo ? "before-auth+geo" : "before-auth", t0, calls);
     }
     if (wanted("login-success")) {
-        t0 = now_ns();
-        for (i = 0; i < CALLS; i++)
+        t0 = case_start();
+        for (i = 0; i < calls; i++)
             authlock_credentials(rt, "192.0.2.1", "alice", "right", 1, time(NULL), &v, &why);
-        printf("bench authlock %-22s %8.0f ns/call\n", "login-success",
-               (now_ns() - t0) / CALLS);
+        case_report("authlock", "login-success", t0, calls);
     }
     if (wanted("login-failure")) {
-        t0 = now_ns();
-        for (i = 0; i < CALLS; i++) {
+        t0 = case_start();
+        for (i = 0; i < calls; i++) {
             snprintf(pw, sizeof pw, "guess%d", i);
             authlock_credentials(rt, "198.51.100.1", "bob", pw, 0, time(NULL), &v, &why);
         }
-        printf("bench authlock %-22s %8.0f ns/call\n", "login-failure",
-               (now_ns() - t0) / CALLS);
+        case_report("authlock", "login-failure", t0, calls);
     }
     if (wanted("login-failure-new-address")) {   /* a botnet: every attempt from elsewhere */
-        t0 = now_ns();
-        for (i = 0; i < CALLS; i++) {
+        t0 = case_start();
+        for (i = 0; i < calls; i++) {
             snprintf(ip, sizeof ip, "192.0.%d.%d", (i / 250) % 250, i % 250 + 1);
             snprintf(pw, sizeof pw, "guess%d", i);
             authlock_credentials(rt, ip, "dave", pw, 0, time(NULL), &v, &why);
         }
-        printf("bench authlock %-22s %8.0f ns/call\n", "login-failure-new-address",
-               (now_ns() - t0) / CALLS);
+        case_report("authlock", "login-failure-new-address", t0, calls);
     }
     if (wanted("login-failure-repeat")) {
-        t0 = now_ns();
-        for (i = 0; i < CALLS; i++)
+        t0 = case_start();
+        for (i = 0; i < calls; i++)
             authlock_credentials(rt, "198.51.100.2", "carol", "same-old", 0, time(NULL), &v,
                                  &why);
-        printf("bench authlock %-22s %8.0f ns/call\n", "login-failure-repeat",
-               (now_ns() - t0) / CALLS);
+        case_report("authlock", "login-failure-repeat", t0, calls);
     }
     moat_runtime_reset();
     snprintf(path, sizeof path, "rm -rf '%s'", dir);

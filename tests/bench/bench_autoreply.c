@@ -15,21 +15,16 @@
 #include "autoreply/classify.h"
 #include "autoreply/headers.h"
 #include "runtime.h"
-#include "clock.h"
+#include "measure.h"
 
 #define CALLS 20000
-
-static void report(const char *name, double t0, int calls)
-{
-    printf("bench autoreply %-26s %8.0f ns/call\n", name, (now_ns() - t0) / calls);
-}
 
 int main(void)
 {
     char text[16384], reply[512], dir[] = "/tmp/moat-bench-autoreply-XXXXXX", path[128],
          err[512], rcpt[64];
     size_t n = 0;
-    int i, fields = 0;
+    int i, fields = 0, calls = case_calls(CALLS);
     header_block hb;
     classify_input in;
     classify_result r;
@@ -56,26 +51,26 @@ int main(void)
     headers_free(&hb);
     printf("bench autoreply message: %d header fields, %zu bytes\n", fields, n);
 
-    t0 = now_ns();
-    for (i = 0; i < CALLS; i++) {
+    t0 = case_start();
+    for (i = 0; i < calls; i++) {
         if (headers_parse(&hb, text, n) != 0)
             return 2;
         headers_free(&hb);
     }
-    report("parse-30-headers", t0, CALLS);
+    case_report("autoreply", "parse-30-headers", t0, calls);
 
     classify_input_defaults(&in);
     in.envelope_sender = "carol@remote.test";
     in.recipients = "bob@example.test";
     in.spam_score = "1.2";
-    t0 = now_ns();
-    for (i = 0; i < CALLS; i++) {
+    t0 = case_start();
+    for (i = 0; i < calls; i++) {
         if (headers_parse(&hb, text, n) != 0)
             return 2;
         autoreply_classify(&hb, &in, &r);
         headers_free(&hb);
     }
-    report("classify-30-headers", t0, CALLS);
+    case_report("autoreply", "classify-30-headers", t0, calls);
 
     if (mkdtemp(dir) == NULL)
         return 2;
@@ -92,23 +87,23 @@ int main(void)
     }
     m = (autoreply_message){text, n, "carol@remote.test", "bob@example.test", "1.2", "", 0,
                             time(NULL)};
-    t0 = now_ns();
-    for (i = 0; i < CALLS; i++)
+    t0 = case_start();
+    for (i = 0; i < calls; i++)
         if (autoreply_inbound(rt, &m, &v, &why) != 0)
             return 2;
-    report("inbound-30-headers-lmdb", t0, CALLS);
+    case_report("autoreply", "inbound-30-headers-lmdb", t0, calls);
 
     /* the gate for an auto-reply, each to a new destination (it is recorded) */
     snprintf(reply, sizeof reply, "From: bob@example.test\r\nAuto-Submitted: auto-replied\r\n"
              "In-Reply-To: <q1@remote.test>\r\nMessage-ID: <r@example.test>\r\n\r\n");
-    t0 = now_ns();
-    for (i = 0; i < CALLS; i++) {
+    t0 = case_start();
+    for (i = 0; i < calls; i++) {
         snprintf(rcpt, sizeof rcpt, "friend%d@remote.test", i);
         m = (autoreply_message){reply, strlen(reply), "", rcpt, "", "", 0, time(NULL)};
         if (autoreply_outbound(rt, &m, &v, &why) != 0)
             return 2;
     }
-    report("outbound-reply-lmdb", t0, CALLS);
+    case_report("autoreply", "outbound-reply-lmdb", t0, calls);
     moat_runtime_reset();
     snprintf(path, sizeof path, "rm -rf '%s'", dir);
     return system(path) == 0 ? 0 : 1;

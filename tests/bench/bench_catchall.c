@@ -10,7 +10,7 @@
 #include "catchall/catchall.h"
 #include "catchall/probe.h"
 #include "runtime.h"
-#include "clock.h"
+#include "measure.h"
 
 #define CALLS 50000
 
@@ -24,7 +24,7 @@ int main(void)
     const char *why;
     FILE *f;
     double t0;
-    int i;
+    int i, calls = case_calls(CALLS);
 
     if (mkdtemp(dir) == NULL)
         return 2;
@@ -42,15 +42,15 @@ int main(void)
     if ((rt = moat_runtime_get(path, err, sizeof err)) == NULL)
         return 2;
     moat_store_set(rt->store, "catchall:probe:remote.test", "1 cached", 8, 3600, time(NULL));
-    t0 = now_ns();
-    for (i = 0; i < CALLS; i++)
+    t0 = case_start();
+    for (i = 0; i < calls; i++)
         catchall_probe(rt, "remote.test", 1000, time(NULL), &r, &why);
-    printf("bench catchall %-22s %8.0f ns/call\n", "probe-cached", (now_ns() - t0) / CALLS);
+    case_report("catchall", "probe-cached", t0, calls);
     req.now = time(NULL);
-    t0 = now_ns();
-    for (i = 0; i < CALLS; i++)
+    t0 = case_start();
+    for (i = 0; i < calls; i++)
         catchall_rcpt(rt, &req, &v, &why);
-    printf("bench catchall %-22s %8.0f ns/call\n", "rcpt-explicit", (now_ns() - t0) / CALLS);
+    case_report("catchall", "rcpt-explicit", t0, calls);
     moat_runtime_reset();
     snprintf(path, sizeof path, "rm -rf '%s'", dir);
     return system(path) == 0 ? 0 : 1;

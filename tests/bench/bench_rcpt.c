@@ -20,7 +20,7 @@
 #include "rcpt/nearmiss.h"
 #include "rcpt/rcpt.h"
 #include "runtime.h"
-#include "clock.h"
+#include "measure.h"
 
 #define CALLS 20000
 #define USERS 10000
@@ -69,7 +69,7 @@ static void run(const char *name, moat_runtime *rt, int valid, int many_clients)
     moat_verdict v;
     const char *why;
     double t0;
-    int i;
+    int i, calls = case_calls(CALLS);
 
     if (!wanted(name))
         return;
@@ -77,8 +77,8 @@ static void run(const char *name, moat_runtime *rt, int valid, int many_clients)
         snprintf(rcpt, sizeof rcpt, "user%d@example.test", i % USERS);
         rcpt_check(rt, &req, &v, &why);
     }
-    t0 = now_ns();
-    for (i = 0; i < CALLS; i++) {
+    t0 = case_start();
+    for (i = 0; i < calls; i++) {
         snprintf(rcpt, sizeof rcpt, valid ? "user%d@example.test" : "nobody%d@example.test",
                  valid ? i % USERS : i);
         if (many_clients)
@@ -88,7 +88,7 @@ static void run(const char *name, moat_runtime *rt, int valid, int many_clients)
             exit(2);
         }
     }
-    printf("bench rcpt %-22s %8.0f ns/call\n", name, (now_ns() - t0) / CALLS);
+    case_report("rcpt", name, t0, calls);
 }
 
 /* nearmiss_search - the near-miss search alone: one unknown local part against USERS addresses */
@@ -97,7 +97,7 @@ static void nearmiss_search(moat_runtime *rt, const char *path)
     addrlist list;
     char err[256], rcpt[64];
     double t0;
-    int i, calls = CALLS / 20;
+    int i, calls = case_calls(CALLS / 20);
 
     if (!wanted("nearmiss-search-10k"))
         return;
@@ -106,12 +106,12 @@ static void nearmiss_search(moat_runtime *rt, const char *path)
         fprintf(stderr, "bench: %s\n", err);
         exit(2);
     }
-    t0 = now_ns();
+    t0 = case_start();
     for (i = 0; i < calls; i++) {
         snprintf(rcpt, sizeof rcpt, "usre%d@example.test", i % USERS);   /* a swap away */
         nearmiss_note(rt->store, &list, rcpt, 2, time(NULL));
     }
-    printf("bench rcpt %-22s %8.0f ns/call\n", "nearmiss-search-10k", (now_ns() - t0) / calls);
+    case_report("rcpt", "nearmiss-search-10k", t0, calls);
     addrlist_free(&list);
 }
 

@@ -11,14 +11,14 @@
 #include <unistd.h>
 
 #include "store.h"
-#include "clock.h"
+#include "measure.h"
 
 static void report(const char *backend, const char *what, double t0, int calls)
 {
     char name[64];
 
     snprintf(name, sizeof name, "%s-%s", backend, what);
-    printf("bench store %-22s %8.0f ns/call\n", name, (now_ns() - t0) / calls);
+    case_report("store", name, t0, calls);
 }
 
 /* run - every call kind, calls times; 0 if all succeeded */
@@ -31,34 +31,34 @@ static int run(moat_store *st, int calls)
     int i, failures = 0;
     double t0;
 
-    t0 = now_ns();
+    t0 = case_start();
     for (i = 0; i < calls; i++)
         failures += moat_store_counter_add(st, "bench:ip:192.0.2.7", 600, 1, now, &n) != STORE_OK;
     report(backend, "counter-add", t0, calls);
-    t0 = now_ns();
+    t0 = case_start();
     for (i = 0; i < calls; i++) {
         snprintf(key, sizeof key, "bench:ip:10.%d.%d.%d", i >> 16 & 255, i >> 8 & 255, i & 255);
         failures += moat_store_counter_add(st, key, 600, 1, now, &n) != STORE_OK;
     }
     report(backend, "counter-new-key", t0, calls);
-    t0 = now_ns();
+    t0 = case_start();
     for (i = 0; i < calls; i++)
         failures += moat_store_counter_get(st, "bench:ip:192.0.2.7", 600, now, &n) != STORE_OK;
     report(backend, "counter-get", t0, calls);
-    t0 = now_ns();
+    t0 = case_start();
     for (i = 0; i < calls; i++) {
         snprintf(member, sizeof member, "user%d", i % 50);
         failures += moat_store_distinct_add(st, "bench:users:192.0.2.7", member, 600, now, &n)
                     != STORE_OK;
     }
     report(backend, "distinct-add-50", t0, calls);
-    t0 = now_ns();
+    t0 = case_start();
     for (i = 0; i < calls; i++) {
         snprintf(key, sizeof key, "bench:cache:user%d@example.test", i % 1000);
         failures += moat_store_set(st, key, "valid", 5, 600, now) != STORE_OK;
     }
     report(backend, "value-set", t0, calls);
-    t0 = now_ns();
+    t0 = case_start();
     for (i = 0; i < calls; i++) {
         snprintf(key, sizeof key, "bench:cache:user%d@example.test", i % 1000);
         failures += moat_store_get(st, key, buf, sizeof buf, NULL, NULL, now) != STORE_OK;
@@ -83,7 +83,7 @@ int main(void)
     moat_store_config_defaults(&cfg);
     snprintf(cfg.path, sizeof cfg.path, "%s/state", dir);
     st = moat_store_new(&cfg);
-    failed = st == NULL || run(st, 20000);
+    failed = st == NULL || run(st, case_calls(20000));
     moat_store_free(st);
 
     snprintf(pidfile, sizeof pidfile, "%s/redis.pid", dir);
@@ -104,7 +104,7 @@ int main(void)
         cfg.backend = STORE_BACKEND_REDIS;
         snprintf(cfg.redis_socket, sizeof cfg.redis_socket, "%s/redis.sock", dir);
         st = moat_store_new(&cfg);
-        failed |= st == NULL || run(st, 5000);
+        failed |= st == NULL || run(st, case_calls(5000));
         moat_store_free(st);
         if (pid > 0)
             kill(pid, SIGTERM);

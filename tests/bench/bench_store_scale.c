@@ -23,7 +23,7 @@
 #include "rcpt/rcpt.h"
 #include "runtime.h"
 #include "store.h"
-#include "clock.h"
+#include "measure.h"
 
 #define CALLS 20000
 #define ATTACK_CALLS 6000   /* each adds a few keys: few enough not to change the size */
