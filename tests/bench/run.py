@@ -39,23 +39,33 @@ def ratelimit_note(insn):
             "(above)." % added)
 
 
-def count_instructions(binary):
-    """Each case's instructions per call: the bench run once more under
-    callgrind, which dumps every case's counts (tests/bench/measure.h)."""
+def callgrind_counts(binary, factor):
+    """{(module, case): (instructions, calls)} of one run of binary under callgrind."""
     counts = {}
-    if not shutil.which("valgrind"):
-        return counts
     with tempfile.TemporaryDirectory(prefix="moat-bench-cg-") as d:
         subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" +
-                        os.path.join(d, "cg"), binary], capture_output=True, cwd=ROOT)
+                        os.path.join(d, "cg"), binary], capture_output=True, cwd=ROOT,
+                       env=dict(os.environ, MOAT_BENCH_CALLS_FACTOR=str(factor)))
         for dump in glob.glob(os.path.join(d, "cg.*")):
             with open(dump) as f:
                 text = f.read()
             desc = re.search(r"^desc: Trigger: Client Request: (\S+) (\S+) (\d+)$", text, re.M)
             total = re.search(r"^summary: (\d+)$", text, re.M)
             if desc and total:
-                counts[(desc.group(1), desc.group(2))] = int(total.group(1)) / int(desc.group(3))
+                counts[(desc.group(1), desc.group(2))] = (int(total.group(1)),
+                                                          int(desc.group(3)))
     return counts
+
+
+def count_instructions(binary):
+    """Each case's instructions per call: the bench run twice more under
+    callgrind, the second time with twice the calls (tests/bench/measure.h);
+    the difference per call, so what a case does once cancels."""
+    if not shutil.which("valgrind"):
+        return {}
+    once, twice = callgrind_counts(binary, 1), callgrind_counts(binary, 2)
+    return {k: (twice[k][0] - once[k][0]) / (twice[k][1] - once[k][1])
+            for k in once if k in twice and twice[k][1] > once[k][1]}
 
 
 def main():
