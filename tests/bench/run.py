@@ -146,8 +146,9 @@ def main():
                 "## The LMDB store as it fills\n\n%s\n\n%s\n\n"
                 "## Per call\n\nThe logic of each entry point on an LMDB store "
                 "(`make bench`; wall-clock ns per call, the best of five runs: noisy on shared "
-                "machines; instructions per call counted by callgrind in one more run, with "
-                "fewer calls, stable from run to run; valgrind's CPU has no SHA instructions, "
+                "machines; instructions per call counted by callgrind, stable from run to "
+                "run: two more runs with fewer calls, the second with twice as many, the "
+                "difference per call, so what a case does only once is left out; valgrind's CPU has no SHA instructions, "
                 "so hashing counts more than it costs natively). %s The attacks come from one client address, and (*-new-address*) "
                 "from a new one on every attempt, as from a botnet, where each call also "
                 "creates the address's keys. "
@@ -178,7 +179,7 @@ SCALE_TEXT = (
     "leaf touches several cache lines, each a miss to DRAM; in a new process each page's first "
     "touch is also a page fault. At 1k keys the whole tree is in the cache and the lookup "
     "costs little more than the call itself. LMDB's own lookup grows the same way: moat's "
-    "store adds the same few tens of ns at every size, so the ratio measures the machine's "
+    "store adds about the same few tens of ns at every size (within the noise), so the ratio measures the machine's "
     "memory, not moat. What an SMTP session's calls cost, writes and all, hardly moves with "
     "the size.")
 
