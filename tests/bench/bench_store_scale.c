@@ -8,6 +8,10 @@
  * unknown recipient and a failed login from new addresses (an attack),
  * a valid recipient and a successful login (legitimate mail). Target: at
  * 1M keys within 2x of 1k keys.
+ *
+ * "bench_store_scale fill MOAT_CONF N" instead fills the store of MOAT_CONF
+ * with N counters under the keys rcpt and authlock keep per client address,
+ * for random addresses (make bench's Exim with a full store).
  */
 #include <lmdb.h>
 #include <stdio.h>
@@ -322,7 +326,42 @@ static int measure(moat_store *st, const moat_store_config *cfg, long n, const c
     return failures;
 }
 
-int main(void)
+/*
+ * fill_for_exim - N counters in the store conf names, half "rcpt:ip:", half
+ * "authlock:ip:", each for a random IPv4 address: spread over the key space
+ * an SMTP session's lookups go through, as a busy server's would be
+ */
+static int fill_for_exim(const char *conf, long n)
+{
+    char err[512], key[64];
+    moat_runtime *rt = moat_runtime_get(conf, err, sizeof err);
+    time_t t0 = time(NULL);
+    long i;
+    int failures = 0;
+
+    if (rt == NULL) {
+        fprintf(stderr, "bench_store_scale: %s\n", err);
+        return 1;
+    }
+    srand(11);
+    for (i = 0; i < n; i++) {
+        unsigned long a = ((unsigned long)rand() << 16) ^ (unsigned long)rand();
+
+        if (i % FILL_BATCH == 0)
+            failures += moat_store_batch_begin(rt->store) != STORE_OK;
+        snprintf(key, sizeof key, "%s%lu.%lu.%lu.%lu", i % 2 ? "authlock:ip:" : "rcpt:ip:",
+                 a >> 24 & 255, a >> 16 & 255, a >> 8 & 255, a & 255);
+        failures += moat_store_counter_add(rt->store, key, 3600, 1, t0, NULL) != STORE_OK;
+        if ((i + 1) % FILL_BATCH == 0 || i + 1 == n)
+            failures += moat_store_batch_end(rt->store) != STORE_OK;
+    }
+    moat_runtime_reset();
+    if (failures)
+        fprintf(stderr, "bench_store_scale: %d calls failed filling %s\n", failures, conf);
+    return failures != 0;
+}
+
+int main(int argc, char **argv)
 {
     static const struct { long keys; const char *label; } sizes[] = {
         {1000, "1k"}, {100000, "100k"}, {1000000, "1M"}};
@@ -334,9 +373,15 @@ int main(void)
     size_t i;
     int failures = 0;
 
+    moat_log_set_level(MOAT_LOG_ERROR);
+    if (argc == 4 && strcmp(argv[1], "fill") == 0)
+        return fill_for_exim(argv[2], atol(argv[3]));
+    if (argc != 1) {
+        fprintf(stderr, "usage: bench_store_scale [fill MOAT_CONF KEYS]\n");
+        return 2;
+    }
     if (mkdtemp(dir) == NULL)
         return 2;
-    moat_log_set_level(MOAT_LOG_ERROR);
     moat_store_config_defaults(&cfg);
     snprintf(cfg.path, sizeof cfg.path, "%s/state", dir);
     cfg.map_size = 1024UL * 1024 * 1024;

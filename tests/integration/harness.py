@@ -550,10 +550,11 @@ class Exim:
                  extra_acl_mail="", extra_acl_rcpt_first="", extra_acl_rcpt="",
                  extra_acl_data="", extra_acl_not_smtp="", extra_routers="",
                  extra_transports="", authenticators=None, files=None, sink=True,
-                 vacation=None, extra_ports=None):
+                 vacation=None, extra_ports=None, map_size="64M"):
         self.modules = list(ALL_MODULES if modules is None else modules)
         self.moat_conf_text = moat_conf or ""
         self.store = store
+        self.map_size = map_size
         self.redis = redis
         self.domain = domain
         self.users = list(users or DEFAULT_USERS)
@@ -599,7 +600,8 @@ class Exim:
         if self.store == "redis":
             return ('store {\n  backend = redis\n  redis {\n    host = "127.0.0.1"\n'
                     '    port = %d\n    prefix = "moat:"\n  }\n}\n' % self.redis.port)
-        return 'store {\n  backend = lmdb\n  path = "%s"\n  map_size = 64M\n}\n' % self.path("state")
+        return ('store {\n  backend = lmdb\n  path = "%s"\n  map_size = %s\n}\n'
+                % (self.path("state"), self.map_size))
 
     def write_moat_conf(self, text=None, raw=False):
         """(Re)write moat.conf: the store section for this instance, then text.
