@@ -12,6 +12,9 @@
 #include "addr.h"
 #include "log.h"
 
+/* loads - lists loaded so far in this process: what an index built from a list compares */
+static unsigned long loads;
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -46,6 +49,7 @@ void addrlist_free(addrlist *list)
     list->entries = list->targets = list->covered = list->skipped = NULL;
     list->count = list->ncovered = list->nskipped = 0;
     list->loaded = 0;
+    list->generation = 0;
 }
 
 /* push - append a copy of s (NULL stays NULL) to a growing vector; 0 or -1 */
@@ -188,6 +192,7 @@ int addrlist_load_stream(addrlist *fresh, FILE *f, const char *path, char *err, 
     unique(fresh->covered, &fresh->ncovered);
     unique(fresh->skipped, &fresh->nskipped);
     fresh->loaded = 1;
+    fresh->generation = ++loads;
     return 0;
 
 oom:

@@ -28,6 +28,7 @@ typedef struct addrlist {
     time_t mtime;
     time_t checked;        /* last stat, at most once a second */
     int loaded;
+    unsigned long generation;  /* a number no other load in this process had */
     long bad_lines;        /* lines that were not addresses (reported once) */
 } addrlist;
 

@@ -3,6 +3,7 @@
  */
 #include "nearmiss.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +12,15 @@
 #define NEAR_LEN_MAX 64
 
 /*
- * edit_distance - optimal string alignment distance (insertions, deletions,
- * substitutions, adjacent swaps). Only the band |i - j| <= limit of the
- * table is computed and a row entirely above limit ends the search, so a
- * far-off candidate costs a few cells, not len(a) x len(b).
+ * distance_within - optimal string alignment distance (insertions,
+ * deletions, substitutions, adjacent swaps) of a[0..la) and b[0..lb),
+ * capped at limit + 1. Only the band |i - j| <= limit of the table is
+ * computed and a row entirely above limit ends the search, so a far-off
+ * candidate costs a few cells, not la x lb.
  */
-int edit_distance(const char *a, const char *b, int limit)
+static int distance_within(const char *a, size_t la, const char *b, size_t lb, int limit)
 {
-    size_t la = strlen(a), lb = strlen(b), i, j;
+    size_t i, j;
     int d[NEAR_LEN_MAX + 1][NEAR_LEN_MAX + 1];
     const int over = limit + 1;
 
@@ -65,43 +67,130 @@ int edit_distance(const char *a, const char *b, int limit)
     return d[la][lb] > limit ? over : d[la][lb];
 }
 
-int nearmiss_note(moat_store *st, const addrlist *list, const char *address, int distance,
-                  time_t now)
+int edit_distance(const char *a, const char *b, int limit)
 {
-    const char *at = strrchr(address, '@');
+    return distance_within(a, strlen(a), b, strlen(b), limit);
+}
+
+nearmiss_shape nearmiss_shape_of(const char *s, size_t len)
+{
+    nearmiss_shape shape = {0, len};
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        shape.chars |= (uint64_t)1 << ((unsigned char)s[i] & 63);
+    return shape;
+}
+
+int nearmiss_shapes_allow(nearmiss_shape a, nearmiss_shape b, int limit)
+{
+    if (limit < 0 || (a.len > b.len ? a.len - b.len : b.len - a.len) > (size_t)limit)
+        return 0;
+    return __builtin_popcountll(a.chars & ~b.chars) <= limit &&
+           __builtin_popcountll(b.chars & ~a.chars) <= limit;
+}
+
+/* One entry of the list: its local part's shape and its domain's hash. */
+typedef struct indexed_entry {
+    uint64_t chars;
+    uint32_t domain_hash;
+    uint32_t len;          /* over NEAR_LEN_MAX: no local part to compare */
+} indexed_entry;
+
+#define NEAR_LEN_NONE UINT32_MAX
+
+/* The index of the last list searched, rebuilt when another load is searched. */
+static struct {
+    unsigned long generation;
+    size_t count;
+    indexed_entry *entries;
+} shapes;
+
+/* domain_hash - FNV-1a of the domain (after the "@") */
+static uint32_t domain_hash(const char *domain)
+{
+    uint32_t h = 2166136261u;
+
+    while (*domain)
+        h = (h ^ (unsigned char)*domain++) * 16777619u;
+    return h;
+}
+
+/* index_list - make shapes describe list; 0, or -1 when out of memory */
+static int index_list(const addrlist *list)
+{
+    indexed_entry *fresh;
+    size_t i;
+
+    if (list->generation == 0)
+        return -1;
+    if (shapes.generation == list->generation)
+        return 0;
+    fresh = calloc(list->count ? list->count : 1, sizeof *fresh);
+    if (fresh == NULL)
+        return -1;
+    for (i = 0; i < list->count; i++) {
+        const char *e = list->entries[i], *at = strrchr(e, '@');
+        nearmiss_shape shape;
+
+        fresh[i].len = NEAR_LEN_NONE;
+        if (at == NULL || at - e > NEAR_LEN_MAX)
+            continue;
+        shape = nearmiss_shape_of(e, (size_t)(at - e));
+        fresh[i].chars = shape.chars;
+        fresh[i].len = (uint32_t)shape.len;
+        fresh[i].domain_hash = domain_hash(at + 1);
+    }
+    free(shapes.entries);
+    shapes.entries = fresh;
+    shapes.count = list->count;
+    shapes.generation = list->generation;
+    return 0;
+}
+
+const char *nearmiss_closest(const addrlist *list, const char *address, int distance)
+{
+    const char *at = address ? strrchr(address, '@') : NULL;
     const char *best = NULL;
-    char local[NEAR_LEN_MAX + 1], key[600], val[700];
+    nearmiss_shape wanted;
+    uint32_t hash;
     size_t llen, i;
     int best_d = distance + 1;
-    long count = 0;
-    size_t len = 0;
 
-    if (list == NULL || at == NULL || distance <= 0)
-        return 0;
+    if (list == NULL || at == NULL || distance <= 0 || at - address > NEAR_LEN_MAX ||
+        index_list(list) != 0)
+        return NULL;
     llen = (size_t)(at - address);
-    if (llen > NEAR_LEN_MAX)
-        return 0;
-    memcpy(local, address, llen);
-    local[llen] = '\0';
-    for (i = 0; i < list->count; i++) {
-        const char *e = list->entries[i], *eat = strrchr(e, '@');
-        char elocal[NEAR_LEN_MAX + 1];
-        size_t el;
+    wanted = nearmiss_shape_of(address, llen);
+    hash = domain_hash(at + 1);
+    /* Only a candidate closer than the best so far is worth its distance:
+     * the limit shrinks as better ones are found. */
+    for (i = 0; i < shapes.count && best_d > 0; i++) {
+        const indexed_entry *x = &shapes.entries[i];
+        const char *e = list->entries[i];
+        nearmiss_shape shape = {x->chars, x->len};
         int dist;
 
-        if (eat == NULL || strcmp(eat, at) != 0)
+        if (x->len > NEAR_LEN_MAX || x->domain_hash != hash ||
+            !nearmiss_shapes_allow(wanted, shape, best_d - 1) || strcmp(e + x->len, at) != 0)
             continue;
-        el = (size_t)(eat - e);
-        if (el > NEAR_LEN_MAX)
-            continue;
-        memcpy(elocal, e, el);
-        elocal[el] = '\0';
-        dist = edit_distance(local, elocal, distance);
+        dist = distance_within(address, llen, e, x->len, best_d - 1);
         if (dist < best_d) {
             best_d = dist;
             best = e;
         }
     }
+    return best;
+}
+
+int nearmiss_note(moat_store *st, const addrlist *list, const char *address, int distance,
+                  time_t now)
+{
+    const char *best = nearmiss_closest(list, address, distance);
+    char key[600], val[700];
+    long count = 0;
+    size_t len = 0;
+
     if (best == NULL)
         return 0;
     snprintf(key, sizeof key, "rcpt:near:%s", address);

@@ -4,7 +4,8 @@
  * for an unknown recipient (counting included), from a new address each
  * time, for a harvesting client,
  * and the near-miss search over 10000 addresses on its own (it runs for a
- * client's first unknown recipients). Prints one line per case:
+ * client's first unknown recipients): numbered and named addresses, and the
+ * first search after a load, which indexes the list. Prints one line per case:
  * "bench rcpt <case> <ns per call>". With a case's name as argument, runs
  * that case alone (for a profiler).
  */
@@ -91,28 +92,88 @@ static void run(const char *name, moat_runtime *rt, int valid, int many_clients)
     case_report("rcpt", name, t0, calls);
 }
 
-/* nearmiss_search - the near-miss search alone: one unknown local part against USERS addresses */
-static void nearmiss_search(moat_runtime *rt, const char *path)
+/* nearmiss_search - the near-miss search alone: one unknown local part, a
+ * swap away from a real one, against the USERS addresses of list_path */
+static void nearmiss_search(moat_runtime *rt, const char *name, const char *list_path)
 {
     addrlist list;
-    char err[256], rcpt[64];
+    char err[256], rcpt[80];
     double t0;
     int i, calls = case_calls(CALLS / 20);
 
-    if (!wanted("nearmiss-search-10k"))
+    if (!wanted(name))
         return;
     memset(&list, 0, sizeof list);
-    if (addrlist_refresh(&list, path, time(NULL), err, sizeof err) != 0) {
+    if (addrlist_refresh(&list, list_path, time(NULL), err, sizeof err) != 0) {
         fprintf(stderr, "bench: %s\n", err);
         exit(2);
     }
     t0 = case_start();
     for (i = 0; i < calls; i++) {
-        snprintf(rcpt, sizeof rcpt, "usre%d@example.test", i % USERS);   /* a swap away */
+        const char *real = list.entries[(size_t)i * 7919 % list.count], *at = strchr(real, '@');
+
+        /* the first two letters swapped: "usre..." for "user..." */
+        snprintf(rcpt, sizeof rcpt, "%c%c%s", real[1], real[0], real + 2);
+        if (at - real < 2 || strcmp(rcpt, real) == 0)
+            rcpt[0] = 'q';
         nearmiss_note(rt->store, &list, rcpt, 2, time(NULL));
     }
-    case_report("rcpt", "nearmiss-search-10k", t0, calls);
+    case_report("rcpt", name, t0, calls);
     addrlist_free(&list);
+}
+
+/* nearmiss_index - the first search after the list is (re)loaded, which
+ * first indexes the list's USERS local parts */
+static void nearmiss_index(moat_runtime *rt, const char *list_path)
+{
+    addrlist list;
+    char err[256];
+    double t0;
+    int i, calls = case_calls(CALLS / 20);
+
+    if (!wanted("nearmiss-first-search-10k"))
+        return;
+    memset(&list, 0, sizeof list);
+    if (addrlist_refresh(&list, list_path, time(NULL), err, sizeof err) != 0) {
+        fprintf(stderr, "bench: %s\n", err);
+        exit(2);
+    }
+    t0 = case_start();
+    for (i = 0; i < calls; i++) {
+        list.generation += 1000000;   /* as if reloaded: no index matches it */
+        nearmiss_note(rt->store, &list, "usre42@example.test", 2, time(NULL));
+    }
+    case_report("rcpt", "nearmiss-first-search-10k", t0, calls);
+    addrlist_free(&list);
+}
+
+/* write_names - USERS addresses with made-up first.last names, as a real
+ * directory has, for the near-miss search; 0 or -1 */
+static int write_names(const char *path)
+{
+    static const char *first[] = {"anna", "ben", "carla", "dmitri", "eva", "farid", "greta",
+                                  "hugo", "ines", "jonas", "kerstin", "lars", "maria", "nils",
+                                  "olga", "paul", "rosa", "sven", "tanja", "ulrich"};
+    static const char consonants[] = "bcdfghklmnprstvwz", vowels[] = "aeiou";
+    unsigned long seed = 42;
+    FILE *f = fopen(path, "w");
+    int i, j;
+
+    if (f == NULL)
+        return -1;
+    for (i = 0; i < USERS; i++) {
+        char last[16];
+        int n = 2 + (int)(seed % 3);
+
+        for (j = 0; j < n; j++) {
+            seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+            last[2 * j] = consonants[(seed >> 33) % (sizeof consonants - 1)];
+            last[2 * j + 1] = vowels[(seed >> 40) % (sizeof vowels - 1)];
+        }
+        last[2 * n] = '\0';
+        fprintf(f, "%s.%s@example.test\n", first[(seed >> 20) % 20], last);
+    }
+    return fclose(f);
 }
 
 int main(int argc, char **argv)
@@ -143,7 +204,12 @@ int main(int argc, char **argv)
     snprintf(opts, sizeof opts, "source = file file = \"%s\" near_miss_distance = 2", path);
     rt = runtime_for(opts);
     run("file-unknown-harvester", rt, 0, 0);   /* near misses not searched after 3 */
-    nearmiss_search(rt, path);
+    nearmiss_search(rt, "nearmiss-search-10k", path);   /* user0 .. user9999: the worst case */
+    nearmiss_index(rt, path);
+    snprintf(cmd, sizeof cmd, "%s/names", dir);
+    if (write_names(cmd) != 0)
+        return 2;
+    nearmiss_search(rt, "nearmiss-search-10k-names", cmd);
 
     snprintf(opts, sizeof opts, "%s/recipients.cdb", dir);
     if (cdb_directory_compile(path, opts, err, sizeof err) < 0) {

@@ -1,7 +1,8 @@
 /*
  * fuzz_rcpt_nearmiss.c - libFuzzer harness for the banded edit distance
  * used on unknown local parts sent by the SMTP peer: it must agree with a
- * plain full-table computation (capped at limit + 1) and be symmetric.
+ * plain full-table computation (capped at limit + 1) and be symmetric; and
+ * the shape filter in front of it must never turn away a pair that close.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -67,6 +68,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         want = limit + 1;
     got = edit_distance(a, b, limit);
     if (got != want || edit_distance(b, a, limit) != got)
+        abort();
+    if (want <= limit &&
+        !nearmiss_shapes_allow(nearmiss_shape_of(a, la), nearmiss_shape_of(b, lb), limit))
         abort();
     return 0;
 }

@@ -243,6 +243,138 @@ static void edit_distances(void **state)
     assert_int_equal(edit_distance("abcd", "abcdxy", 2), 2);
 }
 
+/* next_random - a fixed sequence, so a failure can be replayed */
+static unsigned long next_random(unsigned long *seed)
+{
+    *seed = *seed * 6364136223846793005UL + 1442695040888963407UL;
+    return *seed >> 33;
+}
+
+/* random_address - a short local part over a small alphabet (so that many
+ * are near one another) at one of two domains */
+static void random_address(unsigned long *seed, char *out, size_t outlen)
+{
+    static const char alphabet[] = "abcde.";
+    char local[16];
+    size_t n = 1 + next_random(seed) % 7, i;
+
+    for (i = 0; i < n; i++)
+        local[i] = alphabet[next_random(seed) % (sizeof alphabet - 1)];
+    local[n] = '\0';
+    snprintf(out, outlen, "%s@%s.test", local, next_random(seed) % 2 ? "one" : "two");
+}
+
+/* closest_by_full_scan - what the search must find: every entry's distance */
+static const char *closest_by_full_scan(const addrlist *l, const char *address, int distance)
+{
+    const char *at = strrchr(address, '@'), *best = NULL;
+    char local[80], elocal[80];
+    int best_d = distance + 1;
+    size_t i;
+
+    snprintf(local, sizeof local, "%.*s", (int)(at - address), address);
+    for (i = 0; i < l->count; i++) {
+        const char *eat = strrchr(l->entries[i], '@');
+        int d;
+
+        if (strcmp(eat, at) != 0)
+            continue;
+        snprintf(elocal, sizeof elocal, "%.*s", (int)(eat - l->entries[i]), l->entries[i]);
+        d = edit_distance(local, elocal, distance);
+        if (d < best_d) {
+            best_d = d;
+            best = l->entries[i];
+        }
+    }
+    return best;
+}
+
+static void near_miss_search_finds_what_a_full_scan_finds(void **state)
+{
+    addrlist l;
+    char text[40000], address[64], err[256];
+    unsigned long seed = 8;
+    size_t used = 0;
+    int i, found = 0, missed = 0;
+    FILE *f;
+
+    (void)state;
+    for (i = 0; i < 1500; i++) {
+        random_address(&seed, address, sizeof address);
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s\n", address);
+    }
+    f = fmemopen(text, used, "r");
+    assert_non_null(f);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(addrlist_load_stream(&l, f, "random", err, sizeof err), 0);
+    fclose(f);
+    assert_true(l.count > 500);
+    for (i = 0; i < 3000; i++) {
+        int distance = 1 + i % 3;
+        const char *got, *want;
+
+        random_address(&seed, address, sizeof address);
+        if (addrlist_find(&l, address) >= 0)
+            continue;   /* the search is for unknown addresses */
+        got = nearmiss_closest(&l, address, distance);
+        want = closest_by_full_scan(&l, address, distance);
+        if (want == NULL)
+            assert_null(got);
+        else
+            assert_string_equal(got ? got : "(none)", want);
+        if (want)
+            found++;
+        else
+            missed++;
+    }
+    assert_true(found > 100 && missed > 100);   /* both answers were tried */
+    addrlist_free(&l);
+}
+
+static void near_miss_shapes_never_hide_a_close_address(void **state)
+{
+    nearmiss_shape alice = nearmiss_shape_of("alice", 5);
+
+    (void)state;
+    assert_true(nearmiss_shapes_allow(alice, nearmiss_shape_of("alcie", 5), 0));   /* a swap */
+    assert_true(nearmiss_shapes_allow(alice, nearmiss_shape_of("alyce", 5), 1));
+    assert_false(nearmiss_shapes_allow(alice, nearmiss_shape_of("alyce", 5), 0));
+    assert_true(nearmiss_shapes_allow(alice, nearmiss_shape_of("malice", 6), 1));
+    assert_false(nearmiss_shapes_allow(alice, nearmiss_shape_of("bob", 3), 2));   /* length */
+    assert_false(nearmiss_shapes_allow(alice, nearmiss_shape_of("xyzce", 5), 2));   /* letters */
+    assert_false(nearmiss_shapes_allow(alice, alice, -1));
+}
+
+static void near_miss_index_follows_reloads(void **state)
+{
+    addrlist one, two;
+    char path1[128], path2[128], err[256];
+
+    (void)state;
+    memset(&one, 0, sizeof one);
+    memset(&two, 0, sizeof two);
+    snprintf(path1, sizeof path1, "%s/near1", dir);
+    snprintf(path2, sizeof path2, "%s/near2", dir);
+    fixture_write(path1, "alice@example.test\nbob@example.test\nzed@example.test\n");
+    fixture_write(path2, "carol@example.test\n");
+    assert_int_equal(addrlist_refresh(&one, path1, 100, err, sizeof err), 0);
+    assert_int_equal(addrlist_refresh(&two, path2, 100, err, sizeof err), 0);
+    assert_string_equal(nearmiss_closest(&one, "alcie@example.test", 2), "alice@example.test");
+    assert_null(nearmiss_closest(&one, "alcie@example.org", 2));   /* another domain */
+    assert_string_equal(nearmiss_closest(&two, "carlo@example.test", 2), "carol@example.test");
+    assert_null(nearmiss_closest(&two, "alcie@example.test", 2));
+    /* bob comes first and is 2 edits away, zed only 1 */
+    assert_string_equal(nearmiss_closest(&one, "zod@example.test", 2), "zed@example.test");
+    /* the first list replaced by a shorter one: its index too */
+    fixture_write(path1, "dave@example.test\n");
+    assert_int_equal(addrlist_refresh(&one, path1, 101, err, sizeof err), 0);
+    assert_null(nearmiss_closest(&one, "alcie@example.test", 2));
+    assert_string_equal(nearmiss_closest(&one, "dvae@example.test", 2), "dave@example.test");
+    addrlist_free(&one);
+    assert_null(nearmiss_closest(&one, "dvae@example.test", 2));   /* nothing loaded */
+    addrlist_free(&two);
+}
+
 static void addrlist_reloads_when_changed(void **state)
 {
     addrlist l;
@@ -562,6 +694,9 @@ int main(void)
         cmocka_unit_test(store_failure_is_reported_not_answered),
         cmocka_unit_test(ldap_escaping),
         cmocka_unit_test(edit_distances),
+        cmocka_unit_test(near_miss_search_finds_what_a_full_scan_finds),
+        cmocka_unit_test(near_miss_shapes_never_hide_a_close_address),
+        cmocka_unit_test(near_miss_index_follows_reloads),
         cmocka_unit_test(addrlist_reloads_when_changed),
         cmocka_unit_test(connect_refuses_blocked_clients_only_when_asked),
         cmocka_unit_test(ipv6_clients_are_counted_per_64),
