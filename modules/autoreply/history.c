@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hash.h"
+
 #define PREFIX "autoreply:"
 
 static const char *const kind_names[HIST_KIND_COUNT] = {
@@ -14,18 +16,6 @@ static const char *const kind_names[HIST_KIND_COUNT] = {
     [HIST_GOT] = "got", [HIST_SENT] = "sent", [HIST_BOUNCED] = "bounced",
     [HIST_KNOWN] = "known",
 };
-
-/* fnv1a - 64-bit FNV-1a of s, for subjects too long for a key */
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s; s++) {
-        h ^= (unsigned char)tolower((unsigned char)*s);
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 void history_key(hist_kind kind, const char *a, const char *b, char *key, size_t cap)
 {
@@ -37,8 +27,8 @@ void history_key(hist_kind kind, const char *a, const char *b, char *key, size_t
         subject[i] = (char)tolower((unsigned char)subject[i]);
     n = (size_t)snprintf(key, cap, PREFIX "%s:%s", kind_names[kind], subject);
     if (n >= cap || n > STORE_KEY_MAX)
-        snprintf(key, cap, PREFIX "%s:#%016llx", kind_names[kind],
-                 (unsigned long long)fnv1a(subject));
+        snprintf(key, cap, PREFIX "%s:#%016llx", kind_names[kind],   /* subject lower-cased */
+                 (unsigned long long)moat_fnv1a(subject));
 }
 
 int history_mark(moat_store *st, hist_kind kind, const char *a, const char *b,

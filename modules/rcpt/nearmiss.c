@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 #define NEAR_TTL (30 * 86400)
 #define NEAR_LEN_MAX 64
 
@@ -106,16 +108,6 @@ static struct {
     indexed_entry *entries;
 } shapes;
 
-/* domain_hash - FNV-1a of the domain (after the "@") */
-static uint32_t domain_hash(const char *domain)
-{
-    uint32_t h = 2166136261u;
-
-    while (*domain)
-        h = (h ^ (unsigned char)*domain++) * 16777619u;
-    return h;
-}
-
 /* index_list - make shapes describe list; 0, or -1 when out of memory */
 static int index_list(const addrlist *list)
 {
@@ -139,7 +131,7 @@ static int index_list(const addrlist *list)
         shape = nearmiss_shape_of(e, (size_t)(at - e));
         fresh[i].chars = shape.chars;
         fresh[i].len = (uint32_t)shape.len;
-        fresh[i].domain_hash = domain_hash(at + 1);
+        fresh[i].domain_hash = (uint32_t)moat_fnv1a(at + 1);
     }
     free(shapes.entries);
     shapes.entries = fresh;
@@ -162,7 +154,7 @@ const char *nearmiss_closest(const addrlist *list, const char *address, int dist
         return NULL;
     llen = (size_t)(at - address);
     wanted = nearmiss_shape_of(address, llen);
-    hash = domain_hash(at + 1);
+    hash = (uint32_t)moat_fnv1a(at + 1);
     /* Only a candidate closer than the best so far is worth its distance:
      * the limit shrinks as better ones are found. */
     for (i = 0; i < shapes.count && best_d > 0; i++) {

@@ -92,22 +92,30 @@ static void run(const char *name, moat_runtime *rt, int valid, int many_clients)
     case_report("rcpt", name, t0, calls);
 }
 
+/* load_list - list_path into list (the bench stops if it cannot be read) */
+static void load_list(addrlist *list, const char *list_path)
+{
+    char err[256];
+
+    memset(list, 0, sizeof *list);
+    if (addrlist_refresh(list, list_path, time(NULL), err, sizeof err) != 0) {
+        fprintf(stderr, "bench: %s\n", err);
+        exit(2);
+    }
+}
+
 /* nearmiss_search - the near-miss search alone: one unknown local part, a
  * swap away from a real one, against the USERS addresses of list_path */
 static void nearmiss_search(moat_runtime *rt, const char *name, const char *list_path)
 {
     addrlist list;
-    char err[256], rcpt[80];
+    char rcpt[80];
     double t0;
     int i, calls = case_calls(CALLS / 20);
 
     if (!wanted(name))
         return;
-    memset(&list, 0, sizeof list);
-    if (addrlist_refresh(&list, list_path, time(NULL), err, sizeof err) != 0) {
-        fprintf(stderr, "bench: %s\n", err);
-        exit(2);
-    }
+    load_list(&list, list_path);
     t0 = case_start();
     for (i = 0; i < calls; i++) {
         const char *real = list.entries[(size_t)i * 7919 % list.count], *at = strchr(real, '@');
@@ -127,17 +135,12 @@ static void nearmiss_search(moat_runtime *rt, const char *name, const char *list
 static void nearmiss_index(moat_runtime *rt, const char *list_path)
 {
     addrlist list;
-    char err[256];
     double t0;
     int i, calls = case_calls(CALLS / 20);
 
     if (!wanted("nearmiss-first-search-10k"))
         return;
-    memset(&list, 0, sizeof list);
-    if (addrlist_refresh(&list, list_path, time(NULL), err, sizeof err) != 0) {
-        fprintf(stderr, "bench: %s\n", err);
-        exit(2);
-    }
+    load_list(&list, list_path);
     t0 = case_start();
     for (i = 0; i < calls; i++) {
         list.generation += 1000000;   /* as if reloaded: no index matches it */
