@@ -79,6 +79,25 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
 int autoreply_delivery_failed(moat_runtime *rt, const autoreply_message *m,
                               const char *recipient, moat_verdict *v, const char **why);
 
+/*
+ * autoreply_vacation_check - may user (the address a responder answers
+ * for) answer this message from sender? 1 yes; 0 no, with *reason
+ * (sender_unreplyable's kinds, not_addressed); the reason is logged. The
+ * user's own address and the `addresses` of its `user` section in
+ * moat.conf count as addressed (RFC 5230 4.5, Sieve's :addresses).
+ * rt may be NULL (config unusable): then only the user's own address.
+ */
+int autoreply_vacation_check(moat_runtime *rt, const autoreply_message *m, const char *user,
+                             const char **reason);
+
+/*
+ * autoreply_reply_subject, autoreply_reply_threading - the parts of a
+ * generated reply taken from the message answered, made safe (reply.h).
+ * threading: 1 with out holding the replacement lines, 0 when clean.
+ */
+void autoreply_reply_subject(const autoreply_message *m, char *out, size_t cap);
+int autoreply_reply_threading(const autoreply_message *m, char *out, size_t cap);
+
 /* Shared by autoreply.c and gate.c. */
 
 /* autoreply_refers_to - In-Reply-To/References name an id recorded as kind: 1, 0, -1 */

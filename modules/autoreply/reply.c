@@ -1,0 +1,223 @@
+/*
+ * reply.c - the parts of an auto-reply that come from the message it
+ * answers, made safe: subject, destination, threading, and the RFC 5230
+ * 4.5 "was this user addressed at all" test.
+ */
+#include "reply.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "encoded_words.h"
+
+char *reply_subject(const header_block *hb, char *out, size_t cap)
+{
+    char text[REPLY_SUBJECT_TEXT_MAX + 8] = "Auto: ";
+    const char *v = headers_get(hb, "Subject", 0);
+
+    if (ew_decode(v, text + 6, REPLY_SUBJECT_TEXT_MAX + 1) == 0)
+        snprintf(text + 6, sizeof text - 6, "your message");
+    if (ew_encode(text, 9, out, cap) == 0)             /* cannot happen with cap >= 1 KB */
+        snprintf(out, cap, "Auto: your message");
+    return out;
+}
+
+/* atext - RFC 5322 3.2.3 */
+static int atext(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+const char *reply_sender_problem(const char *sender)
+{
+    const char *at, *p;
+    size_t len = sender ? strlen(sender) : 0;
+
+    if (len == 0)
+        return "null_sender";
+    if (len > 254)
+        return "sender_too_long";
+    at = strrchr(sender, '@');
+    if (at == NULL || at == sender || at[1] == '\0')
+        return "sender_unqualified";
+    /* dot-atom: atext runs separated by single dots */
+    if (sender[0] == '.' || at[-1] == '.')
+        return "sender_not_plain";
+    for (p = sender; p < at; p++)
+        if (!(atext((unsigned char)*p) || (*p == '.' && p[1] != '.')))
+            return "sender_not_plain";
+    /* a host name: letters, digits, hyphens, dots between labels */
+    if (at[1] == '.' || sender[len - 1] == '.' || at[1] == '-')
+        return "sender_domain_invalid";
+    for (p = at + 1; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || (*p == '.' && p[1] != '.')))
+            return "sender_domain_invalid";
+    return NULL;
+}
+
+/* same_address - a equal to b (any case), or to b once a's "+detail" is taken out */
+static int same_address(const char *a, const char *b)
+{
+    const char *plus, *at;
+
+    if (strcasecmp(a, b) == 0)
+        return 1;
+    plus = strchr(a, '+');
+    at = strrchr(a, '@');
+    if (plus == NULL || at == NULL || plus > at)
+        return 0;
+    return strncasecmp(a, b, (size_t)(plus - a)) == 0 && b[plus - a] == '@' &&
+           strcasecmp(at, b + (plus - a)) == 0;
+}
+
+typedef struct wanted {
+    const char *const *addresses;
+    size_t n;
+} wanted;
+
+static int is_wanted(const char *addr, int has_at, void *arg)
+{
+    const wanted *w = arg;
+    size_t i;
+
+    if (!has_at)
+        return 0;
+    for (i = 0; i < w->n; i++)
+        if (w->addresses[i] && same_address(addr, w->addresses[i]))
+            return 1;
+    return 0;
+}
+
+int reply_addressed(const header_block *hb, const char *const *addresses, size_t n)
+{
+    static const char *const fields[] = {"To", "Cc", "Bcc", "Resent-To", "Resent-Cc",
+                                         "Resent-Bcc"};
+    wanted w = {addresses, n};
+    size_t i, k;
+
+    for (i = 0; i < hb->count; i++) {
+        const header_field *f = &hb->fields[i];
+        for (k = 0; k < sizeof fields / sizeof fields[0]; k++)
+            if (strcasecmp(f->name, fields[k]) == 0 &&
+                header_each_address(f->value, is_wanted, &w) == 1)
+                return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ threading */
+
+/* threading_field - whether a raw line starts the field In-Reply-To or References */
+static int threading_field(const char *line, size_t n)
+{
+    static const char *const names[] = {"In-Reply-To", "References"};
+    size_t k, l;
+
+    for (k = 0; k < 2; k++) {
+        l = strlen(names[k]);
+        if (n > l && strncasecmp(line, names[k], l) == 0) {
+            const char *p = line + l;
+            while (p < line + n && (*p == ' ' || *p == '\t'))
+                p++;
+            if (p < line + n && *p == ':')
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * threading_clean - whether every physical line of In-Reply-To and
+ * References is printable US-ASCII (blanks allowed), at most 998
+ * characters, ended by LF or CRLF, and each field is there at most once
+ */
+static int threading_clean(const char *raw, size_t len, const header_block *hb)
+{
+    size_t i = 0;
+    int inside = 0;
+
+    if (headers_count(hb, "In-Reply-To") > 1 || headers_count(hb, "References") > 1)
+        return 0;
+    while (i < len) {
+        const char *nl = memchr(raw + i, '\n', len - i);
+        size_t e = nl ? (size_t)(nl - raw) : len, n = e - i, k;
+
+        if (n == 0 || (n == 1 && raw[i] == '\r'))
+            break;                                     /* the end of the header */
+        if (raw[i] != ' ' && raw[i] != '\t')
+            inside = threading_field(raw + i, n);
+        if (inside) {
+            if (n > 0 && raw[e - 1] == '\r')
+                n--;
+            if (n > 998)
+                return 0;
+            for (k = 0; k < n; k++) {
+                unsigned char c = (unsigned char)raw[i + k];
+                if ((c < 32 && c != '\t') || c >= 127)
+                    return 0;
+            }
+        }
+        i = e + 1;
+    }
+    return 1;
+}
+
+typedef struct id_list {
+    char ids[REPLY_REFERENCES_MAX][REPLY_MSGID_MAX + 1];
+    size_t count;
+} id_list;
+
+/* msgid_clean - an id worth copying: id-left@id-right, printable, no blanks or brackets */
+static int msgid_clean(const char *id)
+{
+    size_t n = strlen(id), i;
+
+    if (n < 3 || n > REPLY_MSGID_MAX || strchr(id, '@') == NULL)
+        return 0;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)id[i] <= 32 || (unsigned char)id[i] >= 127 || id[i] == '<' ||
+            id[i] == '>')
+            return 0;
+    return 1;
+}
+
+/* keep_id - the first id and the latest ones (the thread's root and its end) */
+static int keep_id(const char *id, void *arg)
+{
+    id_list *l = arg;
+
+    if (!msgid_clean(id))
+        return 0;
+    if (l->count == REPLY_REFERENCES_MAX) {
+        memmove(l->ids[1], l->ids[2], (REPLY_REFERENCES_MAX - 2) * sizeof l->ids[0]);
+        l->count--;
+    }
+    snprintf(l->ids[l->count++], sizeof l->ids[0], "%s", id);
+    return 0;
+}
+
+int reply_threading_fix(const char *raw, size_t raw_len, const header_block *hb, char *out,
+                        size_t cap)
+{
+    id_list in_reply_to, refs;
+    size_t n = 0, i;
+
+    out[0] = '\0';
+    if (threading_clean(raw, raw_len, hb))
+        return 0;
+    memset(&in_reply_to, 0, sizeof in_reply_to);
+    memset(&refs, 0, sizeof refs);
+    header_each_msgid_raw(headers_get(hb, "In-Reply-To", 0), keep_id, &in_reply_to);
+    header_each_msgid_raw(headers_get(hb, "References", 0), keep_id, &refs);
+    if (in_reply_to.count > 0)
+        n += (size_t)snprintf(out + n, cap - n, "In-Reply-To: <%s>\n", in_reply_to.ids[0]);
+    for (i = 0; i < refs.count && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s<%s>\n", i == 0 ? "References: " : " ",
+                              refs.ids[i]);
+    if (n >= cap)                                      /* cannot happen: 13 x 250 < 4 KB */
+        out[0] = '\0';
+    return 1;
+}
