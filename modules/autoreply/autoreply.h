@@ -90,14 +90,6 @@ int autoreply_delivery_failed(moat_runtime *rt, const autoreply_message *m,
 int autoreply_vacation_check(moat_runtime *rt, const autoreply_message *m, const char *user,
                              const char **reason);
 
-/*
- * autoreply_reply_subject, autoreply_reply_threading - the parts of a
- * generated reply taken from the message answered, made safe (reply.h).
- * threading: 1 with out holding the replacement lines, 0 when clean.
- */
-void autoreply_reply_subject(const autoreply_message *m, char *out, size_t cap);
-int autoreply_reply_threading(const autoreply_message *m, char *out, size_t cap);
-
 /* Shared by autoreply.c and gate.c. */
 
 /* autoreply_refers_to - In-Reply-To/References name an id recorded as kind: 1, 0, -1 */

@@ -8,9 +8,6 @@
  *                                        {$local_part@$domain}
  *   vacation router: moat_autoreply_vacation {CONFIG}{USER ADDRESS}{$sender_address}
  *                                        yes or no (and the reason logged)
- *   its transport:  moat_autoreply_subject {CONFIG}   the reply's Subject value
- *   acl_not_smtp:   moat_autoreply_threading {CONFIG} "" when the message's
- *                   In-Reply-To and References are clean, else their replacement
  *
  * "in" classifies a message arriving for our users; "out" gates a message
  * leaving (submitted by our users or relayed for a server behind us);
@@ -27,9 +24,7 @@
 #include <time.h>
 
 #include "autoreply/autoreply.h"
-#include "autoreply/reply.h"
 #include "exim_glue.h"
-#include "log.h"
 
 typedef enum { RUN_INBOUND, RUN_OUTBOUND, RUN_EVENT } run_kind;
 
@@ -143,37 +138,3 @@ MOAT_EXPORT int moat_autoreply_vacation(uschar **yield, int argc, uschar *argv[]
     return moat_call_text(&call, yield, ok ? "yes" : "no");
 }
 
-MOAT_EXPORT int moat_autoreply_subject(uschar **yield, int argc, uschar *argv[])
-{
-    moat_call call;
-    autoreply_message m;
-    char *headers, subject[REPLY_SUBJECT_MAX];
-
-    if (moat_call_begin(&call, "autoreply", "moat_autoreply_subject", yield, argc, argv, 1, 1,
-                        "CONFIG") == MOAT_CALL_MISUSE)
-        return moat_call_end(&call, yield);
-    message_headers(&m, &headers);
-    autoreply_reply_subject(&m, subject, sizeof subject);
-    free(headers);
-    return moat_call_text(&call, yield, subject);
-}
-
-MOAT_EXPORT int moat_autoreply_threading(uschar **yield, int argc, uschar *argv[])
-{
-    moat_call call;
-    autoreply_message m;
-    char *headers, lines[REPLY_THREADING_MAX];
-
-    if (moat_call_begin(&call, "autoreply", "moat_autoreply_threading", yield, argc, argv, 1, 1,
-                        "CONFIG") == MOAT_CALL_MISUSE)
-        return moat_call_end(&call, yield);
-    message_headers(&m, &headers);
-    if (autoreply_reply_threading(&m, lines, sizeof lines)) {
-        moat_log(MOAT_LOG_INFO, "moat autoreply: action=rewrite reason=threading_unclean "
-                 "what=In-Reply-To,References");
-        if (lines[0] == '\0')
-            strcpy(lines, "\n");                      /* remove both, add nothing */
-    }
-    free(headers);
-    return moat_call_text(&call, yield, lines);
-}

@@ -6,6 +6,7 @@
 #include "reply.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -110,61 +111,6 @@ int reply_addressed(const header_block *hb, const char *const *addresses, size_t
 
 /* ------------------------------------------------------------ threading */
 
-/* threading_field - whether a raw line starts the field In-Reply-To or References */
-static int threading_field(const char *line, size_t n)
-{
-    static const char *const names[] = {"In-Reply-To", "References"};
-    size_t k, l;
-
-    for (k = 0; k < 2; k++) {
-        l = strlen(names[k]);
-        if (n > l && strncasecmp(line, names[k], l) == 0) {
-            const char *p = line + l;
-            while (p < line + n && (*p == ' ' || *p == '\t'))
-                p++;
-            if (p < line + n && *p == ':')
-                return 1;
-        }
-    }
-    return 0;
-}
-
-/*
- * threading_clean - whether every physical line of In-Reply-To and
- * References is printable US-ASCII (blanks allowed), at most 998
- * characters, ended by LF or CRLF, and each field is there at most once
- */
-static int threading_clean(const char *raw, size_t len, const header_block *hb)
-{
-    size_t i = 0;
-    int inside = 0;
-
-    if (headers_count(hb, "In-Reply-To") > 1 || headers_count(hb, "References") > 1)
-        return 0;
-    while (i < len) {
-        const char *nl = memchr(raw + i, '\n', len - i);
-        size_t e = nl ? (size_t)(nl - raw) : len, n = e - i, k;
-
-        if (n == 0 || (n == 1 && raw[i] == '\r'))
-            break;                                     /* the end of the header */
-        if (raw[i] != ' ' && raw[i] != '\t')
-            inside = threading_field(raw + i, n);
-        if (inside) {
-            if (n > 0 && raw[e - 1] == '\r')
-                n--;
-            if (n > 998)
-                return 0;
-            for (k = 0; k < n; k++) {
-                unsigned char c = (unsigned char)raw[i + k];
-                if ((c < 32 && c != '\t') || c >= 127)
-                    return 0;
-            }
-        }
-        i = e + 1;
-    }
-    return 1;
-}
-
 typedef struct id_list {
     char ids[REPLY_REFERENCES_MAX][REPLY_MSGID_MAX + 1];
     size_t count;
@@ -199,25 +145,102 @@ static int keep_id(const char *id, void *arg)
     return 0;
 }
 
-int reply_threading_fix(const char *raw, size_t raw_len, const header_block *hb, char *out,
-                        size_t cap)
+char *reply_threading(const header_block *hb, char *out, size_t cap)
 {
-    id_list in_reply_to, refs;
+    id_list own, refs;
+    const char *parent = headers_get(hb, "References", 0);
     size_t n = 0, i;
 
-    out[0] = '\0';
-    if (threading_clean(raw, raw_len, hb))
-        return 0;
-    memset(&in_reply_to, 0, sizeof in_reply_to);
+    memset(&own, 0, sizeof own);
     memset(&refs, 0, sizeof refs);
-    header_each_msgid_raw(headers_get(hb, "In-Reply-To", 0), keep_id, &in_reply_to);
-    header_each_msgid_raw(headers_get(hb, "References", 0), keep_id, &refs);
-    if (in_reply_to.count > 0)
-        n += (size_t)snprintf(out + n, cap - n, "In-Reply-To: <%s>\n", in_reply_to.ids[0]);
+    out[0] = '\0';
+    header_each_msgid_raw(headers_get(hb, "Message-ID", 0), keep_id, &own);
+    header_each_msgid_raw(parent ? parent : headers_get(hb, "In-Reply-To", 0), keep_id, &refs);
+    if (own.count > 0) {
+        keep_id(own.ids[0], &refs);
+        n += (size_t)snprintf(out + n, cap - n, "In-Reply-To: <%s>\n", own.ids[0]);
+    }
     for (i = 0; i < refs.count && n < cap; i++)
         n += (size_t)snprintf(out + n, cap - n, "%s<%s>\n", i == 0 ? "References: " : " ",
                               refs.ids[i]);
-    if (n >= cap)                                      /* cannot happen: 13 x 250 < 4 KB */
+    if (n >= cap)                                      /* cannot happen: 13 x 254 < 4 KB */
         out[0] = '\0';
-    return 1;
+    return out;
+}
+
+/* ------------------------------------------------------------ the message */
+
+typedef struct buf {
+    char *p;
+    size_t n, cap;
+} buf;
+
+static void add(buf *b, const char *s, size_t n)
+{
+    if (b->p == NULL || n >= b->cap - b->n)
+        return;                                        /* sized up front: never */
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void adds(buf *b, const char *s)
+{
+    add(b, s, strlen(s));
+}
+
+/* add_text - the body: CRLF or LF in, LF out, lines over 998 cut, a last line end */
+static void add_text(buf *b, const char *text, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t e = nl ? (size_t)(nl - text) : len, n = e - i;
+
+        if (n > 0 && text[e - 1] == '\r')
+            n--;
+        while (n > 998) {
+            add(b, text + i, 998);
+            adds(b, "\n");
+            i += 998;
+            n -= 998;
+        }
+        add(b, text + i, n);
+        adds(b, "\n");
+        i = e + 1;
+    }
+}
+
+char *reply_compose(const header_block *hb, const char *from, const char *to, const char *text,
+                    size_t *len)
+{
+    char subject[REPLY_SUBJECT_MAX], threading[REPLY_THREADING_MAX];
+    size_t tl = text ? strnlen(text, REPLY_TEXT_MAX) : 0;
+    buf b = {NULL, 0, 0};
+
+    reply_subject(hb, subject, sizeof subject);
+    reply_threading(hb, threading, sizeof threading);
+    b.cap = 1024 + strlen(from) + strlen(to) + sizeof subject + sizeof threading + tl + tl / 998 + 2;
+    if ((b.p = malloc(b.cap)) == NULL)
+        return NULL;
+    b.p[0] = '\0';
+    adds(&b, "From: ");
+    adds(&b, from);
+    adds(&b, "\nTo: ");
+    adds(&b, to);
+    adds(&b, "\nSubject: ");
+    adds(&b, subject);
+    adds(&b, "\n");
+    adds(&b, threading);
+    adds(&b, "Auto-Submitted: auto-replied (vacation)\n"
+             "X-Auto-Response-Suppress: All\n"
+             "Precedence: auto_reply\n"
+             "MIME-Version: 1.0\n");
+    adds(&b, ew_utf8_valid(text ? text : "", tl) ? "Content-Type: text/plain; charset=utf-8\n"
+                                                 : "Content-Type: text/plain; charset=windows-1252\n");
+    adds(&b, "Content-Transfer-Encoding: 8bit\n\n");
+    add_text(&b, text ? text : "", tl);
+    *len = b.n;
+    return b.p;
 }

@@ -18,6 +18,7 @@
 #define REPLY_SUBJECT_TEXT_MAX 200     /* bytes of the original subject kept */
 #define REPLY_SUBJECT_MAX 1024         /* the encoded, folded value */
 #define REPLY_THREADING_MAX 4096       /* In-Reply-To and References, folded */
+#define REPLY_TEXT_MAX (64 * 1024)     /* the reply text kept */
 #define REPLY_MSGID_MAX 250            /* a longer message id is not copied */
 #define REPLY_REFERENCES_MAX 12        /* the first and the last 11, as Exim keeps */
 
@@ -45,16 +46,25 @@ const char *reply_sender_problem(const char *sender);
 int reply_addressed(const header_block *hb, const char *const *addresses, size_t n);
 
 /*
- * reply_threading_fix - a message we generate carries In-Reply-To and
- * References as Exim copied them from the message answered. When they
- * are not clean (a line over 998 characters, a control or 8-bit
- * character, a field twice), returns 1 with out holding their
- * replacement: "In-Reply-To: <id>\nReferences: <id>\n <id>..." (ids
- * checked one by one, at most REPLY_REFERENCES_MAX; "" when no id is
- * usable). 0 when they are clean (out is ""). raw is the header block as
- * received, folded lines and all.
+ * reply_threading - In-Reply-To and References for a reply to the message
+ * of hb (RFC 5322 3.6.4): its Message-ID, and its References (or its
+ * In-Reply-To) followed by its Message-ID, the first and the latest
+ * REPLY_REFERENCES_MAX ids, one per folded line. Ids that are not clean
+ * (blanks, controls, 8-bit, over REPLY_MSGID_MAX) are left out. Writes
+ * complete header lines ending in "\n" ("" when no id is usable). Returns out.
  */
-int reply_threading_fix(const char *raw, size_t raw_len, const header_block *hb, char *out,
-                        size_t cap);
+char *reply_threading(const header_block *hb, char *out, size_t cap);
+
+/*
+ * reply_compose - the whole reply, RFC 5322 clean: From: from, To: to,
+ * Subject (reply_subject), threading, Auto-Submitted: auto-replied
+ * (vacation), X-Auto-Response-Suppress: All, Precedence: auto_reply, MIME
+ * headers for text (UTF-8, or Windows-1252 when it is not UTF-8), each
+ * header once, then text with lines cut to 998. from and to must be plain
+ * addresses (reply_sender_problem). malloc'd, *len set; NULL when out of
+ * memory.
+ */
+char *reply_compose(const header_block *hb, const char *from, const char *to, const char *text,
+                    size_t *len);
 
 #endif

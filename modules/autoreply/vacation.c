@@ -1,7 +1,7 @@
 /*
- * vacation.c - the decisions the shipped vacation responder asks moat for:
+ * vacation.c - the decision the shipped vacation responder asks moat for:
  * whether to answer at all (a plain envelope sender, a user who was
- * addressed), and the parts of the reply taken from the message (reply.c).
+ * addressed). The reply itself is reply.c's (moatctl autoreply reply).
  */
 #include <stdio.h>
 #include <string.h>
@@ -71,27 +71,3 @@ int autoreply_vacation_check(moat_runtime *rt, const autoreply_message *m, const
     return ok;
 }
 
-void autoreply_reply_subject(const autoreply_message *m, char *out, size_t cap)
-{
-    header_block hb;
-
-    if (headers_parse(&hb, m->headers, m->headers_len) != 0) {
-        snprintf(out, cap, "Auto: your message");
-        return;
-    }
-    reply_subject(&hb, out, cap);
-    headers_free(&hb);
-}
-
-int autoreply_reply_threading(const autoreply_message *m, char *out, size_t cap)
-{
-    header_block hb;
-    int r;
-
-    out[0] = '\0';
-    if (headers_parse(&hb, m->headers, m->headers_len) != 0)
-        return 1;                                      /* out of memory: drop both */
-    r = reply_threading_fix(m->headers, m->headers_len, &hb, out, cap);
-    headers_free(&hb);
-    return r;
-}
