@@ -38,7 +38,8 @@ static int usage(void)
             "       moatctl autoreply history ADDRESS\n"
             "       moatctl autoreply reply [--from USER] [--to SENDER] [--text TEXT] -- EXIM [ARGS]\n"
             "Without --sender, the file's Return-Path: is the envelope sender (as in a\n"
-            "delivered message); without either, the null sender.\n");
+            "delivered message); without either, the null sender. With one --recipient,\n"
+            "vacation= says whether the shipped vacation responder would answer for it.\n");
     return CTL_USAGE;
 }
 
@@ -74,7 +75,7 @@ static void return_path(const char *text, size_t len, char *out, size_t cap)
 static int classify(const ctl_env *env, int argc, char **argv)
 {
     const char *sender = NULL, *file = NULL, *why = "";
-    char envelope[320], klass[16] = "";
+    char envelope[320], klass[16] = "", skipped[64];
     autoreply_message m;
     moat_runtime *rt;
     moat_verdict v;
@@ -128,11 +129,24 @@ static int classify(const ctl_env *env, int argc, char **argv)
     m.sender = sender;
     m.now = time(NULL);
     rc = autoreply_classify_text(rt, &m, &v, &why);
+    if (rc == 0 && strchr(m.recipients, '@') != NULL && strpbrk(m.recipients, ", ") == NULL) {
+        /* What the vacation router would decide for this one recipient. */
+        const char *reason;
+        if (autoreply_vacation_check(rt, &m, m.recipients, &reason))
+            verdict_add(&v, "vacation", "yes");
+        else {
+            verdict_add(&v, "vacation", "no");
+            verdict_add(&v, "vacation_reason", reason);
+        }
+    }
     free(text);
     if (rc != 0) {
         fprintf(stderr, "moatctl autoreply classify: %s\n", why);
         return CTL_USAGE;
     }
+    if (verdict_get(v.text, "skipped", skipped, sizeof skipped))
+        fprintf(stderr, "moatctl autoreply classify: the store could not be read (%s): "
+                "the %s check was skipped\n", moat_store_last_error(rt->store), skipped);
     if (env->json) {
         printf("{\"sender\":");
         ctl_json_string(stdout, sender);
