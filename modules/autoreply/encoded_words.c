@@ -444,7 +444,7 @@ static void w_encoded(writer *w, const char *s, size_t n, int first)
 
     memcpy(word, prefix, sizeof prefix - 1);
     while (i < n) {
-        char enc[12];
+        char enc[12] = "";
         size_t el = 0;
 
         if ((k = utf8_seq(p + i, n - i, &cp)) == 0)
@@ -463,7 +463,8 @@ static void w_encoded(writer *w, const char *s, size_t n, int first)
             }
         }
         if (used + el > room) {                        /* this word is full */
-            memcpy(word + sizeof prefix - 1 + used, "?=", 2);
+            word[sizeof prefix - 1 + used] = '?';
+            word[sizeof prefix + used] = '=';
             w_token(w, word, sizeof prefix - 1 + used + 2, first);
             first = 0;
             used = 0;
@@ -473,7 +474,8 @@ static void w_encoded(writer *w, const char *s, size_t n, int first)
         i += k;
     }
     if (used > 0) {
-        memcpy(word + sizeof prefix - 1 + used, "?=", 2);
+        word[sizeof prefix - 1 + used] = '?';
+        word[sizeof prefix + used] = '=';
         w_token(w, word, sizeof prefix - 1 + used + 2, first);
     }
 }

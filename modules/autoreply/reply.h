@@ -18,7 +18,7 @@
 #define REPLY_SUBJECT_TEXT_MAX 200     /* bytes of the original subject kept */
 #define REPLY_SUBJECT_MAX 1024         /* the encoded, folded value */
 #define REPLY_THREADING_MAX 4096       /* In-Reply-To and References, folded */
-#define REPLY_TEXT_MAX (64 * 1024)     /* the reply text kept */
+#define REPLY_TEXT_MAX ((size_t)64 * 1024)     /* the reply text kept */
 #define REPLY_MSGID_MAX 250            /* a longer message id is not copied */
 #define REPLY_REFERENCES_MAX 12        /* the first and the last 11, as Exim keeps */
 
