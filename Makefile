@@ -116,7 +116,7 @@ DEB_PACKAGES := build-essential pkg-config libconfuse-dev liblmdb-dev lmdb-utils
     libhiredis-dev libldap-dev libmaxminddb-dev mmdb-bin libcdb-dev libcmocka-dev libssl-dev \
     exim4-daemon-heavy exim4-dev redis-server slapd ldap-utils swaks python3 \
     python3-aiosmtpd dnsmasq-base libmaxmind-db-writer-perl clang \
-    libclang-rt-14-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox
+    libclang-rt-14-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox fail2ban
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -216,6 +216,9 @@ install: all
 	  install -d $(DESTDIR)$(SNIPPETDIR)/$$d; \
 	  install -m 0644 conf/exim/$$d/*.conf $(DESTDIR)$(SNIPPETDIR)/$$d/; done
 	install -m 0640 conf/moat.conf $(DESTDIR)$(SYSCONFDIR)/moat/moat.conf
+	install -d $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d $(DESTDIR)$(PREFIX)/share/moat/fail2ban
+	install -m 0644 conf/fail2ban/filter.d/moat.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/moat.conf
+	install -m 0644 conf/fail2ban/jail.d/moat.conf $(DESTDIR)$(PREFIX)/share/moat/fail2ban/jail.conf
 
 deb:
 	packaging/deb/build.sh
