@@ -33,6 +33,7 @@ int block_escalate(moat_store *st, const char *prefix, const char *subject,
     size_t len = 0;
     long offenses = 0, secs = policy->base, i;
     store_status s;
+    int created = 0;
 
     moat_store_key(key, sizeof key, prefix, ":offense:", subject);
     s = moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now);
@@ -53,17 +54,21 @@ int block_escalate(moat_store *st, const char *prefix, const char *subject,
         secs = policy->repeat_block;
     if (secs < 1)
         secs = 1;
+    *seconds = 0;
+    moat_store_key(key, sizeof key, prefix, ":block:", subject);
+    snprintf(val, sizeof val, "%ld", secs);
+    if (moat_store_set_new(st, key, val, strlen(val), (uint32_t)secs, now, &created) != STORE_OK)
+        return -1;
+    if (!created)
+        return 0;                                      /* another failure began it */
+    moat_store_key(key, sizeof key, prefix, ":offense:", subject);
     snprintf(val, sizeof val, "%ld", offenses + 1);
     if (moat_store_set(st, key, val, strlen(val),
                        (uint32_t)(policy->repeat_window > 0 ? policy->repeat_window : 1), now)
         != STORE_OK)
         return -1;
-    moat_store_key(key, sizeof key, prefix, ":block:", subject);
-    snprintf(val, sizeof val, "%ld", secs);
-    if (moat_store_set(st, key, val, strlen(val), (uint32_t)secs, now) != STORE_OK)
-        return -1;
     *seconds = secs;
-    return 0;
+    return 1;
 }
 
 int block_lift(moat_store *st, const char *prefix, const char *subject)

@@ -27,7 +27,13 @@ typedef struct block_policy {
 int block_active(moat_store *st, const char *prefix, const char *subject, time_t now,
                  long *until);
 
-/* block_escalate - block subject for its next step; *seconds gets the length; 0 or -1 */
+/*
+ * block_escalate - block subject for its next step: 1 when this call began
+ * the block (*seconds its length), 0 when subject was blocked already
+ * (nothing changes, *seconds = 0: concurrent failures that cross a
+ * threshold together begin one block, not one escalation each), -1 on a
+ * store error. Starting the block is one atomic step on both backends.
+ */
 int block_escalate(moat_store *st, const char *prefix, const char *subject,
                    const block_policy *policy, time_t now, long *seconds);
 

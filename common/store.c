@@ -188,6 +188,19 @@ store_status moat_store_set(moat_store *st, const char *key, const void *value, 
     return st->ops->set(st, key, value, len, ttl_s, now);
 }
 
+store_status moat_store_set_new(moat_store *st, const char *key, const void *value, size_t len,
+                                uint32_t ttl_s, time_t now, int *created)
+{
+    *created = 0;
+    if (!ready(st, key))
+        return STORE_ERROR;
+    if (len > STORE_VALUE_MAX)
+        return store_fail(st, "value of %s longer than %d bytes", key, STORE_VALUE_MAX);
+    if (ttl_s == 0)
+        return store_fail(st, "value %s: a time to live of 0 seconds", key);
+    return st->ops->set_new(st, key, value, len, ttl_s, now, created);
+}
+
 store_status moat_store_get(moat_store *st, const char *key, void *buf, size_t cap,
                             size_t *len, time_t *expires, time_t now)
 {

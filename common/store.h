@@ -115,6 +115,15 @@ store_status moat_store_set(moat_store *st, const char *key, const void *value, 
                        uint32_t ttl_s, time_t now);
 
 /*
+ * moat_store_set_new - the same, only when key holds no live value: one
+ * atomic step on both backends (inside LMDB's write transaction; Redis
+ * SET NX), for what concurrent processes must start once (a block).
+ * *created says whether it did.
+ */
+store_status moat_store_set_new(moat_store *st, const char *key, const void *value, size_t len,
+                                uint32_t ttl_s, time_t now, int *created);
+
+/*
  * moat_store_get - copy the value into buf (up to cap bytes); *len gets its full
  * length; *expires (if not NULL) its expiry time. STORE_NOTFOUND when
  * absent or expired.

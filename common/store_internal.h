@@ -25,6 +25,8 @@ typedef struct store_ops {
                              uint32_t window_s, time_t now);
     store_status (*set)(moat_store *st, const char *key, const void *value, size_t len,
                         uint32_t ttl_s, time_t now);
+    store_status (*set_new)(moat_store *st, const char *key, const void *value, size_t len,
+                            uint32_t ttl_s, time_t now, int *created);
     store_status (*get)(moat_store *st, const char *key, void *buf, size_t cap,
                         size_t *len, time_t *expires, time_t now);
     store_status (*del)(moat_store *st, const char *key);

@@ -849,6 +849,8 @@ struct value_op {
     const void *value;
     size_t len;
     int64_t expires;
+    time_t now;
+    int created;
 };
 
 static int value_write(MDB_txn *txn, lmdb_state *ls, void *arg)
@@ -866,11 +868,46 @@ static int value_write(MDB_txn *txn, lmdb_state *ls, void *arg)
     return 0;
 }
 
+/* value_write_new - value_write unless a live value is there already (same transaction) */
+static int value_write_new(MDB_txn *txn, lmdb_state *ls, void *arg)
+{
+    struct value_op *op = arg;
+    MDB_val v;
+    rec_header h;
+    int rc = mdb_get(txn, ls->dbi, &op->key, &v);
+
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (rc == 0 && v.mv_size >= sizeof h) {
+        memcpy(&h, v.mv_data, sizeof h);
+        if (h.type == REC_VALUE && h.expires > op->now) {
+            op->created = 0;
+            return 0;
+        }
+    }
+    op->created = 1;
+    return value_write(txn, ls, op);
+}
+
+static store_status lmdb_set_new(moat_store *st, const char *key, const void *value, size_t len,
+                                 uint32_t ttl_s, time_t now, int *created)
+{
+    lmdb_state *ls = env(st);
+    struct value_op op = {{strlen(key), (void *)key}, value, len, (int64_t)now + ttl_s, now, 0};
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    rc = write_txn(ls, now, value_write_new, &op);
+    *created = rc == 0 && op.created;
+    return rc == 0 ? STORE_OK : fail_rc(st, "set", key, rc);
+}
+
 static store_status lmdb_set(moat_store *st, const char *key, const void *value, size_t len,
                              uint32_t ttl_s, time_t now)
 {
     lmdb_state *ls = env(st);
-    struct value_op op = {{strlen(key), (void *)key}, value, len, (int64_t)now + ttl_s};
+    struct value_op op = {{strlen(key), (void *)key}, value, len, (int64_t)now + ttl_s, now, 0};
     int rc;
 
     if (ls == NULL)
@@ -1060,6 +1097,7 @@ const store_ops store_lmdb_ops = {
     lmdb_distinct_add,
     lmdb_contains,
     lmdb_set,
+    lmdb_set_new,
     lmdb_get,
     lmdb_del,
     lmdb_scan,

@@ -365,8 +365,9 @@ static store_status redis_contains(moat_store *st, const char *key, const char *
  * Values carry their absolute expiry in front (8 bytes, big-endian), so a
  * reader gets the expiry the writer set whatever the clocks of the MX hosts.
  */
-static store_status redis_set(moat_store *st, const char *key, const void *value, size_t len,
-                              uint32_t ttl_s, time_t now)
+/* redis_put - SET the value (NX: only when absent); *created says whether it was set */
+static store_status redis_put(moat_store *st, const char *key, const void *value, size_t len,
+                              uint32_t ttl_s, time_t now, int nx, int *created)
 {
     redis_state *rs = conn(st);
     char k[STORE_KEY_MAX + 80];
@@ -375,6 +376,7 @@ static store_status redis_set(moat_store *st, const char *key, const void *value
     redisReply *r;
     int i;
 
+    *created = 0;
     if (rs == NULL)
         return STORE_ERROR;
     if ((buf = malloc(len + 8)) == NULL)
@@ -386,15 +388,32 @@ static store_status redis_set(moat_store *st, const char *key, const void *value
     full_key(st, key, k, sizeof k);
     /* The key lives until the absolute expiry by this host's clock. */
     server_ttl = expires - (int64_t)time(NULL);
-    if (server_ttl > 0)
+    if (server_ttl > 0 && nx)
+        r = command(rs->ctx, "SET %s %b NX EX %lld", k, buf, len + 8, (long long)server_ttl);
+    else if (server_ttl > 0)
         r = command(rs->ctx, "SET %s %b EX %lld", k, buf, len + 8, (long long)server_ttl);
     else
-        r = command(rs->ctx, "DEL %s", k);
+        r = command(rs->ctx, nx ? "EXISTS %s" : "DEL %s", k);
     free(buf);
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
         return broken(st, "SET", r);
+    *created = r->type == REDIS_REPLY_STATUS;          /* "OK"; NX on a live key: nil */
     freeReplyObject(r);
     return STORE_OK;
+}
+
+static store_status redis_set(moat_store *st, const char *key, const void *value, size_t len,
+                              uint32_t ttl_s, time_t now)
+{
+    int created;
+
+    return redis_put(st, key, value, len, ttl_s, now, 0, &created);
+}
+
+static store_status redis_set_new(moat_store *st, const char *key, const void *value,
+                                  size_t len, uint32_t ttl_s, time_t now, int *created)
+{
+    return redis_put(st, key, value, len, ttl_s, now, 1, created);
 }
 
 static store_status redis_get(moat_store *st, const char *key, void *buf, size_t cap,
@@ -520,6 +539,7 @@ const store_ops store_redis_ops = {
     redis_distinct_add,
     redis_contains,
     redis_set,
+    redis_set_new,
     redis_get,
     redis_del,
     redis_scan,

@@ -202,14 +202,28 @@ static long distinct(const ctx *c, const char *prefix, const char *a, const char
     return (long)n;
 }
 
-/* escalate - put "<kind>:<what>" on the next step of policy; 0 or -1 */
-static int escalate(const ctx *c, const char *kind, const char *what, const block_policy *policy)
+/*
+ * escalate - put "<kind>:<what>" on the next step of policy, the failure
+ * coming from ip; a block or lock that begins here gets its one log line
+ * (a failure that crosses a threshold while another has just begun the
+ * block changes nothing). 0 or -1.
+ */
+static int escalate(const ctx *c, const char *kind, const char *what, const char *ip,
+                    const block_policy *policy)
 {
-    char subject[STORE_KEY_MAX];
+    char subject[STORE_KEY_MAX], field[STORE_KEY_MAX * 4 + 1];
     long secs = 0;
+    int r;
 
     moat_store_key(subject, sizeof subject, kind, ":", what);
-    return block_escalate(c->rt->store, "authlock", subject, policy, c->now, &secs);
+    if ((r = block_escalate(c->rt->store, "authlock", subject, policy, c->now, &secs)) < 0)
+        return -1;
+    if (r > 0)
+        moat_log(MOAT_LOG_INFO, "moat authlock: action=%s reason=%s_%s ip=%s subject=<%s> "
+                 "for=%lds until=%ld", strcmp(kind, "user") == 0 ? "lock" : "block", kind,
+                 strcmp(kind, "user") == 0 ? "lock_started" : "block_started", ip,
+                 moat_log_field(subject, field, sizeof field), secs, (long)c->now + secs);
+    return 0;
 }
 
 /* client_failure - count a failure against the client's IP, network and ASN; blocks past thresholds */
@@ -221,7 +235,7 @@ static int client_failure(const ctx *c, const authlock_location *loc, const char
     if ((n = count(c, "authlock:ip:", loc->ip)) < 0)
         return -1;
     if (n >= moat_cfg_int(c->sec, "ip_threshold")) {
-        if (escalate(c, "ip", loc->ip, &policy) != 0)
+        if (escalate(c, "ip", loc->ip, loc->ip, &policy) != 0)
             return -1;
         *locked = "ip_blocked";
     }
@@ -229,7 +243,7 @@ static int client_failure(const ctx *c, const authlock_location *loc, const char
         if ((n = count(c, "authlock:net:", loc->net)) < 0)
             return -1;
         if (n >= moat_cfg_int(c->sec, "net_threshold")) {
-            if (escalate(c, "net", loc->net, &policy) != 0)
+            if (escalate(c, "net", loc->net, loc->ip, &policy) != 0)
                 return -1;
             *locked = "net_blocked";
         }
@@ -238,7 +252,7 @@ static int client_failure(const ctx *c, const authlock_location *loc, const char
         if ((n = count(c, "authlock:asn:", loc->asn)) < 0)
             return -1;
         if (n >= georules_asn_threshold(c->sec, loc)) {
-            if (escalate(c, "asn", loc->asn, &policy) != 0)
+            if (escalate(c, "asn", loc->asn, loc->ip, &policy) != 0)
                 return -1;
             *locked = "asn_blocked";
         }
@@ -261,7 +275,7 @@ static int user_failure(const ctx *c, const char *user, const authlock_location 
     if ((n = distinct(c, "authlock:spray:", loc->ip, user, spray)) < 0)
         return -1;
     if (n >= spray) {
-        if (escalate(c, "ip", loc->ip, &client) != 0)
+        if (escalate(c, "ip", loc->ip, loc->ip, &client) != 0)
             return -1;
         *locked = "spraying";
     }
@@ -279,7 +293,7 @@ static int user_failure(const ctx *c, const char *user, const authlock_location 
     if (lock_reason == NULL)
         return 0;
     moat_store_key(subject, sizeof subject, user, ":", class);
-    if (escalate(c, "user", subject, &lock) != 0)
+    if (escalate(c, "user", subject, loc->ip, &lock) != 0)
         return -1;
     if (*locked == NULL)
         *locked = lock_reason;
@@ -367,8 +381,10 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
     if ((r = subject_blocked(c, "user", subject)) != 0) {
         if (r < 0)
             return -1;
-        /* Locked here: even the right password fails, so a guesser learns nothing. */
-        credentials_verdict(v, 0, "user_locked");
+        /* Locked here: even the right password fails, so a guesser learns
+         * nothing; the log says it was the right one (the real user, or a
+         * guesser who found it: either way the admin wants to know). */
+        credentials_verdict(v, 0, real_ok ? "user_locked_password_ok" : "user_locked");
         log_decision(c, v, &loc, user, fam);
         return 0;
     }

@@ -75,7 +75,7 @@ int authlock_lock_sending(moat_runtime *rt, const char *ukey, time_t now)
     long secs;
 
     snprintf(subject, sizeof subject, "user:%s:sending", ukey);
-    return block_escalate(rt->store, "authlock", subject, &p, now, &secs);
+    return block_escalate(rt->store, "authlock", subject, &p, now, &secs) < 0 ? -1 : 0;
 }
 
 int authlock_release(moat_runtime *rt, const char *ukey)

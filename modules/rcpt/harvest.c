@@ -37,13 +37,17 @@ int harvest_blocked(moat_store *st, cfg_t *sec, const char *ip, time_t now, long
     return block_active(st, "rcpt", net, now, until);
 }
 
-/* block - the next escalation step for subject (an ip or a network) */
+/*
+ * block - the next escalation step for subject (an ip or a network): 0,
+ * with *seconds the new block's length (0 when a concurrent session began
+ * it already), or -1 on a store error
+ */
 static int block(moat_store *st, cfg_t *sec, const char *subject, time_t now, long *seconds)
 {
     block_policy policy = {moat_cfg_int(sec, "block_time"), moat_cfg_int(sec, "block_max"),
                            moat_cfg_int(sec, "repeat_window"), 0, 0};
 
-    return block_escalate(st, "rcpt", subject, &policy, now, seconds);
+    return block_escalate(st, "rcpt", subject, &policy, now, seconds) < 0 ? -1 : 0;
 }
 
 /*

@@ -210,7 +210,8 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
                "Too many invalid recipients from your address, try again later");
         verdict_add(v, "tripped", hs.tripped);
         verdict_addf(v, "block", "%lds", hs.block_seconds);
-        moat_log(MOAT_LOG_INFO, "moat rcpt: action=block reason=harvest_%s ip=%s seconds=%ld "
+        if (hs.block_seconds > 0)                      /* this session began it */
+            moat_log(MOAT_LOG_INFO, "moat rcpt: action=block reason=harvest_%s ip=%s seconds=%ld "
                  "ip_count=%llu net_count=%llu sender_domain_count=%llu bounce_count=%llu "
                  "domain_attack=%s",
                  hs.tripped, req->client_ip, hs.block_seconds, (unsigned long long)hs.ip_count,

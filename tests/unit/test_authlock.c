@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "authlock/authlock.h"
 #include "authlock/containment.h"
@@ -23,6 +25,7 @@
 #include "authlock/rejects.h"
 #include "block.h"
 #include "geo_fixture.h"
+#include "redis_fixture.h"
 #include "log.h"
 #include "runtime.h"
 #include "runtime_fixture.h"
@@ -86,7 +89,7 @@ static void lockout_spares_the_familiar_network(void **state)
     assert_string_equal(login(rt, "198.51.100.7", "alice", "c", 0, t, reason), "deny");
     assert_string_equal(reason, "user_locked");
     assert_string_equal(login(rt, "198.51.100.7", "alice", "right", 1, t, reason), "deny");
-    assert_string_equal(reason, "user_locked");
+    assert_string_equal(reason, "user_locked_password_ok");
     assert_string_equal(login(rt, "192.0.2.99", "alice", "right", 1, t, reason), "accept");
     assert_int_equal(authlock_unlock(rt, "alice"), 0);
     assert_string_equal(login(rt, "198.51.100.7", "alice", "right", 1, t, reason), "accept");
@@ -355,7 +358,7 @@ static void a_guess_spread_over_many_networks_locks_only_unfamiliar_places(void 
     login(rt, "100.67.0.1", "kim", "c", 0, t, reason);
     assert_string_equal(reason, "distributed");
     assert_string_equal(login(rt, "198.51.100.9", "kim", "right", 1, t, reason), "deny");
-    assert_string_equal(reason, "user_locked");
+    assert_string_equal(reason, "user_locked_password_ok");
     assert_string_equal(login(rt, "192.0.2.99", "kim", "right", 1, t, reason), "accept");
 }
 
@@ -660,9 +663,96 @@ static void password_hash_is_keyed_and_stable(void **state)
     assert_string_equal(h1, "7b44f81ae46ebb98");
 }
 
+/*
+ * simultaneous_failures - 16 processes, released at once, each with one
+ * wrong password from ip for a user of its own (ip_threshold = 3): the
+ * threshold is crossed by many of them together, and each must see that
+ * another has just begun the block
+ */
+static void simultaneous_failures(moat_runtime *rt, const char *ip, time_t t)
+{
+    int gate[2], i, status;
+    pid_t pids[16];
+    char c;
+
+    assert_int_equal(pipe(gate), 0);
+    for (i = 0; i < 16; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            moat_verdict v;
+            const char *why = NULL;
+            char user[16];
+
+            close(gate[1]);
+            if (read(gate[0], &c, 1) != 0)             /* wait for the gate to open */
+                _exit(3);
+            snprintf(user, sizeof user, "u%d", i);
+            _exit(authlock_credentials(rt, ip, user, "wrong", 0, t, &v, &why) == 0 ? 0 : 1);
+        }
+    }
+    close(gate[0]);
+    close(gate[1]);                                    /* all at once */
+    for (i = 0; i < 16; i++) {
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+}
+
+/* first_block_only - the ip is blocked for the first step (block_time), offence 1 */
+static void first_block_only(moat_runtime *rt, const char *ip, time_t t)
+{
+    char subject[64], key[128], val[32];
+    size_t len = 0;
+    long until = 0;
+
+    snprintf(subject, sizeof subject, "ip:%s", ip);
+    assert_int_equal(block_active(rt->store, "authlock", subject, t, &until), 1);
+    assert_int_equal(until - t, 600);                  /* block_time, not doubled 15 times */
+    snprintf(key, sizeof key, "authlock:offense:%s", subject);
+    assert_int_equal(moat_store_get(rt->store, key, val, sizeof val - 1, &len, NULL, t),
+                     STORE_OK);
+    val[len] = '\0';
+    assert_string_equal(val, "1");
+}
+
+static void simultaneous_failures_begin_one_block_on_lmdb(void **state)
+{
+    moat_runtime *rt = runtime_with("ip_threshold = 3 spray_threshold = 1000 block_time = 10m");
+    time_t t = 1800000000;
+
+    (void)state;
+    simultaneous_failures(rt, "203.0.113.16", t);
+    first_block_only(rt, "203.0.113.16", t);
+}
+
+static void simultaneous_failures_begin_one_block_on_redis(void **state)
+{
+    redis_fixture rf;
+    char path[128], text[1024];
+    moat_runtime *rt;
+    time_t t = time(NULL);
+
+    (void)state;
+    memset(&rf, 0, sizeof rf);
+    assert_int_equal(redis_fixture_start(&rf), 0);
+    snprintf(path, sizeof path, "%s/moat-redis.conf", dir);
+    snprintf(text, sizeof text,
+             "log { level = error }\nstore { backend = redis redis { host = \"127.0.0.1\" "
+             "port = %d prefix = \"t%d:\" } }\n"
+             "authlock { ip_threshold = 3 user_threshold = 3 spray_threshold = 1000 "
+             "block_time = 10m }\n", rf.port, rand());
+    rt = fixture_runtime(path, text);
+    simultaneous_failures(rt, "203.0.113.17", t);
+    first_block_only(rt, "203.0.113.17", t);
+    redis_fixture_stop(&rf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(simultaneous_failures_begin_one_block_on_lmdb),
+        cmocka_unit_test(simultaneous_failures_begin_one_block_on_redis),
         cmocka_unit_test(lockout_spares_the_familiar_network),
         cmocka_unit_test(identical_passwords_count_once_and_success_forgives),
         cmocka_unit_test(spraying_blocks_the_address),
