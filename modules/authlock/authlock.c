@@ -93,13 +93,15 @@ static int client_blocked(const ctx *c, const authlock_location *loc, const char
 static void log_decision(const ctx *c, const moat_verdict *v, const authlock_location *loc,
                          const char *user, int familiar)
 {
-    char action[16] = "", reason[48] = "", delay[16] = "";
+    char action[16] = "", reason[48] = "", delay[16] = "", field[USER_MAX * 4 + 1];
 
     verdict_get(v->text, "action", action, sizeof action);
     verdict_get(v->text, "reason", reason, sizeof reason);
     verdict_get(v->text, "delay", delay, sizeof delay);
+    /* user= is what the client typed: escaped, after ip= */
     moat_log(MOAT_LOG_INFO, "moat authlock: action=%s reason=%s ip=%s user=%s country=%s asn=%s "
-             "familiar=%s%s%s%s", action, reason, loc->ip, user ? user : "-",
+             "familiar=%s%s%s%s", action, reason, loc->ip,
+             user && *user ? moat_log_field(user, field, sizeof field) : "-",
              loc->geo.country[0] ? loc->geo.country : "-", loc->asn[0] ? loc->asn : "-",
              familiar < 0 ? "-" : familiar ? "yes" : "no", delay[0] ? " delay=" : "", delay,
              moat_config_log_only(c->rt->config, "authlock") ? " mode=log-only" : "");
