@@ -86,11 +86,28 @@ static int check_count(cfg_t *cfg, cfg_opt_t *opt)
     return moat_cfg_check_range(cfg, opt, 0, 1000000);
 }
 
+/* check_window - a counting window: a minute at least (0 would count nothing), 30 days at most */
+static int check_window(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 60, 30L * 86400);
+}
+
+/* check_duration - a block or lock: a second at least, a year at most */
+static int check_duration(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 1, 365L * 86400);
+}
+
 static void authlock_setup(cfg_t *root)
 {
     static const char *const positive[] = {
         "ip_threshold", "net_threshold", "asn_threshold", "spray_threshold",
         "user_threshold", "user_familiar_threshold", "distributed_ips", "distributed_asns",
+        "send_floor", "send_multiplier", "repeat_after",
+    };
+    static const char *const durations[] = {
+        "block_time", "block_max", "repeat_block", "user_lock_time", "send_lock_time",
+        "familiar_ttl", "repeat_window",
     };
     char name[64];
     size_t i;
@@ -99,6 +116,11 @@ static void authlock_setup(cfg_t *root)
         snprintf(name, sizeof name, "authlock|%s", positive[i]);
         cfg_set_validate_func(root, name, check_positive);
     }
+    for (i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+        snprintf(name, sizeof name, "authlock|%s", durations[i]);
+        cfg_set_validate_func(root, name, check_duration);
+    }
+    cfg_set_validate_func(root, "authlock|window", check_window);
     cfg_set_validate_func(root, "authlock|send_reject_floor", check_count);
     cfg_set_validate_func(root, "authlock|send_reject_percent", check_percent);
 }

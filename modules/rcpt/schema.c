@@ -86,6 +86,18 @@ static int check_distance(cfg_t *cfg, cfg_opt_t *opt)
     return moat_cfg_check_range(cfg, opt, 0, 3);
 }
 
+/* check_window - a counting window: a minute at least (0 would count nothing), 30 days at most */
+static int check_window(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 60, 30L * 86400);
+}
+
+/* check_duration - a block: a second at least, a year at most */
+static int check_duration(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 1, 365L * 86400);
+}
+
 static void rcpt_setup(cfg_t *root)
 {
     static const char *const positive[] = {
@@ -100,6 +112,11 @@ static void rcpt_setup(cfg_t *root)
         snprintf(name, sizeof name, "rcpt|%s", positive[i]);
         cfg_set_validate_func(root, name, check_positive);
     }
+    cfg_set_validate_func(root, "rcpt|window", check_window);
+    cfg_set_validate_func(root, "rcpt|domain_attack_window", check_window);
+    cfg_set_validate_func(root, "rcpt|block_time", check_duration);
+    cfg_set_validate_func(root, "rcpt|block_max", check_duration);
+    cfg_set_validate_func(root, "rcpt|repeat_window", check_duration);
     cfg_set_validate_func(root, "rcpt|v4_prefix", check_v4);
     cfg_set_validate_func(root, "rcpt|v6_prefix", check_v6);
     cfg_set_validate_func(root, "rcpt|near_miss_distance", check_distance);

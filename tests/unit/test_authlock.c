@@ -748,9 +748,42 @@ static void simultaneous_failures_begin_one_block_on_redis(void **state)
     redis_fixture_stop(&rf);
 }
 
+/* refused - the error loading authlock/rcpt settings gives, "" when they load */
+static const char *refused(const char *settings)
+{
+    static char err[MOAT_ERR_MAX];
+    char path[128], text[512];
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/bounds.conf", dir);
+    snprintf(text, sizeof text, "store { path = \"%s/bounds\" }\n%s\n", dir, settings);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    err[0] = '\0';
+    moat_runtime_reset();
+    if (moat_runtime_get(path, err, sizeof err) != NULL)
+        err[0] = '\0';
+    moat_runtime_reset();
+    return err;
+}
+
+static void settings_that_switch_protection_off_are_refused_with_the_bound(void **state)
+{
+    (void)state;
+    assert_non_null(strstr(refused("authlock { window = 0 }"), "window: 0 is outside 60.."));
+    assert_non_null(strstr(refused("authlock { send_floor = 0 }"),
+                           "send_floor: 0 is outside 1.."));
+    assert_non_null(strstr(refused("rcpt { window = 0 }"), "window: 0 is outside 60.."));
+    assert_non_null(strstr(refused("rcpt { block_time = 0 }"), "block_time: 0 is outside 1.."));
+    assert_string_equal(refused("authlock { window = 1h send_floor = 20 }"), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(settings_that_switch_protection_off_are_refused_with_the_bound),
         cmocka_unit_test(simultaneous_failures_begin_one_block_on_lmdb),
         cmocka_unit_test(simultaneous_failures_begin_one_block_on_redis),
         cmocka_unit_test(lockout_spares_the_familiar_network),

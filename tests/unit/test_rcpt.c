@@ -139,7 +139,7 @@ static void unknown_then_blocked_then_escalated(void **state)
 
 static void repeat_offenders_get_longer_blocks(void **state)
 {
-    moat_runtime *rt = runtime_with("window = 10s");
+    moat_runtime *rt = runtime_with("window = 1m");
     const char *why;
     char block[16];
     long t = 1800000000;
