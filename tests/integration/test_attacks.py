@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import threading
-import time
 import unittest
 
 from harness import ROOT, Exim, message
@@ -44,7 +43,8 @@ class AttackTest(unittest.TestCase):
         # Each attacking session asks for one unknown recipient after another,
         # so that a tarpit would hold it open; the harness's Exim accepts 300
         # connections at most.
-        sessions, state, lock = 300, {"closed": 0, "connected": 0}, threading.Lock()
+        sessions, state = 300, {"closed": 0, "connected": 0}
+        lock = threading.Condition()
         with make_exim(ip_threshold=100000, net_threshold=100000, tarpit_base="1s",
                        tarpit_max="15s", session_max_invalid=1000,
                        domain_attack_threshold=100000) as ex:
@@ -66,16 +66,16 @@ class AttackTest(unittest.TestCase):
                 finally:
                     with lock:
                         state["closed"] += 1
+                        lock.notify_all()
                     c.close()
 
             threads = [threading.Thread(target=attacker, args=(n,), daemon=True)
                        for n in range(sessions)]
             for t in threads:
                 t.start()
-            deadline = time.time() + 90
-            while time.time() < deadline and state["closed"] < sessions - 10:
-                time.sleep(0.1)
-            closed = state["closed"]
+            with lock:
+                lock.wait_for(lambda: state["closed"] >= sessions - 10, timeout=90)
+                closed = state["closed"]
             # the attack is still going: a few sessions sit in the tarpit, the
             # rest were closed by moat instead of being delayed
             self.assertGreaterEqual(closed, sessions - 10, state)
