@@ -30,21 +30,21 @@ int block_escalate(moat_store *st, const char *prefix, const char *subject,
                    const block_policy *policy, time_t now, long *seconds)
 {
     char key[STORE_KEY_MAX + 1], val[32];
-    size_t len = 0;
     long offenses = 0, secs = policy->base, i;
     store_status s;
     int created = 0;
 
     moat_store_key(key, sizeof key, prefix, ":offense:", subject);
-    s = moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now);
+    s = moat_store_get_str(st, key, val, sizeof val, NULL, now);
     if (s == STORE_ERROR)
         return -1;
     if (s == STORE_OK) {
-        val[len < sizeof val ? len : sizeof val - 1] = '\0';
         char *end;
         offenses = strtol(val, &end, 10);
         if (end == val || offenses < 0)
             offenses = 0;
+        if (offenses > 1000)
+            offenses = 1000;                           /* planted or damaged: a long past */
     }
     for (i = 0; i < offenses && secs < policy->max; i++)
         secs *= 2;

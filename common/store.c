@@ -201,6 +201,26 @@ store_status moat_store_set_new(moat_store *st, const char *key, const void *val
     return st->ops->set_new(st, key, value, len, ttl_s, now, created);
 }
 
+store_status moat_store_get_str(moat_store *st, const char *key, char *buf, size_t cap,
+                                time_t *expires, time_t now)
+{
+    size_t len = 0;
+    store_status s;
+
+    if (cap == 0)
+        return store_fail(st, "get %s: no room", key);
+    buf[0] = '\0';
+    s = moat_store_get(st, key, buf, cap - 1, &len, expires, now);
+    if (s != STORE_OK)
+        return s;
+    if (len > cap - 1 || memchr(buf, '\0', len) != NULL) {
+        buf[0] = '\0';
+        return STORE_NOTFOUND;                         /* not a value moat wrote */
+    }
+    buf[len] = '\0';
+    return STORE_OK;
+}
+
 store_status moat_store_get(moat_store *st, const char *key, void *buf, size_t cap,
                             size_t *len, time_t *expires, time_t now)
 {

@@ -131,6 +131,15 @@ store_status moat_store_set_new(moat_store *st, const char *key, const void *val
 store_status moat_store_get(moat_store *st, const char *key, void *buf, size_t cap,
                        size_t *len, time_t *expires, time_t now);
 
+/*
+ * moat_store_get_str - the value as a C string in buf (cap >= 1): a value
+ * of cap bytes or more, or one with a NUL byte inside, is STORE_NOTFOUND
+ * (nothing moat writes is like that: it was planted or damaged), so a
+ * reader never sees a cut or oversized value. *expires as moat_store_get.
+ */
+store_status moat_store_get_str(moat_store *st, const char *key, char *buf, size_t cap,
+                                time_t *expires, time_t now);
+
 /* moat_store_del - remove key, whatever it holds (counter, set, value) */
 store_status moat_store_del(moat_store *st, const char *key);
 

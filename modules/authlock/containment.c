@@ -27,16 +27,14 @@ static int baseline(moat_store *st, const char *ukey, uint64_t today_count, time
                     double *base)
 {
     char key[STORE_KEY_MAX + 1], val[96];
-    size_t len = 0;
     long day = 0, today = (long)(now / DAY);
     double last = 0, ewma = -1;   /* -1: no full day seen yet */
 
     snprintf(key, sizeof key, "authlock:base:%s", ukey);
-    switch (moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now)) {
+    switch (moat_store_get_str(st, key, val, sizeof val, NULL, now)) {
     case STORE_ERROR:
         return -1;
     case STORE_OK:
-        val[len] = '\0';
         {
             char *p = val, *end;
             day = strtol(p, &end, 10);

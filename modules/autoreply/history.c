@@ -112,8 +112,7 @@ static int list_one(const char *key, void *arg)
 {
     list_scan *ls = arg;
     const char *subject = strchr(key + strlen(PREFIX), ':');
-    char note[256] = "";
-    size_t len = 0;
+    char note[640] = "";             /* a reasons list: 21 names at most */
     time_t expires = 0;
 
     if (subject == NULL)
@@ -126,9 +125,8 @@ static int list_one(const char *key, void *arg)
     }
     if (!names(subject, ls->address))
         return 0;
-    if (moat_store_get(ls->st, key, note, sizeof note - 1, &len, &expires, ls->now) != STORE_OK)
+    if (moat_store_get_str(ls->st, key, note, sizeof note, &expires, ls->now) != STORE_OK)
         return 0;
-    note[len < sizeof note ? len : sizeof note - 1] = '\0';
     return ls->fn(key + strlen(PREFIX), note, expires, ls->arg);
 }
 

@@ -294,12 +294,11 @@ int catchall_probe_cached(moat_runtime *rt, const char *domain_in, time_t now, p
                           time_t *expires, const char **why)
 {
     char domain[ADDR_DOMAIN_MAX + 1], key[STORE_KEY_MAX], val[600], *host, *detail;
-    size_t len = 0;
 
     memset(out, 0, sizeof *out);
     addr_lower(domain_in, domain, sizeof domain);
     key_for(key, sizeof key, "probe", domain);
-    switch (moat_store_get(rt->store, key, val, sizeof val - 1, &len, expires, now)) {
+    switch (moat_store_get_str(rt->store, key, val, sizeof val, expires, now)) {
     case STORE_OK:
         break;
     case STORE_ERROR:
@@ -308,7 +307,6 @@ int catchall_probe_cached(moat_runtime *rt, const char *domain_in, time_t now, p
     default:
         return 0;
     }
-    val[len < sizeof val ? len : sizeof val - 1] = '\0';
     out->cached = 1;
     out->verdict = val[0] == '1' ? PROBE_CATCHALL : val[0] == '2' ? PROBE_NOT_CATCHALL
                                                                   : PROBE_INCONCLUSIVE;

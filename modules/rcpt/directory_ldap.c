@@ -196,15 +196,13 @@ static void ldap_mark_down(moat_store *st, cfg_t *sec, time_t now)
 int ldap_directory_lookup(moat_runtime *rt, cfg_t *sec, const char *address, time_t now)
 {
     char key[600], val[64];
-    size_t len = 0;
     int cached = -1, answer;
     long fresh_until = 0;
     uint32_t ttl;
 
     snprintf(key, sizeof key, "rcpt:ldap:%s", address);
-    if (moat_store_get(rt->store, key, val, sizeof val - 1, &len, NULL, now) == STORE_OK) {
+    if (moat_store_get_str(rt->store, key, val, sizeof val, NULL, now) == STORE_OK) {
         char *end;
-        val[len < sizeof val - 1 ? len : sizeof val - 1] = '\0';
         if ((val[0] == '0' || val[0] == '1') && val[1] == ' ') {
             fresh_until = strtol(val + 2, &end, 10);
             if (end != val + 2 && *end == '\0')

@@ -69,14 +69,12 @@ static void attack_flag_key(char *buf, size_t cap, const char *domain)
 static int attack_flagged(moat_store *st, cfg_t *sec, const char *domain, time_t now)
 {
     char key[300], val[24];
-    size_t len = 0;
     store_status s;
 
     attack_flag_key(key, sizeof key, domain);
-    s = moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now);
+    s = moat_store_get_str(st, key, val, sizeof val, NULL, now);
     if (s != STORE_OK)
         return s == STORE_ERROR ? -1 : 0;
-    val[len < sizeof val ? len : sizeof val - 1] = '\0';
     return strtol(val, NULL, 10) >= moat_cfg_int(sec, "domain_attack_threshold");
 }
 

@@ -181,15 +181,14 @@ int nearmiss_note(moat_store *st, const addrlist *list, const char *address, int
     const char *best = nearmiss_closest(list, address, distance);
     char key[600], val[700];
     long count = 0;
-    size_t len = 0;
 
     if (best == NULL)
         return 0;
     snprintf(key, sizeof key, "rcpt:near:%s", address);
-    if (moat_store_get(st, key, val, sizeof val - 1, &len, NULL, now) == STORE_OK) {
-        val[len < sizeof val - 1 ? len : sizeof val - 1] = '\0';
+    if (moat_store_get_str(st, key, val, sizeof val, NULL, now) == STORE_OK)
         count = strtol(val, NULL, 10);
-    }
+    if (count < 0 || count > 1000000000L)
+        count = 0;                                     /* planted or damaged */
     snprintf(val, sizeof val, "%ld %s", count + 1, best);
     return moat_store_set(st, key, val, strlen(val), NEAR_TTL, now) == STORE_OK;
 }
