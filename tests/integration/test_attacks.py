@@ -10,7 +10,8 @@ import subprocess
 import threading
 import unittest
 
-from harness import ROOT, Exim, message
+from harness import ROOT, Exim, RedisServer, message
+from test_authlock import authlock_exim
 from test_rcpt import make_exim, try_rcpts
 
 FILTER = os.path.join(ROOT, "conf", "fail2ban", "filter.d", "moat.conf")
@@ -151,6 +152,48 @@ class AttackTest(unittest.TestCase):
             self.assertFalse(any(ip.startswith("10.9.9.") for ip in banned))
             # what moat writes carries no control character of the client's
             self.assertFalse(any("\x1b" in l for l in moat_lines))
+
+
+    def simultaneous_wrong_passwords(self, store, redis=None):
+        # 16 sessions from one address, each holding its AUTH until all are
+        # connected, then sending it at once: ip_threshold 3 is crossed by
+        # many of them together.
+        with authlock_exim(store=store, redis=redis, ip_threshold=3, user_threshold=1000,
+                           spray_threshold=1000, block_time="10m") as ex:
+            clients = [ex.smtp("127.0.66.1") for _ in range(16)]
+            for c in clients:
+                c.ehlo()
+            go = threading.Barrier(16)
+            codes = []
+
+            def guess(c, n):
+                go.wait()
+                codes.append(c.auth_plain("user%d" % n, "wrong")[0])
+                c.quit()
+
+            threads = [threading.Thread(target=guess, args=(c, n)) for n, c in enumerate(clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            self.assertEqual(len(codes), 16)
+            self.assertTrue(all(c in (535, 454, 554) for c in codes), codes)
+            log = ex.mainlog()
+            begun = re.findall(r"moat authlock: action=block reason=ip_block_started "
+                               r"ip=127\.0\.66\.1 subject=<ip:127\.0\.66\.1> for=(\d+)s", log)
+            self.assertEqual(begun, ["600"], log[-3000:])   # one block, the documented first
+            shown = ex.moatctl("authlock", "show", "127.0.66.1")
+            self.assertEqual(shown.returncode, 1, shown.stdout + shown.stderr)
+
+    def test_simultaneous_wrong_passwords_give_the_first_block_on_lmdb(self):
+        self.simultaneous_wrong_passwords("lmdb")
+
+    def test_simultaneous_wrong_passwords_give_the_first_block_on_redis(self):
+        redis = RedisServer().start()
+        try:
+            self.simultaneous_wrong_passwords("redis", redis)
+        finally:
+            redis.stop()
 
 
 if __name__ == "__main__":
