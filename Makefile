@@ -207,15 +207,19 @@ SNIPPETDIR ?= $(PREFIX)/share/moat/exim
 SNIPPET_SUBDIRS := $(patsubst conf/exim/%/,%,$(sort $(dir $(wildcard conf/exim/*/*.conf))))
 
 install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/moat \
-	    $(DESTDIR)$(SNIPPETDIR)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SNIPPETDIR)
+	if [ -z "$(DESTDIR)" ]; then install -d $(SYSCONFDIR)/moat; fi
 	install -m 0644 $(SO_FILES) $(DESTDIR)$(LIBDIR)/
 	install -m 0755 $(BUILD)/moatctl $(DESTDIR)$(SBINDIR)/moatctl
 	install -m 0644 conf/exim/*.conf $(DESTDIR)$(SNIPPETDIR)/
 	set -e; for d in $(SNIPPET_SUBDIRS); do \
 	  install -d $(DESTDIR)$(SNIPPETDIR)/$$d; \
 	  install -m 0644 conf/exim/$$d/*.conf $(DESTDIR)$(SNIPPETDIR)/$$d/; done
-	install -m 0640 conf/moat.conf $(DESTDIR)$(SYSCONFDIR)/moat/moat.conf
+	install -m 0644 conf/moat.conf $(DESTDIR)$(PREFIX)/share/moat/moat.conf
+	@# moat.conf is the admin's: never overwritten. A package (DESTDIR set)
+	@# leaves it to its postinst, which copies the example when it is missing.
+	if [ -z "$(DESTDIR)" ] && [ ! -e $(SYSCONFDIR)/moat/moat.conf ]; then \
+	  install -m 0640 conf/moat.conf $(SYSCONFDIR)/moat/moat.conf; fi
 
 deb:
 	packaging/deb/build.sh
