@@ -105,7 +105,7 @@ char *auth_wrap(const deb_exim *d, const char *conf, int *external, char *summar
     argv[3] = (char *)"-bP";
     argv[4] = (char *)"authenticator_list";
     argv[5] = NULL;
-    if (deb_run(argv, NULL, list, sizeof list, 1) != 0) {
+    if (deb_run(argv, NULL, list, sizeof list, 0) != 0) {
         snprintf(summary, summarylen, "exim -bP authenticator_list: %s", list);
         free(out);
         return NULL;
@@ -122,7 +122,7 @@ char *auth_wrap(const deb_exim *d, const char *conf, int *external, char *summar
         argv[4] = (char *)"authenticator";
         argv[5] = name;
         argv[6] = NULL;
-        if (deb_run(argv, NULL, text, sizeof text, 1) != 0)
+        if (deb_run(argv, NULL, text, sizeof text, 0) != 0)
             continue;
         parse_opts(text, &a);
         snprintf(a.name, sizeof a.name, "%s", name);

@@ -551,7 +551,9 @@ void deb_build_cleanup(const char *dir, const char *conf)
         rmdir(dir);
 }
 
-/* bp - exim [-C conf] -bP what, as the Exim user, into out; its exit status */
+/* bp - exim [-C conf] -bP what into out; its exit status. As the caller:
+ * -bP runs no module, and the Exim user would hear "exim user lost
+ * privilege for using -C option" before the answer. */
 static int bp(const deb_exim *d, const char *conf, const char *what, char *out, size_t outlen)
 {
     char *argv[8];
@@ -565,7 +567,7 @@ static int bp(const deb_exim *d, const char *conf, const char *what, char *out, 
     argv[n++] = (char *)"-bP";
     argv[n++] = (char *)what;
     argv[n] = NULL;
-    return deb_run(argv, NULL, out, outlen, 1);
+    return deb_run(argv, NULL, out, outlen, 0);
 }
 
 #define PROBE_MAX (512 * 1024)
