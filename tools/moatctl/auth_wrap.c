@@ -2,18 +2,18 @@
  * auth_wrap.c - authlock's wrappers of the site's own SMTP AUTH
  * authenticators, written by moatctl enable authlock.
  *
- * Exim cannot add a step to an authenticator defined elsewhere, and an AUTH
- * command uses the first advertised authenticator of its name. So for each
- * of the site's plaintext server authenticators (Debian's plain_server and
+ * Exim cannot add a step to an authenticator defined elsewhere, and refuses
+ * two server authenticators with one public name. So for each of the
+ * site's plaintext server authenticators (Debian's plain_server and
  * login_server with /etc/exim4/passwd, saslauthd, PAM, ...) moatctl writes
- * one of its own with the same public name, placed before the site's, that
- * copies every server option the site set (server_advertise_condition -
- * Debian's TLS-only advertising -, server_prompts, server_set_id, ...) and
- * whose server_condition hands the site's own check, as yes/no, to
- * moat_authlock_check. The site's authenticators stay as they were, and
- * the wrappers act only under .ifdef MOAT_INSTALLED and
- * MOAT_ENABLE_AUTHLOCK: after "apt remove" or "moatctl disable authlock",
- * AUTH is exactly the site's again. Authenticators that check passwords
+ * one of its own with the same public name that copies every server option
+ * the site set (server_advertise_condition - Debian's TLS-only advertising
+ * -, server_prompts, server_set_id, ...) and whose server_condition hands
+ * the site's own check, as yes/no, to moat_authlock_check; and it puts the
+ * site's definition, unchanged, between ".ifndef MOAT_AUTHLOCK_WRAPS" and
+ * ".endif" (exim_debian.c). The wrappers, and that macro, act only under
+ * .ifdef MOAT_INSTALLED and MOAT_ENABLE_AUTHLOCK: after "apt remove" or
+ * "moatctl disable authlock", Exim reads the site's authenticators again. Authenticators that check passwords
  * elsewhere (dovecot, cyrus_sasl, gsasl) cannot be wrapped this way;
  * authlock then counts their failures at QUIT ($authenticated_fail_id,
  * MOAT_AUTHLOCK_EXTERNAL_AUTH).
@@ -85,8 +85,8 @@ static const char *const copied[] = {
     "server_mail_auth_condition", "server_debug_print",
 };
 
-char *auth_wrap(const deb_exim *d, const char *conf, int *external, char *summary,
-                size_t summarylen)
+char *auth_wrap(const deb_exim *d, const char *conf, int *external, char wrapped_names[][128],
+                int *nwrapped, char *summary, size_t summarylen)
 {
     static char list[8192];
     char *out = malloc(OUT_MAX), *argv[8], *name, *save = NULL;
@@ -94,6 +94,7 @@ char *auth_wrap(const deb_exim *d, const char *conf, int *external, char *summar
     int wrapped = 0;
 
     *external = 0;
+    *nwrapped = 0;
     if (summarylen > 0)
         summary[0] = '\0';
     if (out == NULL)
@@ -139,12 +140,17 @@ char *auth_wrap(const deb_exim *d, const char *conf, int *external, char *summar
         }
         if (*cond == '\0')
             continue;   /* a client-side authenticator */
+        if (*nwrapped >= DEB_MAX_WRAPPED || strlen(name) >= 120)
+            continue;
+        snprintf(wrapped_names[(*nwrapped)++], 128, "%s", name);
         if (!wrapped)
             OUT("# moat authlock: written by \"moatctl enable authlock\" from the site's own\n"
                 "# authenticators (which stay as they are, after these); rewritten by\n"
                 "# every enable/disable. Acts only while exim4-moat is installed and\n"
-                "# authlock is enabled.\n"
-                ".ifdef MOAT_INSTALLED\n.ifdef MOAT_ENABLE_AUTHLOCK\n");
+                "# authlock is enabled; MOAT_AUTHLOCK_WRAPS then keeps Exim from reading\n"
+                "# the site's own definitions (moatctl put them between .ifndef lines).\n"
+                ".ifdef MOAT_INSTALLED\n.ifdef MOAT_ENABLE_AUTHLOCK\n"
+                "MOAT_AUTHLOCK_WRAPS = yes\n");
         wrapped++;
         user_pass(&a, &user, &pass);
         OUT("\n# wraps %s\nmoat_%s:\n  driver = plaintext\n", name, name);

@@ -110,20 +110,30 @@ static int config_says(const char *path, const char *module, char *err, size_t e
 }
 
 /*
- * wrappers_for - authlock's wrappers of the site's authenticators, from
- * the configuration the files make now (malloc'd, "" for none); NULL on
- * failure with report filled. summary says what was wrapped.
+ * wrappers_for - authlock's wrappers of the site's authenticators (malloc'd,
+ * "" for none) and the names they replace: the files are first written
+ * without authlock (the site's authenticators unguarded), the
+ * configuration built from them read. NULL on failure with report filled.
+ * summary says what was wrapped.
  */
-static char *wrappers_for(deb_exim *d, char *summary, size_t summarylen, char *report,
+static char *wrappers_for(deb_exim *d, char names[][32], int count, char wrapped[][128],
+                          int *nwrapped, char *summary, size_t summarylen, char *report,
                           size_t reportlen)
 {
-    char dir[32], conf[64], *text = NULL;
-    int built = deb_build(d, dir, conf, report, reportlen), external = 0;
+    char dir[32], conf[64], others[DEB_MAX_MODULES][32], *text = NULL;
+    int built, external = 0, n = 0;
 
+    *nwrapped = 0;
+    for (int i = 0; i < count; i++)
+        if (strcmp(names[i], "authlock") != 0)
+            memcpy(others[n++], names[i], 32);
+    if (deb_write_enabled(d, others, n, NULL, NULL, 0, report, reportlen) != 0)
+        return NULL;
+    built = deb_build(d, dir, conf, report, reportlen);
     if (built > 0)
         text = strdup("");
     else if (built == 0)
-        text = auth_wrap(d, conf, &external, summary, summarylen);
+        text = auth_wrap(d, conf, &external, wrapped, nwrapped, summary, summarylen);
     if (built == 0 && text == NULL)
         snprintf(report, reportlen, "%s", summary);
     d->external_auth = external;
@@ -136,7 +146,8 @@ static int switch_module(const ctl_env *env, int argc, char **argv, int on)
 {
     const char *verb = on ? "enable" : "disable";
     char names[DEB_MAX_MODULES][32], err[MOAT_ERR_MAX], report[8192], summary[4096] = "";
-    char *auth_text = NULL;
+    char *auth_text = NULL, wrapped[DEB_MAX_WRAPPED][128];
+    int nwrapped = 0;
     switch_opts o;
     deb_exim d;
     deb_snapshot snap;
@@ -174,11 +185,12 @@ static int switch_module(const ctl_env *env, int argc, char **argv, int on)
     }
     /* authlock's wrappers, from the site's authenticators, at every change */
     if (with_authlock &&
-        (auth_text = wrappers_for(&d, summary, sizeof summary, report, sizeof report)) == NULL) {
+        (auth_text = wrappers_for(&d, names, count, wrapped, &nwrapped, summary, sizeof summary,
+                                  report, sizeof report)) == NULL) {
         fprintf(stderr, "moatctl %s: reading the site's authenticators:\n%s\n", verb, report);
-        goto out;
+        goto restore;
     }
-    if (deb_write_enabled(&d, names, count, auth_text, err, sizeof err) != 0) {
+    if (deb_write_enabled(&d, names, count, auth_text, wrapped, nwrapped, err, sizeof err) != 0) {
         fprintf(stderr, "moatctl %s: %s\n", verb, err);
         goto restore;
     }

@@ -25,6 +25,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -237,13 +238,27 @@ int deb_snapshot_take(const deb_exim *d, deb_snapshot *s)
 {
     const char *rel[] = {SPLIT_ROUTERS, SPLIT_TRANSPORTS, SPLIT_AUTH};
 
+    char auth_dir[DEB_PATH_MAX];
+    DIR *dir;
+    struct dirent *de;
+
     memset(s, 0, sizeof *s);
     snprintf(s->path[s->n++], DEB_PATH_MAX, "%s", d->macro_file);
-    if (d->split)
+    if (d->split) {
         for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
             split_path(d, rel[i], s->path[s->n++]);
-    else
+        /* the site's authenticators, which authlock's guards change */
+        split_path(d, "conf.d/auth", auth_dir);
+        if ((dir = opendir(auth_dir)) != NULL) {
+            while ((de = readdir(dir)) != NULL && s->n < DEB_SNAP_MAX)
+                if (de->d_name[0] != '.' && strcmp(de->d_name, "01_moat_authenticators") != 0)
+                    snprintf(s->path[s->n++], DEB_PATH_MAX, "%.3000s/%.255s", auth_dir,
+                             de->d_name);
+            closedir(dir);
+        }
+    } else {
         split_path(d, TEMPLATE, s->path[s->n++]);
+    }
     for (int i = 0; i < s->n; i++) {
         s->text[i] = file_read(s->path[i]);
         if (s->text[i] == NULL && errno != ENOENT)
@@ -326,8 +341,105 @@ static char *template_block(const char *text, const char *section, const char *b
     return out;
 }
 
+#define GUARD_BEGIN "# moat: off while authlock wraps it (moatctl)\n.ifndef MOAT_AUTHLOCK_WRAPS\n"
+#define GUARD_END "# moat: end of what authlock wraps\n.endif\n"
+
+/* unguard - text without any guard lines of moatctl's (malloc'd) */
+static char *unguard(const char *text)
+{
+    char *out = strdup(text), *at;
+
+    if (out == NULL)
+        return NULL;
+    while ((at = strstr(out, GUARD_BEGIN)) != NULL)
+        memmove(at, at + strlen(GUARD_BEGIN), strlen(at + strlen(GUARD_BEGIN)) + 1);
+    while ((at = strstr(out, GUARD_END)) != NULL)
+        memmove(at, at + strlen(GUARD_END), strlen(at + strlen(GUARD_END)) + 1);
+    return out;
+}
+
+/*
+ * guard - text with the definition of authenticator name (its "name:" line
+ * at the start of a line, after from, and the indented lines below it)
+ * between GUARD_BEGIN and GUARD_END: Exim then reads it only when authlock's
+ * wrapper does not replace it. malloc'd; a copy when name is not there.
+ */
+static char *guard(const char *text, const char *from, const char *name)
+{
+    size_t nlen = strlen(name), len = strlen(text);
+    const char *at = from, *end;
+    char *out;
+
+    for (; (at = strstr(at, name)) != NULL; at += nlen)
+        if ((at == text || at[-1] == '\n') && at[nlen] == ':' &&
+            (at[nlen + 1] == '\n' || at[nlen + 1] == ' ' || at[nlen + 1] == '\t'))
+            break;
+    if (at == NULL || (out = malloc(len + sizeof GUARD_BEGIN + sizeof GUARD_END)) == NULL)
+        return at == NULL ? strdup(text) : NULL;
+    end = strchr(at, '\n');
+    end = end ? end + 1 : text + len;
+    while (*end == ' ' || *end == '\t') {
+        const char *nl = strchr(end, '\n');
+        end = nl ? nl + 1 : text + len;
+    }
+    snprintf(out, len + sizeof GUARD_BEGIN + sizeof GUARD_END, "%.*s%s%.*s%s%s",
+             (int)(at - text), text, GUARD_BEGIN, (int)(end - at), at,
+             end > at && end[-1] != '\n' ? "\n" : "", GUARD_END);
+    strcat(out, end);
+    return out;
+}
+
+/* guard_all - text unguarded, then with each wrapped authenticator guarded (malloc'd) */
+static char *guard_all(const char *text, const char *section, char wrapped[][128], int nwrapped)
+{
+    char *cur = unguard(text);
+
+    for (int i = 0; cur != NULL && i < nwrapped; i++) {
+        const char *from = cur;
+        char *next;
+        if (section != NULL && (from = strstr(cur, section)) == NULL)
+            break;
+        next = guard(cur, from, wrapped[i]);
+        free(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+/* guard_split_auth - guard the wrapped authenticators in every conf.d/auth file; path: where it failed */
+static int guard_split_auth(const deb_exim *d, char wrapped[][128], int nwrapped,
+                            char path[DEB_PATH_MAX])
+{
+    char dir_path[DEB_PATH_MAX];
+    DIR *dir;
+    struct dirent *de;
+    int rc = 0;
+
+    split_path(d, "conf.d/auth", dir_path);
+    if ((dir = opendir(dir_path)) == NULL)
+        return errno == ENOENT ? 0 : -1;
+    while (rc == 0 && (de = readdir(dir)) != NULL) {
+        char *text, *guarded;
+        if (de->d_name[0] == '.' || strcmp(de->d_name, "01_moat_authenticators") == 0 ||
+            strchr(de->d_name, '.') != NULL)
+            continue;
+        snprintf(path, DEB_PATH_MAX, "%.3000s/%.255s", dir_path, de->d_name);
+        if ((text = file_read(path)) == NULL)
+            continue;
+        guarded = guard_all(text, NULL, wrapped, nwrapped);
+        if (guarded == NULL)
+            rc = -1;
+        else if (strcmp(guarded, text) != 0 && file_replace(path, guarded, 0644) != 0)
+            rc = -1;
+        free(text);
+        free(guarded);
+    }
+    closedir(dir);
+    return rc;
+}
+
 int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char *auth_text,
-                      char *err, size_t errlen)
+                      char wrapped[][128], int nwrapped, char *err, size_t errlen)
 {
     char *old = deb_macro_text(d), *block = NULL, *text = NULL;
     char routers[DEB_PATH_MAX + 256], transports[DEB_PATH_MAX + 256], path[DEB_PATH_MAX];
@@ -383,6 +495,8 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char
         split_path(d, SPLIT_AUTH, path);
         if (put_file(path, count > 0 ? auth_text : NULL) != 0)
             goto out;
+        if (guard_split_auth(d, auth_text ? wrapped : NULL, auth_text ? nwrapped : 0, path) != 0)
+            goto out;
     } else {
         char *tmpl, *t1 = NULL, *t2 = NULL, *t3 = NULL;
         split_path(d, TEMPLATE, path);
@@ -394,6 +508,12 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char
                                                              : NULL)
                 : NULL;
         t3 = t2 ? template_block(t2, "authenticators", count > 0 ? auth_text : NULL) : NULL;
+        if (t3 != NULL) {
+            char *t4 = guard_all(t3, "\nbegin authenticators\n", wrapped,
+                                 count > 0 && auth_text ? nwrapped : 0);
+            free(t3);
+            t3 = t4;
+        }
         if (t3 == NULL)
             errno = errno ? errno : EINVAL;
         else if (strcmp(t3, tmpl) == 0 || file_replace(path, t3, 0644) == 0)
@@ -596,12 +716,13 @@ char *deb_probe(const deb_exim *d, const char *conf)
     return out;
 }
 
-/* ran_snippet - whether the probe processed a statement from <snippets>/<module>/ */
-static int ran_snippet(const deb_exim *d, const char *probe, const char *module)
+/* ran_snippet - whether the probe processed a statement of <snippets>/<module>/<file> */
+static int ran_snippet(const deb_exim *d, const char *probe, const char *module,
+                       const char *file)
 {
     char needle[DEB_PATH_MAX + 64];
 
-    snprintf(needle, sizeof needle, "(%.4000s/%s/", d->snippets, module);
+    snprintf(needle, sizeof needle, "(%.4000s/%s/%s ", d->snippets, module, file);
     return strstr(probe, needle) != NULL;
 }
 
@@ -655,7 +776,7 @@ int deb_module_wired(const deb_exim *d, const char *conf, const char *probe, con
                                   "auto-replies and bounces)");
             return 0;
         }
-        if (!ran_snippet(d, probe, module)) {
+        if (!ran_snippet(d, probe, module, "acl-data.conf")) {
             if (strstr(probe, "\n354") == NULL) {
                 snprintf(why, whylen, "the -bh probe did not reach DATA; DATA ACL not checked");
                 return -1;
@@ -668,7 +789,7 @@ int deb_module_wired(const deb_exim *d, const char *conf, const char *probe, con
         }
         return 1;
     }
-    if (!ran_snippet(d, probe, module)) {
+    if (!ran_snippet(d, probe, module, "acl-rcpt.conf")) {
         bp(d, conf, "acl_smtp_rcpt", out, sizeof out);
         value_of(out, acl, sizeof acl);
         snprintf(why, whylen,

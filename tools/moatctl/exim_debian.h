@@ -57,17 +57,21 @@ char *deb_macro_text(const deb_exim *d);
  * deb_write_enabled - rewrite the moat block for exactly these modules and
  * the guarded includes of moat's routers and transports, and auth_text
  * (authlock's wrappers, auth_wrap; NULL or "" for none) in the
- * authenticators section; no module removes all of it (and, for the split
- * configuration, the files).
+ * authenticators section, with the site's authenticators named in wrapped
+ * (those auth_text replaces) between guard lines (.ifndef
+ * MOAT_AUTHLOCK_WRAPS ... .endif) so that Exim reads them again when the
+ * wrappers are gone (authlock disabled, package removed); no module
+ * removes all of it (and, for the split configuration, the files).
  */
 int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char *auth_text,
-                      char *err, size_t errlen);
+                      char wrapped[][128], int nwrapped, char *err, size_t errlen);
 
 /* Every file deb_write_enabled may change, as it was: to put back on failure. */
+#define DEB_SNAP_MAX 32
 typedef struct deb_snapshot {
     int n;
-    char path[4][DEB_PATH_MAX];
-    char *text[4];   /* NULL: the file did not exist */
+    char path[DEB_SNAP_MAX][DEB_PATH_MAX];
+    char *text[DEB_SNAP_MAX];   /* NULL: the file did not exist */
 } deb_snapshot;
 
 int deb_snapshot_take(const deb_exim *d, deb_snapshot *s);
@@ -111,12 +115,14 @@ int deb_module_wired(const deb_exim *d, const char *conf, const char *probe, con
 /*
  * auth_wrap - authlock's wrappers (auth_wrap.c) for the site's server
  * authenticators in conf: malloc'd text for the authenticators section,
- * "" when there is nothing to wrap; *external set when the site checks
+ * "" when there is nothing to wrap; the names of the site's authenticators
+ * it replaces in wrapped (*nwrapped, at most DEB_MAX_WRAPPED); *external set when the site checks
  * passwords outside Exim (dovecot, cyrus_sasl, gsasl). summary says, one
  * line each, what was wrapped. NULL on failure (summary says why).
  */
-char *auth_wrap(const deb_exim *d, const char *conf, int *external, char *summary,
-                size_t summarylen);
+#define DEB_MAX_WRAPPED 16
+char *auth_wrap(const deb_exim *d, const char *conf, int *external, char wrapped[][128],
+                int *nwrapped, char *summary, size_t summarylen);
 
 /*
  * deb_check - build the configuration into a temporary file with
