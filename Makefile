@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # moat - Exim dlfunc modules against backscatter, harvesting, catch-alls
 # and SMTP-AUTH guessing. See README.md.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * harvest.c - harvest counters, domain-wide attack state, escalating blocks.
  */

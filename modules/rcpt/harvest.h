@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * harvest.h - counting invalid recipients per client, network, sender
  * domain and target domain, and the escalating blocks they lead to.

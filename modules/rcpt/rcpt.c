@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * rcpt.c - the RCPT-time decision: exemptions, blocks, directory verdict,
  * harvest counting, progressive tarpit, per-session cap, and the one log

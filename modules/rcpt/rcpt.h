@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * rcpt.h - the rcpt module: recipient verification at RCPT time, harvest
  * counting and blocking, progressive tarpit. Pure logic: no Exim symbol.

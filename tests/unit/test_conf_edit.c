@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_conf_edit.c - moatctl enable/disable's edit of moat.conf: only the
  * module's top-level "enabled" value changes; comments, strings, lists and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_rcpt.c - the rcpt module's logic on a real LMDB store: directory
  * file handling, LDAP filter escaping, near-miss distance, and decisions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * auth_wrap.c - authlock's wrappers of the site's own SMTP AUTH
  * authenticators, written by moatctl enable authlock.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * autoreply.c - moatctl autoreply VERB:
  *   classify [--sender S] [--recipient R] [--spam-score N] [--spf RESULT]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * catchall.c - moatctl catchall VERB:
  *   audit [--probes N] [DOMAIN...]   which local domains accept any local part (exit 1 if any)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * common.c - moatctl helpers: loading the config (as the store's owner),
  * JSON strings, running Exim.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * conf_edit.c - change one module's "enabled" option in moat.conf as text.
  *

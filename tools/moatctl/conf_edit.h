@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * conf_edit.h - change one module's "enabled" option in moat.conf as text,
  * keeping every comment, blank line and other option where it was.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ctl.h - what every moatctl command shares: parsed global options, the
  * loaded config, output for people or --json for machines.

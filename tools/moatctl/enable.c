@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * enable.c - moatctl enable MODULE, disable MODULE, status: wire one module
  * into Debian's Exim configuration or take it out, and show where each

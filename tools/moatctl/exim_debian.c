@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * exim_debian.c - moat's place in Debian's exim4-config.
  *

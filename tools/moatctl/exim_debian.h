@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * exim_debian.h - moat's place in Debian's exim4-config: which modules'
  * MOAT_ENABLE_<MODULE> macros are defined, written where update-exim4.conf

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * rcpt.c - moatctl rcpt VERB: status IP, unblock IP|NET, compile SRC DST,
  * near-misses, flush-cache [ADDRESS].
