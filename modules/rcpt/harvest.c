@@ -212,7 +212,23 @@ int harvest_note(moat_store *st, cfg_t *sec, const char *ip, const char *sender,
     return rc;
 }
 
-int harvest_unblock(moat_store *st, const char *ip_or_net)
+int harvest_unblock(moat_store *st, cfg_t *sec, const char *ip_or_net)
 {
-    return block_lift(st, "rcpt", ip_or_net);
+    char key[400], net[MOAT_IP_TEXT_MAX];
+
+    if (block_lift(st, "rcpt", ip_or_net) != 0)
+        return -1;
+    moat_store_key(key, sizeof key, "rcpt:ip:", ip_or_net);
+    if (moat_store_del(st, key) == STORE_ERROR)
+        return -1;
+    moat_store_key(key, sizeof key, "rcpt:net:", ip_or_net);
+    if (moat_store_del(st, key) == STORE_ERROR)
+        return -1;
+    harvest_network(sec, ip_or_net, net, sizeof net);
+    if (net[0] != '\0') {
+        moat_store_key(key, sizeof key, "rcpt:net:", net);
+        if (moat_store_del(st, key) == STORE_ERROR)
+            return -1;
+    }
+    return 0;
 }

@@ -45,7 +45,11 @@ int harvest_under_attack(moat_store *st, cfg_t *sec, const char *domain, time_t 
 /* harvest_ip_count - invalid recipients from ip in the window; -1 on a store error */
 long harvest_ip_count(moat_store *st, cfg_t *sec, const char *ip, time_t now);
 
-/* harvest_unblock - lift a block (and forget the offense level) of an ip or network */
-int harvest_unblock(moat_store *st, const char *ip_or_net);
+/*
+ * harvest_unblock - lift a block (and forget the offense level) of an ip or
+ * network, and forget its invalid-recipient counts (for an ip, its
+ * network's too): the next typo must not block it again at once.
+ */
+int harvest_unblock(moat_store *st, cfg_t *sec, const char *ip_or_net);
 
 #endif

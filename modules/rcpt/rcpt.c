@@ -311,5 +311,5 @@ int rcpt_domain_under_attack(moat_runtime *rt, const char *domain, time_t now)
 
 int rcpt_unblock(moat_runtime *rt, const char *ip_or_net)
 {
-    return harvest_unblock(rt->store, ip_or_net);
+    return harvest_unblock(rt->store, moat_config_module(rt->config, "rcpt"), ip_or_net);
 }

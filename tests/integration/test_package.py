@@ -350,6 +350,12 @@ class PackageTest(unittest.TestCase):
         self.assertNotEqual(self.rcpt_code(net + ".2", "alice@moat.test"), 250,
                             self.mainlog()[off:])
         self.assertEqual(self.rcpt_code(net + ".3", "alice@moat.test"), 250)
+        # the admin sees the block, lifts it, and one more typo does not re-block
+        self.assertIn(net + ".2", self.moatctl("rcpt", "list").stdout)
+        self.moatctl("rcpt", "unblock", net + ".2")
+        self.assertNotIn(net + ".2", self.moatctl("rcpt", "list").stdout)
+        self.assertEqual(self.rcpt_code(net + ".2", "typo@moat.test"), 550)
+        self.assertEqual(self.rcpt_code(net + ".2", "alice@moat.test"), 250)
 
     def prove_authlock(self, net, guesser, out):
         """The real user logs in from net (a familiar network to authlock
