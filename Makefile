@@ -118,6 +118,7 @@ DEB_PACKAGES := build-essential pkg-config libconfuse-dev liblmdb-dev lmdb-utils
     exim4-daemon-heavy exim4-dev redis-server slapd ldap-utils swaks python3 \
     python3-aiosmtpd dnsmasq-base libmaxmind-db-writer-perl clang \
     libclang-rt-14-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox
+DEB_PACKAGES += openssl
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \

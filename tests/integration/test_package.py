@@ -29,7 +29,6 @@ TLS-only advertising) and TLS on. Then:
   purge      only what the package created goes; Exim restarts and delivers
 """
 
-import crypt
 import os
 import re
 import shutil
@@ -156,8 +155,8 @@ class PackageTest(unittest.TestCase):
         # the site: users, passwords, TLS, vacation, a mailbox whose delivery fails
         r.sh("useradd -m alice && useradd -m broken && echo '|/bin/false' > /home/broken/.forward"
              " && chown broken: /home/broken/.forward")
-        r.write(EXIM_DIR + "/passwd",
-                "alice:%s\n" % crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_SHA512)), 0o640)
+        hashed = r.run(["openssl", "passwd", "-6", PASSWORD]).stdout.strip()
+        r.write(EXIM_DIR + "/passwd", "alice:%s\n" % hashed, 0o640)
         r.sh("chown root:Debian-exim /etc/exim4/passwd")
         r.sh("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=moat.test "
              "-keyout /etc/exim4/exim.key -out /etc/exim4/exim.crt 2>/dev/null && "
@@ -484,9 +483,12 @@ class PackageTest(unittest.TestCase):
         self.assertNotEqual(self.rcpt_code("127.0.6.2", "alice@moat.test"), 250)
         changed = ADMIN_MOAT_CONF + "# the admin's change\n"
         self.root.write(MOAT_CONF, changed, 0o640)
+        off = len(self.mainlog())
         r = self.root.run(["apt-get", "install", "-y", "-q", "/tmp/exim4-moat-upgrade.deb"],
                           check=False, input="")
         self.assertEqual(r.returncode, 0, r.stdout[-3000:])
+        # postinst reloaded the running Exim (invoke-rc.d; sysvinit here)
+        self.assertIsNotNone(self.wait_log(off, r"daemon started"), r.stdout[-2000:])
         st = self.sh("dpkg-query -W -f='${Status} ${Version}' exim4-moat").stdout
         self.assertTrue(st.startswith("install ok installed") and st.endswith("+up1"), st)
         self.assertEqual(self.root.read(MOAT_CONF), changed)

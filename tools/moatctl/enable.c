@@ -346,12 +346,32 @@ static void store_health(const ctl_env *env, store_report *r)
         ;
 }
 
+/* running_config - the configuration file Exim reads (exim -bP configure_file) */
+static void running_config(const deb_exim *d, const char *exim_config, char *out, size_t outlen)
+{
+    char buf[DEB_PATH_MAX + 64], *argv[6];
+    int n = 0;
+
+    if (exim_config != NULL) {
+        snprintf(out, outlen, "%s", exim_config);
+        return;
+    }
+    argv[n++] = (char *)d->exim;
+    argv[n++] = (char *)"-bP";
+    argv[n++] = (char *)"configure_file";
+    argv[n] = NULL;
+    if (deb_run(argv, NULL, buf, sizeof buf, 0) == 0 && buf[0] == '/')
+        snprintf(out, outlen, "%.*s", (int)strcspn(buf, "\n"), buf);
+    else
+        snprintf(out, outlen, "(unknown: %s cannot say)", d->exim);
+}
+
 int ctl_status(const ctl_env *env, int argc, char **argv)
 {
     char names[DEB_MAX_MODULES][32], err[MOAT_ERR_MAX], conf_err[MOAT_ERR_MAX] = "";
     module_status st[DEB_MAX_MODULES];
     const char *layout;
-    char *probe = NULL;
+    char *probe = NULL, exim_conf[DEB_PATH_MAX];
     store_report sr;
     switch_opts o;
     deb_exim d;
@@ -428,6 +448,7 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
     if (!sr.ok)
         problems++;
     layout = !have_deb ? "not Debian's generated configuration" : d.split ? "split" : "unsplit";
+    running_config(&d, env->exim_config, exim_conf, sizeof exim_conf);
 
     if (env->json) {
         printf("{\"exim_layout\":");
@@ -435,7 +456,7 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
         printf(",\"macro_file\":");
         ctl_json_string(stdout, have_deb ? d.macro_file : "");
         printf(",\"exim_config\":");
-        ctl_json_string(stdout, env->exim_config ? env->exim_config : "(Exim's default)");
+        ctl_json_string(stdout, exim_conf);
         printf(",\"config\":");
         ctl_json_string(stdout, env->config_path);
         printf(",\"config_error\":");
@@ -472,8 +493,7 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
         printf("]}\n");
     } else {
         printf("exim config: %s%s%s%s; Exim reads %s\n", layout, have_deb ? " (" : "",
-               have_deb ? d.macro_file : "", have_deb ? ")" : "",
-               env->exim_config ? env->exim_config : "its default configuration");
+               have_deb ? d.macro_file : "", have_deb ? ")" : "", exim_conf);
         if (!have_deb)
             printf("  %s\n", err);
         if (cfg == NULL)
