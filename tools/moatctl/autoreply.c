@@ -93,11 +93,15 @@ static int classify(const ctl_env *env, int argc, char **argv)
     }
     if (file == NULL)
         return usage();
-    if ((rt = ctl_runtime(env)) == NULL)
-        return CTL_USAGE;
+    /* the message first: ctl_runtime may give up root for the store's owner */
     f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
     if (f == NULL) {
         perror(file);
+        return CTL_USAGE;
+    }
+    if ((rt = ctl_runtime(env)) == NULL) {
+        if (f != stdin)
+            fclose(f);
         return CTL_USAGE;
     }
     text = read_all(f, &len);

@@ -44,8 +44,10 @@ int ctl_become_store_owner(const char *config_path, char *err, size_t errlen)
                  (unsigned)st.st_uid);
         return -1;
     }
-    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-        setuid(pw->pw_uid) != 0) {
+    /* effective ids only: files moatctl creates are the owner's, and the
+     * Exim it runs (ctl_run_exim) is root's again */
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setegid(pw->pw_gid) != 0 ||
+        seteuid(pw->pw_uid) != 0) {
         snprintf(err, errlen, "cannot become %s, the owner of %s: %s", pw->pw_name, path,
                  strerror(errno));
         return -1;
@@ -111,6 +113,10 @@ int ctl_run_exim(const ctl_env *env, const char *const *args, char *out, size_t 
     if (pid == 0) {
         dup2(pipefd[1], 1);
         dup2(pipefd[1], 2);
+        /* root again if ctl_become_store_owner gave it up (effective ids only) */
+        if (getuid() == 0 && geteuid() != 0 &&
+            (seteuid(0) != 0 || setegid(0) != 0 || setgroups(0, NULL) != 0))
+            _exit(126);
         execv(binary, (char *const *)argv);
         _exit(127);
     }

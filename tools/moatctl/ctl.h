@@ -24,8 +24,9 @@ typedef struct ctl_env {
 
 /*
  * ctl_become_store_owner - run as root, become the owner of the store
- * directory moat.conf names (Debian-exim), so that every file moatctl
- * creates there (LMDB's, authlock's secret) is one Exim can use. 0 (also
+ * directory moat.conf names (Debian-exim; effective ids), so that every
+ * file moatctl creates there (LMDB's, authlock's secret) is one Exim can
+ * use. 0 (also
  * when not root, or the directory is root's), -1 with err when it cannot
  * (the directory is missing: it would be created as root).
  */
