@@ -2,8 +2,10 @@
 /*
  * exim_debian.h - moat's place in Debian's exim4-config: which modules'
  * MOAT_ENABLE_<MODULE> macros are defined, written where update-exim4.conf
- * reads them (split or unsplit configuration), checked with Exim itself
- * before Exim uses them, and a reload of the running daemon.
+ * reads them (split or unsplit configuration) with the guarded includes of
+ * moat's routers and transports and authlock's authenticator wrappers,
+ * checked with Exim itself (and that each module really runs) before Exim
+ * uses them, and a reload of the running daemon.
  *
  * Every path is overridable, for tests and unusual installations:
  *   exim_dir  (--exim-dir, $MOAT_EXIM_DIR)        /etc/exim4
