@@ -5,7 +5,9 @@ directories are in a temporary directory, mounted in a private mount
 namespace, with proc, dev, sys and a fresh /run and /tmp inside.
 
 The namespace is held by one helper process (unshare --mount, then
-sleep); every command runs in it through nsenter and chroot. Nothing the
+sleep); every command runs in it through nsenter and chroot. The
+machine's mutable state (/etc, /var/lib, ...) is copied into the upper
+layer at start, so the root does not see later changes of the machine's. Nothing the
 commands do reaches the machine's file systems: apt, dpkg, update-exim4.conf
 and Exim write to the upper layer, which stop() throws away. The network
 and process namespaces stay shared, so a daemon started inside listens on
@@ -23,6 +25,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+
+# The machine's state that apt, dpkg, Exim and tests change, copied at start.
+SNAPSHOT = ["/etc", "/var/lib", "/var/spool", "/var/log", "/var/mail", "/home",
+            "/var/cache/debconf"]
 
 SETUP = r"""
 set -e
@@ -47,6 +53,7 @@ class OverlayRoot:
     def start(self):
         for d in ("upper", "work", "merged"):
             os.mkdir(os.path.join(self.dir, d))
+        self.snapshot()
         ready = os.path.join(self.dir, "ready")
         self.holder = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c", SETUP, "setup",
@@ -61,6 +68,24 @@ class OverlayRoot:
                 raise RuntimeError("overlay root did not come up: " + err)
             time.sleep(0.05)
         return self
+
+    def snapshot(self):
+        """Copies of the machine's mutable state in the upper layer, each
+        marked opaque, so that what the machine's own apt, dpkg or Exim do
+        to them while the root lives (another test, an admin) is not seen
+        through the lower layer."""
+        upper = os.path.join(self.dir, "upper")
+        for path in SNAPSHOT:
+            if not os.path.lexists(path):
+                continue
+            dest = upper + path
+            parent = os.path.dirname(dest)
+            if not os.path.isdir(parent):
+                os.makedirs(parent)
+                shutil.copystat(os.path.dirname(path), parent)
+            subprocess.run(["cp", "-a", path, dest], check=True)
+            if os.path.isdir(dest) and not os.path.islink(dest):
+                os.setxattr(dest, "trusted.overlay.opaque", b"y")
 
     def command(self, argv):
         """argv wrapped to run inside the root."""

@@ -73,7 +73,11 @@ dc_localdelivery='mail_spool'
 # has a meaning), users on vacation for autoreply.
 ADMIN_MACROS = """MAIN_TLS_ENABLE = yes
 MOAT_AUTOREPLY_VACATION = /etc/exim4/vacation
+notifier_socket = $spool_directory/exim_daemon_notify_{port}
 """
+# (notifier_socket: the root shares the machine's network namespace, where
+# Linux keeps Exim's abstract notifier socket; a daemon of the machine's
+# own would hold the default name.)
 
 # moat.conf as the admin writes it: thresholds low enough to see them act.
 ADMIN_MOAT_CONF = """# the admin's moat.conf (test_package.py)
@@ -147,6 +151,19 @@ class PackageTest(unittest.TestCase):
         r = cls.root
         r.copy_in(cls.deb, "/tmp/exim4-moat.deb")
         r.copy_in(cls.upgrade_deb, "/tmp/exim4-moat-upgrade.deb")
+        # the machine's own moat, if any, is not part of this story: start from
+        # Debian's exim4-config as the package found it
+        r.sh("if dpkg-query -W exim4-moat >/dev/null 2>&1; then dpkg --purge exim4-moat; fi; "
+             "rm -rf /etc/moat /var/lib/moat /etc/exim4/exim4.conf.localmacros "
+             "/etc/exim4/conf.d/*/*moat*; "
+             "sed -i -e '/^# BEGIN moat/,/^# END moat/d' "
+             "-e '/^# moat: off while authlock wraps it (moatctl)$/{N;d}' "
+             "-e '/^# moat: end of what authlock wraps$/{N;d}' "
+             "/etc/exim4/exim4.conf.template /etc/exim4/conf.d/auth/*")
+        # maintainer scripts may act on services here (a container's own
+        # policy-rc.d may forbid it); each request is logged
+        r.write("/usr/sbin/policy-rc.d",
+                "#!/bin/sh\necho \"$*\" >> /run/policy-rc.d.log\nexit 0\n", 0o755)
         # no DNS: remote domains defer at once instead of waiting on the network
         r.write("/etc/resolv.conf", "nameserver 127.0.0.1\n")
         r.sh("rm -f /etc/exim4/exim4.conf; mkdir -p /var/log/exim4; "
@@ -166,7 +183,7 @@ class PackageTest(unittest.TestCase):
         for path in (EXIM_DIR + "/conf.d/auth/30_exim4-config_examples",
                      EXIM_DIR + "/exim4.conf.template"):
             r.write(path, uncomment_site_auth(r.read(path)))
-        r.write(LOCAL_MACROS_SPLIT, ADMIN_MACROS)
+        r.write(LOCAL_MACROS_SPLIT, ADMIN_MACROS.format(port=cls.port))
 
     @staticmethod
     def wait_host_dpkg_idle(timeout=300):
@@ -247,7 +264,7 @@ class PackageTest(unittest.TestCase):
         if not split:
             text = self.root.read(LOCAL_MACROS_UNSPLIT) or ""
             if "MAIN_TLS_ENABLE" not in text:
-                self.root.write(LOCAL_MACROS_UNSPLIT, ADMIN_MACROS + text)
+                self.root.write(LOCAL_MACROS_UNSPLIT, ADMIN_MACROS.format(port=self.port) + text)
         self.sh("update-exim4.conf")
 
     def restart_exim(self):
@@ -463,7 +480,8 @@ class PackageTest(unittest.TestCase):
 
     def test_03_refuses_what_would_not_run(self):
         # the admin's own RCPT ACL: moat's statements would never run there
-        self.root.write(LOCAL_MACROS_SPLIT, ADMIN_MACROS + "MAIN_ACL_CHECK_RCPT = acl_check_rcpt\n")
+        self.root.write(LOCAL_MACROS_SPLIT, ADMIN_MACROS.format(port=self.port) +
+                        "MAIN_ACL_CHECK_RCPT = acl_check_rcpt\n")
         try:
             r = self.moatctl("enable", "rcpt", check=False)
             self.assertEqual(r.returncode, 1, r.stdout)
@@ -471,7 +489,7 @@ class PackageTest(unittest.TestCase):
             self.assertIn("acl_smtp_rcpt", r.stdout)
             self.assertFalse(self.root.exists(EXIM_DIR + "/conf.d/main/01_moat_macros"))
         finally:
-            self.root.write(LOCAL_MACROS_SPLIT, ADMIN_MACROS)
+            self.root.write(LOCAL_MACROS_SPLIT, ADMIN_MACROS.format(port=self.port))
             self.sh("update-exim4.conf")
 
     def test_04_upgrade_keeps_state(self):
@@ -488,6 +506,7 @@ class PackageTest(unittest.TestCase):
                           check=False, input="")
         self.assertEqual(r.returncode, 0, r.stdout[-3000:])
         # postinst reloaded the running Exim (invoke-rc.d; sysvinit here)
+        self.assertIn("exim4 reload", self.root.read("/run/policy-rc.d.log") or "")
         self.assertIsNotNone(self.wait_log(off, r"daemon started"), r.stdout[-2000:])
         st = self.sh("dpkg-query -W -f='${Status} ${Version}' exim4-moat").stdout
         self.assertTrue(st.startswith("install ok installed") and st.endswith("+up1"), st)
