@@ -33,13 +33,17 @@ int ctl_become_store_owner(const char *config_path, char *err, size_t errlen)
     struct stat st;
     const struct passwd *pw;
     char path[4096];
+    int lmdb;
 
     if (geteuid() != 0)
         return 0;
     if ((cfg = moat_config_load(config_path, err, errlen)) == NULL)
         return 0;   /* the caller reports the broken file */
     snprintf(path, sizeof path, "%s", cfg->store.path);
+    lmdb = cfg->store.backend == STORE_BACKEND_LMDB;
     moat_config_free(cfg);
+    if (stat(path, &st) != 0 && !lmdb)
+        return 0;   /* Redis: the directory holds at most authlock's secret */
     if (stat(path, &st) != 0) {
         snprintf(err, errlen,
                  "store directory %s: %s; as root moatctl would create it (and the files in "
