@@ -117,7 +117,7 @@ DEB_PACKAGES := build-essential pkg-config libconfuse-dev liblmdb-dev lmdb-utils
     libhiredis-dev libldap-dev libmaxminddb-dev mmdb-bin libcdb-dev libcmocka-dev libssl-dev \
     exim4-daemon-heavy exim4-dev redis-server slapd ldap-utils swaks python3 \
     python3-aiosmtpd dnsmasq-base libmaxmind-db-writer-perl clang \
-    libclang-rt-14-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox
+    libclang-rt-14-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox fail2ban
 DEB_PACKAGES += openssl
 
 deps:
@@ -166,7 +166,7 @@ asan-unit:
 # the set-user-id bit so that its re-executed delivery and submission
 # processes keep LD_PRELOAD too (tests/integration/harness.py). Not
 # test_package.py: it tests the .deb, whose modules are the plain build.
-ASAN_TESTS ?= test_foundation.py test_rcpt.py test_authlock.py test_catchall.py test_autoreply.py \
+ASAN_TESTS ?= test_foundation.py test_rcpt.py test_authlock.py test_catchall.py test_autoreply.py test_hostile.py \
               test_faults.py test_load.py
 
 asan-integration:
@@ -222,6 +222,9 @@ install: all
 	@# leaves it to its postinst, which copies the example when it is missing.
 	if [ -z "$(DESTDIR)" ] && [ ! -e $(SYSCONFDIR)/moat/moat.conf ]; then \
 	  install -m 0640 conf/moat.conf $(SYSCONFDIR)/moat/moat.conf; fi
+	install -d $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d $(DESTDIR)$(PREFIX)/share/moat/fail2ban
+	install -m 0644 conf/fail2ban/filter.d/moat.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/moat.conf
+	install -m 0644 conf/fail2ban/jail.d/moat.conf $(DESTDIR)$(PREFIX)/share/moat/fail2ban/jail.conf
 
 deb:
 	packaging/deb/build.sh

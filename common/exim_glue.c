@@ -83,6 +83,14 @@ int moat_call_end(moat_call *c, unsigned char **yield)
     return c->status == MOAT_CALL_MISUSE ? ERROR : OK;
 }
 
+int moat_call_text(moat_call *c, unsigned char **yield, const char *text)
+{
+    if (c->status == MOAT_CALL_MISUSE)
+        return moat_call_end(c, yield);
+    *yield = string_copy_taint(US text, GET_TAINTED);
+    return OK;
+}
+
 char *moat_exim_headers(size_t *len)
 {
     header_line *h;

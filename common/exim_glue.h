@@ -66,6 +66,13 @@ void moat_call_fault(moat_call *c, const char *why);
 int moat_call_end(moat_call *c, unsigned char **yield);
 
 /*
+ * moat_call_text - give Exim text instead of a verdict (a header value a
+ * transport writes, a router condition's yes/no): the misuse message on a
+ * wrong argument count, else text, tainted (it may echo the message).
+ */
+int moat_call_text(moat_call *c, unsigned char **yield, const char *text);
+
+/*
  * moat_exim_headers - the message's live headers (Exim's header_list, in
  * order, deleted ones skipped) joined into one malloc'd buffer exactly as
  * received (folded lines kept). Only valid in the DATA and non-SMTP ACLs.

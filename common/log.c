@@ -42,6 +42,32 @@ void moat_vlog(moat_log_level level, const char *fmt, va_list ap)
         fprintf(stderr, "%s\n", line);
 }
 
+const char *moat_log_field(const char *s, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+
+    if (cap == 0)
+        return "";
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == '\\' || c == '<' || c == '>' || c == '"') {
+            if (n + 4 >= cap)
+                break;
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        } else {
+            if (n + 1 >= cap)
+                break;
+            out[n++] = (char)c;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
 void moat_log(moat_log_level level, const char *fmt, ...)
 {
     va_list ap;

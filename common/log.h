@@ -11,6 +11,7 @@
 #define MOAT_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 typedef enum {
     MOAT_LOG_ERROR,   /* our own fault: store down, config broken */
@@ -39,6 +40,15 @@ void moat_vlog(moat_log_level level, const char *fmt, va_list ap);
  */
 void moat_log_once(const char *key, moat_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * moat_log_field - s as one field of a log line, for values someone else
+ * chose (an envelope address, an AUTH user name): control characters, DEL,
+ * '\\', '<', '>' and '"' as \xNN, the rest as it is, cut to fit cap. A
+ * value written this way between <> can neither end its field early nor
+ * start a line. Returns out.
+ */
+const char *moat_log_field(const char *s, char *out, size_t cap);
 
 /* moat_log_once_reset - forget every key (a fault that cleared may report again) */
 void moat_log_once_reset(void);

@@ -164,7 +164,7 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
     classify_input in;
     classify_result c;
     char reasons[512], id[1000], from[320] = "", sender[320];
-    const char *fv;
+    const char *fv, *skipped = NULL;
     int r, rc = -1;
 
     autoreply_config_load(rt, &cfg);
@@ -179,8 +179,12 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
     in.spf_result = m->spf_result ? m->spf_result : "";
     in.catchall_only = m->catchall_only;
     autoreply_classify(&hb, &in, &c);
-    if ((r = autoreply_refers_to(rt->store, &hb, HIST_OURS, m->now, why)) < 0)
-        goto done;
+    if ((r = autoreply_refers_to(rt->store, &hb, HIST_OURS, m->now, why)) < 0) {
+        if (record)
+            goto done;
+        skipped = "reply_to_our_autoreply";           /* moatctl: classify without the store */
+        r = 0;
+    }
     if (r > 0)
         c.reasons |= 1u << AR_REPLY_TO_OURS;
     classify_reasons_text(c.reasons, reasons, sizeof reasons);
@@ -223,6 +227,8 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
         verdict_add(v, "suspect", "yes");
     if (c.report != MIME_REPORT_NONE)
         verdict_add(v, "report", mime_report_name(c.report));
+    if (skipped != NULL)
+        verdict_add(v, "skipped", skipped);
     if ((how & RUN_LOG) && classify_never(&c))
         moat_log(MOAT_LOG_INFO, "moat autoreply: class=never reasons=%s sender=<%s> rcpt=<%s>",
                  reasons, sender, in.recipients);

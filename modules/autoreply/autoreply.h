@@ -80,6 +80,17 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
 int autoreply_delivery_failed(moat_runtime *rt, const autoreply_message *m,
                               const char *recipient, moat_verdict *v, const char **why);
 
+/*
+ * autoreply_vacation_check - may user (the address a responder answers
+ * for) answer this message from sender? 1 yes; 0 no, with *reason
+ * (sender_unreplyable's kinds, not_addressed); the reason is logged. The
+ * user's own address and the `addresses` of its `user` section in
+ * moat.conf count as addressed (RFC 5230 4.5, Sieve's :addresses).
+ * rt may be NULL (config unusable): then only the user's own address.
+ */
+int autoreply_vacation_check(moat_runtime *rt, const autoreply_message *m, const char *user,
+                             const char **reason);
+
 /* Shared by autoreply.c and gate.c. */
 
 /* autoreply_refers_to - In-Reply-To/References name an id recorded as kind: 1, 0, -1 */

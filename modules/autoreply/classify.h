@@ -35,6 +35,8 @@ typedef enum {
     AR_SELF_SENT,              /* the sender is one of the recipients */
     AR_REPLY_TO_OURS,          /* In-Reply-To/References name one of our auto-replies */
     AR_CATCHALL_ONLY,          /* reached only through a catch-all */
+    AR_CHALLENGE_RESPONSE,     /* a challenge-response system's request (TMDA, Bluebottle ...) */
+    AR_AUTOREPLY_SUBJECT,      /* an out-of-office subject (Lotus Notes, localized Exchange) */
     AR_REASON_COUNT
 } ar_reason;
 

@@ -7,6 +7,8 @@
  *   acl_not_smtp:   moat_autoreply_local {CONFIG}{$sender_address}{$recipients}
  *   event_action:   moat_autoreply_event {CONFIG}{$event_name}{$sender_address}
  *                                        {$local_part@$domain}
+ *   vacation router: moat_autoreply_vacation {CONFIG}{USER ADDRESS}{$sender_address}
+ *                                        yes or no (and the reason logged)
  *
  * "in" classifies a message arriving for our users; "out" gates a message
  * leaving (submitted by our users or relayed for a server behind us);
@@ -105,3 +107,35 @@ MOAT_EXPORT int moat_autoreply_event(uschar **yield, int argc, uschar *argv[])
     }
     return run(&call, yield, RUN_EVENT, 2);
 }
+
+/* message_headers - m with the message's headers (free *headers after) */
+static void message_headers(autoreply_message *m, char **headers)
+{
+    size_t len = 0;
+
+    memset(m, 0, sizeof *m);
+    *headers = moat_exim_headers(&len);
+    m->headers = *headers ? *headers : "";
+    m->headers_len = *headers ? len : 0;
+    m->now = time(NULL);
+}
+
+MOAT_EXPORT int moat_autoreply_vacation(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+    autoreply_message m;
+    const char *reason;
+    char *headers;
+    int ok;
+
+    if (moat_call_begin(&call, "autoreply", "moat_autoreply_vacation", yield, argc, argv, 3, 3,
+                        "CONFIG USER SENDER") == MOAT_CALL_MISUSE)
+        return moat_call_end(&call, yield);
+    message_headers(&m, &headers);
+    m.sender = moat_arg(&call, 2);
+    /* Disabled or unusable config (call.rt NULL): the user's own address only. */
+    ok = autoreply_vacation_check(call.rt, &m, moat_arg(&call, 1), &reason);
+    free(headers);
+    return moat_call_text(&call, yield, ok ? "yes" : "no");
+}
+

@@ -39,9 +39,9 @@ static int auto_replied(const header_block *hb)
 {
     char kw[64];
     const char *v;
-    size_t i;
+    size_t pos = 0;
 
-    for (i = 0; (v = headers_get(hb, "Auto-Submitted", i)) != NULL; i++)
+    while ((v = headers_next(hb, "Auto-Submitted", &pos)) != NULL)
         if (strcmp(header_keyword(v, kw, sizeof kw), "auto-replied") == 0)
             return 1;
     return 0;

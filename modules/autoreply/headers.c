@@ -6,6 +6,7 @@
 #include "headers.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -161,6 +162,18 @@ const char *headers_get(const header_block *hb, const char *name, size_t n)
     return NULL;
 }
 
+const char *headers_next(const header_block *hb, const char *name, size_t *pos)
+{
+    size_t len = strlen(name);
+
+    while (*pos < hb->count) {
+        const header_field *f = &hb->fields[(*pos)++];
+        if (named(f, name, len))
+            return f->value;
+    }
+    return NULL;
+}
+
 size_t headers_count(const header_block *hb, const char *name)
 {
     size_t i, c = 0, len = strlen(name);
@@ -283,49 +296,92 @@ static void append(char *out, size_t cap, size_t *n, const char *s)
     out[*n] = '\0';
 }
 
-int header_address(const char *value, char *out, size_t cap)
+/* emit - hand one candidate to fn, lower-cased; has_at: an '@' after at least one character */
+static int emit(char *cur, int (*fn)(const char *, int, void *), void *arg)
 {
-    char word[1000];
+    const char *at = strchr(cur, '@');
+
+    lower(cur);
+    return fn(cur, at != NULL && at != cur, arg);
+}
+
+int header_each_address(const char *value,
+                        int (*fn)(const char *addr, int has_at, void *arg), void *arg)
+{
+    char word[1000], cur[1000];
+    size_t n = 0;
+    int angle = 0, words = 0, closed = 0, r;
     hlex lx;
     htok t;
-    size_t n = 0;
-    int angle = 0;
 
     hlex_init(&lx, value, HLEX_RFC5322);
-    out[0] = '\0';
+    cur[0] = '\0';
     for (;;) {
         t = hlex_next(&lx, word, sizeof word);
         if (t.kind == HTOK_ATOM || t.kind == HTOK_QUOTED) {
-            append(out, cap, &n, word);
+            append(cur, sizeof cur, &n, word);
+            words++;
             continue;
         }
-        if (t.kind == HTOK_SPECIAL && (t.special == '.' || t.special == '@')) {
+        if (t.kind == HTOK_SPECIAL && strchr(".@[]\\", t.special) != NULL) {
             char s[2] = {t.special, '\0'};
-            append(out, cap, &n, s);
+            append(cur, sizeof cur, &n, s);
             continue;
         }
         if (t.kind == HTOK_SPECIAL && t.special == '<') {
             angle = 1;                                 /* what came before was a display name */
-            n = 0;
-            out[0] = '\0';
-            continue;
-        }
-        /* '>', ',', ';', ':' or the end close a candidate */
-        if (strchr(out, '@') != NULL && out[0] != '@' && (angle || t.kind != HTOK_SPECIAL ||
-                                                          t.special != ':')) {
-            lower(out);
-            return 1;
-        }
-        if (t.kind == HTOK_END)
-            return 0;
-        n = 0;                                         /* a group name, a route, a non-address */
-        out[0] = '\0';
-        if (t.special == '>' || t.special == ',')
+        } else if (t.kind == HTOK_SPECIAL && t.special == '>') {
+            if (angle && (r = emit(cur, fn, arg)) != 0)
+                return r;
             angle = 0;
+            closed = 1;                                /* this mailbox is done */
+        } else if (t.kind == HTOK_SPECIAL && t.special == ':') {
+            /* the end of a route inside <>, or a group's name outside */
+        } else if (angle && t.kind == HTOK_SPECIAL && t.special == ',' && cur[0] == '@') {
+            continue;                                  /* inside a route: "<@a,@b:user@c>" */
+        } else {
+            /* ',', ';' or the end: a bare addr-spec, or a lone word, ends here (and
+             * so does an angle-addr never closed, when it holds an address) */
+            if (!closed && n > 0 && (angle ? strchr(cur, '@') != NULL
+                                           : strchr(cur, '@') != NULL || words == 1) &&
+                (r = emit(cur, fn, arg)) != 0)
+                return r;
+            if (t.kind == HTOK_END)
+                return 0;
+            angle = closed = 0;
+        }
+        n = 0;
+        words = 0;
+        cur[0] = '\0';
     }
 }
 
-int header_each_msgid(const char *value, int (*fn)(const char *id, void *arg), void *arg)
+typedef struct first_address {
+    char *out;
+    size_t cap;
+} first_address;
+
+static int take_first(const char *addr, int has_at, void *arg)
+{
+    first_address *f = arg;
+
+    if (!has_at)
+        return 0;
+    snprintf(f->out, f->cap, "%s", addr);
+    return 1;
+}
+
+int header_address(const char *value, char *out, size_t cap)
+{
+    first_address f = {out, cap};
+
+    out[0] = '\0';
+    return header_each_address(value, take_first, &f) == 1;
+}
+
+/* each_msgid - header_each_msgid, ids lower-cased or as written */
+static int each_msgid(const char *value, int fold, int (*fn)(const char *id, void *arg),
+                      void *arg)
 {
     char word[1000], id[1000];
     hlex lx;
@@ -341,7 +397,8 @@ int header_each_msgid(const char *value, int (*fn)(const char *id, void *arg), v
             id[0] = '\0';
         } else if (t.kind == HTOK_SPECIAL && t.special == '>') {
             if (inside && n > 0 && strchr(id, '@') != NULL) {
-                lower(id);
+                if (fold)
+                    lower(id);
                 if ((r = fn(id, arg)) != 0)
                     return r;
             }
@@ -351,4 +408,14 @@ int header_each_msgid(const char *value, int (*fn)(const char *id, void *arg), v
         }
     }
     return 0;
+}
+
+int header_each_msgid(const char *value, int (*fn)(const char *id, void *arg), void *arg)
+{
+    return each_msgid(value, 1, fn, arg);
+}
+
+int header_each_msgid_raw(const char *value, int (*fn)(const char *id, void *arg), void *arg)
+{
+    return each_msgid(value, 0, fn, arg);
 }

@@ -42,6 +42,13 @@ void headers_free(header_block *hb);
 /* headers_get - the value of the n-th (0-based) field called name, any case; NULL */
 const char *headers_get(const header_block *hb, const char *name, size_t n);
 
+/*
+ * headers_next - the value of the next field called name (any case) at or
+ * after *pos, which it advances past that field; NULL when none is left.
+ * Start with *pos = 0: a walk over every field of one name is linear.
+ */
+const char *headers_next(const header_block *hb, const char *name, size_t *pos);
+
 /* headers_count - how many fields are called name */
 size_t headers_count(const header_block *hb, const char *name);
 
@@ -85,6 +92,17 @@ htok hlex_next(hlex *lx, char *out, size_t cap);
 char *header_keyword(const char *value, char *out, size_t cap);
 
 /*
+ * header_each_address - call fn for every address of an address-list field
+ * (To, Cc, From, Resent-Bcc ...), lower-cased, quotes removed: display
+ * names, comments, routes and groups are skipped, group members are
+ * visited. Also for what robots write without a domain: the content of an
+ * angle-addr ("<MAILER-DAEMON>", "<>" gives "") and a lone word are passed
+ * with has_at = 0. Stops when fn returns non-zero and returns that value.
+ */
+int header_each_address(const char *value,
+                        int (*fn)(const char *addr, int has_at, void *arg), void *arg);
+
+/*
  * header_address - the first addr-spec of an address-list field (From,
  * Sender, Reply-To, X-Failed-Recipients), lower-cased: handles display
  * names (quoted, with '<' or '@' inside), comments, groups and bare
@@ -99,5 +117,8 @@ int header_address(const char *value, char *out, size_t cap);
  * returns that value; 0 otherwise.
  */
 int header_each_msgid(const char *value, int (*fn)(const char *id, void *arg), void *arg);
+
+/* header_each_msgid_raw - the same with each id as written (case kept, no brackets) */
+int header_each_msgid_raw(const char *value, int (*fn)(const char *id, void *arg), void *arg);
 
 #endif

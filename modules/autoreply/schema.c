@@ -5,12 +5,19 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 static int parse_external(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
     return moat_cfg_parse_enum(cfg, opt, value, result, "all|known|none");
 }
+
+/* user ADDRESS { addresses = {...} }: the other addresses mail for that user arrives at */
+static cfg_opt_t user_opts[] = {
+    CFG_STR_LIST("addresses", "{}", CFGF_NONE),
+    CFG_END()
+};
 
 static cfg_opt_t autoreply_opts[] = {
     MOAT_MODULE_OPTS,
@@ -26,6 +33,7 @@ static cfg_opt_t autoreply_opts[] = {
     MOAT_CFG_DURATION("suspect_ttl", 3L * 86400),
     MOAT_CFG_DURATION("bounced_ttl", 30L * 86400),
     MOAT_CFG_DURATION("known_ttl", 365L * 86400),
+    CFG_SEC("user", user_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()
 };
 
@@ -53,6 +61,20 @@ static int autoreply_check_section(cfg_t *sec, char *err, size_t errlen)
                      "permerror, ...)", r);
             return -1;
         }
+    }
+    for (i = 0; i < cfg_size(sec, "user"); i++) {
+        cfg_t *u = cfg_getnsec(sec, "user", i);
+        if (strchr(cfg_title(u), '@') == NULL) {
+            snprintf(err, errlen, "user \"%s\": the title must be the user's address "
+                     "(localpart@domain)", cfg_title(u));
+            return -1;
+        }
+        for (k = 0; k < cfg_size(u, "addresses"); k++)
+            if (strchr(cfg_getnstr(u, "addresses", k), '@') == NULL) {
+                snprintf(err, errlen, "user \"%s\": addresses: \"%s\" is not an address",
+                         cfg_title(u), cfg_getnstr(u, "addresses", k));
+                return -1;
+            }
     }
     /* period outside 1d..60d is clamped at run time (RFC 5230 4.1, Pigeonhole) */
     return 0;

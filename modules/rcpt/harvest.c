@@ -152,13 +152,25 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
     if (hs->under_attack && !flagged && raise_attack_flag(st, sec, domain, now) != 0)
         return -1;
 
-    /* A bounce (null sender) to an unknown address is mostly backscatter of
-     * spam that forged our domain, relayed by MTAs that are not harvesting:
-     * it feeds the domain-wide picture but blocks no client (ORF does the
-     * same), unless count_bounces says otherwise. */
+    /* A bounce (null sender) to an unknown address is often backscatter of
+     * spam that forged our domain, relayed by MTAs that are not harvesting;
+     * but the null sender is also what a harvester uses to pass for one.
+     * So bounces have their own counter per client and their own
+     * threshold, and touch none of the ordinary counters (unless
+     * count_bounces says they are ordinary mail). A legitimate MTA that is
+     * blocked by it only waits: a block answers 451. */
     if ((sender == NULL || *sender == '\0') && !moat_cfg_bool(sec, "count_bounces")) {
         hs->uncounted = 1;
-        return 0;
+        if (ip == NULL || *ip == '\0')
+            return 0;
+        moat_store_key(key, sizeof key, "rcpt:bip:", ip);
+        if (moat_store_counter_add(st, key, window, 1, now, &hs->bounce_count) != STORE_OK)
+            return -1;
+        if (hs->bounce_count < threshold(sec, "bounce_threshold", hs->under_attack))
+            return 0;
+        hs->tripped = "bounce";
+        hs->blocked = 1;
+        return block(st, sec, ip, now, &hs->block_seconds);
     }
     if (ip && *ip) {
         moat_store_key(key, sizeof key, "rcpt:ip:", ip);
@@ -187,13 +199,17 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
         hs->blocked = 1;
         return block(st, sec, net, now, &hs->block_seconds);
     }
-    if (hs->ip_count >= threshold(sec, "ip_threshold", hs->under_attack))
+    if (hs->ip_count >= threshold(sec, "ip_threshold", hs->under_attack)) {
         hs->tripped = "ip";
-    else if (hs->sdom_count >= threshold(sec, "sender_domain_threshold", hs->under_attack))
-        hs->tripped = "sender_domain";
-    if (hs->tripped) {
         hs->blocked = 1;
         return block(st, sec, ip, now, &hs->block_seconds);
+    }
+    /* Anyone can forge a sender domain: its count never blocks a client
+     * (the partner's own MTA would be blocked for an attacker's doing);
+     * it holds that domain's mail with unknown recipients for a while. */
+    if (hs->sdom_count >= threshold(sec, "sender_domain_threshold", hs->under_attack)) {
+        hs->tripped = "sender_domain";
+        hs->held = 1;
     }
     return 0;
 }
@@ -212,6 +228,20 @@ int harvest_note(moat_store *st, cfg_t *sec, const char *ip, const char *sender,
     return rc;
 }
 
+int harvest_tarpit_begins(moat_store *st, cfg_t *sec, const char *ip, long own, time_t now)
+{
+    char key[128];
+    uint64_t n = 0;
+    long span = moat_cfg_int(sec, "tarpit_max");
+
+    if (ip == NULL || *ip == '\0')
+        return 1;
+    moat_store_key(key, sizeof key, "rcpt:tp:", ip);
+    if (moat_store_counter_add(st, key, (uint32_t)(span < 1 ? 1 : span), 1, now, &n) != STORE_OK)
+        return -1;
+    return n <= (uint64_t)(moat_cfg_int(sec, "tarpit_concurrency") + (own > 0 ? own : 0));
+}
+
 int harvest_unblock(moat_store *st, cfg_t *sec, const char *ip_or_net)
 {
     char key[400], net[MOAT_IP_TEXT_MAX];
@@ -219,6 +249,9 @@ int harvest_unblock(moat_store *st, cfg_t *sec, const char *ip_or_net)
     if (block_lift(st, "rcpt", ip_or_net) != 0)
         return -1;
     moat_store_key(key, sizeof key, "rcpt:ip:", ip_or_net);
+    if (moat_store_del(st, key) == STORE_ERROR)
+        return -1;
+    moat_store_key(key, sizeof key, "rcpt:bip:", ip_or_net);
     if (moat_store_del(st, key) == STORE_ERROR)
         return -1;
     moat_store_key(key, sizeof key, "rcpt:net:", ip_or_net);

@@ -3,8 +3,9 @@
  * harvest.h - counting invalid recipients per client, network, sender
  * domain and target domain, and the escalating blocks they lead to.
  *
- * Store keys: rcpt:ip:<ip>, rcpt:net:<net>, rcpt:sdom:<domain> (sliding
- * counters), rcpt:dom:<domain> (distinct unknown local parts),
+ * Store keys: rcpt:ip:<ip>, rcpt:net:<net>, rcpt:sdom:<domain>, rcpt:bip:<ip>
+ * (unknown recipients of null-sender mail), rcpt:tp:<ip> (tarpits begun
+ * lately) (sliding counters), rcpt:dom:<domain> (distinct unknown local parts),
  * rcpt:block:<ip|net> (a block, value "<level> <until>"), and
  * rcpt:offense:<ip|net> (how often it was blocked lately).
  */
@@ -24,8 +25,10 @@ typedef struct harvest_state {
     uint64_t domain_distinct; /* distinct unknown local parts at the target domain */
     int under_attack;         /* the target domain is being harvested */
     int blocked;              /* this note crossed a threshold: the client is now blocked */
-    int uncounted;            /* a bounce: counted for the domain only (count_bounces = false) */
-    const char *tripped;      /* "ip", "net", "sender_domain" */
+    int uncounted;            /* a bounce: in its own counter, not ip/net/sender domain */
+    uint64_t bounce_count;    /* unknown recipients of null-sender mail from this client */
+    int held;                 /* the sender domain is over its threshold: no block, a 451 */
+    const char *tripped;      /* "ip", "net", "bounce" (blocks); "sender_domain" (held) */
     long block_seconds;
 } harvest_state;
 
@@ -46,9 +49,20 @@ int harvest_under_attack(moat_store *st, cfg_t *sec, const char *domain, time_t 
 long harvest_ip_count(moat_store *st, cfg_t *sec, const char *ip, time_t now);
 
 /*
+ * harvest_tarpit_begins - count one tarpit begun for ip; 1 while no more
+ * than tarpit_concurrency tarpits of other sessions began within
+ * tarpit_max (the session's own earlier ones, `own` of them, came one
+ * after the other and are allowed for), so the delay may go ahead; 0 when
+ * it may not (the client holds enough connection slots in the tarpit
+ * already); -1 on a store error
+ */
+int harvest_tarpit_begins(moat_store *st, cfg_t *sec, const char *ip, long own, time_t now);
+
+/*
  * harvest_unblock - lift a block (and forget the offense level) of an ip or
- * network, and forget its invalid-recipient counts (for an ip, its
- * network's too): the next typo must not block it again at once.
+ * network, and forget its invalid-recipient counts (null-sender ones
+ * too; for an ip, its network's as well): the next typo must not block it
+ * again at once.
  */
 int harvest_unblock(moat_store *st, cfg_t *sec, const char *ip_or_net);
 

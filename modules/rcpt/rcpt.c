@@ -70,8 +70,9 @@ static int in_address_list(cfg_t *sec, const char *opt, const char *key)
 /* log_decision - the one line per decision, readable by fail2ban */
 static void log_decision(const rcpt_request *req, const moat_verdict *v, int log_only)
 {
-    char action[16] = "", reason[48] = "", extra[128] = "", value[32];
-    static const char *const keys[] = {"delay", "count", "counted", "domain_attack"};
+    char action[16] = "", reason[48] = "", extra[160] = "", value[32];
+    char sender[ADDR_TEXT_MAX * 4 + 1], rcpt[ADDR_TEXT_MAX * 4 + 1];
+    static const char *const keys[] = {"delay", "count", "bounce_count", "domain_attack"};
     size_t i, n = 0;
 
     verdict_get(v->text, "action", action, sizeof action);
@@ -82,7 +83,8 @@ static void log_decision(const rcpt_request *req, const moat_verdict *v, int log
     moat_log(strcmp(action, "accept") == 0 ? MOAT_LOG_DEBUG : MOAT_LOG_INFO,
              "moat rcpt: action=%s reason=%s ip=%s sender=<%s> rcpt=<%s>%s%s", action, reason,
              req->client_ip && *req->client_ip ? req->client_ip : "local",
-             req->sender ? req->sender : "", req->recipient, extra,
+             moat_log_field(req->sender, sender, sizeof sender),
+             moat_log_field(req->recipient, rcpt, sizeof rcpt), extra,
              log_only ? " mode=log-only" : "");
 }
 
@@ -97,6 +99,24 @@ static void answer(moat_verdict *v, const char *action, const char *code, const 
     verdict_add(v, "reason", reason);
     if (text)
         verdict_add(v, "text", text);
+}
+
+/*
+ * unparsable - what moat keys an address it cannot parse by (a quoted local
+ * part with blanks or commas, "", one over 64 octets): the text lower-cased
+ * and cut, its domain after the last '@'
+ */
+static void unparsable(const char *text, moat_addr *a, char *key, size_t cap)
+{
+    const char *at = strrchr(text, '@');
+    size_t ll = at ? (size_t)(at - text) : strlen(text);
+
+    addr_lower(text, key, cap);
+    if (ll >= sizeof a->local)
+        ll = sizeof a->local - 1;
+    memcpy(a->local, text, ll);
+    a->local[ll] = '\0';
+    addr_lower(at ? at + 1 : "", a->domain, sizeof a->domain);
 }
 
 /* tarpit_seconds - the delay before answering the n-th invalid recipient */
@@ -114,17 +134,15 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
 {
     char key[ADDR_TEXT_MAX + 1];
     moat_addr a;
-    const char *perr;
+    const char *perr = NULL;
     int exempt, found, r;
     harvest_state hs;
-    long until = 0;
+    long until = 0, delay;
 
-    if (addr_parse(req->recipient, &a, &perr) != 0) {
-        answer(v, "accept", NULL, NULL, "unparsable", NULL);
-        verdict_add(v, "detail", perr);
-        return 0;
-    }
-    addr_key(&a, key, sizeof key);
+    if (addr_parse(req->recipient, &a, &perr) != 0)
+        unparsable(req->recipient, &a, key, sizeof key);
+    else
+        addr_key(&a, key, sizeof key);
     exempt = (req->auth_id && *req->auth_id) || in_cidr_list(sec, "exempt_networks", req->client_ip) ||
              in_address_list(sec, "exempt_senders", req->sender) ||
              in_address_list(sec, "exempt_recipients", key);
@@ -145,7 +163,14 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         answer(v, "deny", "550", "5.1.1", "dead_recipient", "No such user here");
         return 0;
     }
-    found = rcpt_directory_lookup(rt, req->recipient, req->exim_verify, req->now);
+    /* An address moat cannot parse is in no directory of moat's; only
+     * Exim's own verification may know it. Otherwise it is an unknown
+     * recipient like any other: counted, tarpitted, capped. */
+    if (perr != NULL)
+        found = req->exim_verify && strcmp(req->exim_verify, "yes") == 0 ? RCPT_DIR_FOUND
+                                                                         : RCPT_DIR_NOTFOUND;
+    else
+        found = rcpt_directory_lookup(rt, req->recipient, req->exim_verify, req->now);
     if (found == RCPT_DIR_FOUND) {
         answer(v, "accept", NULL, NULL, exempt ? "valid_exempt" : "valid", NULL);
         return 0;
@@ -187,10 +212,16 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         verdict_add(v, "tripped", hs.tripped);
         verdict_addf(v, "block", "%lds", hs.block_seconds);
         moat_log(MOAT_LOG_INFO, "moat rcpt: action=block reason=harvest_%s ip=%s seconds=%ld "
-                 "ip_count=%llu net_count=%llu sender_domain_count=%llu domain_attack=%s",
+                 "ip_count=%llu net_count=%llu sender_domain_count=%llu bounce_count=%llu "
+                 "domain_attack=%s",
                  hs.tripped, req->client_ip, hs.block_seconds, (unsigned long long)hs.ip_count,
                  (unsigned long long)hs.net_count, (unsigned long long)hs.sdom_count,
-                 hs.under_attack ? "yes" : "no");
+                 (unsigned long long)hs.bounce_count, hs.under_attack ? "yes" : "no");
+        return 0;
+    }
+    if (hs.held) {
+        answer(v, "defer", "451", "4.7.1", "sender_domain_hold",
+               "Too many invalid recipients from senders of your domain, try again later");
         return 0;
     }
     if (req->session_invalid + 1 >= moat_cfg_int(sec, "session_max_invalid")) {
@@ -198,13 +229,23 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
                "No such user here; too many unknown recipients, closing connection");
         return 0;
     }
+    delay = tarpit_seconds(sec, hs.uncounted ? hs.bounce_count : hs.ip_count);
+    /* Each tarpit holds one of Exim's connection slots: a client gets a few
+     * at once, and its other sessions are closed instead of delayed. */
+    if (delay > 0 && (r = harvest_tarpit_begins(rt->store, sec, req->client_ip,
+                                                req->session_invalid, req->now)) <= 0) {
+        if (r < 0) {
+            *why = moat_store_last_error(rt->store);
+            return -1;
+        }
+        answer(v, "drop", "550", "5.1.1", "tarpit_full",
+               "No such user here; too many sessions from your address, closing connection");
+        return 0;
+    }
     answer(v, "deny", "550", "5.1.1", "unknown_user", "No such user here");
-    /* An uncounted bounce is tarpitted by its session's count instead. */
-    verdict_addf(v, "delay", "%lds",
-                 tarpit_seconds(sec, hs.uncounted ? (uint64_t)req->session_invalid + 1
-                                                  : hs.ip_count));
+    verdict_addf(v, "delay", "%lds", delay);
     if (hs.uncounted)
-        verdict_add(v, "counted", "no");
+        verdict_add_int(v, "bounce_count", (long long)hs.bounce_count);
     else
         verdict_add_int(v, "count", (long long)hs.ip_count);
     if (hs.under_attack)

@@ -42,6 +42,7 @@ static cfg_opt_t rcpt_opts[] = {
     CFG_INT("net_threshold", 30, CFGF_NONE),
     CFG_INT("sender_domain_threshold", 30, CFGF_NONE),
     CFG_BOOL("count_bounces", cfg_false, CFGF_NONE),
+    CFG_INT("bounce_threshold", 3, CFGF_NONE),
     CFG_INT("v4_prefix", 24, CFGF_NONE),
     CFG_INT("v6_prefix", 64, CFGF_NONE),
     MOAT_CFG_DURATION("block_time", 3600),
@@ -54,6 +55,7 @@ static cfg_opt_t rcpt_opts[] = {
     MOAT_CFG_DURATION("tarpit_base", 1),
     MOAT_CFG_DURATION("tarpit_max", 15),
     CFG_INT("session_max_invalid", 10, CFGF_NONE),
+    CFG_INT("tarpit_concurrency", 4, CFGF_NONE),
     CFG_BOOL("block_at_connect", cfg_false, CFGF_NONE),
     /* exemptions */
     CFG_STR_LIST("exempt_networks", "{}", CFGF_NONE),
@@ -90,6 +92,7 @@ static void rcpt_setup(cfg_t *root)
     static const char *const positive[] = {
         "ip_threshold", "net_threshold", "sender_domain_threshold",
         "domain_attack_threshold", "domain_attack_divisor", "session_max_invalid",
+        "bounce_threshold", "tarpit_concurrency",
     };
     char name[64];
     size_t i;

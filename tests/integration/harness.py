@@ -684,7 +684,17 @@ class Exim:
         self.write_moat_conf()
         macros = "\n".join("MOAT_ENABLE_%s = yes" % m.upper() for m in self.modules)
         if self.vacation:
+            # The vacation transport runs moatctl, which hands the reply to
+            # this Exim: the same -C, and under ASan the same preloads.
+            shutil.copy(moatctl_path(), self.path("lib", "moatctl"))
+            os.chmod(self.path("lib", "moatctl"), 0o755)
             macros += "\nMOAT_AUTOREPLY_VACATION = %s" % self.path("vacation")
+            macros += "\nMOAT_CTL = %s" % self.path("lib", "moatctl")
+            macros += "\nMOAT_AUTOREPLY_SUBMIT_OPTIONS = -C %s" % self.path("exim.conf")
+            if os.environ.get("MOAT_ASAN"):
+                env = self.exim_env()
+                macros += "\nMOAT_AUTOREPLY_PIPE_ENVIRONMENT = <; " + " ; ".join(
+                    "%s=%s" % (k, env[k]) for k in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS"))
         conf = EXIM_TEMPLATE.format(
             name=self.name, dir=self.dir, module_macros=macros, hostname=self.hostname,
             domain=self.domain, relay_from=self.relay_from, exim_user=EXIM_USER,

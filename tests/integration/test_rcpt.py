@@ -431,18 +431,21 @@ class RcptTest(unittest.TestCase):
         finally:
             slapd.stop()
 
-    def test_backscatter_bounces_are_refused_but_block_nobody(self):
-        # A big provider bouncing spam that forged our domain: each bounce to a
-        # made-up address is refused (550), but its MTA is not a harvester.
+    def test_bounces_to_unknown_recipients_have_their_own_count(self):
+        # A big provider bouncing spam that forged our domain, or a harvester
+        # passing for one with MAIL FROM:<>: bounces to made-up addresses are
+        # refused (550) and counted per client apart from ordinary mail; past
+        # bounce_threshold (3) the client waits (451, a legitimate MTA
+        # retries), and no other client is touched.
         with make_exim() as ex:
-            codes = []
-            for conn in range(3):
-                codes += try_rcpts(ex, "127.0.26.1", ["fake%d-%d@example.test" % (conn, i)
-                                                      for i in range(8)], sender="")
-            self.assertEqual(codes, [550] * 24)
-            self.assertEqual(try_rcpts(ex, "127.0.26.1", ["alice@example.test"]), [250])
-            self.assertIn("sender=<> rcpt=<fake0-0@example.test> delay=0s counted=no",
+            codes = try_rcpts(ex, "127.0.26.1", ["fake%d@example.test" % i for i in range(5)],
+                              sender="")
+            self.assertEqual(codes, [550, 550, 451, 451, 451])
+            self.assertIn("sender=<> rcpt=<fake0@example.test> delay=0s bounce_count=1",
                           ex.mainlog())
+            self.assertIn("action=block reason=harvest_bounce ip=127.0.26.1", ex.mainlog())
+            self.assertEqual(try_rcpts(ex, "127.0.26.2", ["alice@example.test"], sender=""),
+                             [250])
 
 
 if __name__ == "__main__":

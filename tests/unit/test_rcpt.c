@@ -501,7 +501,7 @@ static void tarpit_grows_and_is_capped(void **state)
 
     (void)state;
     for (i = 0; i < 5; i++) {
-        rcpt_request req = {"192.0.2.140", "t@tarpit.test", rcpt, "", "", 0, 1800000000};
+        rcpt_request req = {"192.0.2.140", "t@tarpit.test", rcpt, "", "", i, 1800000000};
         snprintf(rcpt, sizeof rcpt, "t%d@example.test", i);
         assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
         assert_int_equal(verdict_get(v.text, "delay", delay, sizeof delay), 1);
@@ -659,27 +659,43 @@ static void the_domain_attack_state_holds_for_its_threshold_only(void **state)
     assert_int_equal(rcpt_domain_under_attack(rt, "example.test", req.now + 200), 0);
 }
 
-static void bounces_block_nobody_but_feed_the_domain_picture(void **state)
+static void bounces_have_their_own_count_and_threshold(void **state)
 {
-    moat_runtime *rt = runtime_with("");
-    rcpt_request req = {"192.0.2.190", "", "", "", "", 0, 1800000000};
-    char rcpt[32], action[16], counted[8];
+    moat_runtime *rt = runtime_with("bounce_threshold = 3 ip_threshold = 2");
+    rcpt_request req = {"10.16.1.190", "", "", "", "", 0, 1800000000};
+    char rcpt[32], action[16], count[8];
     moat_verdict v;
     const char *why;
     int i;
 
     (void)state;
-    for (i = 0; i < 12; i++) {   /* backscatter: bounces to forged local parts */
+    /* null-sender unknown recipients: their own counter, their own threshold */
+    for (i = 0; i < 3; i++) {
         snprintf(rcpt, sizeof rcpt, "bounce%d@example.test", i);
         req.recipient = rcpt;
         assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
         verdict_get(v.text, "action", action, sizeof action);
-        assert_string_equal(action, "deny");
-        assert_int_equal(verdict_get(v.text, "counted", counted, sizeof counted), 1);
+        if (i < 2) {
+            assert_string_equal(action, "deny");
+            assert_int_equal(verdict_get(v.text, "bounce_count", count, sizeof count), 1);
+            assert_int_equal(atoi(count), i + 1);
+            assert_int_equal(verdict_get(v.text, "count", count, sizeof count), 0);
+        }
     }
-    assert_int_equal(rcpt_client_suspicious(rt, "192.0.2.190", 1800000000), 0);
+    assert_string_equal(action, "defer");              /* the third: blocked */
+    assert_int_equal(rcpt_client_blocked(rt, "10.16.1.190", req.now), 1);
+    /* they did not touch the ordinary counter: another client's one unknown
+     * recipient with a sender (ip_threshold 2) is not blocked by them */
+    req.client_ip = "10.16.2.191";
+    req.sender = "someone@typo.test";
+    req.recipient = "typo@example.test";
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "deny");
     /* with count_bounces, they count like any other */
-    rt = runtime_with("count_bounces = true");
+    rt = runtime_with("count_bounces = true ip_threshold = 3 bounce_threshold = 100");
+    req.client_ip = "10.16.3.192";
+    req.sender = "";
     for (i = 0; i < 3; i++) {
         snprintf(rcpt, sizeof rcpt, "bounce-c%d@example.test", i);
         req.recipient = rcpt;
@@ -687,6 +703,120 @@ static void bounces_block_nobody_but_feed_the_domain_picture(void **state)
     }
     verdict_get(v.text, "action", action, sizeof action);
     assert_string_equal(action, "defer");
+}
+
+static void a_forged_sender_domain_holds_its_mail_and_blocks_no_client(void **state)
+{
+    moat_runtime *rt = runtime_with("sender_domain_threshold = 4 ip_threshold = 10");
+    rcpt_request req = {"", "x@partner.test", "", "", "", 0, 1800000000};
+    char ip[32], rcpt[32], action[16], reason[32];
+    moat_verdict v;
+    const char *why;
+    int i;
+
+    (void)state;
+    /* four attacker addresses, one unknown recipient each, forging partner.test */
+    for (i = 0; i < 4; i++) {
+        snprintf(ip, sizeof ip, "10.17.%d.10", 10 + i);
+        snprintf(rcpt, sizeof rcpt, "guess%d@example.test", i);
+        req.client_ip = ip;
+        req.recipient = rcpt;
+        assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    }
+    verdict_get(v.text, "action", action, sizeof action);
+    verdict_get(v.text, "reason", reason, sizeof reason);
+    assert_string_equal(action, "defer");
+    assert_string_equal(reason, "sender_domain_hold");
+    /* the partner's own MTA: its typo is held (451), and it is not blocked */
+    req.client_ip = "10.18.0.25";
+    req.recipient = "typo@example.test";
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    verdict_get(v.text, "reason", reason, sizeof reason);
+    assert_string_equal(reason, "sender_domain_hold");
+    for (i = 0; i < 4; i++) {
+        snprintf(ip, sizeof ip, "10.17.%d.10", 10 + i);
+        assert_int_equal(rcpt_client_blocked(rt, ip, req.now), 0);
+    }
+    assert_int_equal(rcpt_client_blocked(rt, "10.18.0.25", req.now), 0);
+}
+
+static void tarpits_at_once_are_bounded_per_client(void **state)
+{
+    moat_runtime *rt = runtime_with("ip_threshold = 1000 net_threshold = 1000 "
+                                    "tarpit_concurrency = 3");
+    rcpt_request req = {"10.19.0.200", "h@harvest.test", "", "", "", 0, 1800000000};
+    char rcpt[32], action[16], reason[32];
+    moat_verdict v;
+    const char *why;
+    int i;
+
+    (void)state;
+    /* new sessions (no unknown recipient of their own yet), all at once */
+    for (i = 0; i < 6; i++) {
+        snprintf(rcpt, sizeof rcpt, "p%d@example.test", i);
+        req.recipient = rcpt;
+        assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+        verdict_get(v.text, "action", action, sizeof action);
+        verdict_get(v.text, "reason", reason, sizeof reason);
+        assert_string_equal(action, i < 3 ? "deny" : "drop");
+        assert_string_equal(reason, i < 3 ? "unknown_user" : "tarpit_full");
+    }
+    /* one session's own tarpits come one after another: not held against it */
+    req.client_ip = "10.19.1.201";
+    for (i = 0; i < 8; i++) {
+        snprintf(rcpt, sizeof rcpt, "s%d@example.test", i);
+        req.recipient = rcpt;
+        req.session_invalid = i;
+        assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+        verdict_get(v.text, "action", action, sizeof action);
+        assert_string_equal(action, "deny");
+    }
+    /* once the tarpits have ended, new sessions are delayed again */
+    req.client_ip = "10.19.0.200";
+    req.session_invalid = 0;
+    req.now += 60;
+    req.recipient = "later@example.test";
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "deny");
+}
+
+static void unparsable_recipients_are_unknown_recipients(void **state)
+{
+    moat_runtime *rt = runtime_with("ip_threshold = 3");
+    static const char *const odd[] = {"\"no body\"@example.test", "\"a,b\"@example.test",
+                                      "\"\"@example.test",
+                                      "a1234567890123456789012345678901234567890123456789"
+                                      "01234567890123456789@example.test"};
+    rcpt_request req = {"10.20.0.210", "s@unparsable.test", "", "", "", 0, 1800000000};
+    char action[16], reason[32], count[8];
+    moat_verdict v;
+    const char *why;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 2; i++) {
+        req.recipient = odd[i];
+        assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+        verdict_get(v.text, "action", action, sizeof action);
+        verdict_get(v.text, "reason", reason, sizeof reason);
+        assert_string_equal(action, "deny");
+        assert_string_equal(reason, "unknown_user");
+        assert_int_equal(verdict_get(v.text, "count", count, sizeof count), 1);
+        assert_int_equal(atoi(count), (int)i + 1);
+    }
+    req.recipient = odd[2];
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "defer");              /* the third: blocked */
+    /* Exim's own verification may know one (source = exim) */
+    rt = runtime_with("source = exim");
+    req.client_ip = "10.20.1.211";
+    req.recipient = odd[3];
+    req.exim_verify = "yes";
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    verdict_get(v.text, "action", action, sizeof action);
+    assert_string_equal(action, "accept");
 }
 
 int main(void)
@@ -714,7 +844,10 @@ int main(void)
         cmocka_unit_test(cdb_directory_compiled_from_text),
         cmocka_unit_test(aliases_count_as_valid),
         cmocka_unit_test(near_misses_recorded_for_typos_not_for_guessers),
-        cmocka_unit_test(bounces_block_nobody_but_feed_the_domain_picture),
+        cmocka_unit_test(bounces_have_their_own_count_and_threshold),
+        cmocka_unit_test(a_forged_sender_domain_holds_its_mail_and_blocks_no_client),
+        cmocka_unit_test(tarpits_at_once_are_bounded_per_client),
+        cmocka_unit_test(unparsable_recipients_are_unknown_recipients),
         cmocka_unit_test(the_domain_attack_state_holds_for_its_threshold_only),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

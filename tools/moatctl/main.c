@@ -47,8 +47,8 @@ int main(int argc, char **argv)
     int i = 1;
     size_t c;
 
-    /* Global options may come before the command or anywhere after it. */
-    for (int j = 1; j < argc; j++) {
+    /* Global options may come before the command or anywhere after it, up to "--". */
+    for (int j = 1; j < argc && strcmp(argv[j], "--") != 0; j++) {
         if ((strcmp(argv[j], "--config") == 0 || strcmp(argv[j], "-c") == 0) && j + 1 < argc) {
             env.config_path = argv[j + 1];
         } else if (strcmp(argv[j], "--exim-config") == 0 && j + 1 < argc) {
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
         argc -= 2;
         j--;
     }
-    for (int j = 1; j < argc; j++)
+    for (int j = 1; j < argc && strcmp(argv[j], "--") != 0; j++)
         if (strcmp(argv[j], "--json") == 0) {
             memmove(&argv[j], &argv[j + 1], (size_t)(argc - j) * sizeof *argv);
             argc--;

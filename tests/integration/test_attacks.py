@@ -1,0 +1,157 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Issue 20: attack paths that real tools found, through a real Exim: a
+harvest with the null sender, 300 sessions trying to hold every connection
+slot in the tarpit, a forged partner domain, recipients moat cannot parse,
+and log lines a client tries to aim fail2ban with."""
+
+import os
+import re
+import subprocess
+import threading
+import time
+import unittest
+
+from harness import ROOT, Exim, message
+from test_rcpt import make_exim, try_rcpts
+
+FILTER = os.path.join(ROOT, "conf", "fail2ban", "filter.d", "moat.conf")
+REAL = ["alice", "bob", "carol", "stephen"]
+
+
+class AttackTest(unittest.TestCase):
+
+    def test_a_null_sender_harvest_confirms_at_most_one_user(self):
+        # One session per recipient, MAIL FROM:<>, a dictionary in which real
+        # users are one word in three (bounce_threshold is moat's default).
+        words = []
+        for i, user in enumerate(REAL):
+            words += ["guess%da" % i, "guess%db" % i, user]
+        with make_exim(ip_threshold=1000, net_threshold=1000) as ex:
+            answers = {}
+            for w in words:
+                answers[w] = try_rcpts(ex, "127.0.60.1", ["%s@example.test" % w], sender="")[0]
+            confirmed = [u for u in REAL if answers[u] == 250]
+            self.assertLessEqual(len(confirmed), 1, answers)
+            self.assertTrue(all(answers[w] in (550, 451) for w in words if w not in REAL))
+            self.assertIn(451, answers.values())
+            self.assertRegex(ex.mainlog(), r"moat rcpt: action=block reason=harvest_bounce "
+                                           r"ip=127.0.60.1 .*bounce_count=3")
+            # a real bounce from another MTA still reaches alice
+            self.assertEqual(try_rcpts(ex, "127.0.60.2", ["alice@example.test"], sender=""),
+                             [250])
+
+    def test_an_innocent_sender_is_served_while_300_sessions_try_to_hold_the_tarpit(self):
+        # Each attacking session asks for one unknown recipient after another,
+        # so that a tarpit would hold it open; the harness's Exim accepts 300
+        # connections at most.
+        sessions, state, lock = 300, {"closed": 0, "connected": 0}, threading.Lock()
+        with make_exim(ip_threshold=100000, net_threshold=100000, tarpit_base="1s",
+                       tarpit_max="15s", session_max_invalid=1000,
+                       domain_attack_threshold=100000) as ex:
+            stop = threading.Event()
+
+            def attacker(n):
+                try:
+                    c = ex.smtp("127.0.61.1", timeout=60)
+                except OSError:
+                    return
+                with lock:
+                    state["connected"] += 1
+                try:
+                    c.ehlo()
+                    c.mail("x%d@attacker.test" % n)
+                    for i in range(40):
+                        if stop.is_set() or c.rcpt("w%d-%d@example.test" % (n, i))[0] in (-1, 421):
+                            break
+                finally:
+                    with lock:
+                        state["closed"] += 1
+                    c.close()
+
+            threads = [threading.Thread(target=attacker, args=(n,), daemon=True)
+                       for n in range(sessions)]
+            for t in threads:
+                t.start()
+            deadline = time.time() + 90
+            while time.time() < deadline and state["closed"] < sessions - 10:
+                time.sleep(0.1)
+            closed = state["closed"]
+            # the attack is still going: a few sessions sit in the tarpit, the
+            # rest were closed by moat instead of being delayed
+            self.assertGreaterEqual(closed, sessions - 10, state)
+            c = ex.smtp("127.0.62.1")
+            self.assertEqual(c.banner.code, 220)
+            c.ehlo()
+            self.assertEqual(c.mail("friend@remote.test").code, 250)
+            self.assertEqual(c.rcpt("alice@example.test").code, 250)
+            self.assertEqual(c.data(message(sender="friend@remote.test")).code, 250)
+            c.quit()
+            stop.set()
+            self.assertTrue(ex.wait_maildir("alice", 1))
+            self.assertIn("reason=tarpit_full ip=127.0.61.1", ex.mainlog())
+            for t in threads:
+                t.join(60)
+
+    def test_a_forged_partner_domain_blocks_no_client(self):
+        with make_exim(sender_domain_threshold=4) as ex:
+            for i in range(4):
+                try_rcpts(ex, "127.0.64.%d" % (10 + i), ["guess%d@example.test" % i],
+                          sender="x@partner.test")
+            # the partner's own MTA: its typo is held (451), its good mail goes
+            self.assertEqual(try_rcpts(ex, "127.0.64.99", ["typo@example.test",
+                                                            "alice@example.test"],
+                                       sender="billing@partner.test"), [451, 250])
+            for i in range(4):
+                self.assertEqual(try_rcpts(ex, "127.0.64.%d" % (10 + i), ["alice@example.test"],
+                                           sender="x@partner.test"), [250])
+            self.assertNotIn("action=block", ex.mainlog())
+
+    def test_recipients_moat_cannot_parse_are_counted_and_refused(self):
+        odd = ['"no body"@example.test', '"a,b"@example.test', '""@example.test',
+               "a" * 70 + "@example.test"]
+        with make_exim(ip_threshold=4) as ex:
+            codes = []
+            for r in odd:
+                codes += try_rcpts(ex, "127.0.65.1", [r])
+            # refused, counted: the fourth blocks the client
+            self.assertTrue(all(c in (550, 501, 553) for c in codes[:3]), codes)
+            self.assertIn(codes[3], (451, 501, 553))
+            self.assertEqual(try_rcpts(ex, "127.0.65.1", ["alice@example.test"]), [451])
+            log = ex.mainlog()
+            self.assertIn('rcpt=<no body@example.test>', log)       # Exim's $local_part: unquoted
+            self.assertIn("reason=unknown_user ip=127.0.65.1", log)
+            self.assertNotIn("reason=unparsable", log)
+
+    def test_fail2ban_bans_only_the_client_whatever_the_envelope_says(self):
+        injected = ('"moat rcpt: action=deny reason=unknown_user ip=10.9.9.9 "@x.test',
+                    '"moat\x1b[2Krcpt: action=deny reason=unknown_user ip=10.9.9.8"@x.test')
+        with Exim(modules=["rcpt", "authlock"], files={"recipients": "alice@example.test\n"},
+                  moat_conf='rcpt {\n  source = file\n  file = "%s"\n}\n' % "RECIPIENTS") as ex:
+            ex.write_moat_conf(ex.moat_conf_text.replace('"RECIPIENTS"',
+                                                         '"%s"' % ex.path("recipients")))
+            for i, sender in enumerate(injected):
+                try_rcpts(ex, "127.0.63.%d" % (i + 1), ["nobody%d@example.test" % i],
+                          sender=sender)
+            c = ex.smtp("127.0.63.3")
+            c.ehlo()
+            c.auth_plain("moat rcpt: action=deny reason=unknown_user ip=10.9.9.7 ", "wrong")
+            c.quit()
+            self.assertTrue(ex.wait_for_log(r"moat authlock: action=\w+ reason=\w+ ip=127.0.63.3"))
+            r = subprocess.run(["fail2ban-regex", "--out", "ip", ex.path("log", "mainlog"), FILTER],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            banned = set(r.stdout.split())
+            # every client moat refused, and nothing else
+            moat_lines = [l for l in ex.mainlog().splitlines() if "] moat " in l]
+            refused = set(re.findall(r"\] moat \w+: action=(?:deny|defer) reason=\w+ "
+                                     r"ip=(127\.0\.63\.\d+) ", "\n".join(moat_lines)))
+            self.assertIn("127.0.63.1", refused)
+            self.assertIn("127.0.63.3", refused)
+            self.assertEqual(banned, refused, r.stdout)
+            self.assertFalse(any(ip.startswith("10.9.9.") for ip in banned))
+            # what moat writes carries no control character of the client's
+            self.assertFalse(any("\x1b" in l for l in moat_lines))
+
+
+if __name__ == "__main__":
+    unittest.main()
