@@ -21,10 +21,8 @@
  * process began */
 static void root_again(void)
 {
-    if (getuid() == 0 && geteuid() != 0) {
-        (void)seteuid(0);
-        (void)setegid(0);
-    }
+    if (getuid() == 0 && geteuid() != 0 && seteuid(0) == 0 && setegid(0) != 0)
+        _exit(2);   /* cannot happen once root: euid 0 may set any egid */
 }
 
 int ctl_become_store_owner(const char *config_path, char *err, size_t errlen)
