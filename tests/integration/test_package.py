@@ -445,7 +445,7 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(st[1], "750 Debian-exim Debian-exim")
         self.assertFalse(self.root.exists(EXIM_DIR + "/conf.d/main/01_moat_macros"))
         conffiles = self.root.read("/var/lib/dpkg/info/exim4-moat.conffiles") or ""
-        self.assertNotIn("moat.conf", conffiles)
+        self.assertNotIn("/etc/moat/moat.conf", conffiles)
         self.root.write(MOAT_CONF, ADMIN_MOAT_CONF, 0o640)
         self.sh("chown root:Debian-exim " + MOAT_CONF)
         # an admin's own file in /etc/moat: purge must leave it
