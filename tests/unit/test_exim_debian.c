@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 /* moatctl's sources, which no library carries: build them in. */
-#include "../../tools/moatctl/conf_edit.c"   /* NOLINT(bugprone-suspicious-include) */
+#include "../../tools/moatctl/file_io.c"     /* NOLINT(bugprone-suspicious-include) */
 #include "../../tools/moatctl/exim_debian.c" /* NOLINT(bugprone-suspicious-include) */
 
 static const char *const template_text =

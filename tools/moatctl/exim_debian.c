@@ -38,7 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "conf_edit.h"
+#include "file_io.h"
 #include "exim_debian.h"
 
 #define DEFAULT_EXIM_DIR "/etc/exim4"
