@@ -567,11 +567,15 @@ class PackageTest(unittest.TestCase):
             self.assertFalse(self.root.exists(EXIM_DIR + "/conf.d/" + f), f)
         self.assertNotIn("BEGIN moat", self.root.read(EXIM_DIR + "/exim4.conf.template"))
         self.assertNotIn("BEGIN moat", self.root.read(LOCAL_MACROS_UNSPLIT) or "")
+        for f in (EXIM_DIR + "/exim4.conf.template",
+                  EXIM_DIR + "/conf.d/auth/30_exim4-config_examples"):
+            self.assertNotIn("MOAT_AUTHLOCK_WRAPS", self.root.read(f))
         for split in (True, False):
             self.configure(split=split)
             self.assert_exim_checks()
             self.restart_exim()
             self.deliver("127.0.12.%d" % (1 + split))
+            self.assert_auth_as_the_site_said("127.0.13.%d" % (1 + split))
 
 
 if __name__ == "__main__":
