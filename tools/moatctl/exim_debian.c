@@ -307,23 +307,22 @@ static int put_file(const char *path, const char *text)
 static char *template_block(const char *text, const char *section, const char *body)
 {
     char begin[96], end[96], sect[64];
-    const char *b, *e, *at;
-    size_t len = strlen(text), blen = body ? strlen(body) : 0;
-    char *out = malloc(len + blen + 256), *o;
+    const char *b, *e, *after = NULL, *at;
+    size_t len = strlen(text), pre = len, cap;
+    char *out;
 
-    if (out == NULL)
-        return NULL;
     snprintf(begin, sizeof begin, "# BEGIN moat %s (moatctl enable/disable)\n", section);
     snprintf(end, sizeof end, "# END moat %s\n", section);
     snprintf(sect, sizeof sect, "begin %s\n", section);
-    /* without the old block */
+    /* the old block: text[pre, after) */
     if ((b = strstr(text, begin)) != NULL && (e = strstr(b, end)) != NULL) {
-        size_t pre = (size_t)(b - text);
-        memcpy(out, text, pre);
-        strcpy(out + pre, e + strlen(end));
-    } else {
-        strcpy(out, text);
+        pre = (size_t)(b - text);
+        after = e + strlen(end);
     }
+    cap = len + (body ? strlen(body) : 0) + sizeof begin + sizeof end;
+    if ((out = malloc(cap)) == NULL)
+        return NULL;
+    snprintf(out, cap, "%.*s%s", (int)pre, text, after ? after : "");
     if (body == NULL)
         return out;
     for (at = out; (at = strstr(at, sect)) != NULL; at++)
@@ -334,12 +333,15 @@ static char *template_block(const char *text, const char *section, const char *b
         return NULL;
     }
     at += strlen(sect);
-    o = out + (at - out);
-    memmove(o + strlen(begin) + blen + strlen(end), o, strlen(o) + 1);
-    memcpy(o, begin, strlen(begin));
-    memcpy(o + strlen(begin), body, blen);
-    memcpy(o + strlen(begin) + blen, end, strlen(end));
-    return out;
+    {
+        /* out = out[0, at) begin body end out[at, ...) */
+        size_t head = (size_t)(at - out);
+        char *whole = malloc(cap);
+        if (whole != NULL)
+            snprintf(whole, cap, "%.*s%s%s%s%s", (int)head, out, begin, body, end, out + head);
+        free(out);
+        return whole;
+    }
 }
 
 #define GUARD_BEGIN "# moat: off while authlock wraps it (moatctl)\n.ifndef MOAT_AUTHLOCK_WRAPS\n"
@@ -367,7 +369,7 @@ static char *unguard(const char *text)
  */
 static char *guard(const char *text, const char *from, const char *name)
 {
-    size_t nlen = strlen(name), len = strlen(text);
+    size_t nlen = strlen(name), len = strlen(text), cap;
     const char *at = from, *end;
     char *out;
 
@@ -375,18 +377,19 @@ static char *guard(const char *text, const char *from, const char *name)
         if ((at == text || at[-1] == '\n') && at[nlen] == ':' &&
             (at[nlen + 1] == '\n' || at[nlen + 1] == ' ' || at[nlen + 1] == '\t'))
             break;
-    if (at == NULL || (out = malloc(len + sizeof GUARD_BEGIN + sizeof GUARD_END)) == NULL)
-        return at == NULL ? strdup(text) : NULL;
+    if (at == NULL)
+        return strdup(text);
     end = strchr(at, '\n');
     end = end ? end + 1 : text + len;
     while (*end == ' ' || *end == '\t') {
         const char *nl = strchr(end, '\n');
         end = nl ? nl + 1 : text + len;
     }
-    snprintf(out, len + sizeof GUARD_BEGIN + sizeof GUARD_END, "%.*s%s%.*s%s%s",
-             (int)(at - text), text, GUARD_BEGIN, (int)(end - at), at,
-             end > at && end[-1] != '\n' ? "\n" : "", GUARD_END);
-    strcat(out, end);
+    cap = len + sizeof GUARD_BEGIN + sizeof GUARD_END + 1;
+    if ((out = malloc(cap)) == NULL)
+        return NULL;
+    snprintf(out, cap, "%.*s%s%.*s%s%s%s", (int)(at - text), text, GUARD_BEGIN, (int)(end - at),
+             at, end > at && end[-1] != '\n' ? "\n" : "", GUARD_END, end);
     return out;
 }
 
@@ -428,9 +431,8 @@ static int guard_split_auth(const deb_exim *d, char wrapped[][128], int nwrapped
         if ((text = file_read(path)) == NULL)
             continue;
         guarded = guard_all(text, NULL, wrapped, nwrapped);
-        if (guarded == NULL)
-            rc = -1;
-        else if (strcmp(guarded, text) != 0 && file_replace(path, guarded, 0644) != 0)
+        if (guarded == NULL ||
+            (strcmp(guarded, text) != 0 && file_replace(path, guarded, 0644) != 0))
             rc = -1;
         free(text);
         free(guarded);
@@ -691,7 +693,7 @@ static int bp(const deb_exim *d, const char *conf, const char *what, char *out, 
     return deb_run(argv, NULL, out, outlen, 0);
 }
 
-#define PROBE_MAX (512 * 1024)
+#define PROBE_MAX ((size_t)512 * 1024)
 
 char *deb_probe(const deb_exim *d, const char *conf)
 {
