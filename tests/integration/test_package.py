@@ -144,6 +144,14 @@ class PackageTest(unittest.TestCase):
             if shutil.which(tool) is None:
                 raise AssertionError("package test: %s is not installed" % tool)
         cls.tmp = tempfile.mkdtemp(prefix="moat-pkgtest.")
+        try:
+            cls.set_up_root()
+        except BaseException:
+            cls.tearDownClass()   # unittest does not, when setUpClass fails
+            raise
+
+    @classmethod
+    def set_up_root(cls):
         cls.deb, cls.upgrade_deb = cls.build_debs()
         cls.wait_host_dpkg_idle()
         cls.root = OverlayRoot().start()
