@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # moat - Exim dlfunc modules against backscatter, harvesting, catch-alls
 # and SMTP-AUTH guessing. See README.md.
 #
@@ -119,6 +120,7 @@ DEB_PACKAGES := build-essential pkg-config libconfuse-dev liblmdb-dev lmdb-utils
     exim4-daemon-heavy exim4-dev redis-server slapd ldap-utils swaks python3 \
     python3-aiosmtpd dnsmasq-base libmaxmind-db-writer-perl clang \
     libclang-rt-14-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox fail2ban
+DEB_PACKAGES += openssl
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -214,15 +216,19 @@ SNIPPETDIR ?= $(PREFIX)/share/moat/exim
 SNIPPET_SUBDIRS := $(patsubst conf/exim/%/,%,$(sort $(dir $(wildcard conf/exim/*/*.conf))))
 
 install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/moat \
-	    $(DESTDIR)$(SNIPPETDIR)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SNIPPETDIR)
+	if [ -z "$(DESTDIR)" ]; then install -d $(SYSCONFDIR)/moat; fi
 	install -m 0644 $(SO_FILES) $(DESTDIR)$(LIBDIR)/
 	install -m 0755 $(BUILD)/moatctl $(DESTDIR)$(SBINDIR)/moatctl
 	install -m 0644 conf/exim/*.conf $(DESTDIR)$(SNIPPETDIR)/
 	set -e; for d in $(SNIPPET_SUBDIRS); do \
 	  install -d $(DESTDIR)$(SNIPPETDIR)/$$d; \
 	  install -m 0644 conf/exim/$$d/*.conf $(DESTDIR)$(SNIPPETDIR)/$$d/; done
-	install -m 0640 conf/moat.conf $(DESTDIR)$(SYSCONFDIR)/moat/moat.conf
+	install -m 0644 conf/moat.conf $(DESTDIR)$(PREFIX)/share/moat/moat.conf
+	@# moat.conf is the admin's: never overwritten. A package (DESTDIR set)
+	@# leaves it to its postinst, which copies the example when it is missing.
+	if [ -z "$(DESTDIR)" ] && [ ! -e $(SYSCONFDIR)/moat/moat.conf ]; then \
+	  install -m 0640 conf/moat.conf $(SYSCONFDIR)/moat/moat.conf; fi
 	install -d $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d $(DESTDIR)$(PREFIX)/share/moat/fail2ban
 	install -m 0644 conf/fail2ban/filter.d/moat.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/moat.conf
 	install -m 0644 conf/fail2ban/jail.d/moat.conf $(DESTDIR)$(PREFIX)/share/moat/fail2ban/jail.conf

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * addr.c - envelope address parsing to RFC 5321 (section 4.1.2, 4.5.3.1).
  */

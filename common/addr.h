@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * addr.h - RFC 5321 mailbox addresses as they arrive in the envelope.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * block.h - escalating blocks in the state store, shared by the modules
  * that block clients (rcpt's harvest blocks, authlock's lockouts).

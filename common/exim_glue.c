@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * exim_glue.c - entry-point plumbing between Exim's dlfunc API and moat:
  * argument checks, the log sink, the verdict handed back with taint kept.

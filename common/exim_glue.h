@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * exim_glue.h - the one layer between Exim and moat, used by each module's
  * exim.c (and only there: module logic never sees Exim).

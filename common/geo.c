@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * geo.c - libmaxminddb lookups with per-process open files. Exim forks a
  * process per connection and each opens (maps) the files on first use; the

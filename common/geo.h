@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * geo.h - country and ASN of a client address, from MaxMind DB files
  * (libmaxminddb): GeoLite2-Country / GeoIP2-Country and GeoLite2-ASN, or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hash.h - 64-bit FNV-1a of a string: short fixed-size names for keys too
  * long to store whole, and cheap comparisons in in-memory indexes. Not a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * log.c - the process-wide log sink, level filter and once-only reporting.
  */

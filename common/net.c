@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * net.c - IP and CIDR parsing and matching on top of inet_pton.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * net.h - client addresses: parse IPv4/IPv6, name their networks
  * (/24 and /64 by default), match CIDR lists.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * runtime.h - what one process keeps between calls: the parsed moat.conf
  * and the state store handle.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * store.c - the state store front: argument checks, fork detection, and
  * dispatch to the configured backend.

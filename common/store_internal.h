@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * store_internal.h - what a state store backend implements (store_lmdb.c,
  * store_redis.c) and the handle they share with store.c. Not for modules.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * store_lmdb.c - the embedded state store: one LMDB environment per host,
  * shared by every Exim process.

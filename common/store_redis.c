@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * store_redis.c - the shared state store: Redis or Valkey through hiredis,
  * for several MX hosts that must see the same counters.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * registry.c - every module's moat.conf section, so each consumer
  * validates the whole file alike. Add a module here and in the Makefile.

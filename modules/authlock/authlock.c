@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * authlock.c - SMTP-AUTH decisions: what is counted when a login fails,
  * what is refused, and when. The concerns it combines live next to it:

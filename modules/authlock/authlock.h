@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * authlock.h - SMTP-AUTH lockout that stops the guesser, not the user.
  * Pure logic: no Exim symbol.

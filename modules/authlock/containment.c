@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * containment.c - per-user outbound limits with a learned baseline.
  *

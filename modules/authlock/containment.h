@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * containment.h - outbound containment of authenticated users (issue 9):
  * the first sign of a guessed password is a queue full of spam sent as

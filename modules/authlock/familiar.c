@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * familiar.c - familiar locations per user, kept as store values
  * "authlock:fam:<user>|net:<network>" and "authlock:fam:<user>|asn:AS<n>"

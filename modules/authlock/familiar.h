@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * familiar.h - the places a user has logged in from (Entra smart lockout's
  * familiar locations). A successful login remembers its network and ASN

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * georules.c - country and ASN allow/deny lists and per-ASN thresholds.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * georules.h - the country and ASN rules of AUTH: allow and deny lists,
  * global and per user domain (user names of the form user@domain), and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ladder.c - tarpit delays and block policies from the authlock section.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ladder.h - the escalation ladder of authlock:
  *   1. the tarpit: from the tarpit_after-th failure of a client each AUTH

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * location.c - an AUTH client's address, network, country and ASN.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * location.h - where an AUTH client is: its address, its network (/24 or
  * /64 by default) and, when a GeoIP database answers, its country and ASN.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pwhash.c - the keyed password hash and its secret file.
  */

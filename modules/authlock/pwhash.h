@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pwhash.h - a short keyed hash of a failed password, so that the same
  * wrong password retried counts once. HMAC-SHA256 with a per-install

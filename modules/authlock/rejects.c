@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * rejects.c - remote rejections of a user's recipients as a containment signal.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * rejects.h - recipients of an authenticated user's mail that remote
  * servers reject (issue 9): a hijacked account spraying made-up addresses

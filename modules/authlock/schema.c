@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * schema.c - the authlock section of moat.conf (docs/authlock.md explains
  * each option and where its default comes from).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * autoreply.c - the inbound side: classify, stamp (through the verdict),
  * and remember what the outbound gate will need; and the delivery-failure

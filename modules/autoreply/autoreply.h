@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * autoreply.h - no auto-reply or NDR to spam, robots or loops. Pure logic:
  * no Exim symbol (exim.c is the only caller that knows Exim).

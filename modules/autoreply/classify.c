@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * classify.c - the inbound "do not answer" rules, one reason each.
  *

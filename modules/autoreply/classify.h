@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * classify.h - must this message never get an automatic answer? Every
  * rule of RFC 3834 and RFC 5230 and those the anchors miss, each giving a

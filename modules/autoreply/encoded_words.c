@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * encoded_words.c - RFC 2047 encoded words in, clean UTF-8 in the middle,
  * RFC 2047 (Q, UTF-8) out. Charsets other than UTF-8 and US-ASCII go

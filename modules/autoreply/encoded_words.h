@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * encoded_words.h - unstructured header text (a Subject) between the wire
  * and a message we generate: RFC 2047 encoded words and raw 8-bit text

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * exim.c - the autoreply module's dlfunc entry points (conf/exim/autoreply/).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * gate.c - the outbound gate: may this auto-reply or NDR leave?
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * headers.c - the header block: unfolding into one arena, field lookup,
  * and the RFC 5322 lexer for structured values (comments, quoted strings).

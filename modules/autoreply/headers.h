@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * headers.h - an RFC 5322 header block as the SMTP peer sent it (folded
  * lines, CRLF or LF, any case), and a lexer for structured field values

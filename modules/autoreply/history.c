@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * history.c - the autoreply records in the store (keys in history.h).
  */

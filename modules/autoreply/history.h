@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * history.h - what the autoreply module remembers, in the shared store.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * mime.c - Content-Type, its parameters (RFC 2045, RFC 2231), report kinds.
  */

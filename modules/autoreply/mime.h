@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * mime.h - the MIME structure a header block declares: the Content-Type
  * (RFC 2045 5.1, with RFC 2231 extended and continued parameters) and

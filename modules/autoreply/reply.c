@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * reply.c - the parts of an auto-reply that come from the message it
  * answers, made safe: subject, destination, threading, and the RFC 5230

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * reply.h - what moat writes into an auto-reply it makes (the shipped
  * vacation responder, Exim's autoreply transport), and whether to make one.

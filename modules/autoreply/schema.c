@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * schema.c - the autoreply section of moat.conf (docs/autoreply.md).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vacation.c - the decision the shipped vacation responder asks moat for:
  * whether to answer at all (a plain envelope sender, a user who was

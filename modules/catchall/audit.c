@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * audit.c - probing local domains with random local parts through Exim's
  * address testing mode (-bt, with routing debug to name the router that

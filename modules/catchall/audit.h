@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * audit.h - the local catch-all audit: which of our domains accept any
  * local part, through Exim's own routing (exim -bt, run by moatctl, never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * catchall.c - the RCPT-time catch-all policy.
  *

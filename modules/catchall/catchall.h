@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * catchall.h - catch-all detection and policy. Pure logic: no Exim symbol.
  *

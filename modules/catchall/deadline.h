@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * deadline.h - waiting on a socket until an absolute deadline on the
  * monotonic clock, with poll() (never alarm(): Exim owns SIGALRM). Every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * mx.c - MX and A lookups: queries built by res_nmkquery, sent over UDP
  * (TCP when the answer is truncated) on non-blocking sockets waited on

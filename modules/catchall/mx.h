@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * mx.h - where a domain's mail goes: its MX hosts by preference (or the
  * domain itself, RFC 5321 5.1; none for a null MX, RFC 7505), and their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * probe.c - the remote catch-all probe: the SMTP dialogue with a domain's
  * MX on a non-blocking socket waited on with poll() against one deadline

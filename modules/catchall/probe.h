@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * probe.h - is a remote domain a catch-all? Ask its MX: MAIL FROM:<> and
  * RCPT TO two or more random local parts. Answers catchall, not_catchall or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * schema.c - the catchall section of moat.conf (docs/catchall.md).
  */

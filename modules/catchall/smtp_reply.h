@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_reply.h - parsing SMTP replies from a remote server (RFC 5321 4.2,
  * enhanced status codes RFC 3463): multi-line, any line length, any junk.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * addrlist.c - loading, sorting and searching a text list of addresses.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * addrlist.h - a text file of addresses kept in memory and reloaded when
  * it changes: the "file" directory source and the alias map.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * directory.c - which recipients exist: Exim's own routing verdict, a text
  * file, a CDB file or LDAP, then the alias map of known misspellings.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * directory.h - module-internal view of the directory sources (the public
  * lookup, rcpt_directory_lookup, is in rcpt.h).

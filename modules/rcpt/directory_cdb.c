@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * directory_cdb.c - lookups in, and compilation of, the CDB directory.
  * The file is opened once per process and reopened when it is replaced.

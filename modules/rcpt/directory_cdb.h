@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * directory_cdb.h - the CDB directory source (tinycdb): a constant
  * database compiled from the text format by "moatctl rcpt compile".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * directory_ldap.c - recipient lookups in LDAP / Active Directory.
  *

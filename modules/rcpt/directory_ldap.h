@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * directory_ldap.h - the LDAP / Active Directory directory source, with a
  * positive and a negative cache in the state store and serve-stale when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * harvest.c - harvest counters, domain-wide attack state, escalating blocks.
  */
@@ -243,7 +244,26 @@ int harvest_tarpit_begins(moat_store *st, cfg_t *sec, const char *ip, long own, 
     return n <= (uint64_t)(moat_cfg_int(sec, "tarpit_concurrency") + (own > 0 ? own : 0));
 }
 
-int harvest_unblock(moat_store *st, const char *ip_or_net)
+int harvest_unblock(moat_store *st, cfg_t *sec, const char *ip_or_net)
 {
-    return block_lift(st, "rcpt", ip_or_net);
+    char key[400], net[MOAT_IP_TEXT_MAX];
+
+    if (block_lift(st, "rcpt", ip_or_net) != 0)
+        return -1;
+    moat_store_key(key, sizeof key, "rcpt:ip:", ip_or_net);
+    if (moat_store_del(st, key) == STORE_ERROR)
+        return -1;
+    moat_store_key(key, sizeof key, "rcpt:bip:", ip_or_net);
+    if (moat_store_del(st, key) == STORE_ERROR)
+        return -1;
+    moat_store_key(key, sizeof key, "rcpt:net:", ip_or_net);
+    if (moat_store_del(st, key) == STORE_ERROR)
+        return -1;
+    harvest_network(sec, ip_or_net, net, sizeof net);
+    if (net[0] != '\0') {
+        moat_store_key(key, sizeof key, "rcpt:net:", net);
+        if (moat_store_del(st, key) == STORE_ERROR)
+            return -1;
+    }
+    return 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * harvest.h - counting invalid recipients per client, network, sender
  * domain and target domain, and the escalating blocks they lead to.
@@ -57,7 +58,12 @@ long harvest_ip_count(moat_store *st, cfg_t *sec, const char *ip, time_t now);
  */
 int harvest_tarpit_begins(moat_store *st, cfg_t *sec, const char *ip, long own, time_t now);
 
-/* harvest_unblock - lift a block (and forget the offense level) of an ip or network */
-int harvest_unblock(moat_store *st, const char *ip_or_net);
+/*
+ * harvest_unblock - lift a block (and forget the offense level) of an ip or
+ * network, and forget its invalid-recipient counts (null-sender ones
+ * too; for an ip, its network's as well): the next typo must not block it
+ * again at once.
+ */
+int harvest_unblock(moat_store *st, cfg_t *sec, const char *ip_or_net);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ldap_filter.c - RFC 4515 escaping and filter templates.
  */

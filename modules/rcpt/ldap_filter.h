@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ldap_filter.h - building an LDAP search filter from a template and an
  * address the SMTP peer sent, with RFC 4515 escaping.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nearmiss.c - finding and recording near-miss recipients.
  */

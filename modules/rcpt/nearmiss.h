@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nearmiss.h - unknown local parts that are a typo away from a real one.
  * Recorded (never revealed to the client) under "rcpt:near:<address>"

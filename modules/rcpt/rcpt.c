@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * rcpt.c - the RCPT-time decision: exemptions, blocks, directory verdict,
  * harvest counting, progressive tarpit, per-session cap, and the one log
@@ -352,5 +353,5 @@ int rcpt_domain_under_attack(moat_runtime *rt, const char *domain, time_t now)
 
 int rcpt_unblock(moat_runtime *rt, const char *ip_or_net)
 {
-    return harvest_unblock(rt->store, ip_or_net);
+    return harvest_unblock(rt->store, moat_config_module(rt->config, "rcpt"), ip_or_net);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * rcpt.h - the rcpt module: recipient verification at RCPT time, harvest
  * counting and blocking, progressive tarpit. Pure logic: no Exim symbol.
@@ -70,7 +71,7 @@ int rcpt_client_suspicious(moat_runtime *rt, const char *client_ip, time_t now);
 /* rcpt_domain_under_attack - 1 when many distinct unknown local parts hit the domain lately */
 int rcpt_domain_under_attack(moat_runtime *rt, const char *domain, time_t now);
 
-/* rcpt_unblock - lift the block of an IP or a network ("198.51.100.0/24"); 0 or -1 */
+/* rcpt_unblock - lift the block of an IP or a network ("198.51.100.0/24") and forget its counts; 0 or -1 */
 int rcpt_unblock(moat_runtime *rt, const char *ip_or_net);
 
 #endif

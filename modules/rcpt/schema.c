@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * schema.c - the rcpt section of moat.conf (docs/rcpt.md explains each option).
  */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # build.sh - build exim4-moat_<version>_<arch>.deb into build/ (make deb).
 #
 # dpkg-buildpackage wants debian/ at the top of a source tree and writes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench_authlock.c - the per-attempt cost of authlock on an LMDB store: the
  * check before AUTH, a successful login, a failed one (counting included),

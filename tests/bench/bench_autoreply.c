@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench_autoreply.c - per-message cost of the autoreply module for a
  * 30-header message (22 folded Received: fields and the usual others):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench_catchall.c - the cost of the cached-verdict path of a remote probe,
  * and of the RCPT-time policy for an explicit recipient.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench_rcpt.c - the per-RCPT cost of rcpt_check on an LMDB store, for the
  * file, CDB and cached-LDAP sources (valid recipients, the hot path) and

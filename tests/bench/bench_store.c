@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench_store.c - the cost of each state store call on both backends: LMDB
  * in a temporary directory, and a redis-server started here on a unix

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench_store_scale.c - the LMDB store as it fills: at 1k, 100k and 1M
  * keys, the cost of reading and of updating a counter picked at random,

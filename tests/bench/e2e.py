@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """End-to-end SMTP figures for make bench: message throughput and
 connection rate of Exim with every moat module on (LMDB, Redis) over the
 same Exim without moat's snippets, measured in the same run, spool and

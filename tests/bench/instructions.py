@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Instruction counts for make bench: what one RCPT costs when Exim runs
 moat's rcpt module, against Exim's own `verify = recipient` and
 `ratelimit` doing the nearest equivalent, counted by callgrind (stable

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * measure.h - how the benchmarks measure a case: wall-clock nanoseconds on
  * the monotonic clock and, when the bench runs under callgrind (run.py

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Memory for make bench: what moat adds to each Exim process. One SMTP
 session (EHLO, MAIL, a valid RCPT: every module loaded, moat.conf parsed,
 the store opened) is held open against Exim with every module on and

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """make bench: run every benchmark binary (build/bench/bench_*), print their
 figures as a table and write BENCHMARKS.md with the machine they ran on."""
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """make scenarios: the field incidents of DESIGN.md replayed against (a) Exim
 with a vacation responder and no moat and (b) the same Exim with moat.
 Reports, per scenario: backscatter messages emitted, legitimate messages

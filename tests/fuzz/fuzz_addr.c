@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz_addr.c - libFuzzer harness for what the SMTP peer controls in common/:
  * envelope addresses (addr_parse), client addresses and CIDRs (net_*), and

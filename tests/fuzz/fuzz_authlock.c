@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz_authlock.c - libFuzzer harness for what an SMTP-AUTH client controls:
  * the username and password (split at the first NUL of the input) and the

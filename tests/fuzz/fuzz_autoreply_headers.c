@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz_autoreply_headers.c - libFuzzer harness for the header block every
  * inbound message goes through: whatever the bytes, parsing, the lexer

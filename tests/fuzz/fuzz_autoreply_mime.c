@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz_autoreply_mime.c - libFuzzer harness for the MIME-structure parser:
  * Content-Type values with parameters, RFC 2231 extended and continued

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz_autoreply_reply.c - libFuzzer harness for everything that carries
  * bytes of an inbound message into a reply moat writes: whatever the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz_catchall_smtp_reply.c - libFuzzer harness for the parser of what a
  * remote MX answers a probe: any bytes, never out of bounds, and every

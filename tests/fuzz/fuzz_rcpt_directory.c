@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz_rcpt_directory.c - libFuzzer harness for the recipient list format
  * (the file source, alias maps, the input of moatctl rcpt compile).

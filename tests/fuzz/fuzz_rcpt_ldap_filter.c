@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz_rcpt_ldap_filter.c - libFuzzer harness for the LDAP filter built from
  * an address the SMTP peer sent: whatever the input, the filter keeps the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz_rcpt_nearmiss.c - libFuzzer harness for the banded edit distance
  * used on unknown local parts sent by the SMTP peer: it must agree with a

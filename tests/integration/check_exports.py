@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The export test: each module .so must
   - export nothing but its dlfunc entry points, functions named moat_*
     (no helper, no variable, nothing of the libraries linked statically);

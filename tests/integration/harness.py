@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 r"""Integration harness: a real Exim daemon on 127.0.0.1 with moat's shipped
 snippets, driven over SMTP by clients that bind any 127.x source address.
 

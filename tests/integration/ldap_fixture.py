@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A real OpenLDAP server (Debian's slapd) on 127.0.0.1 for tests: a
 temporary mdb database with inetOrgPerson entries carrying mail addresses,
 and Active Directory-style entries carrying only proxyAddresses

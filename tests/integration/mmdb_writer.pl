@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: GPL-2.0-or-later
 # mmdb_writer.pl OUT.mmdb NETWORK=COUNTRY:ASN ... - write a MaxMind DB that
 # maps each network to {country => {iso_code}, autonomous_system_number},
 # the shape of GeoLite2-Country and GeoLite2-ASN in one file. For tests:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Fake remote MX hosts (python3-aiosmtpd) with the behaviours a catch-all
 probe meets, and a real DNS resolver (Debian's dnsmasq) on 127.0.0.1 that
 points test domains at them."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """make run: a real Exim in the foreground on 127.0.0.1:PORT with every moat
 module on through the shipped snippets, the LMDB store under run/state,
 mail in run/mail/<user>/, logs in run/log/. Mail for other domains

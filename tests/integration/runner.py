@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Run the integration tests (tests/integration/test_*.py, or those named)
 against a real Exim. Needs root (Exim's daemon, client source addresses in
 127.0.0.0/8, directories owned by the Exim user)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Issue 4: authlock through a real Exim with the shipped authenticators:
 brute force stopped while the real user still logs in from her familiar
 network, identical wrong passwords counted once, spraying, distributed

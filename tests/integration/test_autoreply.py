@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Issue 5: the autoreply module through real Exims. bob is on vacation
 through the shipped router and transport; spam with a forged sender gets no
 answer at all, a personal message exactly one, two vacationing servers stop

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Issue 6: the catchall module through a real Exim: the local audit names
 a catch-all router; with "reject while under attack" a dictionary run stops
 being accepted while an allowlisted bob+news@ keeps arriving; the remote

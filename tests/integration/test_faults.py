@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Issue 8 (faults): moat's own parts fail - Redis killed or stalled, the
 LMDB map full, the state directory unwritable, the disk under it full - and Exim keeps answering
 per on_error within its time budget: one clear log line per process, no

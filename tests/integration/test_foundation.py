@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Issue 2: a real Exim daemon calls moat through the shipped snippets, and
 moat's own failures (broken moat.conf, missing module) never cost mail."""
 

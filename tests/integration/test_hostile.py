@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Issue 16: the shipped vacation responder against a hostile SMTP peer,
 through a real Exim. bob, carol and dave are on vacation (carol reached
 through the alias sales@ with no other address configured, dave through

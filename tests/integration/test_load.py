@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Issue 8 (load): 200 concurrent SMTP sessions with AUTH failures and
 invalid recipients from many 127.x addresses: every message delivered, no
 deadlock, and the counters exact - on LMDB and on Redis."""

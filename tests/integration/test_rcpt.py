@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Issue 3: the rcpt module through a real Exim: unknown recipients refused
 at RCPT (no bounce), harvest blocking per client, network and domain,
 shared through Redis between two MX hosts, LDAP with a real slapd."""

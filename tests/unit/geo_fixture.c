@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * geo_fixture.c - .mmdb files for unit tests, written by the perl writer
  * the integration tests use too (run from the top of the checkout).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * geo_fixture.h - unit tests write their own MaxMind DB files with
  * tests/integration/mmdb_writer.pl (Debian's libmaxmind-db-writer-perl).

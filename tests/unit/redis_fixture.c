@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * redis_fixture.c - starting and stopping a real redis-server for tests.
  */

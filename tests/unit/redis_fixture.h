@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * redis_fixture.h - a real redis-server on 127.0.0.1 for unit tests: started
  * in a temporary directory on a free port, stopped (or paused, killed,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * runtime_fixture.c - moat.conf written and loaded for unit tests.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * runtime_fixture.h - unit tests that need a whole moat runtime write
  * their moat.conf and load it through these, failing the test when either

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_authlock.c - authlock decisions on a real LMDB store: lockout with
  * familiar locations, identical passwords, success forgives, spraying,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_autoreply.c - the autoreply module without Exim: the header parser
  * and lexer, MIME structure, the classifier on a corpus of messages

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_autoreply_reply.c - what moat writes into a generated reply, and
  * whether it writes one (issue 16): RFC 2047 decoding and encoding, the

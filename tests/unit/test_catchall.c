@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_catchall.c - the catchall module's logic: SMTP reply parsing
  * (multi-line, enhanced codes, junk), how probe answers are read, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_config.c - moat.conf loading: defaults, errors that name file, line
  * and option, durations and sizes, and the on_error salvage of a broken file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_geo.c - country and ASN lookups from MaxMind DB files the test
  * writes itself: IPv4 and IPv6 answers, a missing or corrupt file (no

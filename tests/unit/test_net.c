@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_net.c - client address parsing, networks, CIDR lists.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_rcpt.c - the rcpt module's logic on a real LMDB store: directory
  * file handling, LDAP filter escaping, near-miss distance, and decisions
@@ -135,6 +136,12 @@ static void unknown_then_blocked_then_escalated(void **state)
     assert_int_equal(rcpt_client_blocked(rt, "192.0.2.1", 1800000000), 1);
     assert_int_equal(rcpt_unblock(rt, "192.0.2.1"), 0);
     assert_int_equal(rcpt_client_blocked(rt, "192.0.2.1", 1800000000), 0);
+    /* the counts went with the block: one more typo does not block again */
+    decide(rt, "192.0.2.1", "x4@example.test", "", action, reason);
+    assert_string_equal(action, "deny");
+    assert_string_equal(reason, "unknown_user");
+    decide(rt, "192.0.2.1", "alice@example.test", "", action, reason);
+    assert_string_equal(action, "accept");
 }
 
 static void repeat_offenders_get_longer_blocks(void **state)

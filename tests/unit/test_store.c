@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_store.c - one behaviour suite for the state store, run against both
  * backends (LMDB in a temporary directory, a real redis-server started

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_verdict.c - the verdict line: quoting, reading back, truncation.
  */

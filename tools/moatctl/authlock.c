@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * authlock.c - moatctl authlock VERB: list, show IP|NET|USER, unlock IP|NET|ASN|USER,
  * held USER.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * autoreply.c - moatctl autoreply VERB:
  *   classify [--sender S] [--recipient R] [--spam-score N] [--spf RESULT]
@@ -106,11 +107,15 @@ static int classify(const ctl_env *env, int argc, char **argv)
     }
     if (file == NULL)
         return usage();
-    if ((rt = ctl_runtime(env)) == NULL)
-        return CTL_USAGE;
+    /* the message first: ctl_runtime may give up root for the store's owner */
     f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
     if (f == NULL) {
         perror(file);
+        return CTL_USAGE;
+    }
+    if ((rt = ctl_runtime(env)) == NULL) {
+        if (f != stdin)
+            fclose(f);
         return CTL_USAGE;
     }
     text = read_all(f, &len);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * catchall.c - moatctl catchall VERB:
  *   audit [--probes N] [DOMAIN...]   which local domains accept any local part (exit 1 if any)
@@ -114,6 +115,12 @@ static int audit(const ctl_env *env, int argc, char **argv)
         free(r);
         free(domains);
         return usage();
+    }
+    if (ctl_become_store_owner(env->config_path, r->error, sizeof r->error) != 0) {
+        fprintf(stderr, "moatctl catchall audit: %s\n", r->error);
+        free(r);
+        free(domains);
+        return CTL_USAGE;
     }
     /* the rcpt directory is consulted when moat.conf loads; the audit runs without it */
     rt = moat_runtime_get(env->config_path, r->error, sizeof r->error);

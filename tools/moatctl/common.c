@@ -1,8 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * common.c - moatctl helpers: loading the config, JSON strings.
+ * common.c - moatctl helpers: loading the config (as the store's owner),
+ * JSON strings, running Exim.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +16,69 @@
 
 #include "ctl.h"
 
+/* root_again - at exit, the root ids ctl_become_store_owner set aside: what
+ * runs after main (LeakSanitizer's check in sanitizer builds) runs as the
+ * process began */
+static void root_again(void)
+{
+    if (getuid() == 0 && geteuid() != 0 && seteuid(0) == 0 && setegid(0) != 0)
+        _exit(2);   /* cannot happen once root: euid 0 may set any egid */
+}
+
+int ctl_become_store_owner(const char *config_path, char *err, size_t errlen)
+{
+    moat_config *cfg;
+    struct stat st;
+    const struct passwd *pw;
+    char path[4096];
+    int lmdb;
+
+    if (geteuid() != 0)
+        return 0;
+    if ((cfg = moat_config_load(config_path, err, errlen)) == NULL)
+        return 0;   /* the caller reports the broken file */
+    snprintf(path, sizeof path, "%s", cfg->store.path);
+    lmdb = cfg->store.backend == STORE_BACKEND_LMDB;
+    moat_config_free(cfg);
+    if (stat(path, &st) != 0 && !lmdb)
+        return 0;   /* Redis: the directory holds at most authlock's secret */
+    if (stat(path, &st) != 0) {
+        snprintf(err, errlen,
+                 "store directory %s: %s; as root moatctl would create it (and the files in "
+                 "it) owned by root, which Exim's processes cannot use: create it owned by "
+                 "the Exim user (install -d -o Debian-exim -g Debian-exim -m 0750 %s)",
+                 path, strerror(errno), path);
+        return -1;
+    }
+    if (st.st_uid == 0)
+        return 0;   /* root's own store: nothing Exim could use is at stake */
+    if ((pw = getpwuid(st.st_uid)) == NULL) {
+        snprintf(err, errlen, "store directory %s: owner %u has no passwd entry", path,
+                 (unsigned)st.st_uid);
+        return -1;
+    }
+    /* effective ids only: files moatctl creates are the owner's, and the
+     * Exim it runs (ctl_run_exim) is root's again */
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setegid(pw->pw_gid) != 0 ||
+        seteuid(pw->pw_uid) != 0) {
+        snprintf(err, errlen, "cannot become %s, the owner of %s: %s", pw->pw_name, path,
+                 strerror(errno));
+        return -1;
+    }
+    atexit(root_again);
+    return 0;
+}
+
 moat_runtime *ctl_runtime(const ctl_env *env)
 {
     char err[MOAT_ERR_MAX];
-    moat_runtime *rt = moat_runtime_get(env->config_path, err, sizeof err);
+    moat_runtime *rt;
+
+    if (ctl_become_store_owner(env->config_path, err, sizeof err) != 0) {
+        fprintf(stderr, "moatctl: %s\n", err);
+        return NULL;
+    }
+    rt = moat_runtime_get(env->config_path, err, sizeof err);
 
     if (rt == NULL)
         fprintf(stderr, "moatctl: %s\n", err);
@@ -63,6 +127,10 @@ int ctl_run_exim(const ctl_env *env, const char *const *args, char *out, size_t 
     if (pid == 0) {
         dup2(pipefd[1], 1);
         dup2(pipefd[1], 2);
+        /* root again if ctl_become_store_owner gave it up (effective ids only) */
+        if (getuid() == 0 && geteuid() != 0 &&
+            (seteuid(0) != 0 || setegid(0) != 0 || setgroups(0, NULL) != 0))
+            _exit(126);
         execv(binary, (char *const *)argv);
         _exit(127);
     }

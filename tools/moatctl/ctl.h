@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ctl.h - what every moatctl command shares: parsed global options, the
  * loaded config, output for people or --json for machines.
@@ -21,7 +22,17 @@ typedef struct ctl_env {
     int json;                      /* --json */
 } ctl_env;
 
-/* ctl_runtime - load the config (reporting errors on stderr); NULL on failure */
+/*
+ * ctl_become_store_owner - run as root, become the owner of the store
+ * directory moat.conf names (Debian-exim; effective ids), so that every
+ * file moatctl creates there (LMDB's, authlock's secret) is one Exim can
+ * use. 0 (also
+ * when not root, or the directory is root's), -1 with err when it cannot
+ * (the directory is missing: it would be created as root).
+ */
+int ctl_become_store_owner(const char *config_path, char *err, size_t errlen);
+
+/* ctl_runtime - become the store's owner, load the config (errors on stderr); NULL on failure */
 moat_runtime *ctl_runtime(const ctl_env *env);
 
 /*

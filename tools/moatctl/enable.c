@@ -1,24 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * enable.c - moatctl enable MODULE, disable MODULE, status: turn one
- * module on or off in Debian's Exim configuration and in moat.conf, and
- * show where each module stands.
+ * enable.c - moatctl enable MODULE, disable MODULE, status: wire one module
+ * into Debian's Exim configuration or take it out, and show where each
+ * module stands.
  *
- * enable/disable change two things and keep them in step: the module's
- * MOAT_ENABLE_<MODULE> macro in the moat block (exim_debian.c) and its
- * "enabled" line in moat.conf (conf_edit.c). The new Exim configuration is
- * built into a temporary file and checked by Exim (-bV and a -bh session)
- * before update-exim4.conf installs it; if it does not check, both files
- * are put back as they were and nothing reaches the running Exim.
+ * The enabled state is the moat block (exim_debian.c): files moatctl owns,
+ * outside every dpkg conffile. moat.conf is the admin's alone and never
+ * rewritten; a module whose section says enabled = false is wired but
+ * answers accept, and enable says so. The new Exim configuration is built
+ * into a temporary file and checked by Exim as the Exim user (-bV, a -bh
+ * session, and that each enabled module's statements really run) before
+ * update-exim4.conf installs it; if it does not check, every file is put
+ * back as it was and nothing reaches the running Exim.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <lmdb.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "conf_edit.h"
 #include "ctl.h"
 #include "exim_debian.h"
 
@@ -103,15 +110,49 @@ static int config_says(const char *path, const char *module, char *err, size_t e
     return on;
 }
 
+/*
+ * wrappers_for - authlock's wrappers of the site's authenticators (malloc'd,
+ * "" for none) and the names they replace: the files are first written
+ * without authlock (the site's authenticators unguarded), the
+ * configuration built from them read. NULL on failure with report filled.
+ * summary says what was wrapped.
+ */
+static char *wrappers_for(deb_exim *d, char names[][32], int count, char wrapped[][128],
+                          int *nwrapped, char *summary, size_t summarylen, char *report,
+                          size_t reportlen)
+{
+    char dir[32], conf[64], others[DEB_MAX_MODULES][32], *text = NULL;
+    int built, external = 0, n = 0;
+
+    *nwrapped = 0;
+    for (int i = 0; i < count; i++)
+        if (strcmp(names[i], "authlock") != 0)
+            memcpy(others[n++], names[i], 32);
+    if (deb_write_enabled(d, others, n, NULL, NULL, 0, report, reportlen) != 0)
+        return NULL;
+    built = deb_build(d, dir, conf, report, reportlen);
+    if (built > 0)
+        text = strdup("");
+    else if (built == 0)
+        text = auth_wrap(d, conf, &external, wrapped, nwrapped, summary, summarylen);
+    if (built == 0 && text == NULL)
+        snprintf(report, reportlen, "%s", summary);
+    d->external_auth = external;
+    deb_build_cleanup(dir, conf);
+    return text;
+}
+
 /* switch_module - the body of enable (on = 1) and disable (on = 0) */
 static int switch_module(const ctl_env *env, int argc, char **argv, int on)
 {
     const char *verb = on ? "enable" : "disable";
-    char names[DEB_MAX_MODULES][32], err[MOAT_ERR_MAX], report[4096];
-    char *old_conf = NULL, *new_conf = NULL, *old_macros = NULL;
+    char names[DEB_MAX_MODULES][32], err[MOAT_ERR_MAX], report[8192], summary[4096] = "";
+    char *auth_text = NULL, wrapped[DEB_MAX_WRAPPED][128];
+    int nwrapped = 0;
     switch_opts o;
     deb_exim d;
-    int count, was_in_exim = 0, conf_state, rc = CTL_PROBLEM, reloaded;
+    deb_snapshot snap;
+    int count, conf_state, rc = CTL_PROBLEM, reloaded, with_authlock = 0;
 
     if (parse_opts(argc, argv, &o, 1) != 0) {
         switch_usage(verb);
@@ -136,59 +177,44 @@ static int switch_module(const ctl_env *env, int argc, char **argv, int on)
     }
 
     count = deb_read_enabled(&d, names, DEB_MAX_MODULES);
+    count = new_set(names, count, o.module, on);
     for (int i = 0; i < count; i++)
-        was_in_exim |= strcmp(names[i], o.module) == 0;
-    if (was_in_exim == on && conf_state == on) {
-        printf("%s: already %s\n", o.module, on ? "enabled" : "disabled");
-        return CTL_OK;
+        with_authlock |= strcmp(names[i], "authlock") == 0;
+    if (deb_snapshot_take(&d, &snap) != 0) {
+        fprintf(stderr, "moatctl %s: reading Exim's configuration: %s\n", verb, strerror(errno));
+        return CTL_PROBLEM;
+    }
+    /* authlock's wrappers, from the site's authenticators, at every change */
+    if (with_authlock &&
+        (auth_text = wrappers_for(&d, names, count, wrapped, &nwrapped, summary, sizeof summary,
+                                  report, sizeof report)) == NULL) {
+        fprintf(stderr, "moatctl %s: reading the site's authenticators:\n%s\n", verb, report);
+        goto restore;
+    }
+    if (deb_write_enabled(&d, names, count, auth_text, wrapped, nwrapped, err, sizeof err) != 0) {
+        fprintf(stderr, "moatctl %s: %s\n", verb, err);
+        goto restore;
+    }
+    if (deb_check(&d, names, count, report, sizeof report) != 0) {
+        fprintf(stderr,
+                "moatctl %s: refused: with %s %s, the Exim configuration does not check:\n%s\n"
+                "(nothing was changed; see moat(7) for configurations that set their own ACLs)\n",
+                verb, o.module, on ? "on" : "off", report);
+        goto restore;
+    }
+    if (deb_update(&d, report, sizeof report) != 0) {
+        fprintf(stderr, "moatctl %s: update-exim4.conf failed:\n%s\n", verb, report);
+        goto restore;
     }
 
-    /* moat.conf first: on failure below it is put back */
-    if ((old_conf = file_read(env->config_path)) == NULL && !(errno == ENOENT && on)) {
-        fprintf(stderr, "moatctl %s: %s: %s\n", verb, env->config_path, strerror(errno));
-        goto out;
-    }
-    if (conf_state != on) {
-        new_conf = conf_set_enabled(old_conf ? old_conf : "", o.module, on, err, sizeof err);
-        if (new_conf == NULL) {
-            fprintf(stderr, "moatctl %s: %s: %s\n", verb, env->config_path, err);
-            goto out;
-        }
-        if (file_replace(env->config_path, new_conf, 0640) != 0) {
-            fprintf(stderr, "moatctl %s: %s: %s\n", verb, env->config_path, strerror(errno));
-            goto out;
-        }
-        if (on && config_says(env->config_path, o.module, err, sizeof err) != 1) {
-            fprintf(stderr, "moatctl enable: moat.conf after the change: %s\n", err);
-            goto restore;
-        }
-    }
-
-    if (was_in_exim != on) {
-        if ((old_macros = deb_macro_text(&d)) == NULL) {
-            fprintf(stderr, "moatctl %s: out of memory\n", verb);
-            goto restore;
-        }
-        count = new_set(names, count, o.module, on);
-        if (deb_write_enabled(&d, names, count, err, sizeof err) != 0) {
-            fprintf(stderr, "moatctl %s: %s\n", verb, err);
-            goto restore;
-        }
-        if (deb_check(&d, report, sizeof report) != 0) {
-            fprintf(stderr,
-                    "moatctl %s: refused: with %s %s, the Exim configuration does not check:\n%s\n"
-                    "(nothing was changed; see moat(7) for configurations that set their own ACLs)\n",
-                    verb, o.module, on ? "on" : "off", report);
-            goto restore;
-        }
-        if (deb_update(&d, report, sizeof report) != 0) {
-            fprintf(stderr, "moatctl %s: update-exim4.conf failed:\n%s\n", verb, report);
-            goto restore;
-        }
-    }
-
-    printf("%s: %s (Exim: %s; moat.conf: enabled = %s)\n", o.module, on ? "enabled" : "disabled",
-           d.macro_file, on ? "true" : "false");
+    printf("%s: %s (Exim: %s%s)\n", o.module, on ? "enabled" : "disabled", d.macro_file,
+           d.split ? " and conf.d/{router,transport,auth}/01_moat_*"
+                   : " and marked lines in exim4.conf.template");
+    if (with_authlock && (on || strcmp(o.module, "authlock") != 0))
+        printf("authlock: the site's authenticators:\n%s", summary);
+    if (on && conf_state == 0)
+        printf("warning: moat.conf says enabled = false in its %s section: the module is wired "
+               "but answers accept until you change that\n", o.module);
     if (o.reload) {
         reloaded = deb_reload(&d);
         if (reloaded > 0)
@@ -203,24 +229,14 @@ static int switch_module(const ctl_env *env, int argc, char **argv, int on)
     goto out;
 
 restore:
-    if (old_macros != NULL) {
-        if (deb_restore(&d, old_macros) != 0)
-            fprintf(stderr, "moatctl %s: could not restore %s: %s\n", verb, d.macro_file,
-                    strerror(errno));
-        else
-            (void)deb_update(&d, report, sizeof report);
-    }
-    if (new_conf != NULL) {
-        int put_back = old_conf != NULL ? file_replace(env->config_path, old_conf, 0640)
-                                        : unlink(env->config_path);
-        if (put_back != 0)
-            fprintf(stderr, "moatctl %s: could not restore %s: %s\n", verb, env->config_path,
-                    strerror(errno));
-    }
+    if (deb_snapshot_restore(&snap) != 0)
+        fprintf(stderr, "moatctl %s: could not restore Exim's configuration files: %s\n", verb,
+                strerror(errno));
+    else
+        (void)deb_update(&d, report, sizeof report);
 out:
-    free(old_conf);
-    free(new_conf);
-    free(old_macros);
+    deb_snapshot_free(&snap);
+    free(auth_text);
     return rc;
 }
 
@@ -240,37 +256,126 @@ typedef struct module_status {
     int block;       /* named in the moat block */
     int conf;        /* enabled in moat.conf: 1, 0, -1 moat.conf broken */
     int so;          /* the module file exists */
+    int wired;       /* its statements really run: 1, 0, -1 cannot tell */
+    char why[1024];  /* what is missing */
     const char *problem;
 } module_status;
 
-/* store_health - open the store and read one key; NULL when fine, else why */
-static const char *store_health(const ctl_env *env, const char **backend)
-{
-    static char why[MOAT_ERR_MAX];
-    moat_runtime *rt = moat_runtime_get(env->config_path, why, sizeof why);
-    char buf[8];
-    size_t len = 0;
+/* store_report - what a child, as the store's owner, found (sent through a pipe) */
+typedef struct store_report {
+    int ok;
+    char backend[16];
+    char error[MOAT_ERR_MAX];
+    char owner[64];       /* of the store directory */
+    unsigned mode;
+    double map_used;      /* LMDB: share of the map in use, -1 unknown */
+} store_report;
 
-    *backend = "-";
-    if (rt == NULL)
-        return why;
-    *backend = moat_store_backend_name(rt->store);
-    if (moat_store_get(rt->store, "moatctl:status", buf, sizeof buf, &len, NULL, time(NULL)) ==
-        STORE_ERROR) {
-        snprintf(why, sizeof why, "%s", moat_store_last_error(rt->store));
-        return why;
+/* lmdb_use - share of the LMDB map in use (read-only), -1 when unknown */
+static double lmdb_use(const char *dir)
+{
+    MDB_env *env;
+    MDB_envinfo info;
+    MDB_stat st;
+    double used = -1;
+
+    if (mdb_env_create(&env) != 0)
+        return -1;
+    if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0) == 0 &&
+        mdb_env_info(env, &info) == 0 && mdb_env_stat(env, &st) == 0 && info.me_mapsize > 0)
+        used = (double)(info.me_last_pgno + 1) * st.ms_psize / (double)info.me_mapsize;
+    mdb_env_close(env);
+    return used;
+}
+
+/*
+ * store_health - open the store as Exim's processes would: in a child that
+ * becomes the store directory's owner (ctl_become_store_owner), reads one
+ * key, and reports the directory's owner and mode and the LMDB map use.
+ */
+static void store_health(const ctl_env *env, store_report *r)
+{
+    int fd[2];
+    pid_t pid;
+
+    memset(r, 0, sizeof *r);
+    r->map_used = -1;
+    snprintf(r->backend, sizeof r->backend, "-");
+    if (pipe2(fd, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+        snprintf(r->error, sizeof r->error, "%s", strerror(errno));
+        return;
     }
-    return NULL;
+    if (pid == 0) {
+        store_report c;
+        moat_runtime *rt;
+        struct stat sb;
+        char buf[8];
+        size_t len = 0;
+
+        memset(&c, 0, sizeof c);
+        c.map_used = -1;
+        snprintf(c.backend, sizeof c.backend, "-");
+        if (ctl_become_store_owner(env->config_path, c.error, sizeof c.error) == 0 &&
+            (rt = moat_runtime_get(env->config_path, c.error, sizeof c.error)) != NULL) {
+            const char *path = rt->config->store.path;
+            snprintf(c.backend, sizeof c.backend, "%s", moat_store_backend_name(rt->store));
+            if (stat(path, &sb) == 0) {
+                const struct passwd *pw = getpwuid(sb.st_uid);
+                const struct group *gr = getgrgid(sb.st_gid);
+                snprintf(c.owner, sizeof c.owner, "%s:%s", pw ? pw->pw_name : "?",
+                         gr ? gr->gr_name : "?");
+                c.mode = sb.st_mode & 07777;
+            }
+            if (moat_store_get(rt->store, "moatctl:status", buf, sizeof buf, &len, NULL,
+                               time(NULL)) == STORE_ERROR)
+                snprintf(c.error, sizeof c.error, "%s", moat_store_last_error(rt->store));
+            else
+                c.ok = 1;
+            if (rt->config->store.backend == STORE_BACKEND_LMDB)
+                c.map_used = lmdb_use(path);
+        }
+        if (write(fd[1], &c, sizeof c) != (ssize_t)sizeof c)
+            _exit(1);
+        _exit(0);
+    }
+    close(fd[1]);
+    if (read(fd[0], r, sizeof *r) != (ssize_t)sizeof *r)
+        snprintf(r->error, sizeof r->error, "the store check did not report");
+    close(fd[0]);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* running_config - the configuration file Exim reads (exim -bP configure_file) */
+static void running_config(const deb_exim *d, const char *exim_config, char *out, size_t outlen)
+{
+    char buf[DEB_PATH_MAX + 64], *argv[6];
+    int n = 0;
+
+    if (exim_config != NULL) {
+        snprintf(out, outlen, "%s", exim_config);
+        return;
+    }
+    argv[n++] = (char *)d->exim;
+    argv[n++] = (char *)"-bP";
+    argv[n++] = (char *)"configure_file";
+    argv[n] = NULL;
+    if (deb_run(argv, NULL, buf, sizeof buf, 0) == 0 && buf[0] == '/')
+        snprintf(out, outlen, "%.*s", (int)strcspn(buf, "\n"), buf);
+    else
+        snprintf(out, outlen, "(unknown: %s cannot say)", d->exim);
 }
 
 int ctl_status(const ctl_env *env, int argc, char **argv)
 {
     char names[DEB_MAX_MODULES][32], err[MOAT_ERR_MAX], conf_err[MOAT_ERR_MAX] = "";
     module_status st[DEB_MAX_MODULES];
-    const char *store_err, *backend, *layout;
+    const char *layout;
+    char *probe = NULL, exim_conf[DEB_PATH_MAX];
+    store_report sr;
     switch_opts o;
     deb_exim d;
-    int have_deb, count, problems = 0;
+    int have_deb, count, problems = 0, any_on = 0;
     size_t i, n = moat_schema_count < DEB_MAX_MODULES ? moat_schema_count : DEB_MAX_MODULES;
     moat_config *cfg;
 
@@ -287,6 +392,9 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
         snprintf(d.libdir, sizeof d.libdir, "%s",
                  o.libdir ? o.libdir : getenv("MOAT_LIBDIR") ? getenv("MOAT_LIBDIR")
                                                             : "/usr/lib/exim4/moat");
+        snprintf(d.snippets, sizeof d.snippets, "%s",
+                 o.snippets ? o.snippets : getenv("MOAT_SNIPPETS") ? getenv("MOAT_SNIPPETS")
+                                                                  : "/usr/share/moat/exim");
         snprintf(d.exim, sizeof d.exim, "%s",
                  getenv("MOAT_EXIM") ? getenv("MOAT_EXIM") : "/usr/sbin/exim4");
     }
@@ -314,47 +422,68 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
         m->conf = cfg ? moat_config_enabled(cfg, m->name) : -1;
         snprintf(so, sizeof so, "%s/%s.so", d.libdir, m->name);
         m->so = stat(so, &sb) == 0;
+        m->wired = 0;
+        if (m->exim == 1) {
+            if (probe == NULL && !any_on)
+                probe = deb_probe(&d, env->exim_config);
+            any_on = 1;
+            m->wired = deb_module_wired(&d, env->exim_config, probe, m->name, m->why,
+                                        sizeof m->why);
+        }
         if (m->exim == 1 && !m->so)
             m->problem = "enabled in Exim but its module file is missing";
+        else if (m->exim == 1 && m->wired == 0)
+            m->problem = m->why;
         else if (m->exim == 1 && m->conf == 0)
-            m->problem = "enabled in Exim but moat.conf says enabled = false";
+            m->problem = "wired in Exim but moat.conf says enabled = false";
         else if (m->exim != m->block && m->exim >= 0 && have_deb)
             m->problem = "Exim has not picked up the moat block yet (run update-exim4.conf)";
         if (m->problem)
             problems++;
     }
+    free(probe);
     if (cfg)
         moat_config_free(cfg);
-    store_err = cfg ? store_health(env, &backend) : "moat.conf does not load";
-    if (cfg == NULL)
-        backend = "-";
-    if (store_err)
+    store_health(env, &sr);
+    if (!sr.ok)
         problems++;
     layout = !have_deb ? "not Debian's generated configuration" : d.split ? "split" : "unsplit";
+    running_config(&d, env->exim_config, exim_conf, sizeof exim_conf);
 
     if (env->json) {
         printf("{\"exim_layout\":");
         ctl_json_string(stdout, layout);
         printf(",\"macro_file\":");
         ctl_json_string(stdout, have_deb ? d.macro_file : "");
+        printf(",\"exim_config\":");
+        ctl_json_string(stdout, exim_conf);
         printf(",\"config\":");
         ctl_json_string(stdout, env->config_path);
         printf(",\"config_error\":");
         ctl_json_string(stdout, conf_err);
         printf(",\"store\":{\"backend\":");
-        ctl_json_string(stdout, backend);
-        printf(",\"ok\":%s,\"error\":", store_err ? "false" : "true");
-        ctl_json_string(stdout, store_err ? store_err : "");
+        ctl_json_string(stdout, sr.backend);
+        printf(",\"ok\":%s,\"owner\":", sr.ok ? "true" : "false");
+        ctl_json_string(stdout, sr.owner);
+        printf(",\"mode\":\"%04o\",\"map_used\":", sr.mode);
+        if (sr.map_used >= 0)
+            printf("%.4f", sr.map_used);
+        else
+            printf("null");
+        printf(",\"error\":");
+        ctl_json_string(stdout, sr.error);
         printf("},\"modules\":[");
         for (i = 0; i < n; i++) {
             const module_status *m = &st[i];
             printf("%s{\"name\":", i ? "," : "");
             ctl_json_string(stdout, m->name);
-            printf(",\"exim\":%s,\"moat_conf\":%s,\"module_file\":%s,\"active\":%s,\"problem\":",
+            printf(",\"exim\":%s,\"wired\":%s,\"moat_conf\":%s,\"module_file\":%s,"
+                   "\"active\":%s,\"problem\":",
                    m->exim < 0 ? "null" : m->exim ? "true" : "false",
+                   m->wired < 0 ? "null" : m->wired ? "true" : "false",
                    m->conf < 0 ? "null" : m->conf ? "true" : "false",
                    m->so ? "true" : "false",
-                   m->exim == 1 && m->conf == 1 && m->so ? "true" : "false");
+                   m->exim == 1 && m->wired != 0 && m->conf == 1 && m->so ? "true" : "false");
             if (m->problem)
                 ctl_json_string(stdout, m->problem);
             else
@@ -363,23 +492,29 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
         }
         printf("]}\n");
     } else {
-        printf("exim config: %s%s%s%s\n", layout, have_deb ? " (" : "",
-               have_deb ? d.macro_file : "", have_deb ? ")" : "");
+        printf("exim config: %s%s%s%s; Exim reads %s\n", layout, have_deb ? " (" : "",
+               have_deb ? d.macro_file : "", have_deb ? ")" : "", exim_conf);
         if (!have_deb)
             printf("  %s\n", err);
         if (cfg == NULL)
             printf("moat.conf: %s\n", conf_err);
-        printf("store: %s %s%s\n", backend, store_err ? "error: " : "ok",
-               store_err ? store_err : "");
-        printf("%-10s %-5s %-9s %-11s %s\n", "module", "exim", "moat.conf", "module file",
-               "state");
+        printf("store: %s, opened as its owner %s (mode %04o)%s", sr.backend,
+               sr.owner[0] ? sr.owner : "?", sr.mode, sr.ok ? ": ok" : ": error: ");
+        if (!sr.ok)
+            printf("%s", sr.error);
+        if (sr.map_used >= 0)
+            printf("; LMDB map %.1f%% used", sr.map_used * 100);
+        printf("\n%-10s %-5s %-6s %-9s %-11s %s\n", "module", "exim", "wired", "moat.conf",
+               "module file", "state");
         for (i = 0; i < n; i++) {
             const module_status *m = &st[i];
-            printf("%-10s %-5s %-9s %-11s %s\n", m->name,
+            printf("%-10s %-5s %-6s %-9s %-11s %s\n", m->name,
                    m->exim < 0 ? "?" : m->exim ? "on" : "off",
+                   m->exim != 1 ? "-" : m->wired < 0 ? "?" : m->wired ? "yes" : "NO",
                    m->conf < 0 ? "?" : m->conf ? "on" : "off", m->so ? "present" : "missing",
                    m->problem ? m->problem
-                              : m->exim == 1 && m->conf == 1 ? "active" : "off");
+                   : m->exim == 1 && m->conf == 1 ? (m->wired < 0 ? m->why : "active")
+                                                  : "off");
         }
     }
     return problems ? CTL_PROBLEM : CTL_OK;

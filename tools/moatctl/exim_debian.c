@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * exim_debian.c - moat's place in Debian's exim4-config.
  *
@@ -9,10 +10,26 @@
  * which reads MAIN_ACL_CHECK_*); for the unsplit template it sits between
  * marker lines at the end of exim4.conf.localmacros, after the admin's own
  * macros, which the hooks test with .ifndef.
+ *
+ * Routers and transports (autoreply's gate first of all routers, the
+ * vacation router and transport) come from <snippets>/debian/routers.conf
+ * and transports.conf, included from conf.d/router/01_moat_routers and
+ * conf.d/transport/01_moat_transports, or, in the unsplit template, which
+ * has no hook there, from marked lines right after "begin routers" and
+ * "begin transports". authlock's wrappers of the site's own PLAIN/LOGIN
+ * authenticators (auth_wrap.c) go to conf.d/auth/01_moat_authenticators or
+ * a marked block after "begin authenticators". Every include names an
+ * absolute path with .include_if_exists, and what is written outside the
+ * main section acts only under .ifdef MOAT_INSTALLED (defined by the
+ * package's debian/main.conf): after "apt remove" Exim reads the same
+ * configuration as before moat.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "conf_edit.h"
+#include "file_io.h"
 #include "exim_debian.h"
 
 #define DEFAULT_EXIM_DIR "/etc/exim4"
@@ -186,6 +203,8 @@ static char *block_text(const deb_exim *d, char names[][32], int count)
         ADD("MOAT_LIBDIR = %s\n", d->libdir);
     if (strcmp(d->moat_config, DEFAULT_CONFIG) != 0)
         ADD("MOAT_CONFIG = %s\n", d->moat_config);
+    if (d->external_auth)
+        ADD("MOAT_AUTHLOCK_EXTERNAL_AUTH = yes\n");
     for (i = 0; i < count; i++) {
         char upper[32];
         size_t k;
@@ -205,10 +224,229 @@ static char *block_text(const deb_exim *d, char names[][32], int count)
     return out;
 }
 
-int deb_write_enabled(const deb_exim *d, char names[][32], int count, char *err, size_t errlen)
+/* split_path - <exim_dir>/<rel> into out */
+static void split_path(const deb_exim *d, const char *rel, char out[DEB_PATH_MAX])
+{
+    snprintf(out, DEB_PATH_MAX, "%.3000s/%s", d->exim_dir, rel);
+}
+
+#define SPLIT_ROUTERS "conf.d/router/01_moat_routers"
+#define SPLIT_TRANSPORTS "conf.d/transport/01_moat_transports"
+#define SPLIT_AUTH "conf.d/auth/01_moat_authenticators"
+#define TEMPLATE "exim4.conf.template"
+
+int deb_snapshot_take(const deb_exim *d, deb_snapshot *s)
+{
+    const char *rel[] = {SPLIT_ROUTERS, SPLIT_TRANSPORTS, SPLIT_AUTH};
+
+    char auth_dir[DEB_PATH_MAX];
+    DIR *dir;
+    struct dirent *de;
+
+    memset(s, 0, sizeof *s);
+    snprintf(s->path[s->n++], DEB_PATH_MAX, "%s", d->macro_file);
+    if (d->split) {
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
+            split_path(d, rel[i], s->path[s->n++]);
+        /* the site's authenticators, which authlock's guards change */
+        split_path(d, "conf.d/auth", auth_dir);
+        if ((dir = opendir(auth_dir)) != NULL) {
+            while ((de = readdir(dir)) != NULL && s->n < DEB_SNAP_MAX)
+                if (de->d_name[0] != '.' && strcmp(de->d_name, "01_moat_authenticators") != 0)
+                    snprintf(s->path[s->n++], DEB_PATH_MAX, "%.3000s/%.255s", auth_dir,
+                             de->d_name);
+            closedir(dir);
+        }
+    } else {
+        split_path(d, TEMPLATE, s->path[s->n++]);
+    }
+    for (int i = 0; i < s->n; i++) {
+        s->text[i] = file_read(s->path[i]);
+        if (s->text[i] == NULL && errno != ENOENT)
+            return -1;
+    }
+    return 0;
+}
+
+int deb_snapshot_restore(const deb_snapshot *s)
+{
+    int rc = 0;
+
+    for (int i = 0; i < s->n; i++) {
+        if (s->text[i] == NULL) {
+            if (unlink(s->path[i]) != 0 && errno != ENOENT)
+                rc = -1;
+        } else if (file_replace(s->path[i], s->text[i], 0644) != 0) {
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+void deb_snapshot_free(deb_snapshot *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->text[i]);
+    memset(s, 0, sizeof *s);
+}
+
+/* put_file - text into path, or remove path when text is NULL; 0 or -1 */
+static int put_file(const char *path, const char *text)
+{
+    if (text == NULL)
+        return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+    return file_replace(path, text, 0644);
+}
+
+/*
+ * template_block - text with the marked block for section ("routers") taken
+ * out and, when body is not NULL, put back right after the line "begin
+ * <section>". malloc'd; NULL when out of memory or (body given) the
+ * template has no such line.
+ */
+static char *template_block(const char *text, const char *section, const char *body)
+{
+    char begin[96], end[96], sect[64];
+    const char *b, *e, *after = NULL, *at;
+    size_t len = strlen(text), pre = len, cap;
+    char *out;
+
+    snprintf(begin, sizeof begin, "# BEGIN moat %s (moatctl enable/disable)\n", section);
+    snprintf(end, sizeof end, "# END moat %s\n", section);
+    snprintf(sect, sizeof sect, "begin %s\n", section);
+    /* the old block: text[pre, after) */
+    if ((b = strstr(text, begin)) != NULL && (e = strstr(b, end)) != NULL) {
+        pre = (size_t)(b - text);
+        after = e + strlen(end);
+    }
+    cap = len + (body ? strlen(body) : 0) + sizeof begin + sizeof end;
+    if ((out = malloc(cap)) == NULL)
+        return NULL;
+    snprintf(out, cap, "%.*s%s", (int)pre, text, after ? after : "");
+    if (body == NULL)
+        return out;
+    for (at = out; (at = strstr(at, sect)) != NULL; at++)
+        if (at == out || at[-1] == '\n')
+            break;
+    if (at == NULL) {
+        free(out);
+        return NULL;
+    }
+    at += strlen(sect);
+    {
+        /* out = out[0, at) begin body end out[at, ...) */
+        size_t head = (size_t)(at - out);
+        char *whole = malloc(cap);
+        if (whole != NULL)
+            snprintf(whole, cap, "%.*s%s%s%s%s", (int)head, out, begin, body, end, out + head);
+        free(out);
+        return whole;
+    }
+}
+
+#define GUARD_BEGIN "# moat: off while authlock wraps it (moatctl)\n.ifndef MOAT_AUTHLOCK_WRAPS\n"
+#define GUARD_END "# moat: end of what authlock wraps\n.endif\n"
+
+/* unguard - text without any guard lines of moatctl's (malloc'd) */
+static char *unguard(const char *text)
+{
+    char *out = strdup(text), *at;
+
+    if (out == NULL)
+        return NULL;
+    while ((at = strstr(out, GUARD_BEGIN)) != NULL)
+        memmove(at, at + strlen(GUARD_BEGIN), strlen(at + strlen(GUARD_BEGIN)) + 1);
+    while ((at = strstr(out, GUARD_END)) != NULL)
+        memmove(at, at + strlen(GUARD_END), strlen(at + strlen(GUARD_END)) + 1);
+    return out;
+}
+
+/*
+ * guard - text with the definition of authenticator name (its "name:" line
+ * at the start of a line, after from, and the indented lines below it)
+ * between GUARD_BEGIN and GUARD_END: Exim then reads it only when authlock's
+ * wrapper does not replace it. malloc'd; a copy when name is not there.
+ */
+static char *guard(const char *text, const char *from, const char *name)
+{
+    size_t nlen = strlen(name), len = strlen(text), cap;
+    const char *at = from, *end;
+    char *out;
+
+    for (; (at = strstr(at, name)) != NULL; at += nlen)
+        if ((at == text || at[-1] == '\n') && at[nlen] == ':' &&
+            (at[nlen + 1] == '\n' || at[nlen + 1] == ' ' || at[nlen + 1] == '\t'))
+            break;
+    if (at == NULL)
+        return strdup(text);
+    end = strchr(at, '\n');
+    end = end ? end + 1 : text + len;
+    while (*end == ' ' || *end == '\t') {
+        const char *nl = strchr(end, '\n');
+        end = nl ? nl + 1 : text + len;
+    }
+    cap = len + sizeof GUARD_BEGIN + sizeof GUARD_END + 1;
+    if ((out = malloc(cap)) == NULL)
+        return NULL;
+    snprintf(out, cap, "%.*s%s%.*s%s%s%s", (int)(at - text), text, GUARD_BEGIN, (int)(end - at),
+             at, end > at && end[-1] != '\n' ? "\n" : "", GUARD_END, end);
+    return out;
+}
+
+/* guard_all - text unguarded, then with each wrapped authenticator guarded (malloc'd) */
+static char *guard_all(const char *text, const char *section, char wrapped[][128], int nwrapped)
+{
+    char *cur = unguard(text);
+
+    for (int i = 0; cur != NULL && i < nwrapped; i++) {
+        const char *from = cur;
+        char *next;
+        if (section != NULL && (from = strstr(cur, section)) == NULL)
+            break;
+        next = guard(cur, from, wrapped[i]);
+        free(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+/* guard_split_auth - guard the wrapped authenticators in every conf.d/auth file; path: where it failed */
+static int guard_split_auth(const deb_exim *d, char wrapped[][128], int nwrapped,
+                            char path[DEB_PATH_MAX])
+{
+    char dir_path[DEB_PATH_MAX];
+    DIR *dir;
+    struct dirent *de;
+    int rc = 0;
+
+    split_path(d, "conf.d/auth", dir_path);
+    if ((dir = opendir(dir_path)) == NULL)
+        return errno == ENOENT ? 0 : -1;
+    while (rc == 0 && (de = readdir(dir)) != NULL) {
+        char *text, *guarded;
+        if (de->d_name[0] == '.' || strcmp(de->d_name, "01_moat_authenticators") == 0 ||
+            strchr(de->d_name, '.') != NULL)
+            continue;
+        snprintf(path, DEB_PATH_MAX, "%.3000s/%.255s", dir_path, de->d_name);
+        if ((text = file_read(path)) == NULL)
+            continue;
+        guarded = guard_all(text, NULL, wrapped, nwrapped);
+        if (guarded == NULL ||
+            (strcmp(guarded, text) != 0 && file_replace(path, guarded, 0644) != 0))
+            rc = -1;
+        free(text);
+        free(guarded);
+    }
+    closedir(dir);
+    return rc;
+}
+
+int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char *auth_text,
+                      char wrapped[][128], int nwrapped, char *err, size_t errlen)
 {
     char *old = deb_macro_text(d), *block = NULL, *text = NULL;
-    const char *insert;
+    char routers[DEB_PATH_MAX + 256], transports[DEB_PATH_MAX + 256], path[DEB_PATH_MAX];
+    const char *insert, *what = d->macro_file;
     size_t start, end, len, need;
     int rc = -1;
 
@@ -234,32 +472,86 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, char *err,
              start > 0 && old[start - 1] != '\n' && count > 0 ? "\n" : "", insert, old + end);
     if (text[0] == '\0') {
         /* nothing left but what we wrote: remove the file, not leave it empty */
-        rc = unlink(d->macro_file) != 0 && errno != ENOENT ? -1 : 0;
+        if (unlink(d->macro_file) != 0 && errno != ENOENT)
+            goto out;
+    } else if (file_replace(d->macro_file, text, 0644) != 0) {
         goto out;
     }
-    rc = file_replace(d->macro_file, text, 0644);
+
+    /* routers, transports, authenticators: only the includes (guarded) */
+    snprintf(routers, sizeof routers,
+             "# moat: written by moatctl enable/disable. Harmless without exim4-moat.\n"
+             ".include_if_exists %.4000s/debian/routers.conf\n", d->snippets);
+    snprintf(transports, sizeof transports,
+             "# moat: written by moatctl enable/disable. Harmless without exim4-moat.\n"
+             ".include_if_exists %.4000s/debian/transports.conf\n", d->snippets);
+    if (auth_text != NULL && *auth_text == '\0')
+        auth_text = NULL;
+    if (d->split) {
+        split_path(d, SPLIT_ROUTERS, path);
+        what = path;
+        if (put_file(path, count > 0 ? routers : NULL) != 0)
+            goto out;
+        split_path(d, SPLIT_TRANSPORTS, path);
+        if (put_file(path, count > 0 ? transports : NULL) != 0)
+            goto out;
+        split_path(d, SPLIT_AUTH, path);
+        if (put_file(path, count > 0 ? auth_text : NULL) != 0)
+            goto out;
+        if (guard_split_auth(d, auth_text ? wrapped : NULL, auth_text ? nwrapped : 0, path) != 0)
+            goto out;
+    } else {
+        char *tmpl, *t1 = NULL, *t2 = NULL, *t3 = NULL;
+        split_path(d, TEMPLATE, path);
+        what = path;
+        if ((tmpl = file_read(path)) == NULL)
+            goto out;
+        t1 = template_block(tmpl, "routers", count > 0 ? strchr(routers, '\n') + 1 : NULL);
+        t2 = t1 ? template_block(t1, "transports", count > 0 ? strchr(transports, '\n') + 1
+                                                             : NULL)
+                : NULL;
+        t3 = t2 ? template_block(t2, "authenticators", count > 0 ? auth_text : NULL) : NULL;
+        if (t3 != NULL) {
+            char *t4 = guard_all(t3, "\nbegin authenticators\n", wrapped,
+                                 count > 0 && auth_text ? nwrapped : 0);
+            free(t3);
+            t3 = t4;
+        }
+        if (t3 == NULL)
+            errno = errno ? errno : EINVAL;
+        else if (strcmp(t3, tmpl) == 0 || file_replace(path, t3, 0644) == 0)
+            rc = 0;
+        free(tmpl);
+        free(t1);
+        free(t2);
+        free(t3);
+        if (rc != 0)
+            goto out;
+    }
+    rc = 0;
 out:
     if (rc != 0)
-        snprintf(err, errlen, "%s: %s", d->macro_file, strerror(errno ? errno : ENOMEM));
+        snprintf(err, errlen, "%s: %s", what, strerror(errno ? errno : ENOMEM));
     free(old);
     free(block);
     free(text);
     return rc;
 }
 
-int deb_restore(const deb_exim *d, const char *old_text)
+/* drop_to_exim - in a child about to exec: become the Exim user (root only) */
+static void drop_to_exim(void)
 {
-    if (old_text[0] == '\0')
-        return unlink(d->macro_file) == 0 || errno == ENOENT ? 0 : -1;
-    return file_replace(d->macro_file, old_text, 0644);
+    const struct passwd *pw;
+
+    if (geteuid() != 0)
+        return;
+    if ((pw = getpwnam("Debian-exim")) == NULL && (pw = getpwnam("exim")) == NULL)
+        _exit(126);
+    if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+        _exit(126);
 }
 
-/*
- * run_capture - run argv (no shell) with stdin_text on its standard input
- * (NULL: /dev/null), collecting standard output and error into out.
- * Returns the exit status, or -1 when it could not run.
- */
-static int run_capture(char *const argv[], const char *stdin_text, char *out, size_t outlen)
+int deb_run(char *const argv[], const char *stdin_text, char *out, size_t outlen, int as_exim)
 {
     int outp[2], inp[2] = {-1, -1}, status;
     size_t got = 0;
@@ -282,6 +574,8 @@ static int run_capture(char *const argv[], const char *stdin_text, char *out, si
         dup2(stdin_text != NULL ? inp[0] : devnull, 0);
         dup2(outp[1], 1);
         dup2(outp[1], 2);
+        if (as_exim)
+            drop_to_exim();
         execv(argv[0], argv);
         fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -322,6 +616,11 @@ static int run_capture(char *const argv[], const char *stdin_text, char *out, si
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+static int run_capture(char *const argv[], const char *stdin_text, char *out, size_t outlen)
+{
+    return deb_run(argv, stdin_text, out, outlen, 0);
+}
+
 /* probe_failed - a line of the -bh session that says an ACL could not run */
 static const char *probe_failed(const char *out)
 {
@@ -340,34 +639,187 @@ static const char *probe_failed(const char *out)
     return NULL;
 }
 
-int deb_check(const deb_exim *d, char *report, size_t reportlen)
+int deb_build(const deb_exim *d, char dir[32], char conf[64], char *report, size_t reportlen)
 {
-    char dir[] = "/tmp/moatctl.XXXXXX", conf[64];
-    char *update_argv[8], *bv_argv[6], *bh_argv[8];
-    const char *session = "EHLO moatctl.invalid\r\nMAIL FROM:<>\r\n"
-                          "RCPT TO:<postmaster@localhost>\r\nQUIT\r\n";
-    int n = 0, rc = -1;
-    const char *bad;
+    char *argv[8];
+    int n = 0;
 
+    snprintf(dir, 32, "/tmp/moatctl.XXXXXX");
+    conf[0] = '\0';
     if (mkdtemp(dir) == NULL || chmod(dir, 0755) != 0) {
         snprintf(report, reportlen, "temporary directory: %s", strerror(errno));
+        dir[0] = '\0';
         return -1;
     }
-    snprintf(conf, sizeof conf, "%s/exim4.conf", dir);
-    update_argv[n++] = (char *)d->update;
-    update_argv[n++] = (char *)"-o";
-    update_argv[n++] = conf;
+    snprintf(conf, 64, "%s/exim4.conf", dir);
+    argv[n++] = (char *)d->update;
+    argv[n++] = (char *)"-o";
+    argv[n++] = conf;
     if (strcmp(d->exim_dir, DEFAULT_EXIM_DIR) != 0) {
-        update_argv[n++] = (char *)"-d";
-        update_argv[n++] = (char *)d->exim_dir;
+        argv[n++] = (char *)"-d";
+        argv[n++] = (char *)d->exim_dir;
     }
-    update_argv[n] = NULL;
-    if (run_capture(update_argv, NULL, report, reportlen) != 0) {
-        goto out;
+    argv[n] = NULL;
+    if (run_capture(argv, NULL, report, reportlen) != 0)
+        return -1;
+    /* an update command that writes nothing (tests): nothing to check */
+    return access(conf, R_OK) == 0 ? 0 : 1;
+}
+
+void deb_build_cleanup(const char *dir, const char *conf)
+{
+    if (conf[0] != '\0')
+        unlink(conf);
+    if (dir[0] != '\0')
+        rmdir(dir);
+}
+
+/* bp - exim [-C conf] -bP what into out; its exit status. As the caller:
+ * -bP runs no module, and the Exim user would hear "exim user lost
+ * privilege for using -C option" before the answer. */
+static int bp(const deb_exim *d, const char *conf, const char *what, char *out, size_t outlen)
+{
+    char *argv[8];
+    int n = 0;
+
+    argv[n++] = (char *)d->exim;
+    if (conf != NULL) {
+        argv[n++] = (char *)"-C";
+        argv[n++] = (char *)conf;
     }
-    if (access(conf, R_OK) != 0) {
-        /* an update command that writes nothing (tests): check nothing */
-        rc = 0;
+    argv[n++] = (char *)"-bP";
+    argv[n++] = (char *)what;
+    argv[n] = NULL;
+    return deb_run(argv, NULL, out, outlen, 0);
+}
+
+#define PROBE_MAX ((size_t)512 * 1024)
+
+char *deb_probe(const deb_exim *d, const char *conf)
+{
+    const char *session = "EHLO moatctl.invalid\r\nMAIL FROM:<moatctl@moatctl.invalid>\r\n"
+                          "RCPT TO:<postmaster@localhost>\r\nDATA\r\n"
+                          "Subject: moatctl probe\r\n\r\nprobe\r\n.\r\nQUIT\r\n";
+    char *out = malloc(PROBE_MAX), *argv[10];
+    int n = 0;
+
+    if (out == NULL)
+        return NULL;
+    argv[n++] = (char *)d->exim;
+    if (conf != NULL) {
+        argv[n++] = (char *)"-C";
+        argv[n++] = (char *)conf;
+    }
+    argv[n++] = (char *)"-d-all+acl";
+    argv[n++] = (char *)"-bh";
+    argv[n++] = (char *)"192.0.2.1";
+    argv[n] = NULL;
+    /* as the Exim user: the modules open the store as Exim's processes do */
+    deb_run(argv, session, out, PROBE_MAX, 1);
+    return out;
+}
+
+/* ran_snippet - whether the probe processed a statement of <snippets>/<module>/<file> */
+static int ran_snippet(const deb_exim *d, const char *probe, const char *module,
+                       const char *file)
+{
+    char needle[DEB_PATH_MAX + 64];
+
+    snprintf(needle, sizeof needle, "(%.4000s/%s/%s ", d->snippets, module, file);
+    return strstr(probe, needle) != NULL;
+}
+
+/* value_of - the value in "name = value\n" output of -bP, trimmed, into out */
+static void value_of(const char *bp_out, char *out, size_t outlen)
+{
+    const char *eq = strstr(bp_out, " = ");
+    size_t n;
+
+    if (eq == NULL) {
+        snprintf(out, outlen, "(unset)");
+        return;
+    }
+    eq += 3;
+    n = strcspn(eq, "\n");
+    snprintf(out, outlen, "%.*s", (int)n, eq);
+}
+
+int deb_module_wired(const deb_exim *d, const char *conf, const char *probe, const char *module,
+                     char *why, size_t whylen)
+{
+    static char out[16384];
+    char acl[256];
+
+    why[0] = '\0';
+    if (probe == NULL) {
+        snprintf(why, whylen, "could not run Exim's -bh probe");
+        return -1;
+    }
+    if (strcmp(module, "autoreply") == 0) {
+        if (bp(d, conf, "router_list", out, sizeof out) != 0 ||
+            strncmp(out, "moat_autoreply_gate\n", 20) != 0) {
+            snprintf(why, whylen, "moat_autoreply_gate is not the first router (routers: %.200s)",
+                     out);
+            return 0;
+        }
+        if (bp(d, conf, "macro MOAT_AUTOREPLY_VACATION", out, sizeof out) == 0 &&
+            strncmp(out, "MOAT_AUTOREPLY_VACATION", 23) == 0) {
+            if (bp(d, conf, "router_list", out, sizeof out) != 0 ||
+                strstr(out, "\nmoat_vacation\n") == NULL) {
+                snprintf(why, whylen, "MOAT_AUTOREPLY_VACATION is set but moat_vacation is "
+                                      "not a router");
+                return 0;
+            }
+        }
+        if (bp(d, conf, "acl_not_smtp", out, sizeof out) == 0 &&
+            strstr(out, "acl_moat_not_smtp") == NULL &&
+            !(bp(d, conf, "macro MOAT_KEEP_ACL_NOT_SMTP", out, sizeof out) == 0 &&
+              strncmp(out, "MOAT_KEEP_ACL_NOT_SMTP", 22) == 0)) {
+            snprintf(why, whylen, "acl_not_smtp is not moat's (the gate never marks local "
+                                  "auto-replies and bounces)");
+            return 0;
+        }
+        if (!ran_snippet(d, probe, module, "acl-data.conf")) {
+            if (strstr(probe, "\n354") == NULL) {
+                snprintf(why, whylen, "the -bh probe did not reach DATA; DATA ACL not checked");
+                return -1;
+            }
+            bp(d, conf, "acl_smtp_data", out, sizeof out);
+            value_of(out, acl, sizeof acl);
+            snprintf(why, whylen, "its DATA ACL statements never run (acl_smtp_data = %s; "
+                                  "CHECK_DATA_LOCAL_ACL_FILE taken?)", acl);
+            return 0;
+        }
+        return 1;
+    }
+    if (!ran_snippet(d, probe, module, "acl-rcpt.conf")) {
+        bp(d, conf, "acl_smtp_rcpt", out, sizeof out);
+        value_of(out, acl, sizeof acl);
+        snprintf(why, whylen,
+                 "its RCPT ACL statements never run: acl_smtp_rcpt = %s (MAIN_ACL_CHECK_RCPT set "
+                 "by your configuration?); start that ACL with "
+                 ".include_if_exists %.200s/acl-rcpt.conf", acl, d->snippets);
+        return 0;
+    }
+    if (strcmp(module, "authlock") == 0 && bp(d, conf, "acl_smtp_auth", out, sizeof out) == 0 &&
+        strstr(out, "acl_moat_auth") == NULL &&
+        !(bp(d, conf, "macro MOAT_KEEP_ACL_SMTP_AUTH", out, sizeof out) == 0 &&
+          strncmp(out, "MOAT_KEEP_ACL_SMTP_AUTH", 23) == 0)) {
+        snprintf(why, whylen, "acl_smtp_auth is not moat's");
+        return 0;
+    }
+    return 1;
+}
+
+int deb_check(const deb_exim *d, char names[][32], int count, char *report, size_t reportlen)
+{
+    char dir[32], conf[64], *bv_argv[6], *probe = NULL;
+    int rc = -1, built;
+    const char *bad;
+    size_t len = 0;
+
+    if ((built = deb_build(d, dir, conf, report, reportlen)) != 0) {
+        rc = built > 0 ? 0 : -1;
         goto out;
     }
     bv_argv[0] = (char *)d->exim;
@@ -375,24 +827,27 @@ int deb_check(const deb_exim *d, char *report, size_t reportlen)
     bv_argv[2] = conf;
     bv_argv[3] = (char *)"-bV";
     bv_argv[4] = NULL;
-    if (run_capture(bv_argv, NULL, report, reportlen) != 0)
+    if (deb_run(bv_argv, NULL, report, reportlen, 1) != 0)
         goto out;
-    bh_argv[0] = (char *)d->exim;
-    bh_argv[1] = (char *)"-C";
-    bh_argv[2] = conf;
-    bh_argv[3] = (char *)"-bh";
-    bh_argv[4] = (char *)"192.0.2.1";
-    bh_argv[5] = NULL;
-    run_capture(bh_argv, session, report, reportlen);
-    if ((bad = probe_failed(report)) != NULL) {
-        memmove(report, bad, strlen(bad) + 1);
+    if ((probe = deb_probe(d, conf)) == NULL) {
+        snprintf(report, reportlen, "out of memory");
+        goto out;
+    }
+    if ((bad = probe_failed(probe)) != NULL) {
+        snprintf(report, reportlen, "%.*s", (int)strcspn(bad, "\n"), bad);
         goto out;
     }
     report[0] = '\0';
-    rc = 0;
+    for (int i = 0; i < count; i++) {
+        char why[1024];
+        if (deb_module_wired(d, conf, probe, names[i], why, sizeof why) == 0)
+            len += (size_t)snprintf(report + len, len < reportlen ? reportlen - len : 0,
+                                    "%s: %s\n", names[i], why);
+    }
+    rc = len == 0 ? 0 : -1;
 out:
-    unlink(conf);
-    rmdir(dir);
+    free(probe);
+    deb_build_cleanup(dir, conf);
     return rc;
 }
 

@@ -1,11 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * main.c - moatctl: the one admin command for moat.
  *
  *   moatctl [--config FILE] [--exim-config FILE] [--json] COMMAND [ARGS...]
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "log.h"
@@ -18,10 +21,10 @@ typedef struct command {
 
 static const command commands[] = {
     {"check-config", ctl_check_config, "check-config [FILE]     validate moat.conf"},
-    {"status", ctl_status, "status                  which modules are on, store health"},
-    {"enable", ctl_enable, "enable MODULE           turn a module on in Exim and moat.conf"},
+    {"status", ctl_status, "status                  per module: wired or not; the store as Exim sees it"},
+    {"enable", ctl_enable, "enable MODULE           wire a module into Debian's Exim configuration"},
     {"disable", ctl_disable, "disable MODULE          turn a module off"},
-    {"store", ctl_store, "store sweep|dump        maintain the state store"},
+    {"store", ctl_store, "store sweep             remove expired state (for cron)"},
     {"rcpt", ctl_rcpt, "rcpt VERB ...           recipient verification and harvest blocking"},
     {"authlock", ctl_authlock, "authlock VERB ...       SMTP-AUTH lockout"},
     {"catchall", ctl_catchall, "catchall VERB ...       catch-all audit and probes"},
@@ -69,6 +72,12 @@ int main(int argc, char **argv)
     if (i >= argc || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
         usage(i >= argc ? stderr : stdout);
         return i >= argc ? CTL_USAGE : CTL_OK;
+    }
+    /* Checked here, before anything runs Exim with it: Exim would write a
+     * missing file's error to the system's paniclog. */
+    if (env.exim_config != NULL && access(env.exim_config, R_OK) != 0) {
+        fprintf(stderr, "moatctl: --exim-config %s: %s\n", env.exim_config, strerror(errno));
+        return CTL_USAGE;
     }
     for (c = 0; c < sizeof commands / sizeof commands[0]; c++)
         if (strcmp(argv[i], commands[c].name) == 0)

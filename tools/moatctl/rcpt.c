@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * rcpt.c - moatctl rcpt VERB: status IP, unblock IP|NET, compile SRC DST,
- * near-misses, flush-cache [ADDRESS].
+ * rcpt.c - moatctl rcpt VERB: status IP, list, unblock IP|NET, compile SRC
+ * DST, near-misses, flush-cache [ADDRESS].
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "block.h"
 #include "ctl.h"
 #include "rcpt/directory_cdb.h"
 #include "rcpt/harvest.h"
@@ -16,6 +18,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: moatctl rcpt status IP\n"
+                    "       moatctl rcpt list\n"
                     "       moatctl rcpt unblock IP|NET\n"
                     "       moatctl rcpt compile SOURCE.txt DEST.cdb\n"
                     "       moatctl rcpt near-misses\n"
@@ -217,6 +220,49 @@ static int flush_cache(const ctl_env *env, const char *address)
     return CTL_OK;
 }
 
+/* list_blocks - the clients and networks blocked now, with their end */
+static int list_blocks(const ctl_env *env)
+{
+    moat_runtime *rt = ctl_runtime(env);
+    key_list l = {NULL, 0, 0};
+    time_t now = time(NULL);
+    int failed, shown = 0;
+
+    if (rt == NULL)
+        return CTL_USAGE;
+    failed = moat_store_scan(rt->store, "rcpt:block:", now, collect_key, &l) != STORE_OK;
+    if (env->json)
+        printf("[");
+    for (size_t i = 0; i < l.n && !failed; i++) {
+        const char *subject = l.keys[i] + strlen("rcpt:block:");
+        long until = 0;
+        int on = block_active(rt->store, "rcpt", subject, now, &until);
+        if (on < 0) {
+            failed = 1;
+            break;
+        }
+        if (on == 0)
+            continue;
+        if (env->json) {
+            printf("%s{\"subject\":", shown++ ? "," : "");
+            ctl_json_string(stdout, subject);
+            printf(",\"until\":%ld}", until);
+        } else {
+            printf("%-40s blocked for %lds more\n", subject, until - (long)now);
+        }
+    }
+    if (env->json)
+        printf("]\n");
+    for (size_t i = 0; i < l.n; i++)
+        free(l.keys[i]);
+    free(l.keys);
+    if (failed) {
+        fprintf(stderr, "moatctl rcpt list: %s\n", moat_store_last_error(rt->store));
+        return CTL_USAGE;
+    }
+    return CTL_OK;
+}
+
 int ctl_rcpt(const ctl_env *env, int argc, char **argv)
 {
     char err[512];
@@ -233,9 +279,11 @@ int ctl_rcpt(const ctl_env *env, int argc, char **argv)
             fprintf(stderr, "moatctl rcpt unblock: %s\n", moat_store_last_error(rt->store));
             return CTL_USAGE;
         }
-        printf("%s unblocked\n", argv[2]);
+        printf("%s unblocked, its counts forgotten\n", argv[2]);
         return CTL_OK;
     }
+    if (strcmp(argv[1], "list") == 0 && argc == 2)
+        return list_blocks(env);
     if (strcmp(argv[1], "compile") == 0 && argc == 4) {
         long n = cdb_directory_compile(argv[2], argv[3], err, sizeof err);
         if (n < 0) {
