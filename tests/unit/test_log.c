@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_log.c - log fields for values a client chose: nothing they send can
  * end a field early, start a line, or reach a terminal as an escape.

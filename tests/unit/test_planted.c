@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_planted.c - every reader of a stored value against values nobody
  * should have written: far too long, with NUL bytes, not numbers. A store
