@@ -154,6 +154,24 @@ class AttackTest(unittest.TestCase):
             self.assertFalse(any("\x1b" in l for l in moat_lines))
 
 
+    def test_moatctl_shows_a_user_name_with_an_escape_sequence_harmlessly(self):
+        # An AUTH user name with an ANSI sequence that would erase the line
+        # and write a forged one, locked out: moatctl lists it escaped.
+        user = "mallory\x1b[2K\rnothing is locked"
+        with authlock_exim(user_threshold=2) as ex:
+            for i in range(3):
+                c = ex.smtp("127.0.67.1")
+                c.ehlo()
+                c.auth_plain(user, "guess%d" % i)
+                c.quit()
+            for args in (["authlock", "list"], ["authlock", "show", user]):
+                r = ex.moatctl(*args)
+                self.assertNotIn("\x1b", r.stdout + r.stderr, args)
+                self.assertNotIn("\r", r.stdout, args)
+            listed = ex.moatctl("authlock", "list")
+            self.assertEqual(listed.returncode, 1, listed.stdout)      # something is locked
+            self.assertIn("mallory\\x1b[2k\\x0dnothing is locked", listed.stdout)
+
     def simultaneous_wrong_passwords(self, store, redis=None):
         # 16 sessions from one address, each holding its AUTH until all are
         # connected, then sending it at once: ip_threshold 3 is crossed by

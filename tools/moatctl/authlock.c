@@ -80,7 +80,7 @@ static int print_block(const char *key, void *arg)
         ctl_json_string(stdout, subject);
         printf(",\"until\":%ld}", until);
     } else {
-        printf("%-50s until %s", subject, ctime(&(time_t){until}));
+        printf("%-50s until %s", ctl_safe(subject), ctime(&(time_t){until}));
     }
     l->n++;
     return 0;
@@ -166,7 +166,7 @@ static void fact_str(report *r, const char *name, const char *value)
         printf("%s\"%s\":", r->n ? "," : "{", name);
         ctl_json_string(stdout, value);
     } else {
-        printf("%-22s %s\n", name, value);
+        printf("%-22s %s\n", name, ctl_safe(value));
     }
     r->n++;
 }

@@ -158,8 +158,9 @@ static void print_result(const ctl_env *env, const char *domain, const probe_res
             printf(",\"ms\":%ld", r->ms);
         printf("}\n");
     } else {
-        printf("%s: %s%s (%s)%s%s\n", domain, probe_verdict_name(r->verdict),
-               r->cached ? ", cached" : "", r->detail, r->host[0] ? " host " : "", r->host);
+        printf("%s: %s%s (%s)%s%s\n", ctl_safe(domain), probe_verdict_name(r->verdict),
+               r->cached ? ", cached" : "", ctl_safe(r->detail), r->host[0] ? " host " : "",
+               ctl_safe(r->host));
     }
 }
 
@@ -204,7 +205,8 @@ static int list_one(const char *key, void *arg)
 
     if (catchall_probe_cached(lc->rt, domain, time(NULL), &r, &expires, &why) == 1) {
         if (!lc->env->json)
-            printf("%s: %s (%s) until %lld\n", domain, probe_verdict_name(r.verdict), r.detail,
+            printf("%s: %s (%s) until %lld\n", ctl_safe(domain), probe_verdict_name(r.verdict),
+                   ctl_safe(r.detail),
                    (long long)expires);
         else {
             printf("%s", lc->n ? "," : "");

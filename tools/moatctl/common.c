@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "log.h"
 
 /* root_again - at exit, the root ids ctl_become_store_owner set aside: what
  * runs after main (LeakSanitizer's check in sanitizer builds) runs as the
@@ -85,6 +86,15 @@ moat_runtime *ctl_runtime(const ctl_env *env)
     return rt;
 }
 
+const char *ctl_safe(const char *s)
+{
+    static char bufs[4][2048];
+    static unsigned next;
+    char *b = bufs[next++ % 4];
+
+    return moat_log_field(s, b, sizeof bufs[0]);
+}
+
 void ctl_json_string(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -92,7 +102,7 @@ void ctl_json_string(FILE *out, const char *s)
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\')
             fprintf(out, "\\%c", c);
-        else if (c < 0x20)
+        else if (c < 0x20 || c == 0x7f)
             fprintf(out, "\\u%04x", c);
         else
             fputc(c, out);

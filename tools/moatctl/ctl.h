@@ -42,6 +42,15 @@ moat_runtime *ctl_runtime(const ctl_env *env);
  */
 int ctl_run_exim(const ctl_env *env, const char *const *args, char *out, size_t cap);
 
+/*
+ * ctl_safe - s fit for a terminal: what came from the store (and so, often,
+ * from an SMTP client: an AUTH user name, a sender, a probed domain) with
+ * control characters, DEL, backslash, <, > and " as \xNN, so no escape
+ * sequence reaches the admin's terminal and no value forges a line. Returns
+ * one of a few rotating buffers: valid until the fourth call after.
+ */
+const char *ctl_safe(const char *s);
+
 /* ctl_json_string - print s as a JSON string literal */
 void ctl_json_string(FILE *out, const char *s);
 

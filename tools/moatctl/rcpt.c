@@ -149,8 +149,8 @@ static int near_misses(const ctl_env *env)
             ctl_json_string(stdout, l.rows[i].suggestion);
             printf(",\"count\":%ld}", l.rows[i].count);
         } else {
-            printf("%6ld  %-40s (closest: %s)\n", l.rows[i].count, l.rows[i].address,
-                   l.rows[i].suggestion);
+            printf("%6ld  %-40s (closest: %s)\n", l.rows[i].count, ctl_safe(l.rows[i].address),
+                   ctl_safe(l.rows[i].suggestion));
         }
     }
     if (env->json)
