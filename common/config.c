@@ -28,15 +28,46 @@
 /* The first error libconfuse reports during one load (one load at a time). */
 static char load_error[MOAT_ERR_MAX];
 static const char *load_path;
+static const cfg_opt_t *load_root;    /* the root options while a file is parsed */
 
 /* capture_error - libconfuse error callback: keep the first message */
+/*
+ * section_path - "catchall: probe" for a section nested in a module's
+ * (libconfuse keeps no parent pointer: the parent is the one top-level
+ * section whose options hold a section of that name), the name alone for a
+ * top-level section, NULL for the root
+ */
+static const char *section_path(const cfg_t *cfg, char *out, size_t cap)
+{
+    const char *parent = NULL;
+    size_t i, k;
+
+    if (cfg == NULL || cfg->name == NULL || strcmp(cfg->name, "root") == 0)
+        return NULL;
+    for (i = 0; load_root && load_root[i].name; i++) {
+        const cfg_opt_t *sub = load_root[i].subopts;
+        if (load_root[i].type != CFGT_SEC || strcmp(load_root[i].name, cfg->name) == 0)
+            continue;
+        for (k = 0; sub && sub[k].name; k++)
+            if (sub[k].type == CFGT_SEC && strcmp(sub[k].name, cfg->name) == 0)
+                parent = parent ? "" : load_root[i].name;   /* "": more than one has it */
+    }
+    if (parent && *parent)
+        snprintf(out, cap, "%s: %s%s%s%s", parent, cfg->name, cfg->title ? " \"" : "",
+                 cfg->title ? cfg->title : "", cfg->title ? "\"" : "");
+    else
+        snprintf(out, cap, "%s%s%s%s", cfg->name, cfg->title ? " \"" : "",
+                 cfg->title ? cfg->title : "", cfg->title ? "\"" : "");
+    return out;
+}
+
 static void capture_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
-    char msg[MOAT_ERR_MAX];
+    char msg[MOAT_ERR_MAX], where[160];
     const char *file = cfg && cfg->filename ? cfg->filename
                      : load_path ? load_path : "moat.conf";
     int line = cfg ? cfg->line : 0;
-    const char *section = cfg && cfg->name && strcmp(cfg->name, "root") != 0 ? cfg->name : NULL;
+    const char *section = section_path(cfg, where, sizeof where);
 
     if (load_error[0])
         return;
@@ -518,8 +549,10 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
         goto fail;
     blank_comments(text);
     load_path = path;
+    load_root = root;
     rc = cfg_parse_buf(c->cfg, text);
     load_path = NULL;
+    load_root = NULL;
     free(text);
     if (rc != CFG_SUCCESS) {
         snprintf(err, errlen, "%s", load_error[0] ? load_error : "parse error");

@@ -15,8 +15,14 @@
 
 #include "config.h"
 
+static cfg_opt_t demo_inner_opts[] = {
+    MOAT_CFG_DURATION("pause", 5),
+    CFG_END()
+};
+
 static cfg_opt_t demo_opts[] = {
     MOAT_MODULE_OPTS,
+    CFG_SEC("inner", demo_inner_opts, CFGF_NONE),
     MOAT_CFG_DURATION("window", 600),
     MOAT_CFG_SIZE("limit", 1024),
     CFG_STR("policy", "accept", CFGF_NONE),
@@ -310,6 +316,17 @@ static void durations_parse(void **state)
     assert_int_equal(v, 2L << 30);
 }
 
+/* nested_errors_name_their_module - "demo: inner: pause", not "inner: pause" */
+static void nested_errors_name_their_module(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = load("demo {\n  inner {\n    pause = soon\n  }\n}\n", err);
+
+    (void)state;
+    assert_null(c);
+    assert_non_null(strstr(err, ":3: demo: inner: pause: 'soon' is not a duration"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +341,7 @@ int main(void)
         cmocka_unit_test_teardown(syntax_error_has_line, teardown),
         cmocka_unit_test_teardown(relative_store_path_is_refused, teardown),
         cmocka_unit_test(missing_file_is_reported),
+        cmocka_unit_test(nested_errors_name_their_module),
         cmocka_unit_test_teardown(redis_password_comes_from_file, teardown),
         cmocka_unit_test_teardown(salvage_finds_defer_in_a_broken_file, teardown),
         cmocka_unit_test_teardown(registry_loads_every_module, teardown),
