@@ -187,7 +187,8 @@ static int print_history(const char *key, const char *note, time_t expires, void
         ctl_json_string(stdout, when);
         printf("}");
     } else {
-        printf("%-56s %-24s %s\n", ctl_safe(key), ctl_safe(note), expires ? when : "(sliding window)");
+        printf("%-56s %-24s %s%s\n", ctl_safe(key), ctl_safe(note), expires ? "expires " : "",
+               expires ? when : "(a counter: sliding window)");
     }
     h->n++;
     return 0;

@@ -204,10 +204,14 @@ static int list_one(const char *key, void *arg)
     const char *why;
 
     if (catchall_probe_cached(lc->rt, domain, time(NULL), &r, &expires, &why) == 1) {
-        if (!lc->env->json)
-            printf("%s: %s (%s) until %lld\n", ctl_safe(domain), probe_verdict_name(r.verdict),
-                   ctl_safe(r.detail),
-                   (long long)expires);
+        if (!lc->env->json) {
+            char when[32] = "?";
+            struct tm tm;
+            if (gmtime_r(&expires, &tm))
+                strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            printf("%s: %s (%s), cached until %s\n", ctl_safe(domain),
+                   probe_verdict_name(r.verdict), ctl_safe(r.detail), when);
+        }
         else {
             printf("%s", lc->n ? "," : "");
             fflush(stdout);
@@ -233,6 +237,8 @@ static int list(const ctl_env *env)
     }
     if (env->json)
         printf("]\n");
+    else if (lc.n == 0)
+        printf("no domain's verdict is cached\n");
     return CTL_OK;
 }
 

@@ -275,11 +275,13 @@ int ctl_rcpt(const ctl_env *env, int argc, char **argv)
         moat_runtime *rt = ctl_runtime(env);
         if (rt == NULL)
             return CTL_USAGE;
-        if (rcpt_unblock(rt, argv[2]) != 0) {
+        int was = block_active(rt->store, "rcpt", argv[2], time(NULL), NULL);
+        if (was < 0 || rcpt_unblock(rt, argv[2]) != 0) {
             fprintf(stderr, "moatctl rcpt unblock: %s\n", moat_store_last_error(rt->store));
             return CTL_USAGE;
         }
-        printf("%s unblocked, its counts forgotten\n", argv[2]);
+        printf(was ? "%s unblocked, its counts forgotten\n"
+                   : "%s was not blocked; its counts are forgotten\n", ctl_safe(argv[2]));
         return CTL_OK;
     }
     if (strcmp(argv[1], "list") == 0 && argc == 2)
