@@ -598,9 +598,95 @@ static void read_end(lmdb_state *ls, MDB_txn *txn)
  */
 typedef int (*write_fn)(MDB_txn *txn, lmdb_state *ls, void *arg);
 
+/*
+ * What a full map gives up, least valuable first: records strangers create
+ * and moat can do without - autoreply's per-message history and learnt
+ * correspondents, near misses, cached directory and probe answers, then
+ * the once-per-period memory of replies. Blocks, locks, offences, the
+ * counters of attacks and the suspects that get no NDR stay.
+ */
+static const char *const expendable[] = {
+    "autoreply:never:", "autoreply:got:", "autoreply:ours:", "autoreply:known:",
+    "rcpt:near:", "rcpt:ldap:", "catchall:probe:", "autoreply:sent:",
+};
+#define EXPENDABLE_CLASSES (sizeof expendable / sizeof expendable[0])
+/* Small transactions: LMDB reuses the pages one commit frees only after the
+ * next commit, so the room made shows up while the eviction goes on. */
+#define EVICT_BATCH 16
+
+/* evict_class - delete every record under prefix, in short transactions; how many */
+static int evict_class(lmdb_state *ls, const char *prefix, uint64_t *removed)
+{
+    size_t pl = strlen(prefix);
+    int rc, n;
+
+    do {
+        MDB_txn *txn;
+        MDB_cursor *cur;
+        MDB_val k = {pl, (void *)prefix}, v;
+        int op = MDB_SET_RANGE;
+
+        if ((rc = txn_begin(ls, 0, &txn)) != 0)
+            return rc;
+        if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+        /* after mdb_cursor_del the cursor stands on the next record, which MDB_NEXT returns */
+        for (n = 0; n < EVICT_BATCH && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0;
+             op = MDB_NEXT, n++) {
+            if (k.mv_size < pl || memcmp(k.mv_data, prefix, pl) != 0)
+                break;
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                break;
+            (*removed)++;
+        }
+        mdb_cursor_close(cur);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+        if ((rc = mdb_txn_commit(txn)) != 0)
+            return rc;
+    } while (n == EVICT_BATCH);
+    return 0;
+}
+
+/*
+ * make_room - the map is full: drop expired records, then the expendable
+ * classes one by one; *next is the class to give up next. 1 when something
+ * was removed (try the write again), 0 when nothing is left to give up.
+ */
+static int make_room(lmdb_state *ls, time_t now, size_t *next)
+{
+    const char *path = "?";
+    uint64_t removed = 0;
+
+    (void)mdb_env_get_path(ls->env, &path);
+
+    if (*next == 0 && sweep_all(ls, now, &removed) == 0 && removed > 0) {
+        *next = 1;
+        return 1;
+    }
+    for (*next = *next ? *next : 1; *next <= EXPENDABLE_CLASSES; (*next)++) {
+        removed = 0;
+        if (evict_class(ls, expendable[*next - 1], &removed) != 0)
+            return 0;
+        if (removed > 0) {
+            moat_log(MOAT_LOG_ERROR, "moat store: LMDB map of %s is full: removed %llu "
+                     "records under %s to keep blocks, locks and counters (raise store "
+                     "{ map_size })", path, (unsigned long long)removed, expendable[*next - 1]);
+            (*next)++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
 {
-    int attempt, rc = 0;
+    size_t next = 0;
+    int rc = 0;
 
     if (ls->batch) {
         if (ls->batch_rc == 0 && (ls->batch_rc = fn(ls->batch, ls, arg)) == 0)
@@ -608,10 +694,9 @@ static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
         return ls->batch_rc;
     }
 
-    for (attempt = 0; attempt < 2; attempt++) {
+    for (;;) {
         MDB_txn *txn;
         sweep_meta m;
-        uint64_t removed;
         int claimed = 0;
 
         if ((rc = txn_begin(ls, 0, &txn)) != 0)
@@ -625,12 +710,9 @@ static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
             mdb_txn_abort(txn);
         if (rc == 0 && claimed)
             auto_sweep(ls, now, &m);
-        if (rc != MDB_MAP_FULL || attempt > 0)
-            return rc;
-        if (sweep_all(ls, now, &removed) != 0 || removed == 0)
+        if (rc != MDB_MAP_FULL || !make_room(ls, now, &next))
             return rc;
     }
-    return rc;
 }
 
 struct counter_op {
@@ -1068,7 +1150,7 @@ static store_status lmdb_batch_end(moat_store *st)
     lmdb_state *ls = st->impl;
     MDB_txn *txn;
     sweep_meta m;
-    uint64_t removed;
+    size_t next = 0;
     int rc, claimed = 0;
 
     if (ls == NULL || ls->batch == NULL)
@@ -1078,16 +1160,18 @@ static store_status lmdb_batch_end(moat_store *st)
     rc = ls->batch_rc;
     if (rc == 0 && ls->batch_now != 0)
         rc = sweep_claim(txn, ls, ls->batch_now, &m, &claimed);
-    if (rc == 0) {
+    if (rc == 0)
         rc = mdb_txn_commit(txn);
-    } else {
+    else
         mdb_txn_abort(txn);
-        return ls->batch_rc ? STORE_ERROR : fail_rc(st, "commit", "batch", rc);
-    }
     if (rc == 0 && claimed)
         auto_sweep(ls, ls->batch_now, &m);
-    if (rc == MDB_MAP_FULL)   /* room for the next writes; these are lost */
-        (void)sweep_all(ls, ls->batch_now, &removed);
+    /* A full map: this batch is lost; make room for the next writes (an
+     * expired record or an expendable class, and once more). */
+    if (rc == MDB_MAP_FULL && make_room(ls, ls->batch_now ? ls->batch_now : time(NULL), &next))
+        (void)make_room(ls, ls->batch_now ? ls->batch_now : time(NULL), &next);
+    if (rc != 0 && ls->batch_rc == rc && rc != MDB_MAP_FULL)
+        return STORE_ERROR;                            /* reported when it happened */
     return rc == 0 ? STORE_OK : fail_rc(st, "commit", "batch", rc);
 }
 

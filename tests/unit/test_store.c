@@ -520,6 +520,48 @@ static void lmdb_full_map_is_an_error_reported_once(void **state)
     moat_store_free(st);
 }
 
+/*
+ * lmdb_full_map_gives_up_strangers_records_first - a flood of what strangers
+ * create (autoreply's per-message history) fills a small map: the map
+ * gives those up, never a block or a counter, and every write of a block
+ * or a counter still succeeds; one error line says what went
+ */
+static void lmdb_full_map_gives_up_strangers_records_first(void **state)
+{
+    fixture *f = *state;
+    moat_store_config small = f->cfg;
+    moat_store *st;
+    time_t t0 = time(NULL);
+    char value[4096], key[64];
+    uint64_t n = 0;
+    int i, errors = 0;
+
+    snprintf(small.path, sizeof small.path, "%s/flooded", f->dir);
+    small.map_size = 1024UL * 1024;
+    st = moat_store_new(&small);
+    assert_int_equal(moat_store_set(st, "rcpt:block:192.0.2.9", "600", 3, 3600, t0), STORE_OK);
+    memset(value, 'v', sizeof value);
+    log_lines = 0;
+    moat_log_set_sink(count_lines);
+    moat_log_once_reset();
+    for (i = 0; i < 1000; i++) {                       /* 4 MB into a 1 MB map */
+        snprintf(key, sizeof key, "autoreply:never:%d@flood.test", i);
+        errors += moat_store_set(st, key, value, sizeof value, 3600, t0) != STORE_OK;
+    }
+    for (i = 0; i < 50; i++) {
+        snprintf(key, sizeof key, "rcpt:ip:198.51.100.%d", i);
+        errors += moat_store_counter_add(st, key, 3600, 1, t0, NULL) != STORE_OK;
+    }
+    moat_log_set_sink(NULL);
+    assert_int_equal(errors, 0);                       /* not one write refused */
+    assert_true(log_lines >= 1);                       /* "map ... is full: removed ..." */
+    assert_int_equal(moat_store_get(st, "rcpt:block:192.0.2.9", NULL, 0, NULL, NULL, t0),
+                     STORE_OK);
+    assert_int_equal(moat_store_counter_get(st, "rcpt:ip:198.51.100.7", 3600, t0, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    moat_store_free(st);
+}
+
 /* mount_tmpfs - a tmpfs of the given size on dir; 0, or -1 where mounting is not allowed */
 static int mount_tmpfs(const char *dir, const char *size)
 {
@@ -1115,6 +1157,7 @@ int main(void)
     };
     const struct CMUnitTest lmdb_only[] = {
         cmocka_unit_test(lmdb_full_map_is_an_error_reported_once),
+        cmocka_unit_test(lmdb_full_map_gives_up_strangers_records_first),
         cmocka_unit_test(lmdb_damaged_file_is_moved_aside),
         cmocka_unit_test(lmdb_damaged_environment_is_replaced),
         cmocka_unit_test(lmdb_map_grown_by_another_process_is_adopted),

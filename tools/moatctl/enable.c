@@ -271,7 +271,14 @@ typedef struct store_report {
     double map_used;      /* LMDB: share of the map in use, -1 unknown */
 } store_report;
 
-/* lmdb_use - share of the LMDB map in use (read-only), -1 when unknown */
+/* A map this full has begun, or is about to begin, giving up records (docs/store.md). */
+#define MAP_NEARLY_FULL 0.9
+
+/*
+ * lmdb_use - share of the LMDB map in use (read-only), -1 when unknown:
+ * the pages the data holds (branch, leaf, overflow) and the two meta
+ * pages, not the high-water mark (pages freed below it are used again)
+ */
 static double lmdb_use(const char *dir)
 {
     MDB_env *env;
@@ -283,7 +290,8 @@ static double lmdb_use(const char *dir)
         return -1;
     if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0) == 0 &&
         mdb_env_info(env, &info) == 0 && mdb_env_stat(env, &st) == 0 && info.me_mapsize > 0)
-        used = (double)(info.me_last_pgno + 1) * st.ms_psize / (double)info.me_mapsize;
+        used = (double)(st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages + 2) *
+               st.ms_psize / (double)info.me_mapsize;
     mdb_env_close(env);
     return used;
 }
@@ -445,7 +453,7 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
     if (cfg)
         moat_config_free(cfg);
     store_health(env, &sr);
-    if (!sr.ok)
+    if (!sr.ok || sr.map_used >= MAP_NEARLY_FULL)
         problems++;
     layout = !have_deb ? "not Debian's generated configuration" : d.split ? "split" : "unsplit";
     running_config(&d, env->exim_config, exim_conf, sizeof exim_conf);
@@ -504,6 +512,9 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
             printf("%s", sr.error);
         if (sr.map_used >= 0)
             printf("; LMDB map %.1f%% used", sr.map_used * 100);
+        if (sr.map_used >= MAP_NEARLY_FULL)
+            printf(" - NEARLY FULL: moat gives up autoreply history and caches to keep blocks "
+                   "and counters; raise store { map_size }");
         printf("\n%-10s %-5s %-6s %-9s %-11s %s\n", "module", "exim", "wired", "moat.conf",
                "module file", "state");
         for (i = 0; i < n; i++) {
