@@ -116,7 +116,15 @@ DEB_PACKAGES := build-essential pkg-config libconfuse-dev liblmdb-dev lmdb-utils
     libhiredis-dev libldap-dev libmaxminddb-dev mmdb-bin libcdb-dev libcmocka-dev libssl-dev \
     exim4-daemon-heavy exim4-dev redis-server slapd ldap-utils swaks python3 \
     python3-aiosmtpd dnsmasq-base libmaxmind-db-writer-perl clang \
-    libclang-rt-14-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox
+    libclang-rt-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox \
+    dovecot-core debootstrap $(DEB_PACKAGES_$(DEB_CODENAME))
+
+# Names that exist on every supported release (bookworm, trixie): the
+# unversioned clang/libclang-rt-dev follow each release's default LLVM (14, 19).
+# A name only one release has goes in DEB_PACKAGES_<codename>.
+DEB_CODENAME := $(shell . /etc/os-release 2>/dev/null && echo $$VERSION_CODENAME)
+DEB_PACKAGES_bookworm :=
+DEB_PACKAGES_trixie :=
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
