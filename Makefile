@@ -172,7 +172,7 @@ asan-unit:
 # the set-user-id bit so that its re-executed delivery and submission
 # processes keep LD_PRELOAD too (tests/integration/harness.py). Not
 # test_package.py: it tests the .deb, whose modules are the plain build.
-ASAN_TESTS ?= test_foundation.py test_rcpt.py test_authlock.py test_catchall.py test_autoreply.py \
+ASAN_TESTS ?= test_foundation.py test_rcpt.py test_authlock.py test_authlock_events.py test_catchall.py test_autoreply.py \
               test_faults.py test_load.py
 
 asan-integration:
