@@ -6,6 +6,9 @@
 #   make run        a real Exim on 127.0.0.1:$(PORT) with every module on
 #   make check      unit tests, integration tests against a real Exim, the
 #                   export test, the unit tests again under ASan+UBSan
+#   make check-trixie, make check-bookworm
+#                   make deps && make check on that Debian release, in a
+#                   chroot kept under /var/cache/moat-ci (.ci/debian-chroot)
 #   make bench      benchmarks (ratios against plain Exim in the same run)
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each
 #   make install    into $(DESTDIR)$(PREFIX)
@@ -65,7 +68,7 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 # Link order: module logic, the registry (module schemas), common, libraries.
 ALL_LIBS = $(LOGIC_LIBS) $(BUILD)/lib/libmoat_common.a
 
-.PHONY: all deps run check unit integration export-test asan-unit bench fuzz \
+.PHONY: all deps run check check-trixie check-bookworm unit integration export-test asan-unit bench fuzz \
         fuzz-smoke scenarios install clean deb distclean lint asan-integration
 .DEFAULT_GOAL := all
 
@@ -152,6 +155,13 @@ check: deps
 	$(MAKE) asan-unit
 	$(MAKE) asan-integration
 	$(MAKE) fuzz-smoke
+
+# The whole check on another supported release: Exim 4.98 on trixie, 4.96 on
+# bookworm. As root; the first run debootstraps (a few minutes), later ones
+# reuse the chroot (rebuilt after MOAT_CI_MAX_AGE_DAYS, default 7, or when broken).
+check-trixie check-bookworm: check-%:
+	@command -v debootstrap >/dev/null || $(MAKE) deps
+	.ci/debian-chroot $* 'make deps && make check'
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
