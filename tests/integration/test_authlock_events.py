@@ -87,6 +87,12 @@ class AuthFailEventTest(unittest.TestCase):
         ex = Exim(modules=["authlock"])
         ex.prepare()
         ex.write_moat_conf(CONF.replace("ip_threshold = 4", "ip_threshold = 50"))
+        # The snippets chose the mechanism by Exim's version at config time.
+        main_event = ex.exim("-bP", "event_action").stdout
+        if HAS_AUTH_FAIL_EVENT:
+            self.assertIn("moat_authlock_authfail", main_event)
+        else:
+            self.assertNotIn("moat_authlock_authfail", main_event)
         with ex:
             c = ex.smtp("127.0.21.72")
             c.ehlo()
