@@ -7,6 +7,9 @@
 #   make run        a real Exim on 127.0.0.1:$(PORT) with every module on
 #   make check      unit tests, integration tests against a real Exim, the
 #                   export test, the unit tests again under ASan+UBSan
+#   make check-trixie, make check-bookworm
+#                   make deps && make check on that Debian release, in a
+#                   chroot kept under /var/cache/moat-ci (.ci/debian-chroot)
 #   make bench      benchmarks (ratios against plain Exim in the same run)
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each
 #   make install    into $(DESTDIR)$(PREFIX)
@@ -68,7 +71,7 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 # Link order: module logic, the registry (module schemas), common, libraries.
 ALL_LIBS = $(LOGIC_LIBS) $(BUILD)/lib/libmoat_common.a
 
-.PHONY: all deps run check unit integration export-test asan-unit bench fuzz fuzzlib \
+.PHONY: all deps run check check-trixie check-bookworm unit integration export-test asan-unit bench fuzz fuzzlib \
         fuzz-smoke scenarios install clean deb distclean lint asan-integration
 .DEFAULT_GOAL := all
 
@@ -119,8 +122,15 @@ DEB_PACKAGES := build-essential pkg-config libconfuse-dev liblmdb-dev lmdb-utils
     libhiredis-dev libldap-dev libmaxminddb-dev mmdb-bin libcdb-dev libcmocka-dev libssl-dev \
     exim4-daemon-heavy exim4-dev redis-server slapd ldap-utils swaks python3 \
     python3-aiosmtpd dnsmasq-base libmaxmind-db-writer-perl clang \
-    libclang-rt-14-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox fail2ban
-DEB_PACKAGES += openssl
+    libclang-rt-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox fail2ban openssl \
+    dovecot-core debootstrap $(DEB_PACKAGES_$(DEB_CODENAME))
+
+# Names that exist on every supported release (bookworm, trixie): the
+# unversioned clang/libclang-rt-dev follow each release's default LLVM (14, 19).
+# A name only one release has goes in DEB_PACKAGES_<codename>.
+DEB_CODENAME := $(shell . /etc/os-release 2>/dev/null && echo $$VERSION_CODENAME)
+DEB_PACKAGES_bookworm :=
+DEB_PACKAGES_trixie :=
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -149,6 +159,13 @@ check: deps
 	$(MAKE) asan-integration
 	$(MAKE) fuzz-smoke
 
+# The whole check on another supported release: Exim 4.98 on trixie, 4.96 on
+# bookworm. As root; the first run debootstraps (a few minutes), later ones
+# reuse the chroot (rebuilt after MOAT_CI_MAX_AGE_DAYS, default 7, or when broken).
+check-trixie check-bookworm: check-%:
+	@command -v debootstrap >/dev/null || $(MAKE) deps
+	.ci/debian-chroot $* 'make deps && make check'
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -168,7 +185,8 @@ asan-unit:
 # the set-user-id bit so that its re-executed delivery and submission
 # processes keep LD_PRELOAD too (tests/integration/harness.py). Not
 # test_package.py: it tests the .deb, whose modules are the plain build.
-ASAN_TESTS ?= test_foundation.py test_rcpt.py test_authlock.py test_catchall.py test_autoreply.py test_hostile.py \
+ASAN_TESTS ?= test_foundation.py test_rcpt.py test_authlock.py test_authlock_events.py test_catchall.py \
+              test_autoreply.py test_hostile.py test_attacks.py \
               test_faults.py test_load.py
 
 asan-integration:

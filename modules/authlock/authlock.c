@@ -542,6 +542,32 @@ int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user_i
     return 0;
 }
 
+int authlock_attempt_failed(moat_runtime *rt, const char *ip, const char *user, time_t now,
+                            moat_verdict *v, const char **why)
+{
+    ctx c = context(rt, now, why);
+    authlock_location loc;
+    const char *locked = NULL;
+    int failed;
+
+    if (user != NULL && user[0] != '\0')
+        return authlock_session_failed(rt, ip, user, now, v, why);
+    verdict_init(v, "accept");
+    if (authlock_in_networks(c.sec, "exempt_networks", ip))
+        return 0;
+    locate(&c, ip, &loc);
+    (void)moat_store_batch_begin(rt->store);
+    failed = client_failure(&c, &loc, &locked) != 0;
+    if (moat_store_batch_end(rt->store) != STORE_OK || failed) {
+        *why = moat_store_last_error(rt->store);
+        return -1;
+    }
+    verdict_add(v, "reason", locked ? locked : "failure_recorded");
+    if (locked)
+        log_decision(&c, v, &loc, NULL, -1);
+    return 0;
+}
+
 /* forget - delete the keys fmt(a) of a subject being unlocked */
 static int forget(moat_store *st, const char *const *fmts, const char *a)
 {

@@ -7,7 +7,8 @@
  * clients, denied countries, the tarpit), the verdict on credentials (the
  * authenticator's server_condition wrapper: during a lockout even the right
  * password fails), and after the session (quit ACLs, for authenticators
- * whose failures the wrapper cannot see).
+ * whose failures the wrapper cannot see) or, on Exim 4.97+, at each failed
+ * attempt (the auth:fail event).
  */
 #ifndef MOAT_AUTHLOCK_H
 #define MOAT_AUTHLOCK_H
@@ -43,6 +44,14 @@ int authlock_credentials(moat_runtime *rt, const char *ip, const char *user,
  * $authenticated_fail_id (" (set_id=NAME)" as Exim 4.96 gives it, or NAME).
  */
 int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user, time_t now,
+                            moat_verdict *v, const char **why);
+
+/*
+ * authlock_attempt_failed - one failed AUTH attempt as Exim 4.97+'s auth:fail
+ * event reports it, for any authenticator: counted for the client, and for
+ * the user when $authenticated_fail_id names one (as authlock_session_failed).
+ */
+int authlock_attempt_failed(moat_runtime *rt, const char *ip, const char *user, time_t now,
                             moat_verdict *v, const char **why);
 
 /* authlock_unlock - lift locks of an IP, network ("a.b.c.0/24"), ASN ("AS64500") or user */

@@ -11,6 +11,8 @@
  *   acl_smtp_quit / acl_smtp_notquit:
  *                      moat_authlock_quit    {CONFIG}{$sender_host_address}{$authenticated_fail_id}
  *   acl_smtp_rcpt:     moat_authlock_submit  {CONFIG}{$authenticated_id}{RCPT}{$rcpt_count}
+ *   main event_action, auth:fail (Exim 4.97+):
+ *                      moat_authlock_authfail {CONFIG}{$sender_host_address}{$authenticated_fail_id}
  *   smtp transport event_action (msg:fail:delivery, msg:rcpt:defer):
  *                      moat_authlock_event   {CONFIG}{$event_name}{$authenticated_id}
  *                                            {$local_part@$domain}{$event_data}
@@ -21,11 +23,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "authlock/authlock.h"
 #include "authlock/containment.h"
 #include "authlock/rejects.h"
 #include "exim_glue.h"
+
+/*
+ * The failed attempt that moat_authlock_check has counted already: Exim raises
+ * auth:fail right after that server_condition fails, in the same connection
+ * process, and moat_authlock_authfail must not count it a second time. Set
+ * with the process's pid (a forked child starts without it), cleared by the
+ * event that consumes it and before every AUTH command.
+ */
+static pid_t counted_by_check;
 
 /* before - the connect and AUTH ACL entry points share everything but the moment */
 static int before(uschar **yield, int argc, uschar *argv[], const char *entry, int at_connect)
@@ -34,6 +46,8 @@ static int before(uschar **yield, int argc, uschar *argv[], const char *entry, i
     const char *why = NULL;
     int rc;
 
+    if (!at_connect)
+        counted_by_check = 0;
     if (moat_call_begin(&call, "authlock", entry, yield, argc, argv, 2, at_connect ? 2 : 4,
                         at_connect ? "CONFIG IP" : "CONFIG IP [PORT TLS]") != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
@@ -86,6 +100,33 @@ MOAT_EXPORT int moat_authlock_check(uschar **yield, int argc, uschar *argv[])
         moat_call_fault(&call, why ? why : "authlock: store error");
         verdict_init(&call.verdict, real_ok ? "accept" : "deny");
         verdict_add(&call.verdict, "reason", "moat_error");
+    } else if (strstr(call.verdict.text, "action=accept") != call.verdict.text) {
+        counted_by_check = getpid();
+    }
+    return moat_call_end(&call, yield);
+}
+
+/*
+ * moat_authlock_authfail {CONFIG}{$sender_host_address}{$authenticated_fail_id}
+ * (the main event_action on auth:fail, Exim 4.97+): a failed AUTH attempt of
+ * any authenticator, unless moat_authlock_check has just counted it.
+ */
+MOAT_EXPORT int moat_authlock_authfail(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+    const char *why = NULL;
+    int counted = counted_by_check != 0 && counted_by_check == getpid();
+
+    counted_by_check = 0;
+    if (moat_call_begin(&call, "authlock", "moat_authlock_authfail", yield, argc, argv, 3, 3,
+                        "CONFIG IP AUTHENTICATED_FAIL_ID") != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    if (counted) {
+        verdict_init(&call.verdict, "accept");
+        verdict_add(&call.verdict, "reason", "counted_by_check");
+    } else if (authlock_attempt_failed(call.rt, moat_arg(&call, 1), moat_arg(&call, 2),
+                                       time(NULL), &call.verdict, &why) != 0) {
+        moat_call_fault(&call, why ? why : "authlock: store error");
     }
     return moat_call_end(&call, yield);
 }

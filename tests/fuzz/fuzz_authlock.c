@@ -87,6 +87,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!verdict_get(v.text, "action", action, sizeof action))
             abort();
     }
+    /* the auth:fail event (Exim 4.97+): the same, with or without a user name */
+    if (authlock_attempt_failed(runtime(), ip, size % 3 ? user : "", 1800000000, &v, &why) == 0) {
+        char action[16];
+        if (!verdict_get(v.text, "action", action, sizeof action))
+            abort();
+    }
     /* the transport event: a remote server's answer, counted or not */
     (void)authlock_remote_rejection("msg:rcpt:defer", password);
     if (authlock_rejected(runtime(), size % 2 ? "msg:fail:delivery" : "msg:rcpt:defer", "fuzz",

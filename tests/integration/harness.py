@@ -115,6 +115,13 @@ ASAN_PRELOAD = "/usr/lib/x86_64-linux-gnu/libasan.so.8 /usr/lib/x86_64-linux-gnu
 _live = []
 
 
+def exim_version():
+    """The installed Exim's version as a tuple of ints, (4, 96) or (4, 98, 2)."""
+    out = subprocess.run([EXIM, "-bV"], capture_output=True, text=True).stdout
+    m = re.search(r"Exim version (\d+(?:\.\d+)+)", out)
+    return tuple(int(n) for n in m.group(1).split(".")) if m else (0,)
+
+
 def _cleanup_all():
     for obj in list(_live):
         try:
@@ -931,10 +938,10 @@ class Exim:
                               env=self.exim_env())
 
     def queue(self):
-        """Message ids waiting in the queue."""
+        """Message ids waiting in the queue (16 characters up to Exim 4.96, 23 from 4.97)."""
         out = self.exim("-bp").stdout
-        return re.findall(r"^\s*\S+\s+\S+\s+([0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2})",
-                          out, re.M)
+        return re.findall(r"^\s*\S+\s+\S+\s+([0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}|"
+                          r"[0-9A-Za-z]{11}-[0-9A-Za-z]{4}))\s", out, re.M)
 
     def wait_queue_empty(self, timeout=15.0):
         deadline = time.time() + timeout

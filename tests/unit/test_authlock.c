@@ -279,6 +279,31 @@ static void failures_seen_only_at_quit_count_too(void **state)
     assert_string_not_equal(reason, "failure_recorded");
 }
 
+static void failed_attempts_from_the_auth_fail_event_count(void **state)
+{
+    moat_runtime *rt = runtime_with("ip_threshold = 3 spray_threshold = 100 user_threshold = 2");
+    moat_verdict v;
+    const char *why = NULL;
+    char reason[48] = "";
+    time_t t = 1800000000;
+
+    (void)state;
+    /* no user name (the exchange failed before one was known): the client still counts */
+    assert_int_equal(authlock_attempt_failed(rt, "203.0.113.80", "", t, &v, &why), 0);
+    verdict_get(v.text, "reason", reason, sizeof reason);
+    assert_string_equal(reason, "failure_recorded");
+    assert_int_equal(authlock_attempt_failed(rt, "203.0.113.80", NULL, t, &v, &why), 0);
+    assert_int_equal(authlock_attempt_failed(rt, "203.0.113.80", "", t, &v, &why), 0);
+    verdict_get(v.text, "reason", reason, sizeof reason);
+    assert_string_equal(reason, "ip_blocked");
+    /* a user name: counted for the user too, as at QUIT */
+    assert_int_equal(authlock_attempt_failed(rt, "203.0.113.81", "Judy", t, &v, &why), 0);
+    assert_int_equal(authlock_attempt_failed(rt, "203.0.113.82", "judy", t, &v, &why), 0);
+    verdict_get(v.text, "reason", reason, sizeof reason);
+    assert_string_equal(reason, "user_locked");
+    assert_string_equal(login(rt, "203.0.113.83", "judy", "right", 1, t, reason), "deny");
+}
+
 /* geo_runtime - a runtime whose GeoIP file maps the test networks */
 static moat_runtime *geo_runtime(const char *extra)
 {
@@ -808,6 +833,7 @@ int main(void)
         cmocka_unit_test(rejections_judged_against_a_floor_and_a_share),
         cmocka_unit_test(recipients_refused_by_remote_servers_contain_the_user),
         cmocka_unit_test(refusals_seen_at_rcpt_time_lock_too),
+        cmocka_unit_test(failed_attempts_from_the_auth_fail_event_count),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

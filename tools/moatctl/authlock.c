@@ -14,6 +14,7 @@
 #include "authlock/location.h"
 #include "block.h"
 #include "ctl.h"
+#include "exim_queue.h"
 #include "net.h"
 
 static int usage(void)
@@ -43,16 +44,16 @@ static int held(const ctl_env *env, const char *user)
     }
     snprintf(want, sizeof want, "X-Moat-Held: %s\n", user);
     for (line = strtok_r(queue, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char id[32];
+        char id[EXIM_MSGID_MAX];
+        int frozen;
         const char *args[] = {"-Mvh", id, NULL};
-        /* queue lines: " 25m  1.2K 1xVO7j-0002wx-0L <sender>" */
-        if (sscanf(line, "%*s %*s %31s", id) != 1 || strlen(id) != 16 || id[6] != '-')
+        if (exim_queue_line(line, id, &frozen) != 0)
             continue;
         if (ctl_run_exim(env, args, headers, sizeof headers) != 0)
             continue;
         if (strcasestr(headers, want) == NULL)
             continue;
-        printf("%s%s\n", id, strstr(line, "*** frozen ***") ? " frozen" : "");
+        printf("%s%s\n", id, frozen ? " frozen" : "");
         n++;
     }
     free(queue);
