@@ -10,7 +10,7 @@
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each
 #   make install    into $(DESTDIR)$(PREFIX)
 
-MODULES    := rcpt authlock catchall autoreply
+MODULES    := rcpt authlock catchall autoreply batv
 BUILD      ?= build
 PREFIX     ?= /usr
 SYSCONFDIR ?= /etc
