@@ -60,6 +60,24 @@ int batv_domain_policy(const moat_runtime *rt, const char *domain, batv_policy *
     return 1;
 }
 
+unsigned batv_domains(const moat_runtime *rt, const char **out, unsigned cap)
+{
+    cfg_t *sec = moat_config_module(rt->config, "batv");
+    unsigned i, n = 0;
+
+    for (i = 0; n < cap && i < moat_cfg_count(sec, "domains"); i++)
+        out[n++] = moat_cfg_nstr(sec, "domains", i);
+    for (i = 0; n < cap && i < cfg_size(sec, "domain"); i++) {
+        const char *t = cfg_title(cfg_getnsec(sec, "domain", i));
+        unsigned k;
+        for (k = 0; k < n && strcasecmp(out[k], t) != 0; k++)
+            ;
+        if (k == n)
+            out[n++] = t;
+    }
+    return n;
+}
+
 int batv_exempt(const moat_runtime *rt, const char *recipient)
 {
     cfg_t *sec = moat_config_module(rt->config, "batv");

@@ -31,6 +31,9 @@ const char *batv_keys_dir(const moat_runtime *rt);
 /* batv_domain_policy - 1 and *p when domain is a BATV domain, else 0 */
 int batv_domain_policy(const moat_runtime *rt, const char *domain, batv_policy *p);
 
+/* batv_domains - the BATV domains (domains, then domain sections' titles) into out; how many */
+unsigned batv_domains(const moat_runtime *rt, const char **out, unsigned cap);
+
 /* batv_exempt - whether recipient ("user@domain", or "@domain" when several) is exempt from signing */
 int batv_exempt(const moat_runtime *rt, const char *recipient);
 

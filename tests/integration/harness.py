@@ -6,7 +6,7 @@ Example::
     from harness import Exim, SmtpSink, message
 
     peer = SmtpSink().start()                       # a remote MX that records mail
-    with Exim(modules=["rcpt"],                     # default: all four modules
+    with Exim(modules=["rcpt"],                     # default: every module
               moat_conf="rcpt {\n  ip_threshold = 3\n}\n",
               routes={"other.test": ("127.0.0.1", peer.port)},
               extra_acl_rcpt="  warn log_message = verdict: $acl_m_moat_rcpt") as ex:
@@ -106,7 +106,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 EXIM = shutil.which("exim4") or "/usr/sbin/exim4"
 EXIM_USER = "Debian-exim"
-ALL_MODULES = ["rcpt", "authlock", "catchall", "autoreply"]
+ALL_MODULES = ["rcpt", "authlock", "catchall", "autoreply", "batv"]
 DEFAULT_USERS = ["postmaster", "alice", "bob", "carol"]
 DEFAULT_PASSWORDS = {"alice": "alice-demo-pw", "bob": "bob-demo-pw"}
 ASAN_PRELOAD = "/usr/lib/x86_64-linux-gnu/libasan.so.8 /usr/lib/x86_64-linux-gnu/libubsan.so.1"
@@ -475,6 +475,9 @@ remote_smtp:
   hosts_try_fastopen =
   connect_timeout = 5s
   command_timeout = 10s
+.ifdef MOAT_ENABLE_BATV
+  return_path = MOAT_BATV_RETURN_PATH
+.endif
 
 maildir:
   driver = appendfile
