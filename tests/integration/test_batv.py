@@ -150,7 +150,7 @@ class BatvTest(unittest.TestCase):
                            if m["rcpts"] == ["bob@remote.test"])
             self.assertEqual(kinds, ["<>", "carol@other.test"])     # aiosmtpd says <>
             # Local submission by our user is signed.
-            self.assertRegex(senders["dave@remote.test"], r"^prvs=0\d{9}=alice@example\.test$")
+            self.assertRegex(senders["dave@remote.test"], r"^prvs=0\d{3}[0-9a-f]{6}=alice@example\.test$")
 
     def test_grace_and_log_only(self):
         ex = batv_exim(extra="  grace = 1d\n")
