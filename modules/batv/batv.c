@@ -206,8 +206,8 @@ static void refuse(moat_verdict *v, const char *reason, int log_only, const char
     verdict_add(v, "xcode", "5.7.1");
     verdict_add(v, "reason", reason);
     verdict_add(v, "text", strcmp(reason, "bad_tag") == 0
-                ? "Bounce to a forged or expired address tag: this user did not send that message"
-                : "Bounce to an unsigned address: this user did not send that message (BATV)");
+                ? "Bounce to a forged or expired address tag (BATV), not sent by this user"
+                : "Bounce to an unsigned address (BATV), not sent by this user");
 }
 
 int batv_check(moat_runtime *rt, const char *client_ip, const char *rcpt, const char *tag,
