@@ -47,23 +47,27 @@ static int hex_ok(const char *s, size_t n)
 /* parse_key - "N CREATED HEX" into k; 0 or -1 */
 static int parse_key(const char *p, const char *end, batv_key *k)
 {
-    char *e;
+    char num[24], *e;
     long long created;
     const char *hex;
-    size_t hn;
+    size_t hn, n;
 
     if (p >= end || *p < '0' || *p > '9' || p + 1 >= end || p[1] != ' ')
         return -1;
     k->num = *p - '0';
     p += 2;
-    if (p >= end || !isdigit((unsigned char)*p))
+    /* the text is not NUL-terminated: the number is copied out before strtoll */
+    for (n = 0; p + n < end && isdigit((unsigned char)p[n]) && n < sizeof num - 1; n++)
+        num[n] = p[n];
+    num[n] = '\0';
+    if (n == 0 || p + n >= end || p[n] != ' ')
         return -1;
     errno = 0;
-    created = strtoll(p, &e, 10);
-    if (errno || e >= end || *e != ' ' || created < 0)
+    created = strtoll(num, &e, 10);
+    if (errno || *e != '\0')
         return -1;
     k->created = (time_t)created;
-    hex = e + 1;
+    hex = p + n + 1;
     hn = (size_t)(end - hex);
     if (!hex_ok(hex, hn))
         return -1;
