@@ -30,7 +30,7 @@ static void lower_domain(const char *dom, char *out, size_t cap)
 {
     size_t i;
 
-    for (i = 0; dom[i] && i < cap - 1; i++)
+    for (i = 0; i < cap - 1 && dom[i]; i++)
         out[i] = (char)((dom[i] >= 'A' && dom[i] <= 'Z') ? dom[i] + 32 : dom[i]);
     out[i] = '\0';
 }
@@ -169,7 +169,7 @@ int batv_secret(moat_runtime *rt, const char *address, const char *keynum, time_
     s = batv_keys_secret(&ring, keynum[0] - '0', now);
     if (s == NULL || strlen(s) >= cap)
         return -1;
-    strcpy(out, s);
+    memcpy(out, s, strlen(s) + 1);
     return 0;
 }
 

@@ -185,7 +185,7 @@ static int ensure_dir(const char *dir)
     if (mkdir(dir, 0750) != 0 && errno != EEXIST)
         return -1;
     if (geteuid() == 0 && strlen(dir) < sizeof parent) {
-        strcpy(parent, dir);
+        memcpy(parent, dir, strlen(dir) + 1);
         slash = strrchr(parent, '/');
         if (slash && slash != parent) {
             *slash = '\0';

@@ -220,7 +220,10 @@ def main():
     text = ("# Field incidents replayed\n\nLast run: %s. `make scenarios` replays each "
             "incident against plain Exim (with a naive vacation responder, and for the "
             "reverse-NDR case an accept-then-bounce RCPT policy) and against the same Exim "
-            "with moat.\n\n%s\n" % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "with moat. The victim's side of a reverse-NDR attack: our users receive the "
+            "bounces of spam forged in their name; backscatter there counts those that reach "
+            "a mailbox, and moat runs batv (example.test signed, no grace) so that the real "
+            "bounces of mail alice sent still arrive.\n\n%s\n" % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                                     "\n".join(rows)))
     with open(os.path.join(ROOT, "SCENARIOS.md"), "w") as f:
         f.write(text)

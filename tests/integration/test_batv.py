@@ -150,7 +150,8 @@ class BatvTest(unittest.TestCase):
                            if m["rcpts"] == ["bob@remote.test"])
             self.assertEqual(kinds, ["<>", "carol@other.test"])     # aiosmtpd says <>
             # Local submission by our user is signed.
-            self.assertRegex(senders["dave@remote.test"], r"^prvs=0\d{3}[0-9a-f]{6}=alice@example\.test$")
+            self.assertRegex(senders["dave@remote.test"],
+                             r"^prvs=0\d{3}[0-9a-f]{6}=alice@example\.test$")
 
     def test_grace_and_log_only(self):
         ex = batv_exim(extra="  grace = 1d\n")
@@ -230,6 +231,26 @@ class BatvTest(unittest.TestCase):
             self.assertRegex(s.stdout, r"key %d" % new_num)
             js = ex.moatctl("--json", "batv", "status")
             self.assertIn('"domain":"example.test"', js.stdout)
+
+    def test_rcpt_directory_judges_the_untagged_address(self):
+        # rcpt with its own directory (source = file) and batv: a tagged
+        # recipient is judged as the user it stands for.
+        ex = batv_exim(modules=["rcpt", "batv"],
+                       files={"recipients": "alice@example.test\npostmaster@example.test\n"})
+        ex.write_moat_conf(batv_conf(ex.path("state", "batv")) +
+                           'rcpt {\n  source = file\n  file = "%s"\n  tarpit_base = 0\n}\n'
+                           % ex.path("recipients"))
+        with ex:
+            submit(ex, "bob@remote.test")
+            self.assertTrue(ex.sink.wait_for(1))
+            tagged = ex.sink.messages[0]["sender"]
+            self.assertEqual(bounce(ex, tagged).code, 250)
+            self.assertTrue(ex.wait_maildir("alice", 1))
+            num, secret = current_key(ex)
+            nobody = prvs("nobody@example.test", secret, num, today() + 7)
+            r = bounce(ex, nobody)
+            self.assertEqual(r.code, 550, r)
+            self.assertIn(b"5.1.1", r.text)
 
 
 if __name__ == "__main__":
