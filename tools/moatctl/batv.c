@@ -73,8 +73,9 @@ static int status_one(const ctl_env *env, moat_runtime *rt, const char *dom, tim
         printf("}");
         return r < 0;
     }
-    printf("%s: sign %s, check %s%s, grace %ldd\n", dom, p.sign ? "on" : "off",
-           p.check ? "on" : "off", p.log_only ? " (log-only)" : "", p.grace / 86400);
+    printf("%s: sign %s, check %s%s, grace %ld%s\n", dom, p.sign ? "on" : "off",
+           p.check ? "on" : "off", p.log_only ? " (log-only)" : "",
+           p.grace % 86400 ? p.grace : p.grace / 86400, p.grace % 86400 ? "s" : "d");
     if (r == 1)
         printf("  no key yet (made on first use)\n");
     else if (r < 0)
@@ -87,7 +88,8 @@ static int status_one(const ctl_env *env, moat_runtime *rt, const char *dom, tim
         if (ring.previous.num >= 0)
             printf(", previous key %d %s", ring.previous.num,
                    batv_keys_secret(&ring, ring.previous.num, now) ? "still valid" : "retired");
-        printf("\n  signing since %lld%s\n", (long long)ring.since,
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M", gmtime_r(&ring.since, &tm));
+        printf("\n  signing since %s UTC%s\n", when,
                in_grace ? " (in grace: unsigned bounces accepted)" : "");
     }
     printf("  last 24h:");
@@ -105,8 +107,12 @@ static int status(const ctl_env *env, moat_runtime *rt)
     int bad = 0;
 
     if (env->json)
-        printf("{\"enabled\":%s,\"keys\":\"%s\",\"domains\":[",
-               moat_config_enabled(rt->config, "batv") ? "true" : "false", batv_keys_dir(rt));
+    {
+        printf("{\"enabled\":%s,\"keys\":",
+               moat_config_enabled(rt->config, "batv") ? "true" : "false");
+        ctl_json_string(stdout, batv_keys_dir(rt));
+        printf(",\"domains\":[");
+    }
     else
         printf("batv: %s, keys in %s\n",
                moat_config_enabled(rt->config, "batv") ? "enabled" : "disabled",
@@ -146,7 +152,9 @@ static int rotate(const ctl_env *env, moat_runtime *rt, int argc, char **argv)
         const char *why = NULL;
         int had = batv_keys_load(batv_keys_dir(rt), doms[i], 0, now, &old, &why);
 
-        if (batv_keys_rotate(batv_keys_dir(rt), doms[i], now, &ring, &why) != 0) {
+        /* No key yet: the first one is made, not rotated away at once. */
+        if (had == 1 ? batv_keys_load(batv_keys_dir(rt), doms[i], 1, now, &ring, &why) != 0
+                     : batv_keys_rotate(batv_keys_dir(rt), doms[i], now, &ring, &why) != 0) {
             fprintf(stderr, "moatctl batv rotate: %s: %s\n", doms[i], why ? why : "error");
             bad = 1;
             continue;
@@ -156,8 +164,11 @@ static int rotate(const ctl_env *env, moat_runtime *rt, int argc, char **argv)
             ctl_json_string(stdout, doms[i]);
             printf(",\"key\":%d,\"previous_key\":%d}", ring.current.num, ring.previous.num);
         } else {
-            printf("%s: key %d (previous key %d valid for 8 more days)\n", doms[i],
-                   ring.current.num, ring.previous.num);
+            if (ring.previous.num < 0)
+                printf("%s: key %d (the first)\n", doms[i], ring.current.num);
+            else
+                printf("%s: key %d (previous key %d valid for 8 more days)\n", doms[i],
+                       ring.current.num, ring.previous.num);
             if (had == 0 && old.previous.num >= 0 &&
                 now - old.current.created < BATV_PREVIOUS_VALID)
                 printf("  note: key %d was still valid and is now retired: its tags "
