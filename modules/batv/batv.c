@@ -236,14 +236,33 @@ int batv_check(moat_runtime *rt, const char *client_ip, const char *rcpt, const 
         verdict_add(v, "reason", "postmaster");
         return 0;
     }
+    /*
+     * No key file: nothing was ever signed for the domain here (signing
+     * makes the key; or the file was not copied to this MX host), so no
+     * tag can be judged and no bounce is refused. The key is made by
+     * signing, not here: a check alone must not start the grace period of
+     * a host whose transport never signs.
+     */
+    switch (batv_keys_load(batv_keys_dir(rt), lower, 0, now, &ring, why)) {
+    case 0:
+        break;
+    case 1:
+        moat_log_once("batv:nokey", MOAT_LOG_WARN,
+                      "moat batv: no key file for %s in %s yet (nothing signed here): bounces "
+                      "are not judged until mail is signed or the file is copied from the "
+                      "signing host", lower, batv_keys_dir(rt));
+        verdict_init(v, "accept");
+        verdict_add(v, "reason", "no_key");
+        return 0;
+    default:
+        return -1;
+    }
     if (strcmp(tag, "invalid") == 0) {
         count(rt, p.log_only ? "logged" : "denied", lower, now);
         refuse(v, "bad_tag", p.log_only, client_ip, rcpt);
         return 0;
     }
     /* Unsigned: the grace period counts from when signing began (the key file's "since"). */
-    if (batv_keys_load(batv_keys_dir(rt), lower, 1, now, &ring, why) != 0)
-        return -1;
     if (p.grace > 0 && now - ring.since < p.grace) {
         count(rt, "grace", lower, now);
         moat_log(MOAT_LOG_INFO, "moat batv: action=accept reason=grace ip=%s rcpt=<%s>",

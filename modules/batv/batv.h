@@ -57,8 +57,10 @@ int batv_secret(moat_runtime *rt, const char *address, const char *keynum, time_
 /*
  * batv_check - the verdict for a null-sender message from client_ip to
  * rcpt (as given), whose tag ${prvscheck} found "none", "valid" or
- * "invalid": accept, or deny 550 5.7.1, logged and counted. 0, or -1 with
- * *why on a fault (the caller answers on_error).
+ * "invalid": accept, or deny 550 5.7.1, logged and counted. Without a
+ * key file for the domain (nothing signed here yet) nothing is refused
+ * (reason=no_key). 0, or -1 with *why on a fault (the caller answers
+ * on_error).
  */
 int batv_check(moat_runtime *rt, const char *client_ip, const char *rcpt, const char *tag,
                time_t now, moat_verdict *v, const char **why);

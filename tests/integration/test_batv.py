@@ -156,6 +156,12 @@ class BatvTest(unittest.TestCase):
     def test_grace_and_log_only(self):
         ex = batv_exim(extra="  grace = 1d\n")
         with ex:
+            # Nothing signed yet (no key file): no bounce is judged.
+            self.assertEqual(bounce(ex, "alice@example.test").code, 250)
+            self.assertIsNone(ex.wait_for_log(r"moat batv: action=", timeout=0.5))
+            self.assertFalse(os.path.exists(key_file(ex)))
+            submit(ex, "bob@remote.test")                     # signing begins
+            self.assertTrue(ex.sink.wait_for(1))
             self.assertEqual(bounce(ex, "alice@example.test").code, 250)
             self.assertTrue(ex.wait_for_log(
                 r"moat batv: action=accept reason=grace ip=127\.0\.0\.9 rcpt=<alice@example\.test>"))
@@ -171,7 +177,7 @@ class BatvTest(unittest.TestCase):
                 r"moat batv: action=warn reason=unsigned_bounce ip=127\.0\.0\.9 "
                 r"rcpt=<alice@example\.test> log_only"))
             self.assertTrue(ex.wait_for_log(r"moat batv: action=warn reason=bad_tag .* log_only"))
-            self.assertTrue(ex.wait_maildir("alice", 3))
+            self.assertTrue(ex.wait_maildir("alice", 4))
 
             # Per domain: log_only in the domain's own section.
             ex.write_moat_conf(batv_conf(ex.path("state", "batv"),
@@ -206,7 +212,9 @@ class BatvTest(unittest.TestCase):
     def test_rotation_keeps_yesterdays_tags(self):
         ex = batv_exim()
         with ex:
-            self.assertEqual(bounce(ex, "alice@example.test").code, 550)   # makes the key
+            submit(ex, "first@remote.test")                   # signing makes the key
+            self.assertTrue(ex.sink.wait_for(1))
+            self.assertEqual(bounce(ex, "alice@example.test").code, 550)
             num, secret = current_key(ex)
             yesterdays = prvs("alice@example.test", secret, num, today() - 1 + 7)
             self.assertEqual(bounce(ex, yesterdays).code, 250)
@@ -220,8 +228,8 @@ class BatvTest(unittest.TestCase):
             self.assertNotEqual(new_secret, secret)
             self.assertEqual(bounce(ex, yesterdays).code, 250)
             submit(ex, "bob@remote.test")
-            self.assertTrue(ex.sink.wait_for(1))
-            tagged = ex.sink.messages[0]["sender"]
+            self.assertTrue(ex.sink.wait_for(2))
+            tagged = ex.sink.messages[1]["sender"]
             self.assertTrue(tagged.startswith("prvs=%d" % new_num), tagged)
             self.assertEqual(bounce(ex, tagged).code, 250)
             self.assertTrue(ex.wait_maildir("alice", 3))

@@ -235,7 +235,20 @@ static void bounces_are_judged(void **state)
     char val[256];
     time_t now = time(NULL);
 
+    batv_key key;
+    const char *reason;
+
     (void)state;
+    /* nothing signed yet: no key, nothing judged */
+    assert_int_equal(batv_check(rt, "192.0.2.7", "alice@example.test", "none", now, &v, &why), 0);
+    assert_true(verdict_get(v.text, "reason", val, sizeof val));
+    assert_string_equal(val, "no_key");
+    assert_int_equal(batv_check(rt, "192.0.2.7", "prvs=0123abcdef=a@example.test", "invalid", now,
+                                &v, &why), 0);
+    assert_true(verdict_get(v.text, "action", val, sizeof val));
+    assert_string_equal(val, "accept");
+    assert_int_equal(batv_sign(rt, "alice@example.test", "bob@remote.test", 1, now, &key,
+                               &reason, &why), 1);
     assert_int_equal(batv_check(rt, "192.0.2.7", "prvs=0123abcdef=alice@example.test", "valid",
                                 now, &v, &why), 0);
     assert_true(verdict_get(v.text, "reason", val, sizeof val));
@@ -296,10 +309,20 @@ static void bounces_are_judged(void **state)
     assert_true(verdict_get(v.text, "action", val, sizeof val));
     assert_string_equal(val, "accept");
 
-    /* an unwritable keys directory is our fault, not the sender's */
-    snprintf(keys_dir, sizeof keys_dir, "/proc/moat-no-such/keys");
+    /* a broken key file is our fault, not the sender's */
+    {
+        char path[256];
+        snprintf(path, sizeof path, "%s/example.test.key", keys_dir);
+        fixture_write(path, "not a key file\n");
+    }
     rt = runtime_with("");
     assert_int_equal(batv_check(rt, "192.0.2.9", "bob@example.test", "none", now, &v, &why), -1);
+    assert_non_null(why);
+    /* an unwritable keys directory: signing fails (the message leaves unsigned) */
+    snprintf(keys_dir, sizeof keys_dir, "/proc/moat-no-such/keys");
+    rt = runtime_with("");
+    assert_int_equal(batv_sign(rt, "alice@example.test", "bob@remote.test", 1, now, &key,
+                               &reason, &why), -1);
     assert_non_null(why);
 }
 
