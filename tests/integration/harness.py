@@ -38,7 +38,9 @@ bob/bob-demo-pw), through authlock's shipped authenticators when authlock is
 on, plain ones otherwise (or `authenticators` given verbatim). Mail to other
 domains goes to `routes` ({domain: (host, port)}) or else to the default
 sink (ex.sink, an SmtpSink started with the instance unless sink=False);
-nothing is ever delivered to the real system. 127.0.0.0/8 is not a relay
+nothing is ever delivered to the real system (with batv on, remote_smtp
+signs through return_path = MOAT_BATV_RETURN_PATH, as docs/batv.md tells a
+user to). 127.0.0.0/8 is not a relay
 network unless `relay_from` says so ("<;"-list of hosts).
 
 Constructor hooks (text pasted into the generated config): extra_macros,
