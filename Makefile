@@ -14,7 +14,7 @@
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each
 #   make install    into $(DESTDIR)$(PREFIX)
 
-MODULES    := rcpt authlock catchall autoreply
+MODULES    := rcpt authlock catchall autoreply batv
 BUILD      ?= build
 PREFIX     ?= /usr
 SYSCONFDIR ?= /etc
@@ -186,7 +186,7 @@ asan-unit:
 # processes keep LD_PRELOAD too (tests/integration/harness.py). Not
 # test_package.py: it tests the .deb, whose modules are the plain build.
 ASAN_TESTS ?= test_foundation.py test_rcpt.py test_authlock.py test_authlock_events.py test_catchall.py \
-              test_autoreply.py test_hostile.py test_attacks.py \
+              test_autoreply.py test_hostile.py test_attacks.py test_batv.py \
               test_faults.py test_load.py
 
 asan-integration:

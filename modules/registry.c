@@ -9,12 +9,14 @@ extern const moat_schema rcpt_schema;
 extern const moat_schema authlock_schema;
 extern const moat_schema catchall_schema;
 extern const moat_schema autoreply_schema;
+extern const moat_schema batv_schema;
 
 const moat_schema *const moat_schemas[] = {
     &rcpt_schema,
     &authlock_schema,
     &catchall_schema,
     &autoreply_schema,
+    &batv_schema,
 };
 
 const size_t moat_schema_count = sizeof moat_schemas / sizeof moat_schemas[0];

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """make scenarios: the field incidents of DESIGN.md replayed against (a) Exim
 with a vacation responder and no moat and (b) the same Exim with moat.
-Reports, per scenario: backscatter messages emitted, legitimate messages
+Reports, per scenario: backscatter messages emitted (or, for the victim's
+side of a reverse-NDR attack, received), legitimate messages
 lost, the attacker's successful logins, and time to block. Writes
 SCENARIOS.md. Target: moat emits no backscatter and loses no legitimate
 message."""
@@ -43,9 +44,10 @@ PLAIN_VACATION_TRANSPORT = """plain_vacation_reply:
 ACCEPT_ALL_RCPT = "  accept  domains = +local_domains\n"
 
 
-def instance(with_moat, accept_all=False, name="x"):
+def instance(with_moat, accept_all=False, name="x", batv=False):
     files = {"recipients": RCPTS}
-    ex = Exim(modules=["rcpt", "authlock", "autoreply"] if with_moat else [], users=USERS,
+    modules = ["rcpt", "authlock", "autoreply"] + (["batv"] if batv else [])
+    ex = Exim(modules=modules if with_moat else [], users=USERS,
               name=name, files=files, vacation=HOLIDAY if with_moat else None,
               extra_acl_rcpt=ACCEPT_ALL_RCPT if accept_all and not with_moat else "")
     ex.prepare()
@@ -58,7 +60,9 @@ def instance(with_moat, accept_all=False, name="x"):
     ex.write_moat_conf('rcpt {\n  source = file\n  file = "%s"\n  tarpit_base = 0\n'
                        '  ip_threshold = 10\n}\nauthlock {\n  tarpit_base = 0\n'
                        '  user_threshold = 5\n}\nautoreply {\n  local_domains = {"example.test"}\n}\n'
-                       % ex.path("recipients"))
+                       % ex.path("recipients")
+                       + ('batv {\n  domains = {"example.test"}\n  keys = "%s"\n  grace = 0\n}\n'
+                          % ex.path("state", "batv") if batv else ""))
     ex.prepare()
     return ex
 
@@ -103,6 +107,38 @@ def reverse_ndr(with_moat):
         settle(ex)
         backscatter = sum(1 for m in ex.sink.messages if "victim@innocent.test" in m["rcpts"])
         return {"backscatter": backscatter, "lost": 1 - len(ex.maildir("alice")), "note": ""}
+
+
+def forged_bounces(with_moat):
+    """The reverse-NDR attack seen from the victim's side: 40 bounces of spam
+    forged with our users' addresses arrive from other servers; meanwhile
+    alice sends 2 messages whose real bounces come back to her envelope
+    sender. Backscatter = forged bounces that reached a mailbox."""
+    ex = instance(with_moat, name="victim", batv=True)
+    with ex:
+        for i in range(2):
+            ex.send("alice@example.test", "gone%d@far.test" % i, auth=("alice", "alice-demo-pw"),
+                    body=message(sender="alice@example.test", to="gone%d@far.test" % i))
+        ex.sink.wait_for(2, timeout=30)
+        for i, m in enumerate(ex.sink.messages[:2]):
+            ex.send("", m["sender"], source="127.9.0.1",
+                    body=message(sender="mailer-daemon@far.test", to=m["sender"],
+                                 subject="Undelivered: real %d" % i))
+        refused = 0
+        for i in range(40):
+            rcpt = "%s@example.test" % ("alice", "bob", "carol", "dave")[i % 4]
+            r = ex.send("", rcpt, source="127.9.%d.1" % (i + 1),
+                        body=message(sender="mailer-daemon@spam-relay%d.test" % i, to=rcpt,
+                                     subject="Undelivered: spam %d" % i))
+            refused += r[2][0] // 100 == 5
+        settle(ex)
+        got = [m for u in USERS for m in ex.maildir(u)]
+        forged = sum(1 for m in got if b"Undelivered: spam" in m)
+        real = sum(1 for m in got if b"Undelivered: real" in m)
+        tagged = sum(1 for m in ex.sink.messages[:2] if m["sender"].startswith("prvs="))
+        return {"backscatter": forged, "lost": 2 - real,
+                "note": "%d of 40 forged bounces refused at RCPT; %d of 2 senders tagged, "
+                        "%d of 2 real bounces delivered" % (refused, tagged, real)}
 
 
 def harvest(with_moat):
@@ -159,6 +195,7 @@ def brute_force(with_moat):
 
 SCENARIOS = [("holiday spam, forged senders", holiday_spam),
              ("reverse-NDR attack", reverse_ndr),
+             ("reverse-NDR, victim's side (forged bounces to our users)", forged_bounces),
              ("dictionary harvest", harvest),
              ("AUTH brute force, then relay", brute_force)]
 
@@ -184,7 +221,10 @@ def main():
     text = ("# Field incidents replayed\n\nLast run: %s. `make scenarios` replays each "
             "incident against plain Exim (with a naive vacation responder, and for the "
             "reverse-NDR case an accept-then-bounce RCPT policy) and against the same Exim "
-            "with moat.\n\n%s\n" % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "with moat. The victim's side of a reverse-NDR attack: our users receive the "
+            "bounces of spam forged in their name; backscatter there counts those that reach "
+            "a mailbox, and moat runs batv (example.test signed, no grace) so that the real "
+            "bounces of mail alice sent still arrive.\n\n%s\n" % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                                     "\n".join(rows)))
     with open(os.path.join(ROOT, "SCENARIOS.md"), "w") as f:
         f.write(text)

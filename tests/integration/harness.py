@@ -7,7 +7,7 @@ Example::
     from harness import Exim, SmtpSink, message
 
     peer = SmtpSink().start()                       # a remote MX that records mail
-    with Exim(modules=["rcpt"],                     # default: all four modules
+    with Exim(modules=["rcpt"],                     # default: every module
               moat_conf="rcpt {\n  ip_threshold = 3\n}\n",
               routes={"other.test": ("127.0.0.1", peer.port)},
               extra_acl_rcpt="  warn log_message = verdict: $acl_m_moat_rcpt") as ex:
@@ -39,7 +39,9 @@ bob/bob-demo-pw), through authlock's shipped authenticators when authlock is
 on, plain ones otherwise (or `authenticators` given verbatim). Mail to other
 domains goes to `routes` ({domain: (host, port)}) or else to the default
 sink (ex.sink, an SmtpSink started with the instance unless sink=False);
-nothing is ever delivered to the real system. 127.0.0.0/8 is not a relay
+nothing is ever delivered to the real system (with batv on, remote_smtp
+signs through return_path = MOAT_BATV_RETURN_PATH, as docs/batv.md tells a
+user to). 127.0.0.0/8 is not a relay
 network unless `relay_from` says so ("<;"-list of hosts).
 
 Constructor hooks (text pasted into the generated config): extra_macros,
@@ -107,7 +109,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 EXIM = shutil.which("exim4") or "/usr/sbin/exim4"
 EXIM_USER = "Debian-exim"
-ALL_MODULES = ["rcpt", "authlock", "catchall", "autoreply"]
+ALL_MODULES = ["rcpt", "authlock", "catchall", "autoreply", "batv"]
 DEFAULT_USERS = ["postmaster", "alice", "bob", "carol"]
 DEFAULT_PASSWORDS = {"alice": "alice-demo-pw", "bob": "bob-demo-pw"}
 ASAN_PRELOAD = "/usr/lib/x86_64-linux-gnu/libasan.so.8 /usr/lib/x86_64-linux-gnu/libubsan.so.1"
@@ -483,6 +485,9 @@ remote_smtp:
   hosts_try_fastopen =
   connect_timeout = 5s
   command_timeout = 10s
+.ifdef MOAT_ENABLE_BATV
+  return_path = MOAT_BATV_RETURN_PATH
+.endif
 
 maildir:
   driver = appendfile

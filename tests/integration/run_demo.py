@@ -33,6 +33,11 @@ catchall {
 autoreply {
     local_domains = {"example.test"}
 }
+batv {
+    domains = {"example.test"}
+    keys = "%(keys)s"
+    grace = 0
+}
 """
 
 # Mail for other domains is kept on the machine, in one maildir, so a demo
@@ -52,6 +57,9 @@ OUTBOUND_TRANSPORT = """demo_outbound:
   return_path_add
   user = Debian-exim
   group = Debian-exim
+.ifdef MOAT_ENABLE_BATV
+  return_path = MOAT_BATV_RETURN_PATH
+.endif
 """
 
 
@@ -88,7 +96,8 @@ def main():
         return 2
     os.environ["MOAT_BUILD"] = os.path.abspath(os.path.join(ROOT, args.build))
     d = os.path.abspath(args.dir) if args.dir else run_dir()
-    conf_text = DEMO_CONF
+    # batv: no grace (the demo has no history), keys next to the demo's state
+    conf_text = DEMO_CONF % {"keys": os.path.join(d, "state", "batv")}
     custom = os.path.join(d, "moat.local.conf")
     if os.path.exists(custom):
         with open(custom) as f:
@@ -122,9 +131,15 @@ Try, in another terminal:
   swaks --server 127.0.0.1:%d --from someone@remote.test --to nobody@example.test
   swaks --server 127.0.0.1:%d --auth PLAIN --auth-user alice --auth-password alice-demo-pw \\
         --from alice@example.test --to bob@example.test
+  # batv: alice's mail to the outside leaves with a prvs= envelope sender
+  # (Return-path in %s/outbound/new/); a forged bounce to her is refused:
+  swaks --server 127.0.0.1:%d --auth PLAIN --auth-user alice --auth-password alice-demo-pw \
+        --from alice@example.test --to friend@remote.test
+  swaks --server 127.0.0.1:%d --from '<>' --to alice@example.test
   tail -f %s/log/mainlog
 Ctrl-C stops Exim.
-""" % (port, " ".join(ex.modules), d, d, d, d, d, d, port, port, port, d), flush=True)
+""" % (port, " ".join(ex.modules), d, d, d, d, d, d, port, port, port, d, port, port, d),
+          flush=True)
 
 
 def run_foreground(ex, port, d):

@@ -61,6 +61,7 @@ int ctl_authlock(const ctl_env *env, int argc, char **argv);
 int ctl_catchall(const ctl_env *env, int argc, char **argv);
 int ctl_catchall_probe(const ctl_env *env, int argc, char **argv);
 int ctl_autoreply(const ctl_env *env, int argc, char **argv);
+int ctl_batv(const ctl_env *env, int argc, char **argv);
 int ctl_enable(const ctl_env *env, int argc, char **argv);
 int ctl_disable(const ctl_env *env, int argc, char **argv);
 int ctl_status(const ctl_env *env, int argc, char **argv);

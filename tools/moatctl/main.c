@@ -29,6 +29,7 @@ static const command commands[] = {
     {"authlock", ctl_authlock, "authlock VERB ...       SMTP-AUTH lockout"},
     {"catchall", ctl_catchall, "catchall VERB ...       catch-all audit and probes"},
     {"autoreply", ctl_autoreply, "autoreply VERB ...      auto-reply classification and history"},
+    {"batv", ctl_batv, "batv status|rotate      bounce address tags: keys and counters"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,265 @@
+"""Issue 22: the batv module through a real Exim. Mail alice submits leaves
+with a prvs= envelope sender (Exim's ${prvs}, the sink records it); a bounce
+to the tag is accepted and delivered to alice; bounces to plain alice@, to
+a forged and to an expired tag are refused 5xx; grace and log-only refuse
+nothing and log; two Exims with one key file accept each other's tags; a
+rotation keeps yesterday's tags valid.
+
+SPDX-License-Identifier: GPL-2.0-or-later
+"""
+
+import hashlib
+import hmac
+import os
+import pwd
+import re
+import shutil
+import stat
+import time
+import unittest
+
+from harness import EXIM_USER, Exim, exim_ids, message
+
+DOMAIN = "example.test"
+
+
+def batv_conf(keys, extra=""):
+    return ('batv {\n  domains = {"%s"}\n  keys = "%s"\n  grace = 0\n'
+            '  exempt = {"lists.remote.test", "verify@callout.test"}\n%s}\n' % (DOMAIN, keys, extra))
+
+
+def batv_exim(extra="", modules=None, **kw):
+    """An Exim with batv on for example.test (no grace), keys under its state directory."""
+    ex = Exim(modules=modules if modules is not None else ["batv"], **kw)
+    ex.prepare()
+    ex.write_moat_conf(batv_conf(ex.path("state", "batv"), extra))
+    return ex
+
+
+def key_file(ex):
+    return ex.path("state", "batv", DOMAIN + ".key")
+
+
+def current_key(ex):
+    """(key number, secret) of the current key in ex's key file."""
+    with open(key_file(ex)) as f:
+        keys = re.findall(r"^key (\d) \d+ ([0-9a-f]+)$", f.read(), re.M)
+    return int(keys[0][0]), keys[0][1]
+
+
+def prvs(address, secret, keynum, expires_day):
+    """A BATV tag as Exim's ${prvs} makes it, expiring on expires_day (days since the epoch)."""
+    day = "%03d" % (expires_day % 1000)
+    mac = hmac.new(secret.encode(), ("%d%s%s" % (keynum, day, address)).encode(),
+                   hashlib.sha1).hexdigest()[:6]
+    return "prvs=%d%s%s=%s" % (keynum, day, mac, address)
+
+
+def today():
+    return int(time.time()) // 86400
+
+
+def bounce(ex, rcpt, source="127.0.0.9"):
+    """A null-sender message to rcpt: the RCPT reply (and DATA when accepted)."""
+    c = ex.smtp(source=source)
+    c.ehlo("mx.remote.test")
+    c.mail("")
+    r = c.rcpt(rcpt)
+    if r.code == 250:
+        d = c.data(message(sender="mailer-daemon@remote.test", to=rcpt,
+                           subject="Undelivered Mail Returned to Sender"))
+        assert d.code == 250, d
+    c.quit()
+    return r
+
+
+def submit(ex, rcpt, user="alice", password="alice-demo-pw"):
+    """alice submits (AUTH) a message to rcpt; the replies."""
+    return ex.send("%s@%s" % (user, DOMAIN), rcpt, auth=(user, password),
+                   body=message(sender="%s@%s" % (user, DOMAIN), to=rcpt))
+
+
+class BatvTest(unittest.TestCase):
+
+    def test_sign_accept_and_refuse(self):
+        # All modules on, as a user would run them.
+        ex = batv_exim(modules=None)
+        with ex:
+            replies = submit(ex, "bob@remote.test")
+            self.assertEqual(replies[-1].code, 250, replies)
+            self.assertTrue(ex.sink.wait_for(1), ex.mainlog()[-2000:])
+            tagged = ex.sink.messages[0]["sender"]
+            self.assertRegex(tagged, r"^prvs=0\d{3}[0-9a-f]{6}=alice@example\.test$")
+            # Exim's ${prvs} with the key file's secret: the tag is the one we expect.
+            num, secret = current_key(ex)
+            self.assertEqual(tagged, prvs("alice@example.test", secret, num, today() + 7))
+            # The key file: made on first use by the Exim user, 0640.
+            st = os.stat(key_file(ex))
+            self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, EXIM_USER)
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o640)
+
+            # A bounce to the tag: accepted, delivered to alice (tag removed before routing).
+            self.assertEqual(bounce(ex, tagged).code, 250)
+            self.assertTrue(ex.wait_maildir("alice", 1), ex.mainlog()[-2000:])
+            # (Envelope-to keeps the address the sender used, as for any alias.)
+            self.assertIn(b"Envelope-to: " + tagged.encode(), ex.maildir("alice")[0])
+
+            # Unsigned, forged and expired: refused 550 5.7.1, one log line each.
+            r = bounce(ex, "alice@example.test")
+            self.assertEqual(r.code, 550, r)
+            self.assertIn(b"5.7.1", r.text)
+            self.assertTrue(ex.wait_for_log(
+                r"moat batv: action=deny reason=unsigned_bounce ip=127\.0\.0\.9 "
+                r"rcpt=<alice@example\.test>"))
+            forged = "prvs=0%03dabcdef=alice@example.test" % ((today() + 7) % 1000)
+            self.assertEqual(bounce(ex, forged).code, 550)
+            expired = prvs("alice@example.test", secret, num, today() - 1)
+            self.assertEqual(bounce(ex, expired).code, 550)
+            self.assertTrue(ex.wait_for_log(
+                r"moat batv: action=deny reason=bad_tag ip=127\.0\.0\.9 rcpt=<%s>"
+                % re.escape(expired)))
+            # Another key number, never issued: refused.
+            other = prvs("alice@example.test", secret, 5, today() + 7)
+            self.assertEqual(bounce(ex, other).code, 550)
+
+            # Ordinary mail and postmaster are not affected.
+            self.assertEqual(ex.send("someone@remote.test", "alice@example.test")[-1].code, 250)
+            self.assertEqual(bounce(ex, "postmaster@example.test").code, 250)
+            self.assertTrue(ex.wait_maildir("alice", 2))
+            self.assertEqual(ex.paniclog(), "")
+
+    def test_what_is_not_signed(self):
+        ex = batv_exim()
+        with ex:
+            submit(ex, "list@lists.remote.test")              # exempt domain
+            submit(ex, "verify@callout.test")                 # exempt address
+            ex.send("carol@other.test", "bob@remote.test", auth=("alice", "alice-demo-pw"),
+                    body=message(sender="carol@other.test", to="bob@remote.test"))
+            r = ex.submit_local("", "bob@remote.test", message(sender="x@example.test",
+                                                               to="bob@remote.test"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = ex.submit_local("alice@example.test", "dave@remote.test",
+                                message(sender="alice@example.test", to="dave@remote.test"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(ex.sink.wait_for(5), [m["sender"] for m in ex.sink.messages])
+            senders = {m["rcpts"][0]: m["sender"] for m in ex.sink.messages}
+            self.assertEqual(senders["list@lists.remote.test"], "alice@example.test")
+            self.assertEqual(senders["verify@callout.test"], "alice@example.test")
+            # A sender outside our BATV domains, and the null sender: as they were.
+            kinds = sorted(m["sender"] for m in ex.sink.messages
+                           if m["rcpts"] == ["bob@remote.test"])
+            self.assertEqual(kinds, ["<>", "carol@other.test"])     # aiosmtpd says <>
+            # Local submission by our user is signed.
+            self.assertRegex(senders["dave@remote.test"],
+                             r"^prvs=0\d{3}[0-9a-f]{6}=alice@example\.test$")
+
+    def test_grace_and_log_only(self):
+        ex = batv_exim(extra="  grace = 1d\n")
+        with ex:
+            # Nothing signed yet (no key file): no bounce is judged.
+            self.assertEqual(bounce(ex, "alice@example.test").code, 250)
+            self.assertIsNone(ex.wait_for_log(r"moat batv: action=", timeout=0.5))
+            self.assertFalse(os.path.exists(key_file(ex)))
+            submit(ex, "bob@remote.test")                     # signing begins
+            self.assertTrue(ex.sink.wait_for(1))
+            self.assertEqual(bounce(ex, "alice@example.test").code, 250)
+            self.assertTrue(ex.wait_for_log(
+                r"moat batv: action=accept reason=grace ip=127\.0\.0\.9 rcpt=<alice@example\.test>"))
+            self.assertTrue(ex.wait_maildir("alice", 1))
+            # A forged tag is refused even during grace (grace is for unsigned bounces).
+            forged = "prvs=0%03dabcdef=alice@example.test" % ((today() + 7) % 1000)
+            self.assertEqual(bounce(ex, forged).code, 550)
+
+            ex.write_moat_conf(batv_conf(ex.path("state", "batv"), "  mode = log-only\n"))
+            self.assertEqual(bounce(ex, "alice@example.test").code, 250)
+            self.assertEqual(bounce(ex, forged).code, 250)
+            self.assertTrue(ex.wait_for_log(
+                r"moat batv: action=warn reason=unsigned_bounce ip=127\.0\.0\.9 "
+                r"rcpt=<alice@example\.test> log_only"))
+            self.assertTrue(ex.wait_for_log(r"moat batv: action=warn reason=bad_tag .* log_only"))
+            self.assertTrue(ex.wait_maildir("alice", 4))
+
+            # Per domain: log_only in the domain's own section.
+            ex.write_moat_conf(batv_conf(ex.path("state", "batv"),
+                                         '  domain "example.test" {\n    log_only = true\n  }\n'))
+            self.assertEqual(bounce(ex, "bob@example.test").code, 250)
+            # And check = false: not looked at at all.
+            ex.write_moat_conf(batv_conf(ex.path("state", "batv"),
+                                         '  domain "example.test" {\n    check = false\n  }\n'))
+            self.assertEqual(bounce(ex, "carol@example.test").code, 250)
+            self.assertIsNone(ex.wait_for_log(r"rcpt=<carol@example\.test>", timeout=0.5))
+
+    def test_two_exims_share_one_key_file(self):
+        mx1 = batv_exim(name="mx1")
+        mx2 = batv_exim(name="mx2")
+        with mx1, mx2:
+            submit(mx1, "bob@remote.test")
+            self.assertTrue(mx1.sink.wait_for(1))
+            tagged = mx1.sink.messages[0]["sender"]
+            # The documented way: copy the file, owned by the Exim user, 0640.
+            os.makedirs(mx2.path("state", "batv"), exist_ok=True)
+            uid, gid = exim_ids()
+            os.chown(mx2.path("state", "batv"), uid, gid)
+            shutil.copy2(key_file(mx1), key_file(mx2))
+            os.chown(key_file(mx2), uid, gid)
+            self.assertEqual(bounce(mx2, tagged).code, 250)
+            self.assertTrue(mx2.wait_maildir("alice", 1))
+            submit(mx2, "carol@remote.test")
+            self.assertTrue(mx2.sink.wait_for(1))
+            self.assertEqual(bounce(mx1, mx2.sink.messages[0]["sender"]).code, 250)
+            self.assertTrue(mx1.wait_maildir("alice", 1))
+
+    def test_rotation_keeps_yesterdays_tags(self):
+        ex = batv_exim()
+        with ex:
+            submit(ex, "first@remote.test")                   # signing makes the key
+            self.assertTrue(ex.sink.wait_for(1))
+            self.assertEqual(bounce(ex, "alice@example.test").code, 550)
+            num, secret = current_key(ex)
+            yesterdays = prvs("alice@example.test", secret, num, today() - 1 + 7)
+            self.assertEqual(bounce(ex, yesterdays).code, 250)
+            r = ex.moatctl("batv", "rotate")          # as root, like an admin would
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            st = os.stat(key_file(ex))
+            self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, EXIM_USER)
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o640)
+            new_num, new_secret = current_key(ex)
+            self.assertEqual(new_num, (num + 1) % 10)
+            self.assertNotEqual(new_secret, secret)
+            self.assertEqual(bounce(ex, yesterdays).code, 250)
+            submit(ex, "bob@remote.test")
+            self.assertTrue(ex.sink.wait_for(2))
+            tagged = ex.sink.messages[1]["sender"]
+            self.assertTrue(tagged.startswith("prvs=%d" % new_num), tagged)
+            self.assertEqual(bounce(ex, tagged).code, 250)
+            self.assertTrue(ex.wait_maildir("alice", 3))
+            s = ex.moatctl("batv", "status")
+            self.assertEqual(s.returncode, 0, s.stdout + s.stderr)
+            self.assertIn("example.test", s.stdout)
+            self.assertRegex(s.stdout, r"key %d" % new_num)
+            js = ex.moatctl("--json", "batv", "status")
+            self.assertIn('"domain":"example.test"', js.stdout)
+
+    def test_rcpt_directory_judges_the_untagged_address(self):
+        # rcpt with its own directory (source = file) and batv: a tagged
+        # recipient is judged as the user it stands for.
+        ex = batv_exim(modules=["rcpt", "batv"],
+                       files={"recipients": "alice@example.test\npostmaster@example.test\n"})
+        ex.write_moat_conf(batv_conf(ex.path("state", "batv")) +
+                           'rcpt {\n  source = file\n  file = "%s"\n  tarpit_base = 0\n}\n'
+                           % ex.path("recipients"))
+        with ex:
+            submit(ex, "bob@remote.test")
+            self.assertTrue(ex.sink.wait_for(1))
+            tagged = ex.sink.messages[0]["sender"]
+            self.assertEqual(bounce(ex, tagged).code, 250)
+            self.assertTrue(ex.wait_maildir("alice", 1))
+            num, secret = current_key(ex)
+            nobody = prvs("nobody@example.test", secret, num, today() + 7)
+            r = bounce(ex, nobody)
+            self.assertEqual(r.code, 550, r)
+            self.assertIn(b"5.1.1", r.text)
+
+
+if __name__ == "__main__":
+    unittest.main()
