@@ -50,7 +50,7 @@ EXIM_DIR = "/etc/exim4"
 MOAT_CONF = "/etc/moat/moat.conf"
 LOCAL_MACROS_SPLIT = EXIM_DIR + "/conf.d/main/000_localmacros"
 LOCAL_MACROS_UNSPLIT = EXIM_DIR + "/exim4.conf.localmacros"
-MODULES = ["rcpt", "authlock", "catchall", "autoreply"]
+MODULES = ["rcpt", "authlock", "catchall", "autoreply", "batv"]
 PASSWORD = "alice-secret-pw"
 
 UPDATE_CONF = """# written by moat's tests/integration/test_package.py
@@ -102,6 +102,10 @@ catchall {
     }
 }
 autoreply {
+}
+batv {
+    domains = {"moat.test"}
+    grace = 0
 }
 """
 
@@ -404,6 +408,19 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(self.rcpt_code(net + ".1", "postmaster@moat.test", sender=""), 550)
         self.assertIsNotNone(self.wait_log(off, r"moat catchall"), self.mainlog()[off:])
 
+    def prove_batv(self, net):
+        # signing through Debian's own hook: remote_smtp's return_path is batv's
+        transport = self.sh("exim4 -bP transport remote_smtp").stdout
+        self.assertIn("moat_batv_sign", transport)
+        # the key signing would make, then a forged bounce to alice: refused
+        self.moatctl("batv", "rotate", "moat.test")
+        off = len(self.mainlog())
+        self.assertEqual(self.rcpt_code(net + ".1", "alice@moat.test", sender=""), 550)
+        self.assertIsNotNone(self.wait_log(off, r"moat batv: action=deny reason=unsigned_bounce"),
+                             self.mainlog()[off:])
+        # postmaster still hears from everyone
+        self.assertEqual(self.rcpt_code(net + ".2", "postmaster@moat.test", sender=""), 250)
+
     def prove_autoreply(self, net):
         routers = self.sh("exim4 -bP router_list").stdout.split()
         self.assertEqual(routers[0], "moat_autoreply_gate", routers)
@@ -469,7 +486,8 @@ class PackageTest(unittest.TestCase):
         for module, prove in (("rcpt", lambda out: self.prove_rcpt("127.0.2")),
                               ("authlock", lambda out: self.prove_authlock("127.0.3", "127.0.33.2", out)),
                               ("catchall", lambda out: self.prove_catchall("127.0.4")),
-                              ("autoreply", lambda out: self.prove_autoreply("127.0.5"))):
+                              ("autoreply", lambda out: self.prove_autoreply("127.0.5")),
+                              ("batv", lambda out: self.prove_batv("127.0.14"))):
             out = self.enable(module)
             st = self.status()
             self.assertTrue(st[module]["active"] and st[module]["wired"], st[module])
