@@ -177,15 +177,27 @@ store_status moat_store_distinct_contains(moat_store *st, const char *key, const
     return st->ops->contains(st, key, member, window_s, now);
 }
 
+/* value_ok - whether a value may be stored under key: the store ready, its length and ttl sane */
+static int value_ok(moat_store *st, const char *key, size_t len, uint32_t ttl_s)
+{
+    if (!ready(st, key))
+        return 0;
+    if (len > STORE_VALUE_MAX) {
+        store_fail(st, "value of %s longer than %d bytes", key, STORE_VALUE_MAX);
+        return 0;
+    }
+    if (ttl_s == 0) {
+        store_fail(st, "value %s: a time to live of 0 seconds", key);
+        return 0;
+    }
+    return 1;
+}
+
 store_status moat_store_set(moat_store *st, const char *key, const void *value, size_t len,
                             uint32_t ttl_s, time_t now)
 {
-    if (!ready(st, key))
+    if (!value_ok(st, key, len, ttl_s))
         return STORE_ERROR;
-    if (len > STORE_VALUE_MAX)
-        return store_fail(st, "value of %s longer than %d bytes", key, STORE_VALUE_MAX);
-    if (ttl_s == 0)
-        return store_fail(st, "value %s: a time to live of 0 seconds", key);
     return st->ops->set(st, key, value, len, ttl_s, now);
 }
 
@@ -193,12 +205,8 @@ store_status moat_store_set_new(moat_store *st, const char *key, const void *val
                                 uint32_t ttl_s, time_t now, int *created)
 {
     *created = 0;
-    if (!ready(st, key))
+    if (!value_ok(st, key, len, ttl_s))
         return STORE_ERROR;
-    if (len > STORE_VALUE_MAX)
-        return store_fail(st, "value of %s longer than %d bytes", key, STORE_VALUE_MAX);
-    if (ttl_s == 0)
-        return store_fail(st, "value %s: a time to live of 0 seconds", key);
     return st->ops->set_new(st, key, value, len, ttl_s, now, created);
 }
 
