@@ -222,7 +222,8 @@ char *reply_compose(const header_block *hb, const char *from, const char *to, co
 
     reply_subject(hb, subject, sizeof subject);
     reply_threading(hb, threading, sizeof threading);
-    b.cap = 1024 + strlen(from) + strlen(to) + sizeof subject + sizeof threading + tl + tl / 998 + 2;
+    b.cap = 1024 + strlen(from) + strlen(to) + sizeof subject + sizeof threading + tl +
+            tl / 998 + 2;
     if ((b.p = malloc(b.cap)) == NULL)
         return NULL;
     b.p[0] = '\0';
@@ -238,8 +239,9 @@ char *reply_compose(const header_block *hb, const char *from, const char *to, co
              "X-Auto-Response-Suppress: All\n"
              "Precedence: auto_reply\n"
              "MIME-Version: 1.0\n");
-    adds(&b, ew_utf8_valid(text ? text : "", tl) ? "Content-Type: text/plain; charset=utf-8\n"
-                                                 : "Content-Type: text/plain; charset=windows-1252\n");
+    adds(&b, ew_utf8_valid(text ? text : "", tl)
+                 ? "Content-Type: text/plain; charset=utf-8\n"
+                 : "Content-Type: text/plain; charset=windows-1252\n");
     adds(&b, "Content-Transfer-Encoding: 8bit\n\n");
     add_text(&b, text ? text : "", tl);
     *len = b.n;

@@ -14,17 +14,6 @@
 
 #define USER_ADDRESSES_MAX 64
 
-/* printable - s for a log line: control and 8-bit characters as '?', bounded */
-static const char *printable(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-
-    for (; s && *s && n + 1 < cap; s++)
-        out[n++] = ((unsigned char)*s < 32 || (unsigned char)*s >= 127 || *s == '>') ? '?' : *s;
-    out[n] = '\0';
-    return out;
-}
-
 /* user_addresses - user, then the addresses of its user section (any case); the count */
 static size_t user_addresses(moat_runtime *rt, const char *user, const char **out, size_t cap)
 {
@@ -49,7 +38,7 @@ int autoreply_vacation_check(moat_runtime *rt, const autoreply_message *m, const
                              const char **reason)
 {
     const char *addresses[USER_ADDRESSES_MAX];
-    char u[320], s[320];
+    char u[1281], s[1281];
     header_block hb;
     size_t n;
     int ok;
@@ -68,7 +57,8 @@ int autoreply_vacation_check(moat_runtime *rt, const autoreply_message *m, const
     ok = *reason == NULL;
     if (!ok)
         moat_log(MOAT_LOG_INFO, "moat autoreply: action=skip reason=%s user=<%s> sender=<%s>",
-                 *reason, printable(user, u, sizeof u), printable(m->sender, s, sizeof s));
+                 *reason, moat_log_field(user, u, sizeof u),
+                 moat_log_field(m->sender, s, sizeof s));
     return ok;
 }
 

@@ -143,7 +143,8 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         unparsable(req->recipient, &a, key, sizeof key);
     else
         addr_key(&a, key, sizeof key);
-    exempt = (req->auth_id && *req->auth_id) || in_cidr_list(sec, "exempt_networks", req->client_ip) ||
+    exempt = (req->auth_id && *req->auth_id) ||
+             in_cidr_list(sec, "exempt_networks", req->client_ip) ||
              in_address_list(sec, "exempt_senders", req->sender) ||
              in_address_list(sec, "exempt_recipients", key);
 
