@@ -88,8 +88,9 @@ class OverlayRoot:
                 os.setxattr(dest, "trusted.overlay.opaque", b"y")
 
     def command(self, argv):
-        """argv wrapped to run inside the root."""
-        return ["nsenter", "--target", str(self.holder.pid), "--mount", "--",
+        """argv wrapped to run inside the root (nsenter --root: the holder's root
+        directory, which is not "/" when the whole test runs in a chroot)."""
+        return ["nsenter", "--target", str(self.holder.pid), "--mount", "--root", "--",
                 "chroot", self.merged] + list(argv)
 
     def run(self, argv, check=True, env=None, input=None, timeout=600):
@@ -108,7 +109,7 @@ class OverlayRoot:
 
     def copy_in(self, host_path, path):
         """A file of the machine's into the root (the holder's namespace sees both)."""
-        subprocess.run(["nsenter", "--target", str(self.holder.pid), "--mount", "--", "cp",
+        subprocess.run(["nsenter", "--target", str(self.holder.pid), "--mount", "--root", "--", "cp",
                         host_path, self.merged + path], check=True)
 
     def write(self, path, text, mode=0o644):
