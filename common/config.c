@@ -544,7 +544,10 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
     }
 
     load_error[0] = '\0';
-    text = read_text(path, err, errlen);
+    if (strcmp(path, MOAT_CONFIG_BUILTIN) != 0)
+        text = read_text(path, err, errlen);
+    else if ((text = strdup("")) == NULL)
+        snprintf(err, errlen, "out of memory");
     if (text == NULL)
         goto fail;
     blank_comments(text);

@@ -20,6 +20,8 @@
 #include "store.h"
 
 #define MOAT_CONFIG_DEFAULT_PATH "/etc/moat/moat.conf"
+/* Not a file: every option at its default (moatctl, when the default file is missing). */
+#define MOAT_CONFIG_BUILTIN "(built-in defaults)"
 #define MOAT_ERR_MAX 512
 
 typedef enum { MOAT_ON_ERROR_ACCEPT = 0, MOAT_ON_ERROR_DEFER = 1 } moat_on_error;
@@ -72,7 +74,8 @@ typedef struct moat_config {
     int log_level;           /* moat_log_level */
 } moat_config;
 
-/* moat_config_load - parse and validate path against every registered schema */
+/* moat_config_load - parse and validate path against every registered schema
+ * (path MOAT_CONFIG_BUILTIN: no file, every option at its default) */
 moat_config *moat_config_load(const char *path, char *err, size_t errlen);
 
 /* moat_config_load_with - the same, with an explicit schema list (tests) */

@@ -373,6 +373,11 @@ MOAT_CONFIG = {dir}/moat.conf
 MOAT_LIBDIR = {dir}/lib
 MOAT_SNIPPETS = {dir}/snippets
 MOAT_AUTH_PASSWORDS = {dir}/passwd
+# This configuration sets acl_smtp_auth and acl_not_smtp itself, to ACLs that
+# include moat's aggregators (what moat(7) asks of a site's own ACLs; moatctl
+# status reads these as "the site wires these ACLs itself").
+MOAT_KEEP_ACL_SMTP_AUTH = yes
+MOAT_KEEP_ACL_NOT_SMTP = yes
 {module_macros}
 {extra_macros}
 .include {dir}/snippets/moat-macros.conf

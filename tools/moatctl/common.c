@@ -26,6 +26,39 @@ static void root_again(void)
         _exit(2);   /* cannot happen once root: euid 0 may set any egid */
 }
 
+/*
+ * create_for_exim - mkdir path (mode 0750) and give it to the Exim user
+ * before anything is put in it: what Exim's own processes would create at
+ * their next connection, never a directory of root's. 0, or -1 with err.
+ */
+static int create_for_exim(const char *path, char *err, size_t errlen)
+{
+    const struct passwd *pw;
+    int fd;
+
+    if ((pw = getpwnam("Debian-exim")) == NULL && (pw = getpwnam("exim")) == NULL) {
+        snprintf(err, errlen, "store directory %s is missing and there is no Exim user "
+                 "(Debian-exim) to create it for", path);
+        return -1;
+    }
+    if (mkdir(path, 0700) != 0) {
+        snprintf(err, errlen, "store directory %s is missing and cannot be created: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fchown(fd, pw->pw_uid, pw->pw_gid) != 0 || fchmod(fd, 0750) != 0) {
+        snprintf(err, errlen, "store directory %s: cannot give it to %s: %s", path,
+                 pw->pw_name, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        rmdir(path);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 int ctl_become_store_owner(const char *config_path, char *err, size_t errlen)
 {
     moat_config *cfg;
@@ -44,12 +77,16 @@ int ctl_become_store_owner(const char *config_path, char *err, size_t errlen)
     if (stat(path, &st) != 0 && !lmdb)
         return 0;   /* Redis: the directory holds at most authlock's secret */
     if (stat(path, &st) != 0) {
-        snprintf(err, errlen,
-                 "store directory %s: %s; as root moatctl would create it (and the files in "
-                 "it) owned by root, which Exim's processes cannot use: create it owned by "
-                 "the Exim user (install -d -o Debian-exim -g Debian-exim -m 0750 %s)",
-                 path, strerror(errno), path);
-        return -1;
+        if (errno != ENOENT) {
+            snprintf(err, errlen, "store directory %s: %s", path, strerror(errno));
+            return -1;
+        }
+        if (create_for_exim(path, err, errlen) != 0)
+            return -1;
+        if (stat(path, &st) != 0) {
+            snprintf(err, errlen, "store directory %s: %s", path, strerror(errno));
+            return -1;
+        }
     }
     if (st.st_uid == 0)
         return 0;   /* root's own store: nothing Exim could use is at stake */
@@ -67,6 +104,24 @@ int ctl_become_store_owner(const char *config_path, char *err, size_t errlen)
         return -1;
     }
     atexit(root_again);
+    return 0;
+}
+
+int ctl_exim_macro(const char *exim_config, const char *macro, char *out, size_t outlen)
+{
+    ctl_env env = {NULL, exim_config, 0, NULL, NULL};
+    const char *args[] = {"-bP", "macro", macro, NULL};
+    char buf[4200];
+    size_t n = strlen(macro), len;
+
+    if (ctl_run_exim(&env, args, buf, sizeof buf) != 0 || strncmp(buf, macro, n) != 0 ||
+        buf[n] != '=')
+        return -1;
+    len = strcspn(buf + n + 1, "\n");
+    if (len == 0 || len >= outlen)
+        return -1;
+    memcpy(out, buf + n + 1, len);
+    out[len] = '\0';
     return 0;
 }
 

@@ -17,18 +17,31 @@
 #define CTL_USAGE 2
 
 typedef struct ctl_env {
-    const char *config_path;       /* --config, default /etc/moat/moat.conf */
+    /* --config; without it the MOAT_CONFIG macro of --exim-config's file,
+     * else /etc/moat/moat.conf, or MOAT_CONFIG_BUILTIN when that is missing */
+    const char *config_path;
     const char *exim_config;       /* --exim-config, NULL = the running Exim's own */
     int json;                      /* --json */
+    /* MOAT_LIBDIR and MOAT_SNIPPETS of --exim-config's file (NULL: not
+     * given or not defined there): where status looks for the modules */
+    const char *libdir;
+    const char *snippets;
 } ctl_env;
+
+/*
+ * ctl_exim_macro - the value of macro in the Exim configuration exim_config
+ * (exim -C FILE -bP macro NAME) into out; 0, or -1 when it is not defined
+ * or Exim cannot say.
+ */
+int ctl_exim_macro(const char *exim_config, const char *macro, char *out, size_t outlen);
 
 /*
  * ctl_become_store_owner - run as root, become the owner of the store
  * directory moat.conf names (Debian-exim; effective ids), so that every
  * file moatctl creates there (LMDB's, authlock's secret) is one Exim can
- * use. 0 (also
- * when not root, or the directory is root's), -1 with err when it cannot
- * (the directory is missing: it would be created as root).
+ * use. A missing LMDB directory is created owned by the Exim user, mode
+ * 0750 (what Exim's own processes would create), never as root. 0 (also
+ * when not root, or the directory is root's), -1 with err when it cannot.
  */
 int ctl_become_store_owner(const char *config_path, char *err, size_t errlen);
 

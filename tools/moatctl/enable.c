@@ -392,7 +392,14 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
                         "[--exim-dir DIR] [--libdir DIR]\n");
         return CTL_USAGE;
     }
-    have_deb = deb_exim_init(&d, o.exim_dir, o.snippets, o.libdir, env->config_path, err,
+    /* the modules and snippets the given Exim configuration names */
+    if (o.libdir == NULL)
+        o.libdir = env->libdir;
+    if (o.snippets == NULL)
+        o.snippets = env->snippets;
+    /* a configuration given with --exim-config is not Debian's generated one */
+    have_deb = env->exim_config == NULL &&
+               deb_exim_init(&d, o.exim_dir, o.snippets, o.libdir, env->config_path, err,
                              sizeof err) == 0;
     if (!have_deb) {
         /* still report moat.conf, the modules and the store */
@@ -455,7 +462,8 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
     store_health(env, &sr);
     if (!sr.ok || sr.map_used >= MAP_NEARLY_FULL)
         problems++;
-    layout = !have_deb ? "not Debian's generated configuration" : d.split ? "split" : "unsplit";
+    layout = env->exim_config != NULL ? "given with --exim-config"
+             : !have_deb ? "not Debian's generated configuration" : d.split ? "split" : "unsplit";
     running_config(&d, env->exim_config, exim_conf, sizeof exim_conf);
 
     if (env->json) {
@@ -502,7 +510,7 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
     } else {
         printf("exim config: %s%s%s%s; Exim reads %s\n", layout, have_deb ? " (" : "",
                have_deb ? d.macro_file : "", have_deb ? ")" : "", exim_conf);
-        if (!have_deb)
+        if (!have_deb && env->exim_config == NULL)
             printf("  %s\n", err);
         if (cfg == NULL)
             printf("moat.conf: %s\n", conf_err);

@@ -42,16 +42,42 @@ static void usage(FILE *out)
     fprintf(out, "\nexit status: 0 fine, 1 a problem was found, 2 usage or internal error\n");
 }
 
+/*
+ * find_config - which moat.conf, when --config did not say: the one the
+ * Exim configuration given with --exim-config names (its MOAT_CONFIG macro,
+ * as a demo's or a test's configuration does), else the default file, else
+ * (the default file missing) every option at its default. Also the
+ * configuration's MOAT_LIBDIR and MOAT_SNIPPETS, for status.
+ */
+static void find_config(ctl_env *env, int named)
+{
+    static char conf[4096], libdir[4096], snippets[4096];
+
+    if (env->exim_config != NULL) {
+        if (ctl_exim_macro(env->exim_config, "MOAT_LIBDIR", libdir, sizeof libdir) == 0)
+            env->libdir = libdir;
+        if (ctl_exim_macro(env->exim_config, "MOAT_SNIPPETS", snippets, sizeof snippets) == 0)
+            env->snippets = snippets;
+        if (!named && ctl_exim_macro(env->exim_config, "MOAT_CONFIG", conf, sizeof conf) == 0) {
+            env->config_path = conf;
+            return;
+        }
+    }
+    if (!named && access(MOAT_CONFIG_DEFAULT_PATH, F_OK) != 0 && errno == ENOENT)
+        env->config_path = MOAT_CONFIG_BUILTIN;
+}
+
 int main(int argc, char **argv)
 {
-    ctl_env env = {MOAT_CONFIG_DEFAULT_PATH, NULL, 0};
-    int i = 1;
+    ctl_env env = {MOAT_CONFIG_DEFAULT_PATH, NULL, 0, NULL, NULL};
+    int i = 1, named = 0;
     size_t c;
 
     /* Global options may come before the command or anywhere after it, up to "--". */
     for (int j = 1; j < argc && strcmp(argv[j], "--") != 0; j++) {
         if ((strcmp(argv[j], "--config") == 0 || strcmp(argv[j], "-c") == 0) && j + 1 < argc) {
             env.config_path = argv[j + 1];
+            named = 1;
         } else if (strcmp(argv[j], "--exim-config") == 0 && j + 1 < argc) {
             env.exim_config = argv[j + 1];
         } else if (strcmp(argv[j], "--json") == 0) {
@@ -80,6 +106,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "moatctl: --exim-config %s: %s\n", env.exim_config, strerror(errno));
         return CTL_USAGE;
     }
+    find_config(&env, named);
     for (c = 0; c < sizeof commands / sizeof commands[0]; c++)
         if (strcmp(argv[i], commands[c].name) == 0)
             return commands[c].run(&env, argc - i, argv + i);
