@@ -13,6 +13,7 @@ import tempfile
 import time
 import unittest
 
+import harness  # noqa: E402
 from harness import HERE, ROOT, Client, Exim, build_dir, free_port, message
 
 BROKEN_SYNTAX = "store {\n  backend = lmdb\n\nrcpt {\n  enabled = true\n"
@@ -34,7 +35,7 @@ def full_transaction(ex, source="127.0.0.20", auth=True):
 
 def stop_demo(proc, d):
     """After a failed assertion too: the demo's Exim runs in a session of its
-    own, so stop it through run_demo.py (SIGINT), or by its pid file."""
+    own, so stop it through run_demo.py (SIGINT), which owns it."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
@@ -42,11 +43,9 @@ def stop_demo(proc, d):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    try:
-        with open(os.path.join(d, "exim.pid")) as f:
-            os.killpg(int(f.read().split()[0]), signal.SIGTERM)
-    except (OSError, ValueError, IndexError):
-        pass
+    # run_demo.py killed before it could stop its Exim: the daemon of the
+    # pid file, if it is still the one running on d's configuration
+    harness.kill_pidfile_session(os.path.join(d, "exim.pid"), os.path.join(d, "exim.conf"))
     if not os.environ.get("MOAT_KEEP"):
         shutil.rmtree(d, ignore_errors=True)
 

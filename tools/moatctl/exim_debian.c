@@ -688,46 +688,17 @@ static int bp(const deb_exim *d, const char *conf, const char *what, char *out, 
         argv[n++] = (char *)conf;
     }
     argv[n++] = (char *)"-bP";
+    if (strncmp(what, "macro ", 6) == 0) {
+        /* two arguments: -bP "macro NAME" is "not a known option" */
+        argv[n++] = (char *)"macro";
+        what += 6;
+    }
     argv[n++] = (char *)what;
     argv[n] = NULL;
     return deb_run(argv, NULL, out, outlen, 0);
 }
 
 #define PROBE_MAX ((size_t)512 * 1024)
-
-char *deb_probe(const deb_exim *d, const char *conf)
-{
-    const char *session = "EHLO moatctl.invalid\r\nMAIL FROM:<moatctl@moatctl.invalid>\r\n"
-                          "RCPT TO:<postmaster@localhost>\r\nDATA\r\n"
-                          "Subject: moatctl probe\r\n\r\nprobe\r\n.\r\nQUIT\r\n";
-    char *out = malloc(PROBE_MAX), *argv[10];
-    int n = 0;
-
-    if (out == NULL)
-        return NULL;
-    argv[n++] = (char *)d->exim;
-    if (conf != NULL) {
-        argv[n++] = (char *)"-C";
-        argv[n++] = (char *)conf;
-    }
-    argv[n++] = (char *)"-d-all+acl";
-    argv[n++] = (char *)"-bh";
-    argv[n++] = (char *)"192.0.2.1";
-    argv[n] = NULL;
-    /* as the Exim user: the modules open the store as Exim's processes do */
-    deb_run(argv, session, out, PROBE_MAX, 1);
-    return out;
-}
-
-/* ran_snippet - whether the probe processed a statement of <snippets>/<module>/<file> */
-static int ran_snippet(const deb_exim *d, const char *probe, const char *module,
-                       const char *file)
-{
-    char needle[DEB_PATH_MAX + 64];
-
-    snprintf(needle, sizeof needle, "(%.4000s/%s/%s ", d->snippets, module, file);
-    return strstr(probe, needle) != NULL;
-}
 
 /* value_of - the value in "name = value\n" output of -bP, trimmed, into out */
 static void value_of(const char *bp_out, char *out, size_t outlen)
@@ -742,6 +713,58 @@ static void value_of(const char *bp_out, char *out, size_t outlen)
     eq += 3;
     n = strcspn(eq, "\n");
     snprintf(out, outlen, "%.*s", (int)n, eq);
+}
+
+/* probe_session - the -bh probe with RCPT TO:<postmaster@domain> into out */
+static void probe_session(const deb_exim *d, const char *conf, const char *domain, char *out)
+{
+    char session[512], *argv[10];
+    int n = 0;
+
+    snprintf(session, sizeof session,
+             "EHLO moatctl.invalid\r\nMAIL FROM:<moatctl@moatctl.invalid>\r\n"
+             "RCPT TO:<postmaster@%.200s>\r\nDATA\r\n"
+             "Subject: moatctl probe\r\n\r\nprobe\r\n.\r\nQUIT\r\n", domain);
+    argv[n++] = (char *)d->exim;
+    if (conf != NULL) {
+        argv[n++] = (char *)"-C";
+        argv[n++] = (char *)conf;
+    }
+    argv[n++] = (char *)"-d-all+acl";
+    argv[n++] = (char *)"-bh";
+    argv[n++] = (char *)"192.0.2.1";
+    argv[n] = NULL;
+    /* as the Exim user: the modules open the store as Exim's processes do */
+    deb_run(argv, session, out, PROBE_MAX, 1);
+}
+
+char *deb_probe(const deb_exim *d, const char *conf)
+{
+    char *out = malloc(PROBE_MAX), qualify[300], domain[256];
+
+    if (out == NULL)
+        return NULL;
+    /* localhost: a local domain of Debian's configuration; else the
+     * configuration's own qualify_domain, which is local nearly everywhere */
+    probe_session(d, conf, "localhost", out);
+    if (strstr(out, "\n354") == NULL && bp(d, conf, "qualify_domain", qualify, sizeof qualify) == 0) {
+        value_of(qualify, domain, sizeof domain);
+        if (domain[0] != '\0' && strcmp(domain, "localhost") != 0 &&
+            strspn(domain, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
+                strlen(domain))
+            probe_session(d, conf, domain, out);
+    }
+    return out;
+}
+
+/* ran_snippet - whether the probe processed a statement of <snippets>/<module>/<file> */
+static int ran_snippet(const deb_exim *d, const char *probe, const char *module,
+                       const char *file)
+{
+    char needle[DEB_PATH_MAX + 64];
+
+    snprintf(needle, sizeof needle, "(%.4000s/%s/%s ", d->snippets, module, file);
+    return strstr(probe, needle) != NULL;
 }
 
 int deb_module_wired(const deb_exim *d, const char *conf, const char *probe, const char *module,
