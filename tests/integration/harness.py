@@ -73,6 +73,9 @@ Instance methods:
   mainlog(), paniclog(), rejectlog(),
   wait_for_log(regex, timeout) -> match or None, maildir(user) -> [bytes],
   wait_maildir(user, n), queue() -> [message ids], wait_queue_empty(),
+  wait_idle() (no process of the instance at work and the queue empty: all
+  mail sent so far has arrived wherever it goes; wait_idle(a, b) for two
+  instances that send to each other), busy() (pids of its working processes),
   exim(*args) (any exim command line on this config), exim_bt(address),
   submit_local(sender, rcpts, msg) (the non-SMTP path), moatctl(*args)
   (build/moatctl --config <dir>/moat.conf), check_config() (exim -bV),
@@ -206,6 +209,42 @@ def kill_pidfile_session(pid_file, marker):
             return True
     except (OSError, ValueError, IndexError):
         pass
+    return False
+
+
+def instance_pids(marker, but=None):
+    """The live processes whose command line contains marker (an instance's
+    private directory: every Exim process of that instance runs with -C
+    <dir>/exim.conf, its moatctl with --config <dir>/moat.conf), but the one
+    given. The directory is the test's own, so these are the test's own."""
+    needle = marker.encode()
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == but:
+            continue
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                cmdline = f.read()
+            with open("/proc/%s/stat" % name) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if needle in cmdline and state != "Z":
+            out.append(int(name))
+    return out
+
+
+def wait_idle(*exims, timeout=30.0):
+    """Wait until every instance is idle at once: no process of it at work
+    (connections, deliveries, auto-replies being submitted) and nothing in
+    its queue. A message is always in a spool or in a process handling it,
+    so this is when all the mail sent so far has gone where it goes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(ex.busy() for ex in exims) and not any(ex.queue() for ex in exims) \
+                and not any(ex.busy() for ex in exims):
+            return True
+        time.sleep(0.05)
     return False
 
 
@@ -925,6 +964,19 @@ class Exim:
                     self.proc.kill()
                     self.proc.wait()
             self.proc = None
+        if self.dir:
+            # deliveries Exim started in sessions of their own: found by the
+            # instance's directory in their command line
+            left = self.busy()
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + 10
+            while left and time.monotonic() < deadline:
+                time.sleep(0.02)
+                left = self.busy()
         if self.sink:
             self.sink.stop()
             self.sink = None
@@ -936,6 +988,16 @@ class Exim:
             self.dir = None
         if reports:
             raise AssertionError("sanitizer reports from the modules:\n" + "\n".join(reports)[:20000])
+
+    def busy(self):
+        """The pids of this instance's processes at work (all but the daemon)."""
+        if self.dir is None:
+            return []
+        return instance_pids(self.dir + "/", but=self.proc.pid if self.proc else None)
+
+    def wait_idle(self, timeout=30.0):
+        """See wait_idle(): no process of this instance at work, its queue empty."""
+        return wait_idle(self, timeout=timeout)
 
     def restart(self):
         if self.proc:

@@ -9,10 +9,9 @@ mail, and moatctl autoreply classify agrees with the unit corpus."""
 
 import os
 import re
-import time
 import unittest
 
-from harness import ROOT, Exim, SmtpSink, message
+from harness import ROOT, Exim, SmtpSink, message, wait_idle
 
 SPAM = {"X-Spam-Flag": "YES", "X-Spam-Status": "Yes, score=9.1"}
 CORPUS = os.path.join(ROOT, "tests", "unit", "corpus", "autoreply")
@@ -25,13 +24,10 @@ def vacation_exim(domain="example.test", users=None, vacation=None, routes=None,
                 moat_conf='autoreply {\n  local_domains = {"%s"}\n%s}\n' % (domain, conf), **kw)
 
 
-def settle(*exims, timeout=15):
-    """Wait until every queue is empty (deliveries, replies, bounces done)."""
-    for ex in exims:
-        ex.wait_queue_empty(timeout)
-    time.sleep(0.3)
-    for ex in exims:
-        ex.wait_queue_empty(timeout)
+def settle(*exims, timeout=60):
+    """Wait until deliveries, replies and bounces are all done: no process of
+    any instance at work, every queue empty (harness.wait_idle)."""
+    assert wait_idle(*exims, timeout=timeout), "still busy after %ds" % timeout
 
 
 def header(data, name):
@@ -75,7 +71,6 @@ class AutoreplyTest(unittest.TestCase):
             self.assertTrue(ex.wait_maildir("bob", 2))
             settle(ex)
             self.assertTrue(ex.sink.wait_for(1))
-            time.sleep(0.5)
             self.assertEqual(len(ex.sink.messages), 1, ex.mainlog()[-2000:])
             reply = ex.sink.messages[0]
             self.assertIn(reply["sender"], ("", "<>"))   # the null sender
@@ -127,8 +122,6 @@ class AutoreplyTest(unittest.TestCase):
             self.assertTrue(b.wait_maildir("yvonne", 1))
             self.assertTrue(a.wait_maildir("xavier", 1))   # yvonne's one reply
             settle(a, b)
-            time.sleep(1)
-            settle(a, b)
             self.assertEqual(len(a.maildir("xavier")), 1)
             self.assertEqual(len(b.maildir("yvonne")), 1)   # no answer to the answer
             self.assertEqual(a.sink.messages + b.sink.messages, [])
@@ -152,7 +145,6 @@ class AutoreplyTest(unittest.TestCase):
                     source="127.0.30.9")
             self.assertTrue(ex.wait_maildir("bob", 2))
             settle(ex)
-            time.sleep(0.5)
             self.assertEqual(len(ex.sink.messages), 1)
             helpdesk = [m for m in ex.maildir("bob") if b"helpdesk@remote.test" in m]
             self.assertRegex(helpdesk[0], rb"X-Moat-Autoreply: never; reasons=reply_to_our_autoreply")
@@ -170,8 +162,6 @@ class AutoreplyTest(unittest.TestCase):
             ex.send("friend@remote.test", "broken@example.test",
                     message(sender="friend@remote.test", to="broken@example.test"),
                     source="127.0.30.5")
-            settle(ex)
-            time.sleep(1)
             settle(ex)
             rcpts = [m["rcpts"] for m in ex.sink.messages]
             self.assertNotIn(["victim@innocent.test"], rcpts)   # spam: no backscatter
@@ -221,7 +211,6 @@ class AutoreplyTest(unittest.TestCase):
             self.assertTrue(ex.wait_maildir("bob", 2))
             settle(ex)
             self.assertTrue(ex.sink.wait_for(2))
-            time.sleep(0.5)
             self.assertEqual([m["rcpts"] for m in ex.sink.messages],
                              [["frank@remote.test"], ["frank@remote.test"]])
             self.assertIn("reason=external_unknown", ex.mainlog())
@@ -239,7 +228,6 @@ class AutoreplyTest(unittest.TestCase):
                 self.assertEqual(r[-1][0], 250)
             settle(ex)
             self.assertTrue(ex.sink.wait_for(1))
-            time.sleep(0.5)
             self.assertEqual(len(ex.sink.messages), 1)
             self.assertIn("discarded reply (already_answered)", ex.mainlog())
 
