@@ -69,8 +69,16 @@ class AuthlockTest(unittest.TestCase):
             self.assertEqual(auth(ex, "127.0.20.5", "alice", "alice-demo-pw")[0], 235)
             results = [auth(ex, "127.0.21.7", "alice", "guess%d" % i) for i in range(5)]
             self.assertEqual([r[0] for r in results], [535] * 5)
-            # The tarpit grows with the client's failures (before the 4th and 5th AUTH).
-            self.assertLess(results[2][1], 0.9)
+            # The tarpit grows with the client's failures (before the 4th and
+            # 5th AUTH): what moat asked Exim to wait, from its log, and the
+            # waits themselves as lower bounds (an upper bound on wall-clock
+            # time would fail on a loaded machine)
+            lines = re.findall(r"moat authlock: action=\S+ reason=\S+ ip=127\.0\.21\.7 .*",
+                               ex.mainlog())
+            steps = ["tarpit " + re.findall(r" delay=(\S+)", line)[0]
+                     if "reason=tarpit" in line else "failed" for line in lines]
+            self.assertEqual(steps[:6], ["failed", "failed", "failed", "tarpit 1s", "failed",
+                                         "tarpit 2s"], lines)
             self.assertGreaterEqual(results[3][1], 0.9)
             self.assertGreaterEqual(results[4][1], 1.9)
             # Locked: even the right password fails from the attacker's network...
@@ -307,7 +315,7 @@ class ContainmentTest(unittest.TestCase):
             self.assertTrue(ex.sink.wait_for(15))
             # the admin was told once, by Exim's freeze_tell
             self.assertTrue(ex.wait_maildir("postmaster", 1))
-            time.sleep(0.5)
+            self.assertTrue(self.wait_only_frozen(ex), ex.exim("-bp").stdout)
             notes = ex.maildir("postmaster")
             self.assertEqual(len(notes), 1)
             self.assertIn(b"frozen", notes[0])
@@ -318,6 +326,21 @@ class ContainmentTest(unittest.TestCase):
             self.assertEqual(ex.moatctl("authlock", "unlock", "bob").returncode, 0)
             self.assertEqual(submit("bob", "bob-demo-pw", ["colleague@partner.test"],
                                     "127.0.96.1"), [250])
+
+    @staticmethod
+    def wait_only_frozen(ex, timeout=30):
+        """Wait until every message left in the queue is frozen and no
+        process of the instance is at work: every freeze_tell note has been
+        written and delivered by then."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not ex.busy():
+                listing = ex.exim("-bp").stdout
+                ids = ex.queue()
+                if listing.count("*** frozen ***") == len(ids) and not ex.busy():
+                    return True
+            time.sleep(0.05)
+        return False
 
     def run_rejections(self, store, redis=None):
         """Recipients refused by a remote server (msg:fail:delivery through the
@@ -369,7 +392,11 @@ class ContainmentTest(unittest.TestCase):
                     if code != 250:
                         break
                     sent += 1
-                    time.sleep(0.15)    # let the delivery answer come back
+                    # its delivery is over (refused there, and moat's event has
+                    # counted it; or held): no process of the instance at work
+                    deadline = time.monotonic() + 30
+                    while ex.busy() and time.monotonic() < deadline:
+                        time.sleep(0.02)
                 self.assertLess(sent, 15, ex.mainlog())
                 self.assertIn(code, (451, "auth_refused"))
                 self.assertEqual(submit("bob", "y@partner.test"), "auth_refused")
