@@ -132,7 +132,9 @@ class CatchallTest(unittest.TestCase):
                 took = time.time() - t
                 c.quit()
                 self.assertEqual(r[0], 250)
-                self.assertLess(took, 3.5)       # budget 2 s, plus slack
+                # budget 2 s; without it the probe would wait its 30 s timeout:
+                # the bound between the two leaves room for a loaded machine
+                self.assertLess(took, 15)
                 self.assertGreater(took, 1.5)    # it did try
                 self.assertIn("sender domain catch-all: unknown", ex.mainlog())
         finally:

