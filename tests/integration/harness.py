@@ -736,8 +736,11 @@ class Exim:
 
     def store_section(self):
         if self.store == "redis":
+            # timeouts for a loaded test machine (the production defaults,
+            # 50/100 ms, are what test_faults.py's own store sections test)
             return ('store {\n  backend = redis\n  redis {\n    host = "127.0.0.1"\n'
-                    '    port = %d\n    prefix = "moat:"\n  }\n}\n' % self.redis.port)
+                    '    port = %d\n    prefix = "moat:"\n    connect_timeout_ms = 5000\n'
+                    '    command_timeout_ms = 10000\n  }\n}\n' % self.redis.port)
         return ('store {\n  backend = lmdb\n  path = "%s"\n  map_size = %s\n}\n'
                 % (self.path("state"), self.map_size))
 

@@ -68,6 +68,11 @@ static int setup_redis(void **state)
     }
     f->cfg.backend = STORE_BACKEND_REDIS;
     f->cfg.redis_port = f->redis.port;
+    /* Timeouts for a loaded test machine (sixteen writer processes on two
+     * cores): these tests count, they do not time Redis; the production
+     * defaults (50/100 ms) are tested in tests/integration/test_faults.py. */
+    f->cfg.connect_timeout_ms = 5000;
+    f->cfg.command_timeout_ms = 10000;
     snprintf(f->cfg.redis_prefix, sizeof f->cfg.redis_prefix, "t%d:", (int)getpid());
     f->st = moat_store_new(&f->cfg);
     *state = f;
