@@ -72,7 +72,7 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 ALL_LIBS = $(LOGIC_LIBS) $(BUILD)/lib/libmoat_common.a
 
 .PHONY: all deps run check check-trixie check-bookworm unit integration export-test asan-unit bench fuzz fuzzlib \
-        fuzz-smoke scenarios install clean deb distclean lint asan-integration
+        fuzz-smoke scenarios install clean deb distclean lint asan-integration coverage
 .DEFAULT_GOAL := all
 
 all: $(SO_FILES) $(BUILD)/moatctl
@@ -123,7 +123,7 @@ DEB_PACKAGES := build-essential pkg-config libconfuse-dev liblmdb-dev lmdb-utils
     exim4-daemon-heavy exim4-dev redis-server slapd ldap-utils swaks python3 \
     python3-aiosmtpd dnsmasq-base libmaxmind-db-writer-perl clang \
     libclang-rt-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox fail2ban openssl \
-    dovecot-core debootstrap $(DEB_PACKAGES_$(DEB_CODENAME))
+    dovecot-core debootstrap gcovr $(DEB_PACKAGES_$(DEB_CODENAME))
 
 # Names that exist on every supported release (bookworm, trixie): the
 # unversioned clang/libclang-rt-dev follow each release's default LLVM (14, 19).
@@ -192,6 +192,31 @@ ASAN_TESTS ?= test_foundation.py test_rcpt.py test_authlock.py test_authlock_eve
 asan-integration:
 	$(MAKE) BUILD=build/asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" all
 	MOAT_ASAN=1 $(PYTHON) tests/integration/runner.py --build build/asan $(ASAN_TESTS)
+
+# ---------------------------------------------------------------- coverage
+
+# Line coverage of the unit and integration tests (not part of check): a
+# gcov build in build/coverage, the unit tests, then the integration tests
+# with tests/coverage/exit_shim.c preloaded into Exim (its processes end
+# with _exit(), which would lose their gcov data) and the data of every
+# process, root's and the Exim user's, under COV_GCDA; report.py merges
+# both with gcovr into docs/coverage.md.
+COV_BUILD  := build/coverage
+COV_CFLAGS := -O0 -g --coverage -DMOAT_COVERAGE
+COV_GCDA   ?= /var/tmp/moat-coverage-gcda
+COVERAGE_TESTS ?= $(ASAN_TESTS) test_readme.py
+
+coverage: deps
+	$(MAKE) BUILD=$(COV_BUILD) CFLAGS="$(COV_CFLAGS)" LDFLAGS="--coverage" all \
+	    $(UNIT_BIN:$(BUILD)/%=$(COV_BUILD)/%)
+	$(CC) -O2 -g -Wall -Wextra -Werror -shared -fPIC -o $(COV_BUILD)/exit_shim.so \
+	    tests/coverage/exit_shim.c -ldl
+	find $(COV_BUILD) -name '*.gcda' -delete
+	rm -rf $(COV_GCDA) && install -d -m 1777 $(COV_GCDA)
+	$(MAKE) BUILD=$(COV_BUILD) CFLAGS="$(COV_CFLAGS)" LDFLAGS="--coverage" unit
+	umask 0 && MOAT_COVERAGE=$(abspath $(COV_BUILD))/exit_shim.so GCOV_PREFIX=$(COV_GCDA) \
+	    $(PYTHON) tests/integration/runner.py --build $(COV_BUILD) $(COVERAGE_TESTS)
+	$(PYTHON) tests/coverage/report.py --build $(COV_BUILD) --gcda $(COV_GCDA) --out docs/coverage.md
 
 # ---------------------------------------------------------------- fuzzing
 

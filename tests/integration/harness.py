@@ -90,7 +90,8 @@ redis=server) instances share its state, like several MX hosts. message()
 builds a small RFC 5322 message. free_port(), wait_port().
 
 Set MOAT_KEEP=1 to keep the directories of a run for inspection, and
-MOAT_ASAN=1 when the modules are ASan+UBSan builds (make asan-integration).
+MOAT_ASAN=1 when the modules are ASan+UBSan builds (make asan-integration),
+MOAT_COVERAGE=<exit_shim.so> for gcov builds (make coverage).
 """
 
 import atexit
@@ -834,16 +835,15 @@ class Exim:
             macros += "\nMOAT_AUTOREPLY_VACATION = %s" % self.path("vacation")
             macros += "\nMOAT_CTL = %s" % self.path("lib", "moatctl")
             macros += "\nMOAT_AUTOREPLY_SUBMIT_OPTIONS = -C %s" % self.path("exim.conf")
-            if os.environ.get("MOAT_ASAN"):
-                env = self.exim_env()
+            if self.preload_vars():
                 macros += "\nMOAT_AUTOREPLY_PIPE_ENVIRONMENT = <; " + " ; ".join(
-                    "%s=%s" % (k, env[k]) for k in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS"))
+                    "%s=%s" % kv for kv in sorted(self.preload_vars().items()))
         conf = EXIM_TEMPLATE.format(
             name=self.name, dir=self.dir, module_macros=macros, hostname=self.hostname,
             domain=self.domain, relay_from=self.relay_from, exim_user=EXIM_USER,
             ports=" : ".join(str(p) for p in [self._port] + self.extra_ports), route_routers=self._route_routers(),
-            keep_environment="LD_PRELOAD : ASAN_OPTIONS : UBSAN_OPTIONS"
-            if os.environ.get("MOAT_ASAN") else "", asan_main=self._asan_main(),
+            keep_environment=" : ".join(sorted(self.preload_vars())),
+            asan_main=self._asan_main(),
             authenticators=self._authenticators(), **self.extra)
         with open(self.path("exim.conf"), "w") as f:
             f.write(conf)
@@ -857,7 +857,7 @@ class Exim:
         the ASan runtime would be missing exactly there. Without the bit no
         process can regain root, so deliveries run as the Exim user
         (deliver_drop_privilege, set for every instance)."""
-        if not os.environ.get("MOAT_ASAN"):
+        if not self.preload_vars():
             return ""
         shutil.copy(EXIM, self.path("exim"))
         os.chmod(self.path("exim"), 0o755)
@@ -865,7 +865,7 @@ class Exim:
 
     def binary(self):
         """The Exim program this instance runs (see _asan_main)."""
-        return self.path("exim") if os.environ.get("MOAT_ASAN") else EXIM
+        return self.path("exim") if self.preload_vars() else EXIM
 
     def check_config(self):
         """exim -bV on the generated configuration; (ok, output)."""
@@ -880,12 +880,27 @@ class Exim:
         ASan+UBSan builds; preload the runtimes into the daemon (and, through
         keep_environment, Exim's children) and send reports to <dir>/asan.*"""
         env = dict(os.environ)
-        if os.environ.get("MOAT_ASAN"):
-            env["LD_PRELOAD"] = ASAN_PRELOAD
-            env["ASAN_OPTIONS"] = ("detect_leaks=0:abort_on_error=0:halt_on_error=1:"
-                                   "log_path=%s/asan" % self.dir)
-            env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:log_path=%s/asan" % self.dir
+        env.update(self.preload_vars())
         return env
+
+    def preload_vars(self):
+        """What Exim and its children need in their environment beyond the
+        usual, in a sanitizer or coverage run ({} otherwise). MOAT_ASAN=1:
+        the ASan and UBSan runtimes. MOAT_COVERAGE=<shim.so> (make coverage):
+        the shim that makes every process write the modules' gcov data before
+        it ends (tests/coverage/exit_shim.c), and where that data goes."""
+        out = {}
+        if os.environ.get("MOAT_ASAN"):
+            out["LD_PRELOAD"] = ASAN_PRELOAD
+            out["ASAN_OPTIONS"] = ("detect_leaks=0:abort_on_error=0:halt_on_error=1:"
+                                   "log_path=%s/asan" % self.dir)
+            out["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:log_path=%s/asan" % self.dir
+        elif os.environ.get("MOAT_COVERAGE"):
+            out["LD_PRELOAD"] = os.environ["MOAT_COVERAGE"]
+            for k in ("GCOV_PREFIX", "GCOV_PREFIX_STRIP"):
+                if os.environ.get(k):
+                    out[k] = os.environ[k]
+        return out
 
     def sanitizer_reports(self):
         """The ASan/UBSan reports the modules produced (MOAT_ASAN=1)."""
