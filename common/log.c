@@ -18,7 +18,6 @@ static int once_count;
 
 void moat_log_set_sink(moat_log_sink sink) { current_sink = sink; }
 void moat_log_set_level(moat_log_level level) { current_level = level; }
-moat_log_level moat_log_get_level(void) { return current_level; }
 
 /* flatten - replace control characters so a line stays one line */
 static void flatten(char *s)

@@ -27,7 +27,6 @@ void moat_log_set_sink(moat_log_sink sink);
 
 /* moat_log_set_level - drop lines less severe than level */
 void moat_log_set_level(moat_log_level level);
-moat_log_level moat_log_get_level(void);
 
 void moat_log(moat_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

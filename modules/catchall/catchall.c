@@ -118,19 +118,6 @@ static int is_explicit(moat_runtime *rt, cfg_t *dom, const moat_addr *a, time_t 
     return known(rt, list, key, now);
 }
 
-int catchall_explicit(moat_runtime *rt, const char *address, time_t now)
-{
-    cfg_t *sec = moat_config_module(rt->config, "catchall");
-    moat_addr a;
-    const char *why;
-    cfg_t *dom;
-
-    if (addr_parse(address, &a, &why) != 0)
-        return 0;
-    dom = cfg_gettsec(sec, "domain", a.domain);
-    return dom ? is_explicit(rt, dom, &a, now) : 1;
-}
-
 static void answer(moat_verdict *v, const char *action, const char *reason)
 {
     verdict_init(v, action);

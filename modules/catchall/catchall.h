@@ -28,7 +28,4 @@ typedef struct catchall_request {
 int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v,
                   const char **why);
 
-/* catchall_explicit - whether address is explicit in its domain's section (1/0) */
-int catchall_explicit(moat_runtime *rt, const char *address, time_t now);
-
 #endif
