@@ -611,6 +611,9 @@ remote_smtp:
   hosts_try_fastopen =
   connect_timeout = 5s
   command_timeout = 10s
+.ifdef MOAT_EVENT
+  event_action = MOAT_EVENT
+.endif
 .ifdef MOAT_ENABLE_BATV
   return_path = MOAT_BATV_RETURN_PATH
 .endif
