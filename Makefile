@@ -214,9 +214,12 @@ coverage: deps
 	find $(COV_BUILD) -name '*.gcda' -delete
 	rm -rf $(COV_GCDA) && install -d -m 1777 $(COV_GCDA)
 	$(MAKE) BUILD=$(COV_BUILD) CFLAGS="$(COV_CFLAGS)" LDFLAGS="--coverage" unit
+	@# the report is written even when a test fails; make fails after it
 	umask 0 && MOAT_COVERAGE=$(abspath $(COV_BUILD))/exit_shim.so GCOV_PREFIX=$(COV_GCDA) \
-	    $(PYTHON) tests/integration/runner.py --build $(COV_BUILD) $(COVERAGE_TESTS)
-	$(PYTHON) tests/coverage/report.py --build $(COV_BUILD) --gcda $(COV_GCDA) --out docs/coverage.md
+	    $(PYTHON) tests/integration/runner.py --build $(COV_BUILD) $(COVERAGE_TESTS); \
+	  tests=$$?; $(PYTHON) tests/coverage/report.py --build $(COV_BUILD) --gcda $(COV_GCDA) \
+	    --out docs/coverage.md; report=$$?; \
+	  [ $$tests = 0 ] || { echo "coverage: integration tests failed"; exit 1; }; exit $$report
 
 # ---------------------------------------------------------------- fuzzing
 
