@@ -154,6 +154,35 @@ class FoundationTest(unittest.TestCase):
         finally:
             ex.stop()
 
+    def test_moatctl_without_the_default_moat_conf_uses_built_in_defaults(self):
+        # /etc/moat hidden by an empty tmpfs in a mount namespace of its own
+        # when the machine has one: the machine's own files are never touched
+        ctl = os.path.join(build_dir(), "moatctl")
+        hide = ("mount -t tmpfs tmpfs /etc/moat && " if os.path.isdir("/etc/moat") else "")
+        run = lambda args: subprocess.run(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", hide + 'exec "$@"', "sh",
+             ctl] + args, capture_output=True, text=True)
+        r = run(["check-config"])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("(built-in defaults): OK", r.stdout)
+        # a file named with --config must exist
+        r = run(["--config", "/etc/moat/moat.conf", "check-config"])
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("/etc/moat/moat.conf: cannot read", r.stdout + r.stderr)
+
+    def test_moatctl_creates_a_missing_store_for_the_exim_user(self):
+        ex = Exim(modules=["rcpt"]).prepare()
+        try:
+            shutil.rmtree(ex.path("state"))
+            r = ex.moatctl("rcpt", "list")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            uid = harness.exim_ids()[0]
+            for p in [ex.path("state")] + glob.glob(ex.path("state", "*")):
+                self.assertEqual(os.stat(p).st_uid, uid, p)
+            self.assertEqual(os.stat(ex.path("state")).st_mode & 0o777, 0o750)
+        finally:
+            ex.stop()
+
     def test_make_run_demo(self):
         # What README's "Try it" promises, through run_demo.py itself (in a
         # directory of its own, not the checkout's run/).

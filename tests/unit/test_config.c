@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 
 static cfg_opt_t demo_inner_opts[] = {
     MOAT_CFG_DURATION("pause", 5),
@@ -94,6 +95,22 @@ static void empty_file_gives_defaults(void **state)
     assert_false(moat_config_log_only(c, "demo"));
     assert_int_equal(cfg_getint(moat_config_module(c, "demo"), "window"), 600);
     moat_config_free(c);
+}
+
+static void builtin_defaults_need_no_file(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = moat_config_load(MOAT_CONFIG_BUILTIN, err, sizeof err);
+
+    (void)state;
+    assert_non_null(c);
+    assert_string_equal(c->store.path, "/var/lib/moat");
+    assert_int_equal(c->log_level, MOAT_LOG_INFO);
+    assert_true(moat_config_enabled(c, "rcpt"));
+    moat_config_free(c);
+    /* a file that is not there is still an error */
+    assert_null(moat_config_load("/nonexistent/moat.conf", err, sizeof err));
+    assert_non_null(strstr(err, "/nonexistent/moat.conf: cannot read"));
 }
 
 static void values_are_read(void **state)
@@ -331,6 +348,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(empty_file_gives_defaults, teardown),
+        cmocka_unit_test(builtin_defaults_need_no_file),
         cmocka_unit_test_teardown(values_are_read, teardown),
         cmocka_unit_test_teardown(remembered_options_follow_a_reload, teardown),
         cmocka_unit_test_teardown(bad_enum_names_file_line_and_option, teardown),
