@@ -113,6 +113,75 @@ static void builtin_defaults_need_no_file(void **state)
     assert_non_null(strstr(err, "/nonexistent/moat.conf: cannot read"));
 }
 
+/* fails_with - text does not load (against every registered schema when
+ * all, the demo one otherwise) and the error contains why */
+static void fails_with(const char *text, int all, const char *why)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = all ? moat_config_load(write_conf(text), err, sizeof err) : load(text, err);
+
+    if (c != NULL)
+        fail_msg("loaded: %s", text);
+    if (strstr(err, why) == NULL)
+        fail_msg("%s: error '%s' does not say '%s'", text, err, why);
+}
+
+static void bad_values_are_named(void **state)
+{
+    (void)state;
+    fails_with("demo { window = 10q }\n", 0, "window: '10q' is not a duration");
+    fails_with("demo { window = 999999999999w }\n", 0, "is not a duration");
+    fails_with("demo { window = 5mm }\n", 0, "is not a duration");
+    fails_with("demo { limit = 64Q }\n", 0, "limit: '64Q' is not a size");
+    fails_with("demo { limit = 99999999999G }\n", 0, "is not a size");
+    fails_with("demo { limit = 12kb }\n", 0, "is not a size");
+    fails_with("store { redis { password_file = \"/nonexistent/pw\" } }\n", 0,
+               "cannot read /nonexistent/pw");
+    fails_with("store { path = \"relative/state\" }\n", 0, "must be an absolute path");
+    /* each module's own checks, through the registry */
+    fails_with("autoreply { cap_address = -1 }\n", 1, "must be 0 (off) or more");
+    fails_with("autoreply { spam_threshold = 0 }\n", 1, "spam_threshold must be above 0");
+    fails_with("autoreply { spf_results = {\"bogus\"} }\n", 1, "\"bogus\" is not an SPF result");
+    fails_with("autoreply { user \"noat\" { } }\n", 1, "the title must be the user's address");
+    fails_with("autoreply { user \"a@b.test\" { addresses = {\"x\"} } }\n", 1,
+               "addresses: \"x\" is not an address");
+}
+
+static void what_is_not_a_config_file_is_refused(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    const moat_schema *many[17];
+    FILE *f;
+    int i;
+
+    (void)state;
+    assert_null(moat_config_load_with("/tmp", demo_schemas, 1, err, sizeof err));
+    assert_non_null(strstr(err, "/tmp: not a regular file"));
+    f = fopen(write_conf(""), "w");
+    assert_non_null(f);
+    for (i = 0; i < 80000; i++)   /* 1.1 MB: over the 1 MB limit */
+        fputs("# filler line\n", f);
+    fclose(f);
+    assert_null(moat_config_load_with(path, demo_schemas, 1, err, sizeof err));
+    assert_non_null(strstr(err, "not a regular file of at most"));
+    for (i = 0; i < 17; i++)
+        many[i] = &demo_schema;
+    assert_null(moat_config_load_with(write_conf(""), many, 17, err, sizeof err));
+    assert_string_equal(err, "too many module schemas");
+    /* comments of every kind, one at the very end without a newline */
+    {
+        moat_config *c = load("/* a\n comment */ demo { // another\n window = 60 } # last", err);
+        assert_non_null(c);
+        assert_int_equal(moat_cfg_int(moat_config_module(c, "demo"), "window"), 60);
+        assert_int_equal(moat_cfg_int(moat_config_module(c, "demo"), "no_such_option"), 0);
+        moat_config_free(c);
+    }
+    /* salvaging on_error from what cannot be read: accept */
+    assert_int_equal(moat_config_salvage_on_error("/nonexistent/moat.conf", "demo"),
+                     MOAT_ON_ERROR_ACCEPT);
+    assert_int_equal(moat_config_salvage_on_error(write_conf(""), "demo"), MOAT_ON_ERROR_ACCEPT);
+}
+
 static void values_are_read(void **state)
 {
     char err[MOAT_ERR_MAX] = "";
@@ -349,6 +418,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(empty_file_gives_defaults, teardown),
         cmocka_unit_test(builtin_defaults_need_no_file),
+        cmocka_unit_test_teardown(bad_values_are_named, teardown),
+        cmocka_unit_test_teardown(what_is_not_a_config_file_is_refused, teardown),
         cmocka_unit_test_teardown(values_are_read, teardown),
         cmocka_unit_test_teardown(remembered_options_follow_a_reload, teardown),
         cmocka_unit_test_teardown(bad_enum_names_file_line_and_option, teardown),
