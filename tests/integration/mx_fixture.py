@@ -92,3 +92,78 @@ class Dnsmasq:
             self.proc = None
         if self in _live:
             _live.remove(self)
+
+
+class ScriptedMX:
+    """A plain-socket SMTP server on ip:port for the answers aiosmtpd will
+    not give: "no_ehlo" (500 to EHLO, then a catch-all after HELO),
+    "bad_greeting" (554 at connect), "mail_refused" (550 to MAIL FROM:<>),
+    "drop_at_rcpt" (closes the connection at the first RCPT), "refuse_helo"
+    (500 to EHLO and HELO)."""
+
+    def __init__(self, ip, port, behaviour):
+        self.ip, self.port, self.behaviour = ip, port, behaviour
+        self._sock = None
+        self._thread = None
+
+    def start(self):
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((self.ip, self.port))
+        self._sock.listen(16)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        _live.append(self)
+        return self
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn):
+        b = self.behaviour
+        try:
+            f = conn.makefile("rb")
+            if b == "bad_greeting":
+                conn.sendall(b"554 5.3.2 not today\r\n")
+                return
+            conn.sendall(b"220 scripted ESMTP\r\n")
+            for line in f:
+                verb = line[:4].upper()
+                if verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                if verb == b"EHLO" or (verb == b"HELO" and b == "refuse_helo"):
+                    answer = b"500 5.5.1 command unrecognized\r\n" \
+                        if b in ("no_ehlo", "refuse_helo") else b"250 scripted\r\n"
+                elif verb == b"HELO":
+                    answer = b"250 scripted\r\n"
+                elif verb == b"MAIL":
+                    answer = b"550 5.7.1 no bounces here\r\n" if b == "mail_refused" \
+                        else b"250 OK\r\n"
+                elif verb == b"RCPT":
+                    if b == "drop_at_rcpt":
+                        return
+                    answer = b"250 OK\r\n"
+                else:
+                    answer = b"502 5.5.2 no\r\n"
+                conn.sendall(answer)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def stop(self):
+        if self._sock:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)   # wakes the accept()
+            except OSError:
+                pass
+            self._sock.close()
+            self._sock = None
+        if self in _live:
+            _live.remove(self)

@@ -9,7 +9,7 @@ import time
 import unittest
 
 from harness import Exim, free_port
-from mx_fixture import Dnsmasq, FakeMX
+from mx_fixture import Dnsmasq, FakeMX, ScriptedMX
 
 EXPLICIT = "postmaster@example.test\nalice@example.test\nbob@example.test\ncarol@example.test\n"
 
@@ -108,6 +108,37 @@ class CatchallTest(unittest.TestCase):
             self.assertIn("catchall.test: catchall, cached", r.stdout)
             r = ex.moatctl("catchall", "probe", "strict.test")
             self.assertIn("not_catchall, cached", r.stdout)
+        finally:
+            for server in servers:
+                server.stop()
+            dns.stop()
+            ex.stop()
+
+    def test_remote_probe_meets_odd_servers(self):
+        port = free_port()
+        odd = {"noehlo.test": ("127.0.52.1", "no_ehlo"),
+               "greeting.test": ("127.0.52.2", "bad_greeting"),
+               "nobounce.test": ("127.0.52.3", "mail_refused"),
+               "drop.test": ("127.0.52.4", "drop_at_rcpt"),
+               "nohelo.test": ("127.0.52.5", "refuse_helo")}
+        servers = [ScriptedMX(ip, port, b).start() for ip, b in odd.values()]
+        dns = Dnsmasq({d: ip for d, (ip, _) in odd.items()}).start()
+        ex = Exim(modules=["catchall"]).prepare()
+        ex.write_moat_conf('catchall {\n  probe {\n    resolver = "127.0.0.1"\n'
+                           '    resolver_port = %d\n    port = %d\n    timeout = 5s\n'
+                           '    rate_per_minute = 5\n  }\n}\n' % (dns.port, port))
+        try:
+            expect = [("noehlo.test", "noehlo.test: catchall ("),        # HELO after EHLO
+                      ("greeting.test", "greeting 554"),
+                      ("nobounce.test", "MAIL FROM:<> answered 550"),
+                      ("drop.test", "connection lost after 0 of 2 RCPTs"),
+                      ("nohelo.test", "EHLO and HELO refused (500)"),
+                      # a sixth probe within the minute: over rate_per_minute
+                      ("catchall.test", "rate limited (5 probes a minute)"),
+                      ("not..a.domain", "not a domain")]
+            for domain, want in expect:
+                r = ex.moatctl("catchall", "probe", domain)
+                self.assertIn(want, r.stdout + r.stderr, domain)
         finally:
             for server in servers:
                 server.stop()

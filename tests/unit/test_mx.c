@@ -136,6 +136,11 @@ static size_t answer(const unsigned char *q, size_t qlen, int tcp, unsigned char
             n += put_mx(out + n, NULL, 1, "a.big.test");
             an = 2;
         }
+    } else if ((strcasecmp(name, "tcpfail.test") == 0 || strcasecmp(name, "tcpzero.test") == 0) &&
+               type == 15) {
+        if (tcp)
+            return strcasecmp(name, "tcpzero.test") == 0 ? 1 : 0;   /* 1: a zero length */
+        tc = 1;
     } else if (strcasecmp(name, "bad.test") == 0) {
         an = 2;                      /* says two records, has none: malformed */
     } else if (strcasecmp(name, "host.test") == 0 && type == 1) {
@@ -180,12 +185,16 @@ static void serve(int udp, int tcp)
                 size_t qlen = ((size_t)len[0] << 8) | len[1];
                 if (qlen <= sizeof q && recv(c, q, qlen, MSG_WAITALL) == (ssize_t)qlen) {
                     size_t n = answer(q, qlen, 1, out + 2);
+                    if (n == 1)
+                        n = 0;               /* a length of zero, said */
+                    else if (n == 0)
+                        goto hang_up;        /* nothing at all */
                     out[0] = (unsigned char)(n >> 8);
                     out[1] = (unsigned char)n;
-                    if (n)
-                        send(c, out, n + 2, MSG_NOSIGNAL);
+                    send(c, out, n + 2, MSG_NOSIGNAL);
                 }
             }
+        hang_up:
             close(c);
         }
     }
@@ -330,6 +339,32 @@ static void failures_are_errors_not_answers(void **state)
     assert_int_equal(mx_resolve(&r, "pref.test", soon(), t, 0, err, sizeof err), -1);
 }
 
+static void a_truncated_answer_without_tcp_is_an_error(void **state)
+{
+    mx_resolver r = resolver(), nobody;
+    mx_target t[MX_MAX];
+    char err[256] = "";
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t alen = sizeof a;
+
+    (void)state;
+    assert_int_equal(mx_resolve(&r, "tcpfail.test", soon(), t, MX_MAX, err, sizeof err), -1);
+    assert_non_null(strstr(err, "truncated answer for tcpfail.test and no TCP answer"));
+    assert_int_equal(mx_resolve(&r, "tcpzero.test", soon(), t, MX_MAX, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no TCP answer"));
+    /* a port nobody listens on: refused, an error long before the deadline */
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    close(fd);
+    assert_int_equal(mx_resolver_init(&nobody, "127.0.0.1", ntohs(a.sin_port), err, sizeof err),
+                     0);
+    nobody.retry_ms = 50;
+    assert_int_equal(mx_resolve(&nobody, "pref.test", soon(), t, MX_MAX, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no answer from the resolver"));
+}
+
 static void addresses_are_asked_when_not_known(void **state)
 {
     mx_resolver r = resolver();
@@ -378,6 +413,7 @@ int main(void)
         cmocka_unit_test(a_domain_without_mx_is_its_own_mail_host),
         cmocka_unit_test(a_truncated_answer_is_asked_again_over_tcp),
         cmocka_unit_test(failures_are_errors_not_answers),
+        cmocka_unit_test(a_truncated_answer_without_tcp_is_an_error),
         cmocka_unit_test(addresses_are_asked_when_not_known),
         cmocka_unit_test(resolver_settings),
     };
