@@ -183,6 +183,28 @@ class FoundationTest(unittest.TestCase):
         finally:
             ex.stop()
 
+    def test_every_entry_point_answers_a_wrong_call_with_an_error(self):
+        # Exim's ERROR, naming the entry point and what it takes: a misused
+        # call in someone's ACL is found at once (here through exim -be)
+        ex = Exim().prepare()
+        try:
+            calls = set()
+            for dirpath, _, files in os.walk(ex.path("snippets")):
+                for fn in files:
+                    with open(os.path.join(dirpath, fn)) as f:
+                        calls |= set(re.findall(r"dlfunc\{MOAT_LIBDIR/(\w+)\.so\}\{(\w+)\}",
+                                                f.read()))
+            self.assertGreaterEqual(len(calls), 10)
+            for module, entry in sorted(calls):
+                r = ex.exim("-be", "${dlfunc{%s}{%s}}" % (ex.path("lib", module + ".so"), entry))
+                self.assertIn("moat %s: %s takes" % (module, entry), r.stdout + r.stderr)
+            # a sender without a domain: nothing to probe
+            r = ex.exim("-be", "${dlfunc{%s}{moat_catchall_sender}{%s}{postmaster}}"
+                        % (ex.path("lib", "catchall.so"), ex.path("moat.conf")))
+            self.assertIn("action=accept catchall=unknown", r.stdout, r.stderr)
+        finally:
+            ex.stop()
+
     def test_make_run_demo(self):
         # What README's "Try it" promises, through run_demo.py itself (in a
         # directory of its own, not the checkout's run/).
