@@ -166,14 +166,7 @@ int addrlist_load_stream(addrlist *fresh, FILE *f, const char *path, char *err, 
             snprintf(err, errlen, "out of memory loading %s", path);
             return -1;
         }
-        if (ntargets != fresh->count) {   /* cannot happen: see the loop */
-            free(idx);
-            free(e2);
-            free(t2);
-            free_strings(pairs_target, ntargets);
-            snprintf(err, errlen, "internal error loading %s", path);
-            return -1;
-        }
+        /* ntargets == fresh->count: the loop pushes to both or fails */
         for (i = 0; i < fresh->count; i++)
             idx[i] = &fresh->entries[i];
         qsort(idx, fresh->count, sizeof *idx, cmp_entry);

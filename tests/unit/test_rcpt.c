@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rcpt/addrlist.h"
@@ -403,6 +404,34 @@ static void addrlist_reloads_when_changed(void **state)
     assert_true(addrlist_find(&l, "one@example.test") >= 0);
     addrlist_free(&l);
     assert_int_equal(addrlist_refresh(&l, path, 103, err, sizeof err), -1);
+}
+
+static void addrlist_reads_odd_files(void **state)
+{
+    addrlist l;
+    char path[128], err[256] = "", text[4096];
+
+    (void)state;
+    memset(&l, 0, sizeof l);
+    snprintf(path, sizeof path, "%s/odd", dir);
+    /* blanks around an address, and a line longer than any address */
+    snprintf(text, sizeof text, " one@example.test \t\n%02000d@example.test\ntwo@example.test\n",
+             0);
+    fixture_write(path, text);
+    assert_int_equal(addrlist_refresh(&l, path, 200, err, sizeof err), 0);
+    assert_true(addrlist_find(&l, "one@example.test") >= 0);
+    assert_true(addrlist_find(&l, "two@example.test") >= 0);
+    assert_int_equal(l.bad_lines, 1);
+    /* the file turns into something unreadable: the last list is kept */
+    unlink(path);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(addrlist_refresh(&l, path, 201, err, sizeof err), 0);
+    assert_true(addrlist_find(&l, "one@example.test") >= 0);
+    addrlist_free(&l);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(addrlist_refresh(&l, path, 202, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot read"));
+    rmdir(path);
 }
 
 static void connect_refuses_blocked_clients_only_when_asked(void **state)
@@ -835,6 +864,7 @@ int main(void)
         cmocka_unit_test(near_miss_shapes_never_hide_a_close_address),
         cmocka_unit_test(near_miss_index_follows_reloads),
         cmocka_unit_test(addrlist_reloads_when_changed),
+        cmocka_unit_test(addrlist_reads_odd_files),
         cmocka_unit_test(connect_refuses_blocked_clients_only_when_asked),
         cmocka_unit_test(ipv6_clients_are_counted_per_64),
         cmocka_unit_test(dead_and_exempt_recipients_are_not_counted),
