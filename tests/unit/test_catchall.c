@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -383,6 +384,25 @@ static void audit_reads_exims_answers(void **state)
     assert_string_equal(r->domains[4].domain, "second.test");
     assert_int_equal(r->skipped_count, 1);
     assert_non_null(strstr(r->skipped[0], "*.pattern.test"));
+
+    /* a dsearch directory's names; files that cannot be read are named */
+    memset(r, 0, sizeof *r);
+    snprintf(path, sizeof path, "%s/dsearch", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(list, sizeof list, "%s/dsearch/dir.test", dir);
+    fixture_write(list, "");
+    snprintf(list, sizeof list,
+             "local_domains = dsearch;%s : lsearch;%s/missing : dsearch;%s/missing : @",
+             path, dir, dir);
+    audit_local_domains(list, "", r);
+    assert_int_equal(r->count, 1);
+    assert_string_equal(r->domains[0].domain, "dir.test");
+    assert_int_equal(r->skipped_count, 2);
+    assert_non_null(strstr(r->skipped[0], "cannot read the file"));
+    assert_non_null(strstr(r->skipped[1], "cannot read the directory"));
+    snprintf(list, sizeof list, "%s/dsearch/dir.test", dir);
+    unlink(list);
+    rmdir(path);
     free(r);
 }
 
