@@ -237,6 +237,9 @@ static void network_threshold_blocks_the_whole_network(void **state)
     assert_string_equal(before_auth(rt, "198.51.100.200", t, reason), "accept");
     login(rt, "198.51.100.4", "gina", "d", 0, t, reason);
     assert_string_equal(reason, "bad_credentials");
+    /* an ASN, in either case, with nothing locked: fine */
+    assert_int_equal(authlock_unlock(rt, "AS64500"), 0);
+    assert_int_equal(authlock_unlock(rt, "as64501"), 0);
 }
 
 static void unlock_starts_an_address_afresh(void **state)
