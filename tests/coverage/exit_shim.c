@@ -13,7 +13,9 @@
  * umask is 0 while the data is written: processes of root and of the Exim
  * user add to the same .gcda files.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <link.h>
 #include <stddef.h>
