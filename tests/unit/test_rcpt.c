@@ -617,6 +617,23 @@ static void cdb_directory_compiled_from_text(void **state)
     assert_int_equal(rcpt_directory_lookup(rt, "x@elsewhere.test", "", 1), RCPT_DIR_SKIP);
     assert_int_equal(cdb_directory_compile("/tmp/moat-none/src", dst, err, sizeof err), -1);
     assert_non_null(strstr(err, "/tmp/moat-none/src"));
+    assert_int_equal(cdb_directory_compile(src, "/tmp/moat-none/x.cdb", err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot write /tmp/moat-none/x.cdb"));
+
+    /* the database the lookups read, replaced, vanished, not a database */
+    assert_int_equal(cdb_directory_lookup(dst, "alice@example.test", "example.test", 10, err,
+                                          sizeof err), RCPT_DIR_FOUND);
+    assert_int_equal(cdb_directory_compile(src, dst, err, sizeof err), 2);   /* a new file */
+    assert_int_equal(cdb_directory_lookup(dst, "alice@example.test", "example.test", 11, err,
+                                          sizeof err), RCPT_DIR_FOUND);
+    unlink(dst);                  /* gone: the open database keeps answering */
+    assert_int_equal(cdb_directory_lookup(dst, "alice@example.test", "example.test", 12, err,
+                                          sizeof err), RCPT_DIR_FOUND);
+    fixture_write(dst, "not a constant database");
+    assert_int_equal(cdb_directory_lookup(dst, "alice@example.test", "example.test", 13, err,
+                                          sizeof err), RCPT_DIR_TEMPFAIL);
+    assert_non_null(strstr(err, "is not a CDB file"));
+    unlink(dst);
 }
 
 static void aliases_count_as_valid(void **state)
