@@ -183,7 +183,7 @@ class FoundationTest(unittest.TestCase):
         finally:
             ex.stop()
 
-    def test_every_entry_point_answers_a_wrong_call_with_an_error(self):
+    def test_entry_points_answer_a_wrong_call_and_a_dead_store(self):
         # Exim's ERROR, naming the entry point and what it takes: a misused
         # call in someone's ACL is found at once (here through exim -be)
         ex = Exim().prepare()
@@ -198,6 +198,32 @@ class FoundationTest(unittest.TestCase):
             for module, entry in sorted(calls):
                 r = ex.exim("-be", "${dlfunc{%s}{%s}}" % (ex.path("lib", module + ".so"), entry))
                 self.assertIn("moat %s: %s takes" % (module, entry), r.stdout + r.stderr)
+            # the store down (Redis on a port nobody listens on): every
+            # entry point still answers, per on_error, and never refuses
+            down = ex.path("down.conf")
+            with open(down, "w") as f:
+                f.write("store {\n  backend = redis\n  redis {\n    port = %d\n  }\n}\n"
+                        % free_port())
+            os.chmod(down, 0o644)
+            ip, alice, friend = "192.0.2.5", "alice@example.test", "friend@remote.test"
+            for module, entry, args in [
+                    ("rcpt", "moat_rcpt_connect", [ip]),
+                    ("rcpt", "moat_rcpt_check", [ip, friend, "nobody@example.test"]),
+                    ("authlock", "moat_authlock_authfail", [ip, "mallory"]),
+                    ("authlock", "moat_authlock_quit", [ip, "mallory"]),
+                    ("authlock", "moat_authlock_submit", ["alice", ip, "1"]),
+                    ("authlock", "moat_authlock_event", ["alice", ip, friend, "550 no"]),
+                    ("catchall", "moat_catchall_rcpt", [ip, friend, "nobody@example.test",
+                                                        "fail"]),
+                    ("batv", "moat_batv_check", [ip, "", "prvs=0123456789=" + alice]),
+                    ("batv", "moat_batv_sign", [alice, friend, "yes", "key"])]:
+                expr = "${dlfunc{%s}{%s}{%s}%s}" % (ex.path("lib", module + ".so"), entry, down,
+                                                   "".join("{%s}" % a for a in args))
+                r = ex.exim("-be", expr)
+                self.assertEqual(r.returncode, 0, "%s: %s" % (entry, r.stdout + r.stderr))
+                self.assertNotIn("action=deny", r.stdout, entry)
+                if entry == "moat_rcpt_check":
+                    self.assertIn("reason=moat_error", r.stdout)
             # a sender without a domain: nothing to probe
             r = ex.exim("-be", "${dlfunc{%s}{moat_catchall_sender}{%s}{postmaster}}"
                         % (ex.path("lib", "catchall.so"), ex.path("moat.conf")))
