@@ -12,6 +12,7 @@
 #                   chroot kept under /var/cache/moat-ci (.ci/debian-chroot)
 #   make bench      benchmarks (ratios against plain Exim in the same run)
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each
+#   make coverage   line coverage of unit + integration tests: docs/coverage.md
 #   make install    into $(DESTDIR)$(PREFIX)
 
 MODULES    := rcpt authlock catchall autoreply batv
