@@ -12,11 +12,23 @@
  *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_connect}{MOAT_CONFIG}{$sender_host_address}}
  *
  * refuses a blocked client at connect (block_at_connect = true).
+ *
+ *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_fetched}{MOAT_CONFIG}{$sender_ident}}
+ *
+ * "yes" when the caller of a non-SMTP submission injects fetched mail
+ * (acl_not_smtp), else "no";
+ *
+ *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_fetched_target}{MOAT_CONFIG}
+ *      {$local_part@$domain}{$sender_address}}
+ *
+ * where the last router sends fetched mail for a recipient nobody routes:
+ * the quarantine address or :blackhole: (also when moat cannot say).
  */
 #define DLFUNC_IMPL
 #include <local_scan.h>
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "exim_glue.h"
@@ -67,4 +79,28 @@ MOAT_EXPORT int moat_rcpt_connect(uschar **yield, int argc, uschar *argv[])
         verdict_add(&call.verdict, "reason", "moat_error");
     }
     return moat_call_end(&call, yield);
+}
+
+MOAT_EXPORT int moat_rcpt_fetched(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+
+    if (moat_call_begin(&call, "rcpt", "moat_rcpt_fetched", yield, argc, argv, 2, 2,
+                        "CONFIG USER") != MOAT_CALL_RUN)
+        return moat_call_text(&call, yield, "no");
+    return moat_call_text(&call, yield, rcpt_fetched_user(call.rt, moat_arg(&call, 1)) ? "yes"
+                                                                                       : "no");
+}
+
+MOAT_EXPORT int moat_rcpt_fetched_target(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+    char target[512];
+
+    /* a disabled module or a broken moat.conf: still never a bounce */
+    if (moat_call_begin(&call, "rcpt", "moat_rcpt_fetched_target", yield, argc, argv, 3, 3,
+                        "CONFIG RCPT SENDER") != MOAT_CALL_RUN)
+        return moat_call_text(&call, yield, ":blackhole:");
+    rcpt_fetched_target(call.rt, moat_arg(&call, 1), moat_arg(&call, 2), target, sizeof target);
+    return moat_call_text(&call, yield, target);
 }

@@ -5,11 +5,28 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "net.h"
 
 static int parse_source(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
     return moat_cfg_parse_enum(cfg, opt, value, result, "exim|file|cdb|ldap");
 }
+
+static int parse_fetched_unknown(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    return moat_cfg_parse_enum(cfg, opt, value, result, "drop|quarantine");
+}
+
+/* fetched mail (fetchmail, getmail): who injects it, and where unknown recipients go */
+static cfg_opt_t fetched_opts[] = {
+    CFG_STR_LIST("hosts", "{}", CFGF_NONE),
+    CFG_STR_LIST("users", "{}", CFGF_NONE),
+    MOAT_CFG_ENUM("unknown", 0, parse_fetched_unknown),
+    CFG_STR("quarantine", "", CFGF_NONE),
+    CFG_END()
+};
 
 static cfg_opt_t ldap_opts[] = {
     CFG_STR_LIST("uri", "{}", CFGF_NONE),
@@ -36,6 +53,7 @@ static cfg_opt_t rcpt_opts[] = {
     CFG_STR("cdb", "/var/lib/moat/recipients.cdb", CFGF_NONE),
     CFG_STR("aliases", "", CFGF_NONE),
     CFG_SEC("ldap", ldap_opts, CFGF_NONE),
+    CFG_SEC("fetched", fetched_opts, CFGF_NONE),
     /* harvest detection */
     MOAT_CFG_DURATION("window", 3600),
     CFG_INT("ip_threshold", 10, CFGF_NONE),
@@ -129,8 +147,28 @@ static int rcpt_check_section(cfg_t *sec, char *err, size_t errlen)
         snprintf(err, errlen, "block_time is longer than block_max");
         return -1;
     }
+    cfg_t *fetched = cfg_getsec(sec, "fetched");
+    const char *q;
+
     if (cfg_getint(sec, "source") == 3 && cfg_size(cfg_getsec(sec, "ldap"), "uri") == 0) {
         snprintf(err, errlen, "source = ldap needs ldap { uri = ... }");
+        return -1;
+    }
+    if (fetched == NULL)
+        return 0;
+    for (unsigned i = 0; i < cfg_size(fetched, "hosts"); i++) {
+        moat_cidr c;
+        if (net_parse_cidr(cfg_getnstr(fetched, "hosts", i), &c) != 0) {
+            snprintf(err, errlen, "fetched { hosts }: %s is not an address or network",
+                     cfg_getnstr(fetched, "hosts", i));
+            return -1;
+        }
+    }
+    q = cfg_getstr(fetched, "quarantine");
+    if (cfg_getint(fetched, "unknown") == 1 &&
+        (q == NULL || strchr(q, '@') == NULL || strpbrk(q, " \t:,<>\"") != NULL)) {
+        snprintf(err, errlen, "fetched { unknown = quarantine } needs quarantine = an address "
+                              "(local@domain)");
         return -1;
     }
     return 0;

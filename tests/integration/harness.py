@@ -472,6 +472,8 @@ localuser:
   local_parts = lsearch,ret=key;{dir}/mailboxes
   transport = maildir
 
+.include_if_exists MOAT_SNIPPETS/routers-last.conf
+
 begin transports
 
 .include_if_exists MOAT_SNIPPETS/transports.conf
