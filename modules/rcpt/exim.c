@@ -23,6 +23,13 @@
  *
  * where the last router sends fetched mail for a recipient nobody routes:
  * the quarantine address or :blackhole: (also when moat cannot say).
+ *
+ *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_own_domain}{MOAT_CONFIG}
+ *      {$sender_host_address}{$sender_address}{SENDER_LOCAL}{FROM}{FROM_LOCAL}{SPF}}
+ *
+ * mail from outside in the name of our own domains (DATA ACL): SENDER_LOCAL
+ * and FROM_LOCAL are yes/no (the domain is one of Exim's local domains),
+ * FROM the From: address, SPF Exim's SPF result for the sender ("" unknown).
  */
 #define DLFUNC_IMPL
 #include <local_scan.h>
@@ -32,6 +39,7 @@
 #include <time.h>
 
 #include "exim_glue.h"
+#include "rcpt/owndomain.h"
 #include "rcpt/rcpt.h"
 
 MOAT_EXPORT int moat_rcpt_check(uschar **yield, int argc, uschar *argv[])
@@ -103,4 +111,29 @@ MOAT_EXPORT int moat_rcpt_fetched_target(uschar **yield, int argc, uschar *argv[
         return moat_call_text(&call, yield, ":blackhole:");
     rcpt_fetched_target(call.rt, moat_arg(&call, 1), moat_arg(&call, 2), target, sizeof target);
     return moat_call_text(&call, yield, target);
+}
+
+MOAT_EXPORT int moat_rcpt_own_domain(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+    own_request req;
+    const char *why = NULL;
+
+    if (moat_call_begin(&call, "rcpt", "moat_rcpt_own_domain", yield, argc, argv, 7, 7,
+                        "CONFIG IP SENDER SENDER_LOCAL FROM FROM_LOCAL SPF") != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    req.client_ip = moat_arg(&call, 1);
+    req.sender = moat_arg(&call, 2);
+    req.sender_local = strcmp(moat_arg(&call, 3), "yes") == 0;
+    req.from = moat_arg(&call, 4);
+    req.from_local = strcmp(moat_arg(&call, 5), "yes") == 0;
+    req.spf = moat_arg(&call, 6);
+    if (rcpt_own_domain(call.rt, &req, &call.verdict, &why) != 0)
+        moat_call_fault(&call, why ? why : "rcpt: internal error");
+    else if (call.log_only && strncmp(call.verdict.text, "action=deny", 11) == 0) {
+        verdict_init(&call.verdict, "accept");
+        verdict_add(&call.verdict, "reason", "log_only");
+        verdict_add(&call.verdict, "would", "deny");
+    }
+    return moat_call_end(&call, yield);
 }

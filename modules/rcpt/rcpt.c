@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "cfglist.h"
 #include "directory.h"
 #include "harvest.h"
 #include "log.h"
@@ -38,39 +39,6 @@
 
 /* Near misses are looked for only while a client has this many unknown recipients or fewer. */
 #define NEAR_MISS_CLIENT_MAX 3
-
-/* in_cidr_list - whether ip matches one of the configured CIDRs */
-static int in_cidr_list(cfg_t *sec, const char *opt, const char *ip)
-{
-    moat_ip parsed;
-    unsigned i;
-
-    if (ip == NULL || net_parse_ip(ip, &parsed) != 0)
-        return 0;
-    for (i = 0; i < moat_cfg_count(sec, opt); i++) {
-        moat_cidr c;
-        if (net_parse_cidr(moat_cfg_nstr(sec, opt, i), &c) == 0 && net_in_cidr(&parsed, &c))
-            return 1;
-    }
-    return 0;
-}
-
-/* in_address_list - whether key (lower-cased address) matches "addr", "@domain" or "domain" */
-static int in_address_list(cfg_t *sec, const char *opt, const char *key)
-{
-    const char *at = strrchr(key, '@');
-    unsigned i;
-
-    for (i = 0; key && *key && i < moat_cfg_count(sec, opt); i++) {
-        const char *e = moat_cfg_nstr(sec, opt, i);
-        if (strcasecmp(e, key) == 0)
-            return 1;
-        if (at && ((e[0] == '@' && strcasecmp(e, at) == 0) ||
-                   (strchr(e, '@') == NULL && strcasecmp(e, at + 1) == 0)))
-            return 1;
-    }
-    return 0;
-}
 
 /* log_decision - the one line per decision, readable by fail2ban */
 static void log_decision(const rcpt_request *req, const moat_verdict *v, int log_only)
@@ -171,16 +139,16 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
     harvest_state hs;
     long until = 0, delay;
 
-    if (in_cidr_list(cfg_getsec(sec, "fetched"), "hosts", req->client_ip))
+    if (rcpt_in_cidr_list(cfg_getsec(sec, "fetched"), "hosts", req->client_ip))
         return decide_fetched(rt, req, v, why);
     if (addr_parse(req->recipient, &a, &perr) != 0)
         unparsable(req->recipient, &a, key, sizeof key);
     else
         addr_key(&a, key, sizeof key);
     exempt = (req->auth_id && *req->auth_id) ||
-             in_cidr_list(sec, "exempt_networks", req->client_ip) ||
-             in_address_list(sec, "exempt_senders", req->sender) ||
-             in_address_list(sec, "exempt_recipients", key);
+             rcpt_in_cidr_list(sec, "exempt_networks", req->client_ip) ||
+             rcpt_in_address_list(sec, "exempt_senders", req->sender) ||
+             rcpt_in_address_list(sec, "exempt_recipients", key);
 
     if (!exempt && req->client_ip && *req->client_ip) {
         r = harvest_blocked(rt->store, sec, req->client_ip, req->now, &until);
@@ -194,7 +162,7 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
             return 0;
         }
     }
-    if (in_address_list(sec, "dead_recipients", key)) {
+    if (rcpt_in_address_list(sec, "dead_recipients", key)) {
         answer(v, "deny", "550", "5.1.1", "dead_recipient", "No such user here");
         return 0;
     }
@@ -322,7 +290,7 @@ int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, moat_verdi
     int r;
 
     if (!moat_cfg_bool(sec, "block_at_connect") || client_ip == NULL || *client_ip == '\0' ||
-        in_cidr_list(sec, "exempt_networks", client_ip)) {
+        rcpt_in_cidr_list(sec, "exempt_networks", client_ip)) {
         answer(v, "accept", NULL, NULL, "not_judged", NULL);
         return 0;
     }
