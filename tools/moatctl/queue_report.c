@@ -129,7 +129,7 @@ long exim_age_seconds(const char *text)
     case 'm': unit = 60; break;
     case 'h': unit = 3600; break;
     case 'd': unit = 86400; break;
-    case 'w': unit = 7 * 86400; break;
+    case 'w': unit = 7L * 86400; break;
     default: return -1;
     }
     if (end[1] != '\0' && end[1] != ' ')
