@@ -71,14 +71,13 @@ static void moat_first_or_a_verify_first_is_safe(void **state)
 
     (void)state;
     /* moat's ACL runs its statements, then requires Debian's */
-    snprintf(text, sizeof text, "%s",
+    snprintf(text, sizeof text, "%s%s",
              "begin acl\n"
              "acl_moat_rcpt:\n"
              "  warn domains = +local_domains\n"
              "  set acl_m_moat_rcpt = ${dlfunc{/x/rcpt.so}{moat_rcpt_check}{/c}}\n"
              "  require acl = acl_check_rcpt\n"
-             "  accept\n");
-    strcat(text, strstr(debian_acl, "  acl_check_rcpt:"));
+             "  accept\n", strstr(debian_acl, "  acl_check_rcpt:"));
     audit_check_rcpt_acl(text, "acl_moat_rcpt", "127.0.0.1", f);
     assert_int_equal(f->count, 0);
     /* the same wrapper without moat's statement: found through the require */
