@@ -87,6 +87,12 @@ class AuditTest(unittest.TestCase):
             # accept; the gate judges the transport's replies. The rest stays.
             self.assertEqual(checks, ["auth_port25", "catchall", "errors_copy"], r.stdout)
             self.assertEqual(r.returncode, 1)
+            # safe from Exim's bounces, but a fetcher on localhost would bounce itself
+            notes = json.loads(r.stdout)["notes"]
+            self.assertTrue(any("rcpt { fetched" in n for n in notes), notes)
+            ex.write_moat_conf('rcpt {\n  fetched {\n    users = {"fetchmail"}\n  }\n}\n')
+            notes = json.loads(self.audit(ex, "--json", "--no-probes").stdout)["notes"]
+            self.assertFalse(any("rcpt { fetched" in n for n in notes), notes)
         finally:
             ex.stop()
 

@@ -53,7 +53,8 @@ static void debian_order_is_flagged_at_its_statement(void **state)
     audit_findings *f = fresh();
 
     (void)state;
-    audit_check_rcpt_acl(debian_acl, "acl_check_rcpt", ": 127.0.0.1 : ::::1", f);
+    assert_int_equal(audit_check_rcpt_acl(debian_acl, "acl_check_rcpt", ": 127.0.0.1 : ::::1", f),
+                     AUDIT_RCPT_RISK);
     assert_int_equal(f->count, 1);
     assert_string_equal(f->item[0].check, "relay_unverified");
     assert_string_equal(f->item[0].where,
@@ -78,7 +79,8 @@ static void moat_first_or_a_verify_first_is_safe(void **state)
              "  set acl_m_moat_rcpt = ${dlfunc{/x/rcpt.so}{moat_rcpt_check}{/c}}\n"
              "  require acl = acl_check_rcpt\n"
              "  accept\n", strstr(debian_acl, "  acl_check_rcpt:"));
-    audit_check_rcpt_acl(text, "acl_moat_rcpt", "127.0.0.1", f);
+    assert_int_equal(audit_check_rcpt_acl(text, "acl_moat_rcpt", "127.0.0.1", f),
+                     AUDIT_RCPT_MOAT);
     assert_int_equal(f->count, 0);
     /* the same wrapper without moat's statement: found through the require */
     f = fresh();

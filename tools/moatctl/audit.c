@@ -12,6 +12,7 @@
 
 #include "audit_rules.h"
 #include "catchall/audit.h"
+#include "config.h"
 #include "ctl.h"
 
 #define BP_SMALL 8192
@@ -133,6 +134,27 @@ static int check_catchall(const ctl_env *env, int probes, audit_findings *f)
     return 0;
 }
 
+/*
+ * note_fetched - moat's rcpt refuses unknown recipients from localhost, a
+ * relay host: right for a web form, but a fetcher told no bounces the
+ * message itself. Said when moat.conf names no fetcher.
+ */
+static void note_fetched(const ctl_env *env, audit_findings *f)
+{
+    char err[512];
+    moat_runtime *rt = moat_runtime_get(env->config_path, err, sizeof err);
+    cfg_t *fetched;
+
+    if (rt == NULL)
+        return;
+    fetched = cfg_getsec(moat_config_module(rt->config, "rcpt"), "fetched");
+    if (moat_cfg_count(fetched, "hosts") == 0 && moat_cfg_count(fetched, "users") == 0)
+        audit_note(f, "relay: moat's rcpt refuses unknown local recipients from localhost (a "
+                      "relay host) before your relay accept; if fetchmail or getmail injects "
+                      "there, a refusal makes it bounce the message itself: name it in "
+                      "rcpt { fetched { hosts users } } (docs/fetchmail.md)");
+}
+
 static void print_json(const audit_findings *f)
 {
     printf("{\"risks\":%zu,\"findings\":[", f->count);
@@ -227,7 +249,9 @@ int ctl_audit(const ctl_env *env, int argc, char **argv)
     if (bp_value(env, "+relay_from_hosts", relay, sizeof relay, err, sizeof err) != 0 ||
         list_empty(relay))
         relay[0] = '\0';
-    audit_check_rcpt_acl(config, rcpt_acl, relay, f);
+    if (audit_check_rcpt_acl(config, rcpt_acl, relay, f) == AUDIT_RCPT_MOAT &&
+        (strstr(relay, "127.0.0.1") != NULL || strstr(relay, "::1") != NULL))
+        note_fetched(env, f);
 
     audit_check_autoreply(transports, routers, config, not_smtp, f);
 

@@ -455,7 +455,7 @@ static int verifies_local(const acl_stmt *s)
 {
     for (int i = 0; i < s->ncond; i++)
         if (strstr(s->cond[i].value, "moat_rcpt_check") != NULL)
-            return 1;   /* moat's rcpt module: its deny follows in the same snippet */
+            return 2;   /* moat's rcpt module: its deny follows in the same snippet */
     for (int i = 0; i < s->ncond; i++) {
         const acl_cond *c = &s->cond[i];
         if (strcmp(c->name, "verify") != 0 || strncmp(c->value, "recipient", 9) != 0)
@@ -487,7 +487,7 @@ static int relay_accept(const acl_stmt *s)
     return takes_local(s);
 }
 
-enum { WALK_ON, WALK_SAFE, WALK_FLAGGED };
+enum { WALK_ON, WALK_SAFE, WALK_FLAGGED, WALK_MOAT };
 
 typedef struct walk_ctx {
     const acl_set *set;
@@ -520,9 +520,9 @@ static int walk_rcpt(walk_ctx *w, const char *acl)
             w->depth--;
             return r;
         }
-        if (verifies_local(st)) {
+        if ((r = verifies_local(st)) != 0) {
             w->depth--;
-            return WALK_SAFE;
+            return r == 2 ? WALK_MOAT : WALK_SAFE;
         }
         if (relay_accept(st)) {
             char where[384], via[160] = "", problem[768];
@@ -557,33 +557,36 @@ static int walk_rcpt(walk_ctx *w, const char *acl)
     return WALK_ON;
 }
 
-void audit_check_rcpt_acl(const char *config, const char *rcpt_acl, const char *relay_from_hosts,
-                          audit_findings *f)
+int audit_check_rcpt_acl(const char *config, const char *rcpt_acl, const char *relay_from_hosts,
+                         audit_findings *f)
 {
     acl_set s;
     walk_ctx w;
+    int r;
 
     if (rcpt_acl == NULL || rcpt_acl[0] == '\0') {
         audit_note(f, "relay: acl_smtp_rcpt is not set: Exim refuses every recipient over SMTP");
-        return;
+        return AUDIT_RCPT_UNJUDGED;
     }
     if (relay_from_hosts == NULL || relay_from_hosts[0] == '\0')
-        return;   /* an empty host list matches nobody */
+        return AUDIT_RCPT_UNJUDGED;   /* an empty host list matches nobody */
     if (strchr(rcpt_acl, ' ') != NULL || strchr(rcpt_acl, '$') != NULL) {
         audit_note(f, "relay: acl_smtp_rcpt = %.100s is not an ACL name; not checked", rcpt_acl);
-        return;
+        return AUDIT_RCPT_UNJUDGED;
     }
     if (acl_parse(config, &s) != 0) {
         acl_free(&s);
         audit_note(f, "relay: out of memory");
-        return;
+        return AUDIT_RCPT_UNJUDGED;
     }
     memset(&w, 0, sizeof w);
     w.set = &s;
     w.relay = relay_from_hosts;
     w.f = f;
-    walk_rcpt(&w, rcpt_acl);
+    r = walk_rcpt(&w, rcpt_acl);
     acl_free(&s);
+    return r == WALK_MOAT ? AUDIT_RCPT_MOAT : r == WALK_FLAGGED ? AUDIT_RCPT_RISK
+                                                                : AUDIT_RCPT_UNJUDGED;
 }
 
 /* acl_mentions - whether acl (or an ACL it calls) has needle in a condition */

@@ -58,10 +58,14 @@ void audit_check_auth(const char *advertise_hosts, const char *ports, const char
  * in the order Exim runs them: an accept for hosts = +relay_from_hosts
  * that also takes local domains, reached before anything verifies local
  * recipients (verify = recipient, or moat's rcpt module). relay_from_hosts:
- * the host list's value ("" empty: nothing to accept).
+ * the host list's value ("" empty: nothing to accept). Returns
+ * AUDIT_RCPT_RISK (a finding added), AUDIT_RCPT_MOAT (moat's rcpt
+ * statements judge local recipients first) or AUDIT_RCPT_UNJUDGED (safe by
+ * Exim's own verify, or nothing to judge).
  */
-void audit_check_rcpt_acl(const char *config, const char *rcpt_acl, const char *relay_from_hosts,
-                          audit_findings *f);
+enum { AUDIT_RCPT_UNJUDGED = 0, AUDIT_RCPT_RISK = 1, AUDIT_RCPT_MOAT = 2 };
+int audit_check_rcpt_acl(const char *config, const char *rcpt_acl, const char *relay_from_hosts,
+                         audit_findings *f);
 
 /*
  * audit_check_autoreply - auto-responders (an autoreply transport, a pipe
