@@ -374,6 +374,9 @@ class PackageTest(unittest.TestCase):
 
     def prove_rcpt(self, net):
         off = len(self.mainlog())
+        # fetched mail's router, after Debian's last one
+        routers = self.sh("exim4 -bP router_list").stdout.split()
+        self.assertEqual(routers[-1], "moat_fetched_unknown", routers)
         self.assertEqual(self.rcpt_code(net + ".1", "nosuchuser@moat.test"), 550)
         self.assertIsNotNone(self.wait_log(off, r"moat rcpt"), self.mainlog()[off:])
         # a harvester: unknown recipients across connections, then blocked
@@ -599,6 +602,7 @@ class PackageTest(unittest.TestCase):
         self.prove_authlock("127.0.9", "127.0.39.2", out)
         routers = self.sh("exim4 -bP router_list").stdout.split()
         self.assertEqual(routers[0], "moat_autoreply_gate", routers)
+        self.assertEqual(routers[-1], "moat_fetched_unknown", routers)
         self.assertIn("# moat: delivery events", tmpl)
         self.assert_delivery_events("authlock", False)
         self.assert_delivery_events("autoreply", False)
@@ -618,6 +622,7 @@ class PackageTest(unittest.TestCase):
             self.assert_auth_as_the_site_said("127.0.11.%d" % (1 + split))
             routers = self.sh("exim4 -bP router_list").stdout.split()
             self.assertNotIn("moat_autoreply_gate", routers)
+            self.assertNotIn("moat_fetched_unknown", routers)
             auths = self.sh("exim4 -bP authenticator_list").stdout.split()
             self.assertNotIn("moat_plain_server", auths)
             # Debian's smtp transports as they were (moatctl's .rul copies gone)
