@@ -549,7 +549,7 @@ class PackageTest(unittest.TestCase):
             prove(out)
             self.disable(module)
             self.assertFalse(self.status()[module]["active"])
-        for f in ("main/01_moat_macros", "router/01_moat_routers", "auth/01_moat_authenticators",
+        for f in ("main/01_moat_macros", "router/01_moat_routers", "router/zz_moat_routers_last", "auth/01_moat_authenticators",
                   "transport/30_exim4-config_remote_smtp.rul",
                   "transport/30_exim4-config_remote_smtp_smarthost.rul"):
             self.assertFalse(self.root.exists(EXIM_DIR + "/conf.d/" + f), f)
@@ -715,7 +715,7 @@ class PackageTest(unittest.TestCase):
         self.assertFalse(self.root.exists(MOAT_CONF))
         self.assertEqual(self.root.read("/etc/moat/local-notes"), "mine\n")
         self.assertFalse(self.root.exists("/var/lib/moat"))
-        for f in ("main/01_moat_macros", "router/01_moat_routers",
+        for f in ("main/01_moat_macros", "router/01_moat_routers", "router/zz_moat_routers_last",
                   "transport/01_moat_transports", "auth/01_moat_authenticators"):
             self.assertFalse(self.root.exists(EXIM_DIR + "/conf.d/" + f), f)
         self.assertNotIn("BEGIN moat", self.root.read(EXIM_DIR + "/exim4.conf.template"))

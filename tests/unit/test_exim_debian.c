@@ -66,16 +66,16 @@ static void last_routers_go_before_begin_transports(void **state)
     char *once, *both, *back;
 
     (void)state;
-    once = template_place(template_text, "routers last", "transports", 1, "LAST\n");
+    once = template_place(template_text, "routers-last", "transports", 1, "LAST\n");
     assert_non_null(once);
-    assert_non_null(strstr(once, "  driver = dnslookup\n# BEGIN moat routers last (moatctl "
-                                 "enable/disable)\nLAST\n# END moat routers last\n"
+    assert_non_null(strstr(once, "  driver = dnslookup\n# BEGIN moat routers-last (moatctl "
+                                 "enable/disable)\nLAST\n# END moat routers-last\n"
                                  "begin transports\n"));
     /* the first routers' block is another one: both live side by side */
     both = template_block(once, "routers", "FIRST\n");
     assert_non_null(strstr(both, "begin routers\n# BEGIN moat routers (moatctl"));
-    assert_non_null(strstr(both, "LAST\n# END moat routers last\nbegin transports\n"));
-    back = template_place(both, "routers last", "transports", 1, NULL);
+    assert_non_null(strstr(both, "LAST\n# END moat routers-last\nbegin transports\n"));
+    back = template_place(both, "routers-last", "transports", 1, NULL);
     free(once);
     once = template_block(back, "routers", NULL);
     assert_string_equal(once, template_text);

@@ -530,7 +530,7 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char
         if ((tmpl = file_read(path)) == NULL)
             goto out;
         /* the last routers: right before "begin transports", which ends the routers */
-        t0 = template_place(tmpl, "routers last", "transports", 1,
+        t0 = template_place(tmpl, "routers-last", "transports", 1,
                             count > 0 ? strchr(routers_last, '\n') + 1 : NULL);
         t1 = t0 ? template_block(t0, "routers", count > 0 ? strchr(routers, '\n') + 1 : NULL)
                 : NULL;
