@@ -61,6 +61,8 @@ EXPECT = {
     CTL + "batv status": (0, r"example\.test: sign on"),
     CTL + "batv rotate": (0, r"example\.test: key"),
     CTL + "store sweep": (0, r"removed \d+ expired"),
+    CTL + "audit": (0, r"errors_copy"),
+    CTL + "queue": (0, r"queue: \d+ messages"),
 }
 
 # Added to the demo's moat.conf (README: run/moat.local.conf adds, option by
