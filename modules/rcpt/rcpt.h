@@ -9,6 +9,8 @@
 #ifndef MOAT_RCPT_H
 #define MOAT_RCPT_H
 
+#include "api.h"
+
 #include <time.h>
 
 #include "runtime.h"
@@ -36,13 +38,13 @@ typedef struct rcpt_request {
  * rcpt_check - decide one RCPT: fill v and return 0, or return -1 with
  * *why set when moat itself failed (the caller answers per on_error).
  */
-int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const char **why);
+MOAT_API int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const char **why);
 
 /*
  * rcpt_connect - at connect: refuse a blocked client (IP or network) with
  * 421 when block_at_connect is on; otherwise accept. 0, or -1 with *why.
  */
-int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, moat_verdict *v,
+MOAT_API int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, moat_verdict *v,
                  const char **why);
 
 /*
