@@ -2,7 +2,8 @@
 # moat - Exim dlfunc modules against backscatter, harvesting, catch-alls
 # and SMTP-AUTH guessing. See README.md.
 #
-#   make            build/modules/<name>.so and build/moatctl
+#   make            build/modules/<name>.so, their runtime build/modules/libmoat.so.0,
+#                   and build/moatctl
 #   make deps       install the Debian packages the build, tests and run need
 #   make run        a real Exim on 127.0.0.1:$(PORT) with every module on
 #   make check      unit tests, integration tests against a real Exim, the
