@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 from harness import ALL_MODULES, EXIM, EXIM_USER, Exim, message  # noqa: E402
 from instructions import USERS  # noqa: E402
 
-RUNS = 3
+RUNS = 5
 MOAT_CONF = 'rcpt {\n  source = file\n  file = "%s"\n}\n'
 VARIANTS = [("plain", "Exim without moat", []),
             ("moat", "Exim with every module on (LMDB)", ALL_MODULES)]
