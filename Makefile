@@ -197,7 +197,7 @@ asan-unit:
 # test_package.py: it tests the .deb, whose modules are the plain build.
 ASAN_TESTS ?= test_foundation.py test_rcpt.py test_authlock.py test_authlock_events.py test_catchall.py \
               test_autoreply.py test_hostile.py test_attacks.py test_batv.py \
-              test_faults.py test_load.py
+              test_faults.py test_load.py test_runtime.py
 
 asan-integration:
 	$(MAKE) BUILD=build/asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" all
