@@ -23,6 +23,8 @@ TLS-only advertising) and TLS on. Then:
   upgrade    a rebuilt .deb with a higher version, the admin's changed
              moat.conf, non-interactive apt: completes, keeps moat.conf and
              the state (the harvester stays blocked)
+  dovecot    the site's passwords in Dovecot (not wrappable): authlock
+             counts and locks through it, AUTH stays TLS-only
   unsplit    the same wiring through exim4.conf.localmacros and the template
   remove     exim4 -bV, restart and delivery, split and unsplit; SMTP AUTH
              exactly as before moat (no lock, TLS-only)
@@ -45,6 +47,7 @@ sys.path.insert(0, HERE)
 
 from harness import Client, free_port, message, wait_port  # noqa: E402
 from overlay_root import OverlayRoot  # noqa: E402
+from dovecot_fixture import CONF_23, CONF_24, dovecot_version  # noqa: E402
 
 EXIM_DIR = "/etc/exim4"
 MOAT_CONF = "/etc/moat/moat.conf"
@@ -110,6 +113,28 @@ batv {
 """
 
 SPAM = {"X-Spam-Flag": "YES", "X-Spam-Status": "Yes, score=12.5"}
+
+# The site's Dovecot authenticator, as Debian's example gives it, with the
+# TLS-only advertising of its plaintext examples.
+DOVECOT_AUTH = """dovecot_plain_server:
+  driver = dovecot
+  public_name = PLAIN
+  server_socket = {socket}
+  server_set_id = $auth1
+  .ifndef AUTH_SERVER_ALLOW_NOTLS_PASSWORDS
+  server_advertise_condition = ${{if eq{{$tls_in_cipher}}{{}}{{}}{{*}}}}
+  .endif
+"""
+
+
+def wait_for(predicate, timeout=15.0):
+    """True once predicate() is, False after timeout seconds."""
+    deadline = time.time() + timeout
+    while not predicate():
+        if time.time() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def uncomment_site_auth(text):
@@ -196,6 +221,7 @@ class PackageTest(unittest.TestCase):
              "chown root:Debian-exim /etc/exim4/exim.key /etc/exim4/exim.crt && "
              "chmod 0640 /etc/exim4/exim.key")
         r.write(EXIM_DIR + "/vacation", "alice: Alice is away.\n")
+        cls.debian_auth_examples = r.read(EXIM_DIR + "/conf.d/auth/30_exim4-config_examples")
         for path in (EXIM_DIR + "/conf.d/auth/30_exim4-config_examples",
                      EXIM_DIR + "/exim4.conf.template"):
             r.write(path, uncomment_site_auth(r.read(path)))
@@ -585,6 +611,58 @@ class PackageTest(unittest.TestCase):
         self.sh("dpkg-trigger --no-await /etc/exim4/conf.d/transport && dpkg --triggers-only -a")
         self.assertTrue(self.root.exists(rul))
         self.assert_delivery_events("authlock", True)
+
+    def test_05_dovecot_site(self):
+        """A site whose passwords Dovecot checks (Debian's dovecot_plain_server
+        example, TLS-only): authlock cannot wrap it, counts its failures and
+        locks the guesser out before Dovecot is asked; AUTH stays TLS-only
+        and the real user gets in."""
+        version = dovecot_version()
+        self.assertIsNotNone(version, "dovecot-core is not installed (make deps)")
+        run = "/run/moat-dovecot"
+        self.sh("mkdir -p %s && chmod 755 %s" % (run, run))
+        self.root.write(run + "/passwd", "alice:{PLAIN}%s\n" % PASSWORD)
+        self.root.write(run + "/dovecot.conf", (CONF_24 if version >= (2, 4) else CONF_23).format(
+            dir=run, version="%d.%d.%d" % version))
+        # a daemon: no inherited output pipe, or sh's caller waits for it
+        self.sh("/usr/sbin/dovecot -c %s/dovecot.conf </dev/null >/dev/null 2>&1" % run)
+        self.assertTrue(wait_for(lambda: self.root.exists(run + "/run/auth-client")),
+                        self.root.read(run + "/dovecot.log"))
+        self.sh("chmod 755 %s/run" % run)
+        site_examples = EXIM_DIR + "/conf.d/auth/30_exim4-config_examples"
+        dovecot_auth = EXIM_DIR + "/conf.d/auth/20_site_dovecot"
+        self.disable("authlock")
+        site_text = self.root.read(site_examples)
+        try:
+            # the admin's switch: Debian's commented examples back, Dovecot on
+            self.root.write(site_examples, self.debian_auth_examples)
+            self.root.write(dovecot_auth, DOVECOT_AUTH.format(socket=run + "/run/auth-client"))
+            out = self.enable("authlock")
+            self.assertIn("dovecot_plain_server (dovecot)", out)
+            self.assertNotIn("wrapped as", out)
+            auths = self.sh("exim4 -bP authenticator_list").stdout.split()
+            self.assertIn("dovecot_plain_server", auths)
+            self.assertNotIn("moat_plain_server", auths)
+            self.assertTrue(self.status()["authlock"]["active"])
+            self.assert_auth_as_the_site_said("127.0.15.1")
+            off = len(self.mainlog())
+            for i in range(4):
+                offered, code = self.auth("127.0.35.2", "wrong-password-%d" % i)
+                self.assertTrue(offered)
+                self.assertNotEqual(code, 235)
+            offered, code = self.auth("127.0.35.2", PASSWORD)
+            self.assertNotEqual(code, 235, "the guesser is not locked out:\n" +
+                                self.mainlog()[off:])
+            self.assertIn("moat authlock", self.mainlog()[off:])
+            offered, code = self.auth("127.0.15.3", PASSWORD)
+            self.assertEqual(code, 235, "the real user is locked out too")
+        finally:
+            self.disable("authlock")
+            self.root.write(site_examples, site_text)
+            self.sh("rm -f " + dovecot_auth)
+            self.sh("kill $(cat %s/run/master.pid) 2>/dev/null || true" % run)
+        out = self.enable("authlock")
+        self.assertIn("wrapped as moat_plain_server", out)
 
     def test_05_unsplit(self):
         self.configure(split=False)
