@@ -8,10 +8,11 @@
  * its session, delivery and helper processes with _exit(), which runs no
  * handler, so without this every SMTP session's coverage would be lost.
  * This library takes _exit() and exit(), asks each loaded object for
- * moat_coverage_dump (exported by modules built with -DMOAT_COVERAGE,
- * common/exim_glue.c), calls it, and then ends the process as asked. The
- * umask is 0 while the data is written: processes of root and of the Exim
- * user add to the same .gcda files.
+ * moat_coverage_dump (exported, in builds with -DMOAT_COVERAGE, by each
+ * module - common/exim_glue.c - and by libmoat.so.0 - common/coverage.c:
+ * each carries its own libgcov), calls it, and then ends the process as
+ * asked. The umask is 0 while the data is written: processes of root and
+ * of the Exim user add to the same .gcda files.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
