@@ -978,6 +978,13 @@ class Exim:
     def stop(self):
         """Stop the daemon and whatever it forked (connections, deliveries,
         queue runners), remove the directory unless MOAT_KEEP=1."""
+        if self.proc and self.dir:
+            # sessions closing after QUIT and deliveries finishing end by
+            # themselves (their work, and in coverage builds their gcov
+            # data, complete); what is still busy after a while is ended
+            deadline = time.monotonic() + 5
+            while self.busy() and time.monotonic() < deadline:
+                time.sleep(0.02)
         if self.proc:
             if self._own_session:
                 end_session(self.proc)
