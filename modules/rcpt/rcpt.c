@@ -270,7 +270,16 @@ int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const
 {
     cfg_t *sec = moat_config_module(rt->config, "rcpt");
     int log_only = moat_config_log_only(rt->config, "rcpt");
+    char untagged[ADDR_TEXT_MAX + 1];
+    rcpt_request plain;
 
+    /* A tagged address is batv's to check; the recipient is the user's. */
+    if (req->untag_prvs && req->recipient &&
+        addr_strip_prvs(req->recipient, untagged, sizeof untagged) == 1) {
+        plain = *req;
+        plain.recipient = untagged;
+        req = &plain;
+    }
     if (decide(rt, sec, req, v, why) != 0)
         return -1;
     log_decision(req, v, log_only);
