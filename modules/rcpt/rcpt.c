@@ -174,6 +174,9 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         found = rcpt_directory_lookup(rt, req->recipient, req->exim_verify, req->now);
     if (found == RCPT_DIR_FOUND) {
         answer(v, "accept", NULL, NULL, exempt ? "valid_exempt" : "valid", NULL);
+        /* named by moat's own directory: the catchall snippet need not ask */
+        if (perr == NULL && rcpt_directory_own(rt))
+            verdict_add(v, "listed", "yes");
         return 0;
     }
     if (found == RCPT_DIR_SKIP) {

@@ -108,6 +108,27 @@ static void a_batv_tag_is_taken_off_only_when_asked(void **state)
     assert_string_equal(reason, "unknown_user");
 }
 
+/* listed=yes (the catchall snippet's cue) only when moat's own directory found it */
+static void only_moats_own_directory_lists_a_recipient(void **state)
+{
+    rcpt_request req = {"192.0.2.78", "", "alice@example.test", "", "yes", 0, 1800000000, 0};
+    moat_runtime *rt = runtime_with("");
+    moat_verdict v;
+    const char *why = NULL;
+    char listed[8];
+
+    (void)state;
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    assert_int_equal(verdict_get(v.text, "listed", listed, sizeof listed), 1);
+    assert_string_equal(listed, "yes");
+    moat_runtime_reset();
+    rt = runtime_with("source = exim");
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    assert_int_equal(verdict_get(v.text, "reason", listed, sizeof listed), 1);
+    assert_string_equal(listed, "valid");
+    assert_int_equal(verdict_get(v.text, "listed", listed, sizeof listed), 0);
+}
+
 static void exim_source_uses_the_routing_verdict(void **state)
 {
     moat_runtime *rt = runtime_with("source = exim");
@@ -845,6 +866,7 @@ int main(void)
         cmocka_unit_test(file_directory_answers),
         cmocka_unit_test(exim_source_uses_the_routing_verdict),
         cmocka_unit_test(a_batv_tag_is_taken_off_only_when_asked),
+        cmocka_unit_test(only_moats_own_directory_lists_a_recipient),
         cmocka_unit_test(unknown_then_blocked_then_escalated),
         cmocka_unit_test(repeat_offenders_get_longer_blocks),
         cmocka_unit_test(network_counter_blocks_the_network),
