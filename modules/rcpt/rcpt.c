@@ -277,8 +277,7 @@ int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const
     rcpt_request plain;
 
     /* A tagged address is batv's to check; the recipient is the user's. */
-    if (req->untag_prvs && req->recipient &&
-        addr_strip_prvs(req->recipient, untagged, sizeof untagged) == 1) {
+    if (req->untag_prvs && addr_strip_prvs(req->recipient, untagged, sizeof untagged) == 1) {
         plain = *req;
         plain.recipient = untagged;
         req = &plain;
