@@ -231,7 +231,7 @@ def verdicts(res, rows, scale, insn):
     for kind in ("lmdb", "redis"):
         for i, what in ((2, "throughput"), (3, "connection rate")):
             r, low, high = res[kind][i]
-            out.append("- %s ratio, %s: %.2f (rounds %.2f to %.2f; target >= 0.98): %s"
+            out.append("- %s ratio, %s: %.3f (rounds %.2f to %.2f; target >= 0.98): %s"
                        % (what, kind.upper() if kind == "lmdb" else "Redis", r, low, high,
                           "met" if r >= 0.98 else "NOT met"))
     if insn:
