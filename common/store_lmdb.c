@@ -89,6 +89,7 @@ typedef struct lmdb_state {
     MDB_txn *batch;        /* the write transaction of an open batch, or NULL */
     int batch_rc;          /* the first error inside it: the batch aborts */
     time_t batch_now;      /* the time of its last write, for the sweep's bookkeeping */
+    char refused_class[64];  /* the class of the last record the reserve refused */
 } lmdb_state;
 
 /* is_damage - errors after which the data file cannot be trusted */
@@ -683,15 +684,28 @@ static int make_room(lmdb_state *ls, time_t now, size_t *next)
     return 0;
 }
 
+#define RC_RESERVED (-30000)       /* not an LMDB code (those are -30799..-30780) */
+static void note_refused(lmdb_state *ls, time_t now);
+
+/*
+ * write_txn - as said above; a write the reserve refuses (RC_RESERVED, see
+ * refused) first gives up the expendable classes, then is left out (the
+ * rest of a batch goes on) and RC_RESERVED returned.
+ */
 static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
 {
-    size_t next = 0;
+    size_t next = 0, rnext = 1;
     int rc = 0;
 
     if (ls->batch) {
-        if (ls->batch_rc == 0 && (ls->batch_rc = fn(ls->batch, ls, arg)) == 0)
+        if (ls->batch_rc != 0)
+            return ls->batch_rc;
+        rc = fn(ls->batch, ls, arg);
+        if (rc == RC_RESERVED)
+            note_refused(ls, now);
+        else if ((ls->batch_rc = rc) == 0)
             ls->batch_now = now;
-        return ls->batch_rc;
+        return rc;
     }
 
     for (;;) {
@@ -710,9 +724,133 @@ static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
             mdb_txn_abort(txn);
         if (rc == 0 && claimed)
             auto_sweep(ls, now, &m);
+        if (rc == RC_RESERVED && !make_room(ls, now, &rnext))
+            note_refused(ls, now);
+        else if (rc == RC_RESERVED)
+            continue;
         if (rc != MDB_MAP_FULL || !make_room(ls, now, &next))
             return rc;
     }
+}
+
+/*
+ * The last tenth of the map is kept for what protects: when the pages in
+ * use reach RESERVE_FROM of the map (the measure moatctl status shows), a
+ * write that would create a record outside the protected classes - what
+ * strangers create: autoreply's histories and reply caps, sender-domain
+ * and domain-wide counts, near misses, caches - is not stored (the caller
+ * is told STORE_OK; one error line a minute says so), after the expendable
+ * classes have been given up. Updates of records that exist go on. So a
+ * flood of hostile messages can fill the map only up to the reserve, and
+ * the AUTH counters, the harvest counters, blocks and offences still have
+ * room.
+ */
+#define RESERVE_FROM_NUM 9         /* 9/10 of the map */
+#define RESERVE_FROM_DEN 10
+#define RESERVE_LOG_INTERVAL 60
+
+static const char *const protected_prefix[] = {
+    "authlock:", "rcpt:ip:", "rcpt:net:", "rcpt:tp:", "rcpt:bip:", "rcpt:attack:",
+    "rcpt:block:", "rcpt:offense:", "catchall:probes",
+};
+static const char reserve_log_key[] = "\0reserve-log";
+
+/* is_protected - whether key's record may use the reserve (blocks, locks, counters of attacks) */
+static int is_protected(const MDB_val *key)
+{
+    const char *k = key->mv_data;
+    size_t i;
+
+    if (key->mv_size == 0 || k[0] == '\0')
+        return 1;                                      /* the store's own bookkeeping */
+    for (i = 0; i < sizeof protected_prefix / sizeof protected_prefix[0]; i++) {
+        size_t pl = strlen(protected_prefix[i]);
+        if (key->mv_size >= pl && memcmp(k, protected_prefix[i], pl) == 0)
+            return 1;
+    }
+    /* any module's blocks and offences (block.c: "<module>:block:", "<module>:offense:") */
+    return memmem(k, key->mv_size, ":block:", 7) != NULL ||
+           memmem(k, key->mv_size, ":offense:", 9) != NULL;
+}
+
+/* in_reserve - whether the pages in use have reached the reserve (moatctl status's measure) */
+static int in_reserve(MDB_txn *txn, lmdb_state *ls)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    uint64_t used, pages;
+
+    if (mdb_stat(txn, ls->dbi, &ms) != 0 || mdb_env_info(ls->env, &info) != 0 || !ms.ms_psize)
+        return 0;
+    used = (uint64_t)ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages + 2;
+    pages = info.me_mapsize / ms.ms_psize;
+    return used * RESERVE_FROM_DEN >= pages * RESERVE_FROM_NUM;
+}
+
+/*
+ * refused - RC_RESERVED when writing key (of the class of key cls: a set's
+ * key for its members) would create a record that may not use the
+ * reserve, else 0. The lookup is paid only inside the reserve.
+ */
+static int refused(MDB_txn *txn, lmdb_state *ls, const MDB_val *cls, const MDB_val *key)
+{
+    MDB_val k = *key, v;
+    size_t n, colons = 0;
+
+    if (is_protected(cls) || !in_reserve(txn, ls) || mdb_get(txn, ls->dbi, &k, &v) == 0)
+        return 0;
+    /* for the log line: the class, the key up to its second ':' */
+    for (n = 0; n < cls->mv_size && n < sizeof ls->refused_class - 1 && colons < 2; n++) {
+        char c = ((const char *)cls->mv_data)[n];
+        ls->refused_class[n] = c > 0x20 && c < 0x7f ? c : '?';
+        colons += c == ':';
+    }
+    ls->refused_class[n] = '\0';
+    return RC_RESERVED;
+}
+
+/* note_refused - the error line, at most once a minute for the host (a meta record) */
+static void note_refused(lmdb_state *ls, time_t now)
+{
+    MDB_val k = {sizeof reserve_log_key - 1, (void *)reserve_log_key}, v;
+    struct { rec_header h; int64_t due; } m;
+    const char *path = "?";
+    MDB_txn *txn;
+    int due = 1;
+
+    if (ls->batch)
+        txn = ls->batch;
+    else if (txn_begin(ls, 0, &txn) != 0)
+        return;
+    if (mdb_get(txn, ls->dbi, &k, &v) == 0 && v.mv_size == sizeof m) {
+        memcpy(&m, v.mv_data, sizeof m);
+        due = now >= m.due || m.due > (int64_t)now + RESERVE_LOG_INTERVAL;
+    }
+    if (due) {
+        memset(&m, 0, sizeof m);
+        m.h.type = REC_META;
+        m.h.version = REC_VERSION;
+        m.h.expires = INT64_MAX;
+        m.due = (int64_t)now + RESERVE_LOG_INTERVAL;
+        v.mv_data = &m;
+        v.mv_size = sizeof m;
+        due = mdb_put(txn, ls->dbi, &k, &v, 0) == 0;
+    }
+    if (txn != ls->batch) {
+        if (!due) {
+            mdb_txn_abort(txn);
+            return;
+        }
+        if (mdb_txn_commit(txn) != 0)
+            return;
+    }
+    if (!due)
+        return;
+    (void)mdb_env_get_path(ls->env, &path);
+    moat_log(MOAT_LOG_ERROR, "moat store: LMDB map of %s is %d%% full: new records that "
+             "strangers create (%s...) are not stored, to keep the rest for blocks, locks "
+             "and counters of attacks (raise store { map_size })", path,
+             100 * RESERVE_FROM_NUM / RESERVE_FROM_DEN, ls->refused_class);
 }
 
 struct counter_op {
@@ -745,6 +883,8 @@ static int counter_write(MDB_txn *txn, lmdb_state *ls, void *arg)
     MDB_val v;
     int rc = mdb_get(txn, ls->dbi, &op->key, &v);
 
+    if (rc == MDB_NOTFOUND && refused(txn, ls, &op->key, &op->key) != 0)
+        return RC_RESERVED;
     if (rc == 0 && v.mv_size == sizeof c) {
         memcpy(&c, v.mv_data, sizeof c);
         if (c.h.type != REC_COUNTER || c.slot_len != slot_len || c.h.expires <= op->now)
@@ -807,7 +947,9 @@ static store_status lmdb_counter_add(moat_store *st, const char *key, uint32_t w
         return rc == 0 ? STORE_OK : fail_rc(st, "read", key, rc);
     }
     rc = write_txn(ls, now, counter_write, &op);
-    if (rc != 0)
+    if (rc == RC_RESERVED)
+        op.total = n;                                  /* not stored: the reserve */
+    else if (rc != 0)
         return fail_rc(st, "count", key, rc);
     *total = op.total;
     return STORE_OK;
@@ -869,9 +1011,10 @@ static int member_write(MDB_txn *txn, lmdb_state *ls, void *arg)
     char buf[STORE_KEY_MAX + 2];
     rec_header h = {REC_MEMBER, REC_VERSION, 0, 0, (int64_t)op->now + op->window_s};
     MDB_val k = {member_key(buf, sizeof buf, op->key, op->member), buf}, v = {sizeof h, &h};
+    MDB_val cls = {strlen(op->key), (void *)op->key};
     int rc;
 
-    if ((rc = mdb_put(txn, ls->dbi, &k, &v, 0)) != 0)
+    if ((rc = refused(txn, ls, &cls, &k)) != 0 || (rc = mdb_put(txn, ls->dbi, &k, &v, 0)) != 0)
         return rc;
     return count_members(txn, ls, op->key, op->now, 1, op->max, &op->distinct);
 }
@@ -895,7 +1038,9 @@ static store_status lmdb_distinct_add(moat_store *st, const char *key, const cha
         return rc == 0 ? STORE_OK : fail_rc(st, "read", key, rc);
     }
     rc = write_txn(ls, now, member_write, &op);
-    if (rc != 0)
+    if (rc == RC_RESERVED)
+        op.distinct = 1;                               /* not stored: the reserve */
+    else if (rc != 0)
         return fail_rc(st, "add to", key, rc);
     *distinct = op.distinct;
     return STORE_OK;
@@ -943,7 +1088,8 @@ static int value_write(MDB_txn *txn, lmdb_state *ls, void *arg)
     MDB_val v = {sizeof h + op->len, NULL};
     int rc;
 
-    if ((rc = mdb_put(txn, ls->dbi, &op->key, &v, MDB_RESERVE)) != 0)
+    if ((rc = refused(txn, ls, &op->key, &op->key)) != 0 ||
+        (rc = mdb_put(txn, ls->dbi, &op->key, &v, MDB_RESERVE)) != 0)
         return rc;
     memcpy(v.mv_data, &h, sizeof h);
     if (op->len)
@@ -982,6 +1128,8 @@ static store_status lmdb_set_new(moat_store *st, const char *key, const void *va
     if (ls == NULL)
         return STORE_ERROR;
     rc = write_txn(ls, now, value_write_new, &op);
+    if (rc == RC_RESERVED)
+        rc = 0, op.created = 1;                        /* not stored: the reserve */
     *created = rc == 0 && op.created;
     return rc == 0 ? STORE_OK : fail_rc(st, "set", key, rc);
 }
@@ -996,7 +1144,7 @@ static store_status lmdb_set(moat_store *st, const char *key, const void *value,
     if (ls == NULL)
         return STORE_ERROR;
     rc = write_txn(ls, now, value_write, &op);
-    return rc == 0 ? STORE_OK : fail_rc(st, "set", key, rc);
+    return rc == 0 || rc == RC_RESERVED ? STORE_OK : fail_rc(st, "set", key, rc);
 }
 
 static store_status lmdb_get(moat_store *st, const char *key, void *buf, size_t cap,

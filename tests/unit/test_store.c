@@ -510,7 +510,7 @@ static void lmdb_full_map_is_an_error_reported_once(void **state)
     log_lines = 0;
     moat_log_set_sink(count_lines);
     moat_log_once_reset();
-    errors = fill_pages(st, "fill", 600, 3600, t0, NULL);
+    errors = fill_pages(st, "authlock:fill", 600, 3600, t0, NULL);
     moat_log_set_sink(NULL);
     assert_true(errors > 0);
     assert_int_equal(log_lines, 1);
@@ -559,6 +559,64 @@ static void lmdb_full_map_gives_up_strangers_records_first(void **state)
                      STORE_OK);
     assert_int_equal(moat_store_counter_get(st, "rcpt:ip:198.51.100.7", 3600, t0, &n), STORE_OK);
     assert_int_equal(n, 1);
+    moat_store_free(st);
+}
+
+/*
+ * lmdb_strangers_cannot_fill_the_reserve - records strangers create (here
+ * sender-domain counters, whose class is not expendable) stop being stored
+ * at 90 % of the map, with one error line, while AUTH counters, harvest
+ * counters, blocks and offences are still created in the last tenth
+ */
+static void lmdb_strangers_cannot_fill_the_reserve(void **state)
+{
+    fixture *f = *state;
+    moat_store_config small = f->cfg;
+    moat_store *st;
+    time_t t0 = time(NULL);
+    char key[STORE_KEY_MAX + 1], pad[301];
+    uint64_t n = 0;
+    int i, errors = 0, created = 0;
+
+    snprintf(small.path, sizeof small.path, "%s/reserve", f->dir);
+    small.map_size = 1024UL * 1024;
+    st = moat_store_new(&small);
+    memset(pad, 'd', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    log_lines = 0;
+    moat_log_set_sink(count_lines);
+    for (i = 0; i < 6000; i++) {                       /* ~2.4 MB of keys into 1 MB */
+        snprintf(key, sizeof key, "rcpt:sdom:%d.%s.test", i, pad);
+        errors += moat_store_counter_add(st, key, 3600, 1, t0, &n) != STORE_OK;
+    }
+    assert_int_equal(errors, 0);                       /* refused quietly: STORE_OK */
+    assert_int_equal(log_lines, 1);                    /* one line (a minute) */
+    snprintf(key, sizeof key, "rcpt:sdom:%d.%s.test", 5999, pad);
+    assert_int_equal(moat_store_counter_get(st, key, 3600, t0, &n), STORE_OK);
+    assert_int_equal(n, 0);                            /* not stored */
+    /* the reserve (25 pages of this map): new guessers' and harvesters' counters,
+     * blocks, offences */
+    for (i = 0; i < 50; i++) {
+        snprintf(key, sizeof key, "authlock:ip:198.51.100.%d", i);
+        errors += moat_store_counter_add(st, key, 3600, 1, t0, NULL) != STORE_OK;
+        snprintf(key, sizeof key, "rcpt:ip:203.0.113.%d", i);
+        errors += moat_store_counter_add(st, key, 3600, 1, t0, NULL) != STORE_OK;
+    }
+    for (i = 0; i < 20; i++) {
+        snprintf(key, sizeof key, "authlock:block:ip:192.0.2.%d", i);
+        errors += moat_store_set_new(st, key, "600", 3, 600, t0, &created) != STORE_OK;
+        snprintf(key, sizeof key, "rcpt:offense:192.0.2.%d", i);
+        errors += moat_store_set(st, key, "1", 1, 600, t0) != STORE_OK;
+    }
+    moat_log_set_sink(NULL);
+    assert_int_equal(errors, 0);
+    assert_int_equal(moat_store_counter_get(st, "authlock:ip:198.51.100.49", 3600, t0, &n),
+                     STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(moat_store_get(st, "authlock:block:ip:192.0.2.19", NULL, 0, NULL, NULL, t0),
+                     STORE_OK);
+    assert_int_equal(moat_store_get(st, "rcpt:offense:192.0.2.19", NULL, 0, NULL, NULL, t0),
+                     STORE_OK);
     moat_store_free(st);
 }
 
@@ -1122,12 +1180,13 @@ static void lmdb_a_failed_batch_keeps_none_of_its_writes(void **state)
     assert_int_equal(moat_store_set(st, "kept", "k", 1, 3600, t0), STORE_OK);
     assert_int_equal(moat_store_batch_begin(st), STORE_OK);
     assert_int_equal(moat_store_set(st, "lost", "l", 1, 3600, t0), STORE_OK);
-    errors = fill_pages(st, "fill", 600, 3600, t0, NULL);
+    errors = fill_pages(st, "authlock:fill", 600, 3600, t0, NULL);
     assert_true(errors > 0);
     assert_int_equal(moat_store_batch_end(st), STORE_ERROR);
     moat_log_set_sink(NULL);
     assert_int_equal(moat_store_get(st, "lost", NULL, 0, &len, NULL, t0), STORE_NOTFOUND);
-    assert_int_equal(moat_store_get(st, "fill:0", NULL, 0, &len, NULL, t0), STORE_NOTFOUND);
+    assert_int_equal(moat_store_get(st, "authlock:fill:0", NULL, 0, &len, NULL, t0),
+                     STORE_NOTFOUND);
     assert_int_equal(moat_store_get(st, "kept", NULL, 0, &len, NULL, t0), STORE_OK);
     /* and the store goes on */
     assert_int_equal(moat_store_set(st, "after", "a", 1, 3600, t0), STORE_OK);
@@ -1158,6 +1217,7 @@ int main(void)
     const struct CMUnitTest lmdb_only[] = {
         cmocka_unit_test(lmdb_full_map_is_an_error_reported_once),
         cmocka_unit_test(lmdb_full_map_gives_up_strangers_records_first),
+        cmocka_unit_test(lmdb_strangers_cannot_fill_the_reserve),
         cmocka_unit_test(lmdb_damaged_file_is_moved_aside),
         cmocka_unit_test(lmdb_damaged_environment_is_replaced),
         cmocka_unit_test(lmdb_map_grown_by_another_process_is_adopted),
