@@ -210,6 +210,58 @@ store_status moat_store_set_new(moat_store *st, const char *key, const void *val
     return st->ops->set_new(st, key, value, len, ttl_s, now, created);
 }
 
+int64_t store_parse_number(const void *value, size_t len)
+{
+    const char *p = value;
+    int64_t n = 0;
+    size_t i = 0;
+    int neg = 0;
+
+    if (len > 0 && p[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    if (i == len || len - i > 18)
+        return 0;                                      /* not one moat wrote */
+    for (; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
+        n = n * 10 + (p[i] - '0');
+    }
+    if (n > STORE_NUMBER_MAX)
+        n = STORE_NUMBER_MAX;                          /* planted */
+    return neg ? -n : n;
+}
+
+store_status moat_store_value_add(moat_store *st, const char *key, int64_t delta,
+                                  uint32_t ttl_s, time_t now, int64_t *result)
+{
+    int64_t ignored;
+
+    if (!value_ok(st, key, 0, ttl_s))
+        return STORE_ERROR;
+    if (delta > STORE_NUMBER_MAX || delta < -STORE_NUMBER_MAX)
+        return store_fail(st, "value %s: %lld to add is out of range", key, (long long)delta);
+    return st->ops->value_add(st, key, delta, ttl_s, now, result ? result : &ignored);
+}
+
+store_status moat_store_swap(moat_store *st, const char *key, const void *old, size_t old_len,
+                             const void *value, size_t len, uint32_t ttl_s, time_t now,
+                             int *swapped)
+{
+    *swapped = 0;
+    if (!value_ok(st, key, len, ttl_s) || old_len > STORE_VALUE_MAX)
+        return STORE_ERROR;
+    return st->ops->swap(st, key, old, old_len, value, len, ttl_s, now, swapped);
+}
+
+int64_t store_clamp(int64_t a, int64_t b)
+{
+    int64_t s = a + b;   /* |a|, |b| <= STORE_NUMBER_MAX: no overflow */
+
+    return s > STORE_NUMBER_MAX ? STORE_NUMBER_MAX : s < -STORE_NUMBER_MAX ? -STORE_NUMBER_MAX : s;
+}
+
 store_status moat_store_get_str(moat_store *st, const char *key, char *buf, size_t cap,
                                 time_t *expires, time_t now)
 {

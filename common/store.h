@@ -125,6 +125,29 @@ store_status moat_store_set_new(moat_store *st, const char *key, const void *val
                                 uint32_t ttl_s, time_t now, int *created);
 
 /*
+ * moat_store_value_add - add delta to the number a value holds (decimal
+ * text; absent, expired or not a number counts as 0) and store the sum,
+ * expiring ttl_s seconds after now: one atomic step on both backends
+ * (inside LMDB's write transaction; a Lua script on Redis), so concurrent
+ * processes lose no update (offence counts). *result (if not NULL) gets
+ * the sum.
+ */
+store_status moat_store_value_add(moat_store *st, const char *key, int64_t delta,
+                                  uint32_t ttl_s, time_t now, int64_t *result);
+
+/*
+ * moat_store_swap - compare and set: store value (len bytes, ttl_s) only if
+ * key holds exactly old (old_len bytes; old NULL: no live value) - one
+ * atomic step on both backends. *swapped says whether it did; a caller
+ * that lost the race reads again and retries (every read-modify-write of
+ * a stored value whose new value depends on the old: baselines, counts in
+ * text).
+ */
+store_status moat_store_swap(moat_store *st, const char *key, const void *old, size_t old_len,
+                             const void *value, size_t len, uint32_t ttl_s, time_t now,
+                             int *swapped);
+
+/*
  * moat_store_get - copy the value into buf (up to cap bytes); *len gets its full
  * length; *expires (if not NULL) its expiry time. STORE_NOTFOUND when
  * absent or expired.

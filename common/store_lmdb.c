@@ -1147,6 +1147,108 @@ static store_status lmdb_set(moat_store *st, const char *key, const void *value,
     return rc == 0 || rc == RC_RESERVED ? STORE_OK : fail_rc(st, "set", key, rc);
 }
 
+/* live_value - the payload of key's live value in txn (*found 0 when none); an LMDB error or 0 */
+static int live_value(MDB_txn *txn, lmdb_state *ls, MDB_val *key, time_t now, MDB_val *payload,
+                      int *found)
+{
+    MDB_val v;
+    rec_header h;
+    int rc = mdb_get(txn, ls->dbi, key, &v);
+
+    *found = 0;
+    if (rc != 0)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    if (v.mv_size >= sizeof h) {
+        memcpy(&h, v.mv_data, sizeof h);
+        if (h.type == REC_VALUE && h.expires > now) {
+            payload->mv_size = v.mv_size - sizeof h;
+            payload->mv_data = (char *)v.mv_data + sizeof h;
+            *found = 1;
+        }
+    }
+    return 0;
+}
+
+struct add_op {
+    struct value_op v;
+    int64_t delta;
+    int64_t result;
+    char text[24];
+};
+
+/* value_add_write - the old number and the new, in one write transaction */
+static int value_add_write(MDB_txn *txn, lmdb_state *ls, void *arg)
+{
+    struct add_op *op = arg;
+    MDB_val old;
+    int found, rc = live_value(txn, ls, &op->v.key, op->v.now, &old, &found);
+
+    if (rc != 0)
+        return rc;
+    op->result = store_clamp(found ? store_parse_number(old.mv_data, old.mv_size) : 0,
+                             op->delta);
+    op->v.len = (size_t)snprintf(op->text, sizeof op->text, "%lld", (long long)op->result);
+    op->v.value = op->text;
+    return value_write(txn, ls, &op->v);
+}
+
+static store_status lmdb_value_add(moat_store *st, const char *key, int64_t delta,
+                                   uint32_t ttl_s, time_t now, int64_t *result)
+{
+    lmdb_state *ls = env(st);
+    struct add_op op = {{{strlen(key), (void *)key}, NULL, 0, (int64_t)now + ttl_s, now, 0},
+                        delta, 0, ""};
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    rc = write_txn(ls, now, value_add_write, &op);
+    if (rc != 0 && rc != RC_RESERVED)
+        return fail_rc(st, "add to", key, rc);
+    *result = op.result;
+    return STORE_OK;
+}
+
+struct swap_op {
+    struct value_op v;
+    const void *old;
+    size_t old_len;
+};
+
+/* swap_write - write only when the live value is old (or absent, old NULL) */
+static int swap_write(MDB_txn *txn, lmdb_state *ls, void *arg)
+{
+    struct swap_op *op = arg;
+    MDB_val cur;
+    int found, rc = live_value(txn, ls, &op->v.key, op->v.now, &cur, &found);
+
+    if (rc != 0)
+        return rc;
+    op->v.created = op->old == NULL
+                        ? !found
+                        : found && cur.mv_size == op->old_len &&
+                              (op->old_len == 0 || memcmp(cur.mv_data, op->old, op->old_len) == 0);
+    return op->v.created ? value_write(txn, ls, &op->v) : 0;
+}
+
+static store_status lmdb_swap(moat_store *st, const char *key, const void *old, size_t old_len,
+                              const void *value, size_t len, uint32_t ttl_s, time_t now,
+                              int *swapped)
+{
+    lmdb_state *ls = env(st);
+    struct swap_op op = {{{strlen(key), (void *)key}, value, len, (int64_t)now + ttl_s, now, 0},
+                         old, old_len};
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    rc = write_txn(ls, now, swap_write, &op);
+    if (rc != 0 && rc != RC_RESERVED)
+        return fail_rc(st, "swap", key, rc);
+    *swapped = op.v.created || rc == RC_RESERVED;
+    return STORE_OK;
+}
+
 static store_status lmdb_get(moat_store *st, const char *key, void *buf, size_t cap,
                              size_t *len, time_t *expires, time_t now)
 {
@@ -1331,6 +1433,8 @@ const store_ops store_lmdb_ops = {
     lmdb_contains,
     lmdb_set,
     lmdb_set_new,
+    lmdb_value_add,
+    lmdb_swap,
     lmdb_get,
     lmdb_del,
     lmdb_scan,

@@ -454,6 +454,116 @@ static void sixteen_processes_count_exactly(void **state)
     assert_int_equal(total, WRITERS * INCREMENTS);
 }
 
+/* value_add_and_swap_do_what_they_say - sums, expiry, planted values, compare and set */
+static void value_add_and_swap_do_what_they_say(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    char buf[32];
+    size_t len = 0;
+    int64_t n = 0;
+    int swapped = 0;
+
+    assert_int_equal(moat_store_value_add(f->st, "add:a", 2, 60, t0, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(moat_store_value_add(f->st, "add:a", -5, 60, t0, &n), STORE_OK);
+    assert_int_equal(n, -3);
+    assert_int_equal(moat_store_get_str(f->st, "add:a", buf, sizeof buf, NULL, t0), STORE_OK);
+    assert_string_equal(buf, "-3");
+    /* expired: counts from 0 again */
+    assert_int_equal(moat_store_value_add(f->st, "add:a", 1, 60, t0 + 61, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    /* planted: not a number, or out of range */
+    assert_int_equal(moat_store_set(f->st, "add:b", "12x", 3, 60, t0), STORE_OK);
+    assert_int_equal(moat_store_value_add(f->st, "add:b", 1, 60, t0, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(moat_store_set(f->st, "add:c", "999999999999999999", 18, 60, t0),
+                     STORE_OK);
+    assert_int_equal(moat_store_value_add(f->st, "add:c", 1, 60, t0, &n), STORE_OK);
+    assert_int_equal(n, 9007199254740991LL);
+    assert_int_equal(moat_store_value_add(f->st, "add:c", 1LL << 60, 60, t0, &n), STORE_ERROR);
+    /* compare and set: absent, equal, different */
+    assert_int_equal(moat_store_swap(f->st, "swap:a", NULL, 0, "one", 3, 60, t0, &swapped),
+                     STORE_OK);
+    assert_int_equal(swapped, 1);
+    assert_int_equal(moat_store_swap(f->st, "swap:a", NULL, 0, "two", 3, 60, t0, &swapped),
+                     STORE_OK);
+    assert_int_equal(swapped, 0);
+    assert_int_equal(moat_store_swap(f->st, "swap:a", "on", 2, "two", 3, 60, t0, &swapped),
+                     STORE_OK);
+    assert_int_equal(swapped, 0);
+    assert_int_equal(moat_store_swap(f->st, "swap:a", "one", 3, "t\0o", 3, 60, t0, &swapped),
+                     STORE_OK);
+    assert_int_equal(swapped, 1);
+    assert_int_equal(moat_store_get(f->st, "swap:a", buf, sizeof buf, &len, NULL, t0), STORE_OK);
+    assert_int_equal(len, 3);
+    assert_memory_equal(buf, "t\0o", 3);
+    assert_int_equal(moat_store_swap(f->st, "swap:a", "t\0o", 3, "", 0, 60, t0, &swapped),
+                     STORE_OK);
+    assert_int_equal(swapped, 1);
+    assert_int_equal(moat_store_swap(f->st, "swap:a", "", 0, "x", 1, 60, t0, &swapped),
+                     STORE_OK);
+    assert_int_equal(swapped, 1);
+    /* an expired value is no value */
+    assert_int_equal(moat_store_swap(f->st, "swap:a", NULL, 0, "y", 1, 60, t0 + 61, &swapped),
+                     STORE_OK);
+    assert_int_equal(swapped, 1);
+    /* a key of another kind is no value either */
+    assert_int_equal(moat_store_counter_add(f->st, "swap:c", 60, 1, t0, NULL), STORE_OK);
+    assert_int_equal(moat_store_value_add(f->st, "swap:c", 4, 60, t0, &n), STORE_OK);
+    assert_int_equal(n, 4);
+}
+
+/*
+ * read_modify_write_is_exact_across_processes - WRITERS processes each
+ * add 1 to one value INCREMENTS times, and each raise another through
+ * read, compute, compare-and-set (retrying when they lost): no update lost
+ */
+static void read_modify_write_is_exact_across_processes(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    pid_t pids[WRITERS];
+    char buf[32];
+    int64_t n = 0;
+    int i;
+
+    assert_int_equal(moat_store_value_add(f->st, "rmw:warm", 1, 3600, t0, &n), STORE_OK);
+    for (i = 0; i < WRITERS; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            int failures = 0, j;
+            for (j = 0; j < INCREMENTS; j++) {
+                if (moat_store_value_add(f->st, "rmw:add", 1, 3600, t0, NULL) != STORE_OK)
+                    failures++;
+            }
+            for (j = 0; j < INCREMENTS / 4 && failures == 0; j++) {
+                char old[32], neu[32];
+                int swapped = 0, tries = 0;
+                do {
+                    store_status s = moat_store_get_str(f->st, "rmw:cas", old, sizeof old, NULL,
+                                                        t0);
+                    if (s == STORE_ERROR)
+                        failures++;
+                    snprintf(neu, sizeof neu, "%ld", (s == STORE_OK ? atol(old) : 0) + 1);
+                    if (moat_store_swap(f->st, "rmw:cas", s == STORE_OK ? old : NULL,
+                                        s == STORE_OK ? strlen(old) : 0, neu, strlen(neu), 3600,
+                                        t0, &swapped) != STORE_OK)
+                        failures++;
+                } while (!swapped && failures == 0 && ++tries < 100000);
+                failures += !swapped;
+            }
+            _exit(failures ? 1 : 0);
+        }
+    }
+    wait_for_writers(pids);
+    assert_int_equal(moat_store_get_str(f->st, "rmw:add", buf, sizeof buf, NULL, t0), STORE_OK);
+    assert_int_equal(atol(buf), WRITERS * INCREMENTS);
+    assert_int_equal(moat_store_get_str(f->st, "rmw:cas", buf, sizeof buf, NULL, t0), STORE_OK);
+    assert_int_equal(atol(buf), WRITERS * (INCREMENTS / 4));
+}
+
 /*
  * fill_pages - n values of 4 KB under "<prefix>:<i>", one write each: how
  * many writes failed; *named (if not NULL) counts the failures whose
@@ -1211,6 +1321,8 @@ int main(void)
         BOTH(a_key_of_another_kind_reads_as_absent),
         BOTH(descriptors_are_close_on_exec),
         BOTH(sixteen_processes_count_exactly),
+        BOTH(value_add_and_swap_do_what_they_say),
+        BOTH(read_modify_write_is_exact_across_processes),
         BOTH(a_batch_reads_its_own_writes_and_commits_them),
         BOTH(sixteen_processes_count_exactly_in_batches),
     };
