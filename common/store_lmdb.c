@@ -1129,7 +1129,7 @@ static store_status lmdb_set_new(moat_store *st, const char *key, const void *va
         return STORE_ERROR;
     rc = write_txn(ls, now, value_write_new, &op);
     if (rc == RC_RESERVED)
-        rc = 0, op.created = 1;                        /* not stored: the reserve */
+        rc = 0, op.created = 0;       /* not stored (the reserve): not begun, as if taken */
     *created = rc == 0 && op.created;
     return rc == 0 ? STORE_OK : fail_rc(st, "set", key, rc);
 }
