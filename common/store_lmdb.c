@@ -978,25 +978,91 @@ static size_t member_key(char *buf, size_t cap, const char *key, const char *mem
     return kl + 1 + ml;
 }
 
-/* count_members - live members of key's set (up to max), deleting expired ones if writable */
-static int count_members(MDB_txn *txn, lmdb_state *ls, const char *key, time_t now,
-                         int writable, uint64_t max, uint64_t *count)
+/*
+ * A set's count is kept beside it, so adding a member costs O(1) however
+ * large the set (a cursor over 50,000 members took 1.7 ms): a ring like a
+ * counter's, under "\0n<key>" (a meta key: never listed, never a caller's),
+ * holding how many members were last added in each slot of the window.
+ * Adding a member moves it from the slot of its previous addition (its
+ * record's expiry says when that was) to the current one. A ring that is
+ * missing, expired or of another slot length is rebuilt once from the
+ * members' records. Like a counter, a member counts for 7/8 to 8/8 of the
+ * window after its last addition; its record lives the whole window.
+ */
+#define SET_COUNT_TAG 'n'
+
+/* count_key - "\0n<key>" into buf; its length */
+static size_t count_key(char *buf, size_t cap, const char *key)
+{
+    size_t kl = strlen(key);
+
+    if (kl + 2 > cap)
+        return 0;
+    buf[0] = '\0';
+    buf[1] = SET_COUNT_TAG;
+    memcpy(buf + 2, key, kl);
+    return kl + 2;
+}
+
+/* ring_slot - the slot of c holding epoch, or NULL when it has rolled out */
+static counter_slot *ring_slot(counter_rec *c, uint32_t epoch)
+{
+    counter_slot *slot = &c->slots[epoch % MOAT_WINDOW_SLOTS];
+
+    return slot->epoch == epoch ? slot : NULL;
+}
+
+/* ring_add - one more member last added in epoch (now_epoch: the current one) */
+static void ring_add(counter_rec *c, uint32_t epoch, uint32_t now_epoch)
+{
+    counter_slot *slot = &c->slots[epoch % MOAT_WINDOW_SLOTS];
+
+    if (epoch > now_epoch || now_epoch - epoch >= MOAT_WINDOW_SLOTS)
+        return;                                        /* outside the window */
+    if (slot->epoch != epoch) {
+        slot->epoch = epoch;
+        slot->count = 0;
+    }
+    if (slot->count < UINT32_MAX)
+        slot->count++;
+}
+
+/* added_epoch - the slot epoch of a member's last addition, from its record's expiry */
+static uint32_t added_epoch(const rec_header *h, uint32_t window_s, uint32_t slot_len)
+{
+    int64_t added = h->expires - (int64_t)window_s;
+
+    return added > 0 ? (uint32_t)(added / slot_len) : 0;
+}
+
+/*
+ * ring_rebuild - the ring of key's set from its members' records (deleting
+ * the expired ones when writable): once per set, after an upgrade or a
+ * change of window
+ */
+static int ring_rebuild(MDB_txn *txn, lmdb_state *ls, const char *key, uint32_t window_s,
+                        time_t now, int writable, counter_rec *c)
 {
     char prefix[STORE_KEY_MAX + 2];
     size_t plen = member_key(prefix, sizeof prefix, key, NULL);
+    uint32_t slot_len = store_slot_len(window_s), now_epoch = (uint32_t)(now / slot_len);
     MDB_cursor *cur;
     MDB_val k = {plen, prefix}, v;
+    rec_header h;
     int rc, op = MDB_SET_RANGE;
 
-    *count = 0;
+    memset(c, 0, sizeof *c);
+    c->h.type = REC_COUNTER;
+    c->h.version = REC_VERSION;
+    c->slot_len = slot_len;
     if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0)
         return rc;
     for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
         if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
             break;
         if (is_live(&v, now)) {
-            if (++*count >= max)
-                break;
+            memcpy(&h, v.mv_data, sizeof h);
+            ring_add(c, added_epoch(&h, window_s, slot_len), now_epoch);
         } else if (writable && (rc = mdb_cursor_del(cur, 0)) != 0) {
             break;
         }
@@ -1005,18 +1071,81 @@ static int count_members(MDB_txn *txn, lmdb_state *ls, const char *key, time_t n
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* ring_get - key's ring as stored (1), or 0 when it must be rebuilt; an LMDB error < 0 */
+static int ring_get(MDB_txn *txn, lmdb_state *ls, MDB_val *ck, uint32_t window_s, time_t now,
+                    counter_rec *c)
+{
+    MDB_val v;
+    int rc = mdb_get(txn, ls->dbi, ck, &v);
+
+    if (rc != 0)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    if (v.mv_size != sizeof *c)
+        return 0;
+    memcpy(c, v.mv_data, sizeof *c);
+    return c->h.type == REC_COUNTER && c->slot_len == store_slot_len(window_s) &&
+           c->h.expires > now;
+}
+
 static int member_write(MDB_txn *txn, lmdb_state *ls, void *arg)
 {
     struct member_op *op = arg;
-    char buf[STORE_KEY_MAX + 2];
-    rec_header h = {REC_MEMBER, REC_VERSION, 0, 0, (int64_t)op->now + op->window_s};
+    char buf[STORE_KEY_MAX + 2], cbuf[STORE_KEY_MAX + 2];
+    uint32_t slot_len = store_slot_len(op->window_s), epoch = (uint32_t)(op->now / slot_len);
+    rec_header h = {REC_MEMBER, REC_VERSION, 0, 0, (int64_t)op->now + op->window_s}, old;
     MDB_val k = {member_key(buf, sizeof buf, op->key, op->member), buf}, v = {sizeof h, &h};
     MDB_val cls = {strlen(op->key), (void *)op->key};
-    int rc;
+    MDB_val ck = {count_key(cbuf, sizeof cbuf, op->key), cbuf}, cur;
+    counter_rec c;
+    counter_slot *slot;
+    int rc, had = 0;
 
-    if ((rc = refused(txn, ls, &cls, &k)) != 0 || (rc = mdb_put(txn, ls->dbi, &k, &v, 0)) != 0)
+    if ((rc = refused(txn, ls, &cls, &k)) != 0)
         return rc;
-    return count_members(txn, ls, op->key, op->now, 1, op->max, &op->distinct);
+    if ((rc = ring_get(txn, ls, &ck, op->window_s, op->now, &c)) < 0)
+        return rc;
+    if (rc == 0 && (rc = ring_rebuild(txn, ls, op->key, op->window_s, op->now, 1, &c)) != 0)
+        return rc;
+    /* the member's previous addition, if its slot still counts it */
+    if ((rc = mdb_get(txn, ls->dbi, &k, &cur)) == 0 && cur.mv_size >= sizeof old) {
+        memcpy(&old, cur.mv_data, sizeof old);
+        had = old.type == REC_MEMBER;
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    if (had && (slot = ring_slot(&c, added_epoch(&old, op->window_s, slot_len))) != NULL &&
+        slot->count > 0)
+        slot->count--;
+    ring_add(&c, epoch, epoch);
+    c.h.expires = (int64_t)op->now + op->window_s + slot_len;
+    op->distinct = counter_sum(&c, epoch);
+    if (op->distinct > op->max)
+        op->distinct = op->max;
+    if ((rc = mdb_put(txn, ls->dbi, &k, &v, 0)) != 0)
+        return rc;
+    v.mv_data = &c;
+    v.mv_size = sizeof c;
+    return mdb_put(txn, ls->dbi, &ck, &v, 0);
+}
+
+/* set_count - the live members of key's set (up to max) without writing */
+static int set_count(MDB_txn *txn, lmdb_state *ls, const char *key, uint32_t window_s,
+                     time_t now, uint64_t max, uint64_t *count)
+{
+    char cbuf[STORE_KEY_MAX + 2];
+    MDB_val ck = {count_key(cbuf, sizeof cbuf, key), cbuf};
+    uint32_t slot_len = store_slot_len(window_s);
+    counter_rec c;
+    int rc = ring_get(txn, ls, &ck, window_s, now, &c);
+
+    if (rc < 0)
+        return rc;
+    if (rc == 0 && (rc = ring_rebuild(txn, ls, key, window_s, now, 0, &c)) != 0)
+        return rc;
+    *count = counter_sum(&c, (uint32_t)(now / slot_len));
+    if (*count > max)
+        *count = max;
+    return 0;
 }
 
 static store_status lmdb_distinct_add(moat_store *st, const char *key, const char *member,
@@ -1033,7 +1162,7 @@ static store_status lmdb_distinct_add(moat_store *st, const char *key, const cha
         MDB_txn *txn;
         if ((rc = read_begin(ls, &txn)) != 0)
             return fail_rc(st, "read", key, rc);
-        rc = count_members(txn, ls, key, now, 0, max, distinct);
+        rc = set_count(txn, ls, key, window_s, now, max, distinct);
         read_end(ls, txn);
         return rc == 0 ? STORE_OK : fail_rc(st, "read", key, rc);
     }
@@ -1283,13 +1412,15 @@ static store_status lmdb_get(moat_store *st, const char *key, void *buf, size_t 
 static int del_write(MDB_txn *txn, lmdb_state *ls, void *arg)
 {
     const char *key = arg;
-    char prefix[STORE_KEY_MAX + 2];
+    char prefix[STORE_KEY_MAX + 2], cbuf[STORE_KEY_MAX + 2];
     size_t plen = member_key(prefix, sizeof prefix, key, NULL);
-    MDB_val k = {strlen(key), (void *)key}, v;
+    MDB_val k = {strlen(key), (void *)key}, v, ck = {count_key(cbuf, sizeof cbuf, key), cbuf};
     MDB_cursor *cur;
     int op, rc = mdb_del(txn, ls->dbi, &k, NULL);
 
     if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if ((rc = mdb_del(txn, ls->dbi, &ck, NULL)) != 0 && rc != MDB_NOTFOUND)
         return rc;
     if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0)
         return rc;
