@@ -29,7 +29,15 @@
 #include <time.h>
 
 #define MOAT_WINDOW_SLOTS 8
-#define STORE_KEY_MAX 480         /* LMDB's default maximum key size is 511 */
+#define STORE_KEY_MAX 480         /* what callers build keys in (LMDB's limit is 511) */
+/*
+ * Keys longer than STORE_KEY_SHORT bytes, and set members longer than
+ * STORE_MEMBER_SHORT, are stored as their first bytes, '#' and 32 hex
+ * digits of their SHA-256 (the same on every host): records sized to need
+ * whatever names strangers choose. Listings show that form.
+ */
+#define STORE_KEY_SHORT 128
+#define STORE_MEMBER_SHORT 64
 #define STORE_VALUE_MAX 65536
 
 typedef enum { STORE_OK = 0, STORE_NOTFOUND = 1, STORE_ERROR = -1 } store_status;

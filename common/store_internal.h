@@ -65,6 +65,9 @@ store_status store_fail(moat_store *st, const char *fmt, ...)
 /* store_clamp - a + b kept within +-STORE_NUMBER_MAX (both within it already) */
 int64_t store_clamp(int64_t a, int64_t b);
 
+/* store_shorten - s, or (longer than limit) its digest form in buf[limit + 1]; NULL on failure */
+const char *store_shorten(const char *s, size_t limit, char *buf);
+
 /* store_parse_number - the number a value holds (decimal text, at most 20 digits), else 0 */
 int64_t store_parse_number(const void *value, size_t len);
 
