@@ -37,6 +37,7 @@ void moat_store_config_defaults(moat_store_config *sc)
     sc->backend = STORE_BACKEND_LMDB;
     snprintf(sc->path, sizeof sc->path, "/var/lib/moat");
     sc->map_size = 256UL * 1024 * 1024;
+    sc->source_quota = 5000;
     snprintf(sc->redis_host, sizeof sc->redis_host, "127.0.0.1");
     sc->redis_port = 6379;
     snprintf(sc->redis_prefix, sizeof sc->redis_prefix, "moat:");
@@ -64,6 +65,14 @@ void moat_store_free(moat_store *st)
     st->ops->drop(st, st->generation != fork_generation);
     memset(st->cfg.redis_password, 0, sizeof st->cfg.redis_password);
     free(st);
+}
+
+void moat_store_source(moat_store *st, const char *source)
+{
+    char buf[STORE_MEMBER_SHORT + 1];
+    const char *s = source ? store_shorten(source, STORE_MEMBER_SHORT, buf) : NULL;
+
+    snprintf(st->source, sizeof st->source, "%s", s ? s : "");
 }
 
 const char *moat_store_last_error(const moat_store *st) { return st->err; }

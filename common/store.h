@@ -48,6 +48,7 @@ typedef struct moat_store_config {
     /* lmdb */
     char path[4096];              /* directory of the environment */
     size_t map_size;              /* bytes */
+    uint32_t source_quota;        /* lmdb: new records a source may create a day (0 = no limit) */
     /* redis */
     char redis_host[256];         /* host name or address; "" = use socket */
     int redis_port;
@@ -68,6 +69,15 @@ void moat_store_config_defaults(moat_store_config *sc);
 /* moat_store_new - a handle; nothing is opened until the first call that needs it */
 moat_store *moat_store_new(const moat_store_config *sc);
 void moat_store_free(moat_store *st);
+
+/*
+ * moat_store_source - who the next calls act for ("ip:192.0.2.7", NULL =
+ * nobody): on LMDB, the new records one source creates in a day outside
+ * the protected classes (blocks, locks, offences, the counters of attacks)
+ * are limited to store { source_quota }; past it they are not stored (the
+ * call still answers STORE_OK; one error line a minute for the host).
+ */
+void moat_store_source(moat_store *st, const char *source);
 
 /* moat_store_last_error - one line on the last STORE_ERROR ("" if none) */
 const char *moat_store_last_error(const moat_store *st);

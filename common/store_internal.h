@@ -50,6 +50,7 @@ struct moat_store {
     unsigned long generation;  /* the fork generation of the process that opened impl */
     void *impl;                /* backend state, NULL until first use */
     int batch_depth;           /* moat_store_batch_begin calls not yet ended */
+    char source[STORE_MEMBER_SHORT + 1];   /* moat_store_source, "" = none */
     char err[STORE_ERR_MAX];
 };
 

@@ -90,6 +90,8 @@ typedef struct lmdb_state {
     int batch_rc;          /* the first error inside it: the batch aborts */
     time_t batch_now;      /* the time of its last write, for the sweep's bookkeeping */
     char refused_class[64];  /* the class of the last record the reserve refused */
+    const moat_store *st;    /* the handle of the call in progress (its source) */
+    time_t now;              /* the time of the write in progress */
 } lmdb_state;
 
 /* is_damage - errors after which the data file cannot be trusted */
@@ -343,8 +345,10 @@ static lmdb_state *env(moat_store *st)
     identity id;
     int rc;
 
-    if (ls && ls->env)
+    if (ls && ls->env) {
+        ls->st = st;
         return ls;
+    }
     if (ls == NULL) {
         ls = calloc(1, sizeof *ls);
         if (ls == NULL) {
@@ -353,6 +357,7 @@ static lmdb_state *env(moat_store *st)
         }
         st->impl = ls;
     }
+    ls->st = st;
     if (mkdir(st->cfg.path, 0750) != 0 && errno != EEXIST) {
         store_fail(st, "lmdb: cannot create %s: %s", st->cfg.path, strerror(errno));
         return NULL;
@@ -684,25 +689,29 @@ static int make_room(lmdb_state *ls, time_t now, size_t *next)
     return 0;
 }
 
-#define RC_RESERVED (-30000)       /* not an LMDB code (those are -30799..-30780) */
-static void note_refused(lmdb_state *ls, time_t now);
+#define RC_RESERVED (-30000)       /* not LMDB codes (those are -30799..-30780) */
+#define RC_QUOTA (-30001)
+#define REFUSED(rc) ((rc) == RC_RESERVED || (rc) == RC_QUOTA)
+static void note_refused(lmdb_state *ls, time_t now, int why);
 
 /*
  * write_txn - as said above; a write the reserve refuses (RC_RESERVED, see
  * refused) first gives up the expendable classes, then is left out (the
- * rest of a batch goes on) and RC_RESERVED returned.
+ * rest of a batch goes on) and RC_RESERVED returned; one past its
+ * source's quota (RC_QUOTA) is left out at once.
  */
 static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
 {
     size_t next = 0, rnext = 1;
     int rc = 0;
 
+    ls->now = now;
     if (ls->batch) {
         if (ls->batch_rc != 0)
             return ls->batch_rc;
         rc = fn(ls->batch, ls, arg);
-        if (rc == RC_RESERVED)
-            note_refused(ls, now);
+        if (REFUSED(rc))
+            note_refused(ls, now, rc);
         else if ((ls->batch_rc = rc) == 0)
             ls->batch_now = now;
         return rc;
@@ -724,10 +733,10 @@ static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
             mdb_txn_abort(txn);
         if (rc == 0 && claimed)
             auto_sweep(ls, now, &m);
-        if (rc == RC_RESERVED && !make_room(ls, now, &rnext))
-            note_refused(ls, now);
-        else if (rc == RC_RESERVED)
+        if (rc == RC_RESERVED && make_room(ls, now, &rnext))
             continue;
+        if (REFUSED(rc))
+            note_refused(ls, now, rc);
         if (rc != MDB_MAP_FULL || !make_room(ls, now, &next))
             return rc;
     }
@@ -754,6 +763,7 @@ static const char *const protected_prefix[] = {
     "rcpt:block:", "rcpt:offense:", "catchall:probes",
 };
 static const char reserve_log_key[] = "\0reserve-log";
+static const char quota_log_key[] = "\0quota-log";
 
 /* is_protected - whether key's record may use the reserve (blocks, locks, counters of attacks) */
 static int is_protected(const MDB_val *key)
@@ -787,18 +797,89 @@ static int in_reserve(MDB_txn *txn, lmdb_state *ls)
     return used * RESERVE_FROM_DEN >= pages * RESERVE_FROM_NUM;
 }
 
+/* counter_sum - the count of c within the window ending at epoch now_epoch */
+static uint64_t counter_sum(const counter_rec *c, uint32_t now_epoch)
+{
+    uint64_t total = 0;
+    int i;
+
+    for (i = 0; i < MOAT_WINDOW_SLOTS; i++)
+        if (c->slots[i].epoch <= now_epoch && now_epoch - c->slots[i].epoch < MOAT_WINDOW_SLOTS)
+            total += c->slots[i].count;
+    return total;
+}
+
+#define QUOTA_WINDOW 86400
+
+/*
+ * quota_take - one more new record for the call's source, counted in a
+ * ring under "\0q<source>" in the same transaction: 0 within the quota,
+ * 1 past it, an LMDB error < 0
+ */
+static int quota_take(MDB_txn *txn, lmdb_state *ls)
+{
+    const moat_store *st = ls->st;
+    char kbuf[STORE_MEMBER_SHORT + 3];
+    size_t sl = strlen(st->source);
+    uint32_t slot_len = store_slot_len(QUOTA_WINDOW), epoch;
+    MDB_val k = {sl + 2, kbuf}, v;
+    counter_rec c;
+    counter_slot *slot;
+    time_t now = ls->now;
+    int rc;
+
+    kbuf[0] = '\0';
+    kbuf[1] = 'q';
+    memcpy(kbuf + 2, st->source, sl);
+    epoch = (uint32_t)(now / slot_len);
+    rc = mdb_get(txn, ls->dbi, &k, &v);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (rc == 0 && v.mv_size == sizeof c)
+        memcpy(&c, v.mv_data, sizeof c);
+    if (rc != 0 || v.mv_size != sizeof c || c.h.type != REC_COUNTER || c.slot_len != slot_len ||
+        c.h.expires <= now) {
+        memset(&c, 0, sizeof c);
+        c.h.type = REC_COUNTER;
+        c.h.version = REC_VERSION;
+        c.slot_len = slot_len;
+    }
+    if (counter_sum(&c, epoch) >= st->cfg.source_quota)
+        return 1;
+    slot = &c.slots[epoch % MOAT_WINDOW_SLOTS];
+    if (slot->epoch != epoch) {
+        slot->epoch = epoch;
+        slot->count = 0;
+    }
+    slot->count++;
+    c.h.expires = (int64_t)now + QUOTA_WINDOW + slot_len;
+    v.mv_data = &c;
+    v.mv_size = sizeof c;
+    return mdb_put(txn, ls->dbi, &k, &v, 0);
+}
+
 /*
  * refused - RC_RESERVED when writing key (of the class of key cls: a set's
  * key for its members) would create a record that may not use the
- * reserve, else 0. The lookup is paid only inside the reserve.
+ * reserve, RC_QUOTA when its source has created its quota of records
+ * today, else 0 (or an LMDB error). The lookup is paid only inside the
+ * reserve or for a call with a source.
  */
 static int refused(MDB_txn *txn, lmdb_state *ls, const MDB_val *cls, const MDB_val *key)
 {
     MDB_val k = *key, v;
     size_t n, colons = 0;
+    int full, rc;
 
-    if (is_protected(cls) || !in_reserve(txn, ls) || mdb_get(txn, ls->dbi, &k, &v) == 0)
+    if (is_protected(cls))
         return 0;
+    full = in_reserve(txn, ls);
+    if (!full && !(ls->st->source[0] && ls->st->cfg.source_quota))
+        return 0;
+    if (mdb_get(txn, ls->dbi, &k, &v) == 0)
+        return 0;                                      /* an update */
+    if (!full && (rc = quota_take(txn, ls)) <= 0)
+        return rc;                                     /* within the quota, or an LMDB error */
     /* for the log line: the class, the key up to its second ':' */
     for (n = 0; n < cls->mv_size && n < sizeof ls->refused_class - 1 && colons < 2; n++) {
         char c = ((const char *)cls->mv_data)[n];
@@ -806,14 +887,19 @@ static int refused(MDB_txn *txn, lmdb_state *ls, const MDB_val *cls, const MDB_v
         colons += c == ':';
     }
     ls->refused_class[n] = '\0';
-    return RC_RESERVED;
+    return full ? RC_RESERVED : RC_QUOTA;
 }
 
-/* note_refused - the error line, at most once a minute for the host (a meta record) */
-static void note_refused(lmdb_state *ls, time_t now)
+/* note_refused - the error line (why: RC_RESERVED, RC_QUOTA), at most once a minute for the host */
+static void note_refused(lmdb_state *ls, time_t now, int why)
 {
     MDB_val k = {sizeof reserve_log_key - 1, (void *)reserve_log_key}, v;
     struct { rec_header h; int64_t due; } m;
+
+    if (why == RC_QUOTA) {
+        k.mv_size = sizeof quota_log_key - 1;
+        k.mv_data = (void *)quota_log_key;
+    }
     const char *path = "?";
     MDB_txn *txn;
     int due = 1;
@@ -847,10 +933,16 @@ static void note_refused(lmdb_state *ls, time_t now)
     if (!due)
         return;
     (void)mdb_env_get_path(ls->env, &path);
-    moat_log(MOAT_LOG_ERROR, "moat store: LMDB map of %s is %d%% full: new records that "
-             "strangers create (%s...) are not stored, to keep the rest for blocks, locks "
-             "and counters of attacks (raise store { map_size })", path,
-             100 * RESERVE_FROM_NUM / RESERVE_FROM_DEN, ls->refused_class);
+    if (why == RC_QUOTA)
+        moat_log(MOAT_LOG_WARN, "moat store: source %s has created its quota of %u new "
+                 "records today: its new records (%s...) are not stored (store "
+                 "{ source_quota })", ls->st->source, ls->st->cfg.source_quota,
+                 ls->refused_class);
+    else
+        moat_log(MOAT_LOG_ERROR, "moat store: LMDB map of %s is %d%% full: new records that "
+                 "strangers create (%s...) are not stored, to keep the rest for blocks, locks "
+                 "and counters of attacks (raise store { map_size })", path,
+                 100 * RESERVE_FROM_NUM / RESERVE_FROM_DEN, ls->refused_class);
 }
 
 struct counter_op {
@@ -861,18 +953,6 @@ struct counter_op {
     uint64_t total;
 };
 
-/* counter_sum - the count of c within the window ending at epoch now_epoch */
-static uint64_t counter_sum(const counter_rec *c, uint32_t now_epoch)
-{
-    uint64_t total = 0;
-    int i;
-
-    for (i = 0; i < MOAT_WINDOW_SLOTS; i++)
-        if (c->slots[i].epoch <= now_epoch && now_epoch - c->slots[i].epoch < MOAT_WINDOW_SLOTS)
-            total += c->slots[i].count;
-    return total;
-}
-
 static int counter_write(MDB_txn *txn, lmdb_state *ls, void *arg)
 {
     struct counter_op *op = arg;
@@ -881,10 +961,10 @@ static int counter_write(MDB_txn *txn, lmdb_state *ls, void *arg)
     counter_slot *slot;
     counter_rec c;
     MDB_val v;
-    int rc = mdb_get(txn, ls->dbi, &op->key, &v);
+    int rc = mdb_get(txn, ls->dbi, &op->key, &v), why;
 
-    if (rc == MDB_NOTFOUND && refused(txn, ls, &op->key, &op->key) != 0)
-        return RC_RESERVED;
+    if (rc == MDB_NOTFOUND && (why = refused(txn, ls, &op->key, &op->key)) != 0)
+        return why;
     if (rc == 0 && v.mv_size == sizeof c) {
         memcpy(&c, v.mv_data, sizeof c);
         if (c.h.type != REC_COUNTER || c.slot_len != slot_len || c.h.expires <= op->now)
@@ -947,8 +1027,8 @@ static store_status lmdb_counter_add(moat_store *st, const char *key, uint32_t w
         return rc == 0 ? STORE_OK : fail_rc(st, "read", key, rc);
     }
     rc = write_txn(ls, now, counter_write, &op);
-    if (rc == RC_RESERVED)
-        op.total = n;                                  /* not stored: the reserve */
+    if (REFUSED(rc))
+        op.total = n;                                  /* not stored: the reserve, a quota */
     else if (rc != 0)
         return fail_rc(st, "count", key, rc);
     *total = op.total;
@@ -1167,8 +1247,8 @@ static store_status lmdb_distinct_add(moat_store *st, const char *key, const cha
         return rc == 0 ? STORE_OK : fail_rc(st, "read", key, rc);
     }
     rc = write_txn(ls, now, member_write, &op);
-    if (rc == RC_RESERVED)
-        op.distinct = 1;                               /* not stored: the reserve */
+    if (REFUSED(rc))
+        op.distinct = 1;                               /* not stored: the reserve, a quota */
     else if (rc != 0)
         return fail_rc(st, "add to", key, rc);
     *distinct = op.distinct;
@@ -1257,8 +1337,8 @@ static store_status lmdb_set_new(moat_store *st, const char *key, const void *va
     if (ls == NULL)
         return STORE_ERROR;
     rc = write_txn(ls, now, value_write_new, &op);
-    if (rc == RC_RESERVED)
-        rc = 0, op.created = 0;       /* not stored (the reserve): not begun, as if taken */
+    if (REFUSED(rc))
+        rc = 0, op.created = 0;     /* not stored (reserve, quota): not begun, as if taken */
     *created = rc == 0 && op.created;
     return rc == 0 ? STORE_OK : fail_rc(st, "set", key, rc);
 }
@@ -1273,7 +1353,7 @@ static store_status lmdb_set(moat_store *st, const char *key, const void *value,
     if (ls == NULL)
         return STORE_ERROR;
     rc = write_txn(ls, now, value_write, &op);
-    return rc == 0 || rc == RC_RESERVED ? STORE_OK : fail_rc(st, "set", key, rc);
+    return rc == 0 || REFUSED(rc) ? STORE_OK : fail_rc(st, "set", key, rc);
 }
 
 /* live_value - the payload of key's live value in txn (*found 0 when none); an LMDB error or 0 */
@@ -1332,7 +1412,7 @@ static store_status lmdb_value_add(moat_store *st, const char *key, int64_t delt
     if (ls == NULL)
         return STORE_ERROR;
     rc = write_txn(ls, now, value_add_write, &op);
-    if (rc != 0 && rc != RC_RESERVED)
+    if (rc != 0 && !REFUSED(rc))
         return fail_rc(st, "add to", key, rc);
     *result = op.result;
     return STORE_OK;
@@ -1372,9 +1452,9 @@ static store_status lmdb_swap(moat_store *st, const char *key, const void *old, 
     if (ls == NULL)
         return STORE_ERROR;
     rc = write_txn(ls, now, swap_write, &op);
-    if (rc != 0 && rc != RC_RESERVED)
+    if (rc != 0 && !REFUSED(rc))
         return fail_rc(st, "swap", key, rc);
-    *swapped = op.v.created || rc == RC_RESERVED;
+    *swapped = op.v.created || REFUSED(rc);
     return STORE_OK;
 }
 

@@ -799,6 +799,70 @@ static void lmdb_strangers_cannot_fill_the_reserve(void **state)
     moat_store_free(st);
 }
 
+/*
+ * lmdb_a_source_creates_its_quota_of_records - the records one client
+ * creates outside the protected classes stop at store { source_quota } a
+ * day; updates of its records, its own counters and blocks, and other
+ * clients go on
+ */
+static void lmdb_a_source_creates_its_quota_of_records(void **state)
+{
+    fixture *f = *state;
+    moat_store_config cfg = f->cfg;
+    moat_store *st;
+    time_t t0 = time(NULL);
+    char key[64];
+    uint64_t n = 0;
+    int i, stored = 0;
+
+    snprintf(cfg.path, sizeof cfg.path, "%s/quota", f->dir);
+    cfg.source_quota = 10;
+    st = moat_store_new(&cfg);
+    log_lines = 0;
+    moat_log_set_sink(count_lines);
+    moat_store_source(st, "ip:192.0.2.1");
+    for (i = 0; i < 30; i++) {
+        snprintf(key, sizeof key, "rcpt:sdom:d%d.test", i);
+        assert_int_equal(moat_store_counter_add(st, key, 3600, 1, t0, NULL), STORE_OK);
+        assert_int_equal(moat_store_distinct_add(st, "rcpt:dom:example.test", key, 3600, t0, NULL),
+                         STORE_OK);
+        snprintf(key, sizeof key, "rcpt:ip:192.0.2.%d", i);   /* protected */
+        assert_int_equal(moat_store_counter_add(st, key, 3600, 1, t0, NULL), STORE_OK);
+    }
+    moat_log_set_sink(NULL);
+    assert_int_equal(log_lines, 1);
+    for (i = 0; i < 30; i++) {
+        snprintf(key, sizeof key, "rcpt:sdom:d%d.test", i);
+        assert_int_equal(moat_store_counter_get(st, key, 3600, t0, &n), STORE_OK);
+        stored += n == 1;
+        snprintf(key, sizeof key, "rcpt:ip:192.0.2.%d", i);
+        assert_int_equal(moat_store_counter_get(st, key, 3600, t0, &n), STORE_OK);
+        assert_int_equal(n, 1);
+    }
+    assert_int_equal(stored, 5);                       /* 10 records: 5 counters, 5 members */
+    /* what it has stored it still updates */
+    assert_int_equal(moat_store_counter_add(st, "rcpt:sdom:d0.test", 3600, 1, t0, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    /* another client has its own quota; a call for nobody has none */
+    moat_store_source(st, "ip:192.0.2.2");
+    assert_int_equal(moat_store_counter_add(st, "rcpt:sdom:other.test", 3600, 1, t0, NULL),
+                     STORE_OK);
+    assert_int_equal(moat_store_counter_get(st, "rcpt:sdom:other.test", 3600, t0, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    moat_store_source(st, NULL);
+    assert_int_equal(moat_store_counter_add(st, "rcpt:sdom:d29.test", 3600, 1, t0, &n), STORE_OK);
+    assert_int_equal(moat_store_counter_get(st, "rcpt:sdom:d29.test", 3600, t0, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    /* a day later the first client may create again */
+    moat_store_source(st, "ip:192.0.2.1");
+    assert_int_equal(moat_store_counter_add(st, "rcpt:sdom:late.test", 90000, 1, t0 + 90000,
+                                            NULL), STORE_OK);
+    assert_int_equal(moat_store_counter_get(st, "rcpt:sdom:late.test", 90000, t0 + 90000, &n),
+                     STORE_OK);
+    assert_int_equal(n, 1);
+    moat_store_free(st);
+}
+
 /* mount_tmpfs - a tmpfs of the given size on dir; 0, or -1 where mounting is not allowed */
 static int mount_tmpfs(const char *dir, const char *size)
 {
@@ -1400,6 +1464,7 @@ int main(void)
         cmocka_unit_test(lmdb_full_map_is_an_error_reported_once),
         cmocka_unit_test(lmdb_full_map_gives_up_strangers_records_first),
         cmocka_unit_test(lmdb_strangers_cannot_fill_the_reserve),
+        cmocka_unit_test(lmdb_a_source_creates_its_quota_of_records),
         cmocka_unit_test(lmdb_damaged_file_is_moved_aside),
         cmocka_unit_test(lmdb_damaged_environment_is_replaced),
         cmocka_unit_test(lmdb_map_grown_by_another_process_is_adopted),
