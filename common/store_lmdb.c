@@ -768,8 +768,8 @@ static const char quota_log_key[] = "\0quota-log";
 /* is_protected - whether key's record may use the reserve (blocks, locks, counters of attacks) */
 static int is_protected(const MDB_val *key)
 {
-    const char *k = key->mv_data;
-    size_t i;
+    const char *k = key->mv_data, *colon;
+    size_t i, rest;
 
     if (key->mv_size == 0 || k[0] == '\0')
         return 1;                                      /* the store's own bookkeeping */
@@ -778,9 +778,14 @@ static int is_protected(const MDB_val *key)
         if (key->mv_size >= pl && memcmp(k, protected_prefix[i], pl) == 0)
             return 1;
     }
-    /* any module's blocks and offences (block.c: "<module>:block:", "<module>:offense:") */
-    return memmem(k, key->mv_size, ":block:", 7) != NULL ||
-           memmem(k, key->mv_size, ":offense:", 9) != NULL;
+    /* any module's blocks and offences (block.c: "<module>:block:", "<module>:offense:"),
+     * right after the first ':' - never where a stranger's name could put it */
+    colon = memchr(k, ':', key->mv_size);
+    if (colon == NULL)
+        return 0;
+    rest = key->mv_size - (size_t)(colon + 1 - k);
+    return (rest >= 6 && memcmp(colon + 1, "block:", 6) == 0) ||
+           (rest >= 8 && memcmp(colon + 1, "offense:", 8) == 0);
 }
 
 /* in_reserve - whether the pages in use have reached the reserve (moatctl status's measure) */
