@@ -818,10 +818,10 @@ static uint64_t counter_sum(const counter_rec *c, uint32_t now_epoch)
 
 /*
  * quota_take - one more new record for the call's source, counted in a
- * ring under "\0q<source>" in the same transaction: 0 within the quota,
- * 1 past it, an LMDB error < 0
+ * ring under "\0q<source>" in the same transaction; *over: past the quota
+ * (nothing counted). 0 or an LMDB error.
  */
-static int quota_take(MDB_txn *txn, lmdb_state *ls)
+static int quota_take(MDB_txn *txn, lmdb_state *ls, int *over)
 {
     const moat_store *st = ls->st;
     char kbuf[STORE_MEMBER_SHORT + 3];
@@ -837,20 +837,21 @@ static int quota_take(MDB_txn *txn, lmdb_state *ls)
     kbuf[1] = 'q';
     memcpy(kbuf + 2, st->source, sl);
     epoch = (uint32_t)(now / slot_len);
+    memset(&c, 0, sizeof c);
     rc = mdb_get(txn, ls->dbi, &k, &v);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
     if (rc == 0 && v.mv_size == sizeof c)
         memcpy(&c, v.mv_data, sizeof c);
-    if (rc != 0 || v.mv_size != sizeof c || c.h.type != REC_COUNTER || c.slot_len != slot_len ||
-        c.h.expires <= now) {
+    if (c.h.type != REC_COUNTER || c.slot_len != slot_len || c.h.expires <= now) {
         memset(&c, 0, sizeof c);
         c.h.type = REC_COUNTER;
         c.h.version = REC_VERSION;
         c.slot_len = slot_len;
     }
-    if (counter_sum(&c, epoch) >= st->cfg.source_quota)
-        return 1;
+    *over = counter_sum(&c, epoch) >= st->cfg.source_quota;
+    if (*over)
+        return 0;
     slot = &c.slots[epoch % MOAT_WINDOW_SLOTS];
     if (slot->epoch != epoch) {
         slot->epoch = epoch;
@@ -874,7 +875,7 @@ static int refused(MDB_txn *txn, lmdb_state *ls, const MDB_val *cls, const MDB_v
 {
     MDB_val k = *key, v;
     size_t n, colons = 0;
-    int full, rc;
+    int full, rc, over = 0;
 
     if (is_protected(cls))
         return 0;
@@ -883,7 +884,7 @@ static int refused(MDB_txn *txn, lmdb_state *ls, const MDB_val *cls, const MDB_v
         return 0;
     if (mdb_get(txn, ls->dbi, &k, &v) == 0)
         return 0;                                      /* an update */
-    if (!full && (rc = quota_take(txn, ls)) <= 0)
+    if (!full && ((rc = quota_take(txn, ls, &over)) != 0 || !over))
         return rc;                                     /* within the quota, or an LMDB error */
     /* for the log line: the class, the key up to its second ':' */
     for (n = 0; n < cls->mv_size && n < sizeof ls->refused_class - 1 && colons < 2; n++) {
@@ -1156,20 +1157,25 @@ static int ring_rebuild(MDB_txn *txn, lmdb_state *ls, const char *key, uint32_t 
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* ring_get - key's ring as stored (1), or 0 when it must be rebuilt; an LMDB error < 0 */
-static int ring_get(MDB_txn *txn, lmdb_state *ls, MDB_val *ck, uint32_t window_s, time_t now,
-                    counter_rec *c)
+/*
+ * ring_get - key's ring as stored, or (when missing, expired or of another
+ * slot length) rebuilt from the members; 0 or an LMDB error
+ */
+static int ring_get(MDB_txn *txn, lmdb_state *ls, const char *key, MDB_val *ck,
+                    uint32_t window_s, time_t now, int writable, counter_rec *c)
 {
     MDB_val v;
     int rc = mdb_get(txn, ls->dbi, ck, &v);
 
-    if (rc != 0)
-        return rc == MDB_NOTFOUND ? 0 : rc;
-    if (v.mv_size != sizeof *c)
-        return 0;
-    memcpy(c, v.mv_data, sizeof *c);
-    return c->h.type == REC_COUNTER && c->slot_len == store_slot_len(window_s) &&
-           c->h.expires > now;
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (rc == 0 && v.mv_size == sizeof *c) {
+        memcpy(c, v.mv_data, sizeof *c);
+        if (c->h.type == REC_COUNTER && c->slot_len == store_slot_len(window_s) &&
+            c->h.expires > now)
+            return 0;
+    }
+    return ring_rebuild(txn, ls, key, window_s, now, writable, c);
 }
 
 static int member_write(MDB_txn *txn, lmdb_state *ls, void *arg)
@@ -1187,9 +1193,7 @@ static int member_write(MDB_txn *txn, lmdb_state *ls, void *arg)
 
     if ((rc = refused(txn, ls, &cls, &k)) != 0)
         return rc;
-    if ((rc = ring_get(txn, ls, &ck, op->window_s, op->now, &c)) < 0)
-        return rc;
-    if (rc == 0 && (rc = ring_rebuild(txn, ls, op->key, op->window_s, op->now, 1, &c)) != 0)
+    if ((rc = ring_get(txn, ls, op->key, &ck, op->window_s, op->now, 1, &c)) != 0)
         return rc;
     /* the member's previous addition, if its slot still counts it */
     if ((rc = mdb_get(txn, ls->dbi, &k, &cur)) == 0 && cur.mv_size >= sizeof old) {
@@ -1221,11 +1225,9 @@ static int set_count(MDB_txn *txn, lmdb_state *ls, const char *key, uint32_t win
     MDB_val ck = {count_key(cbuf, sizeof cbuf, key), cbuf};
     uint32_t slot_len = store_slot_len(window_s);
     counter_rec c;
-    int rc = ring_get(txn, ls, &ck, window_s, now, &c);
+    int rc = ring_get(txn, ls, key, &ck, window_s, now, 0, &c);
 
-    if (rc < 0)
-        return rc;
-    if (rc == 0 && (rc = ring_rebuild(txn, ls, key, window_s, now, 0, &c)) != 0)
+    if (rc != 0)
         return rc;
     *count = counter_sum(&c, (uint32_t)(now / slot_len));
     if (*count > max)
