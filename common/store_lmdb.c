@@ -760,7 +760,7 @@ static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
 
 static const char *const protected_prefix[] = {
     "authlock:", "rcpt:ip:", "rcpt:net:", "rcpt:tp:", "rcpt:bip:", "rcpt:attack:",
-    "rcpt:block:", "rcpt:offense:", "catchall:probes",
+    "rcpt:block:", "rcpt:offense:", "rcpt:ldap-down", "catchall:probes",
 };
 static const char reserve_log_key[] = "\0reserve-log";
 static const char quota_log_key[] = "\0quota-log";

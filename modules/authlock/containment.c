@@ -19,6 +19,7 @@
 #include "block.h"
 #include "log.h"
 #include "rejects.h"
+#include "store_keys.h"
 
 #define DAY 86400
 #define USER_MAX 128
@@ -62,7 +63,7 @@ static int baseline(moat_store *st, const char *ukey, uint64_t today_count, time
     int tries, swapped = 0;
 
     *base = 0;
-    snprintf(key, sizeof key, "authlock:base:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_BASELINE, ukey);
     for (tries = 0; tries < BASELINE_TRIES && !swapped; tries++) {
         long day = 0;
         double last = 0, ewma = -1;   /* -1: no full day seen yet */
@@ -114,7 +115,7 @@ int authlock_release(moat_runtime *rt, const char *ukey)
     snprintf(subject, sizeof subject, "user:%s:sending", ukey);
     if (block_lift(rt->store, "authlock", subject) != 0)
         return -1;
-    snprintf(key, sizeof key, "authlock:out:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_OUT, ukey);
     if (moat_store_del(rt->store, key) != STORE_OK)
         return -1;
     return authlock_rejects_forget(rt, ukey);
@@ -143,7 +144,7 @@ static int hold(moat_runtime *rt, const char *ukey, int log_only, int every, con
     store_status warned;
     int first = 0;
 
-    snprintf(key, sizeof key, "authlock:warned:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_WARNED, ukey);
     /* one step: of processes that cross the line at once, one tells */
     if (moat_store_set_new(rt->store, key, "1", 1, DAY, now, &first) != STORE_OK)
         return -1;
@@ -187,10 +188,10 @@ int authlock_submit(moat_runtime *rt, const char *user, const char *recipient, i
         verdict_add(v, "text", "Sending is suspended for this account; contact your administrator");
         return 0;
     }
-    snprintf(key, sizeof key, "authlock:out:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_OUT, ukey);
     if (moat_store_distinct_add(rt->store, key, rkey, DAY, now, &recipients) != STORE_OK)
         goto store_error;
-    snprintf(key, sizeof key, "authlock:msgs:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_MESSAGES, ukey);
     if (moat_store_counter_add(rt->store, key, DAY, first ? 1 : 0, now, &messages) != STORE_OK)
         goto store_error;
     if (baseline(rt->store, ukey, recipients, now, &base) != 0)

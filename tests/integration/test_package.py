@@ -400,6 +400,9 @@ class PackageTest(unittest.TestCase):
 
     def prove_rcpt(self, net):
         off = len(self.mainlog())
+        # fetched mail's router, after Debian's last one
+        routers = self.sh("exim4 -bP router_list").stdout.split()
+        self.assertEqual(routers[-1], "moat_fetched_unknown", routers)
         self.assertEqual(self.rcpt_code(net + ".1", "nosuchuser@moat.test"), 550)
         self.assertIsNotNone(self.wait_log(off, r"moat rcpt"), self.mainlog()[off:])
         # a harvester: unknown recipients across connections, then blocked
@@ -521,6 +524,11 @@ class PackageTest(unittest.TestCase):
         self.assertFalse(self.root.exists(EXIM_DIR + "/conf.d/main/01_moat_macros"))
         conffiles = self.root.read("/var/lib/dpkg/info/exim4-moat.conffiles") or ""
         self.assertNotIn("/etc/moat/moat.conf", conffiles)
+        # one runtime for the modules: libmoat.so.0 beside them, found there
+        # (RUNPATH $ORIGIN) whatever the loader's own paths say
+        for module in ("rcpt", "authlock", "catchall", "autoreply", "batv"):
+            out = self.sh("ldd /usr/lib/exim4/moat/%s.so" % module).stdout
+            self.assertIn("libmoat.so.0 => /usr/lib/exim4/moat/libmoat.so.0", out)
         self.root.write(MOAT_CONF, ADMIN_MOAT_CONF, 0o640)
         self.sh("chown root:Debian-exim " + MOAT_CONF)
         # an admin's own file in /etc/moat: purge must leave it
@@ -546,7 +554,7 @@ class PackageTest(unittest.TestCase):
             prove(out)
             self.disable(module)
             self.assertFalse(self.status()[module]["active"])
-        for f in ("main/01_moat_macros", "router/01_moat_routers", "auth/01_moat_authenticators",
+        for f in ("main/01_moat_macros", "router/01_moat_routers", "router/zz_moat_routers_last", "auth/01_moat_authenticators",
                   "transport/30_exim4-config_remote_smtp.rul",
                   "transport/30_exim4-config_remote_smtp_smarthost.rul"):
             self.assertFalse(self.root.exists(EXIM_DIR + "/conf.d/" + f), f)
@@ -677,6 +685,7 @@ class PackageTest(unittest.TestCase):
         self.prove_authlock("127.0.9", "127.0.39.2", out)
         routers = self.sh("exim4 -bP router_list").stdout.split()
         self.assertEqual(routers[0], "moat_autoreply_gate", routers)
+        self.assertEqual(routers[-1], "moat_fetched_unknown", routers)
         self.assertIn("# moat: delivery events", tmpl)
         self.assert_delivery_events("authlock", False)
         self.assert_delivery_events("autoreply", False)
@@ -685,6 +694,7 @@ class PackageTest(unittest.TestCase):
         r = self.root.run(["apt-get", "remove", "-y", "-q", "exim4-moat"], check=False)
         self.assertEqual(r.returncode, 0, r.stdout[-3000:])
         self.assertFalse(self.root.exists("/usr/lib/exim4/moat/rcpt.so"))
+        self.assertFalse(self.root.exists("/usr/lib/exim4/moat/libmoat.so.0"))
         for split in (False, True):
             self.configure(split=split)
             self.assert_exim_checks()
@@ -696,6 +706,7 @@ class PackageTest(unittest.TestCase):
             self.assert_auth_as_the_site_said("127.0.11.%d" % (1 + split))
             routers = self.sh("exim4 -bP router_list").stdout.split()
             self.assertNotIn("moat_autoreply_gate", routers)
+            self.assertNotIn("moat_fetched_unknown", routers)
             auths = self.sh("exim4 -bP authenticator_list").stdout.split()
             self.assertNotIn("moat_plain_server", auths)
             # Debian's smtp transports as they were (moatctl's .rul copies gone)
@@ -710,7 +721,7 @@ class PackageTest(unittest.TestCase):
         self.assertFalse(self.root.exists(MOAT_CONF))
         self.assertEqual(self.root.read("/etc/moat/local-notes"), "mine\n")
         self.assertFalse(self.root.exists("/var/lib/moat"))
-        for f in ("main/01_moat_macros", "router/01_moat_routers",
+        for f in ("main/01_moat_macros", "router/01_moat_routers", "router/zz_moat_routers_last",
                   "transport/01_moat_transports", "auth/01_moat_authenticators"):
             self.assertFalse(self.root.exists(EXIM_DIR + "/conf.d/" + f), f)
         self.assertNotIn("BEGIN moat", self.root.read(EXIM_DIR + "/exim4.conf.template"))

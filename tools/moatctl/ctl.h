@@ -67,5 +67,7 @@ int ctl_disable(const ctl_env *env, int argc, char **argv);
 int ctl_refresh(const ctl_env *env, int argc, char **argv);
 int ctl_status(const ctl_env *env, int argc, char **argv);
 int ctl_store(const ctl_env *env, int argc, char **argv);
+int ctl_audit(const ctl_env *env, int argc, char **argv);   /* audit.c */
+int ctl_queue(const ctl_env *env, int argc, char **argv);   /* queue.c */
 
 #endif
