@@ -28,7 +28,10 @@ PYTHON     ?= /usr/bin/python3
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 PKGS       := libconfuse lmdb hiredis ldap lber libmaxminddb libcdb libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# TLS to Redis where the release's hiredis has it (trixie; not bookworm).
+HIREDIS_SSL := $(shell pkg-config --exists hiredis_ssl 2>/dev/null && echo hiredis_ssl)
+PKGS       += $(HIREDIS_SSL)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(HIREDIS_SSL),-DMOAT_HIREDIS_SSL)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lresolv
 
 # What moat needs whatever the caller's CFLAGS say.

@@ -62,6 +62,7 @@ void moat_store_free(moat_store *st)
         return;
     st->ops->drop(st, st->generation != fork_generation);
     memset(st->cfg.redis_password, 0, sizeof st->cfg.redis_password);
+    memset(st->cfg.sentinel_password, 0, sizeof st->cfg.sentinel_password);
     free(st);
 }
 
@@ -282,4 +283,22 @@ store_status moat_store_batch_end(moat_store *st)
     if (--st->batch_depth > 0)
         return STORE_OK;
     return st->ops->batch_end(st);
+}
+
+store_status moat_store_tally_add(moat_store *st, const char *key, uint64_t n, time_t now,
+                                  uint64_t *total)
+{
+    uint64_t ignored;
+
+    if (!ready(st, key))
+        return STORE_ERROR;
+    return st->ops->tally_add(st, key, n, now, total ? total : &ignored);
+}
+
+store_status moat_store_usage(moat_store *st, uint64_t *used, uint64_t *limit)
+{
+    *used = *limit = 0;
+    if (!ready(st, "usage"))
+        return STORE_ERROR;
+    return st->ops->usage(st, used, limit);
 }

@@ -37,6 +37,9 @@ typedef struct store_ops {
     /* batch_begin/batch_end - see moat_store_batch_begin; called once per outermost pair */
     store_status (*batch_begin)(moat_store *st);
     store_status (*batch_end)(moat_store *st);
+    store_status (*tally_add)(moat_store *st, const char *key, uint64_t n, time_t now,
+                              uint64_t *total);
+    store_status (*usage)(moat_store *st, uint64_t *used, uint64_t *limit);
 } store_ops;
 
 struct moat_store {
