@@ -291,6 +291,7 @@ static cfg_opt_t geoip_opts[] = {
 
 static cfg_opt_t log_opts[] = {
     MOAT_CFG_ENUM("level", MOAT_LOG_INFO, parse_level),
+    CFG_BOOL("count", cfg_true, CFGF_NONE),
     CFG_END()
 };
 
@@ -420,6 +421,7 @@ static int fill_common(moat_config *c, char *err, size_t errlen)
     copy_str(c->geoip.country_db, sizeof c->geoip.country_db, cfg_getstr(geoip, "country_db"));
     copy_str(c->geoip.asn_db, sizeof c->geoip.asn_db, cfg_getstr(geoip, "asn_db"));
     c->log_level = (int)cfg_getint(log, "level");
+    c->stats = cfg_getbool(log, "count") ? 1 : 0;
     return 0;
 }
 

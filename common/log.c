@@ -12,11 +12,14 @@
 #define ONCE_KEY_LEN 64
 
 static moat_log_sink current_sink;
+static moat_log_tap current_tap;
+static int in_tap;   /* a line logged while the tap runs (the store's own) is not tapped again */
 static moat_log_level current_level = MOAT_LOG_INFO;
 static char once_keys[ONCE_KEYS_MAX][ONCE_KEY_LEN];
 static int once_count;
 
 void moat_log_set_sink(moat_log_sink sink) { current_sink = sink; }
+void moat_log_set_tap(moat_log_tap tap) { current_tap = tap; }
 void moat_log_set_level(moat_log_level level) { current_level = level; }
 moat_log_level moat_log_get_level(void) { return current_level; }
 
@@ -32,10 +35,19 @@ void moat_vlog(moat_log_level level, const char *fmt, va_list ap)
 {
     char line[LOG_LINE_MAX];
 
-    if (level > current_level)
+    int tap = current_tap != NULL && !in_tap;
+
+    if (level > current_level && !tap)
         return;
     vsnprintf(line, sizeof line, fmt, ap);
     flatten(line);
+    if (tap) {
+        in_tap = 1;
+        current_tap(line);
+        in_tap = 0;
+    }
+    if (level > current_level)
+        return;
     if (current_sink)
         current_sink(level, line);
     else

@@ -25,6 +25,14 @@ typedef void (*moat_log_sink)(moat_log_level level, const char *line);
 /* moat_log_set_sink - route every later line to sink (NULL: stderr) */
 void moat_log_set_sink(moat_log_sink sink);
 
+/*
+ * moat_log_set_tap - also hand every line, whatever the level, to tap
+ * (the decision counters, stats.c) before the level filter; NULL: none.
+ * The tap must not log.
+ */
+typedef void (*moat_log_tap)(const char *line);
+void moat_log_set_tap(moat_log_tap tap);
+
 /* moat_log_set_level - drop lines less severe than level */
 void moat_log_set_level(moat_log_level level);
 moat_log_level moat_log_get_level(void);

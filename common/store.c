@@ -295,6 +295,18 @@ store_status moat_store_tally_add(moat_store *st, const char *key, uint64_t n, t
     return st->ops->tally_add(st, key, n, now, total ? total : &ignored);
 }
 
+store_status moat_store_tally_note(moat_store *st, const char *key, time_t now)
+{
+    char saved[STORE_ERR_MAX];
+    uint64_t ignored;
+    store_status s;
+
+    memcpy(saved, st->err, sizeof saved);
+    s = moat_store_tally_add(st, key, 1, now, &ignored);
+    memcpy(st->err, saved, sizeof saved);
+    return s;
+}
+
 store_status moat_store_usage(moat_store *st, uint64_t *used, uint64_t *limit)
 {
     *used = *limit = 0;

@@ -199,6 +199,12 @@ store_status moat_store_tally_add(moat_store *st, const char *key, uint64_t n, t
                                   uint64_t *total);
 
 /*
+ * moat_store_tally_note - add 1 to the tally, leaving moat_store_last_error
+ * as it was: for counting while a caller still holds the text of an error
+ */
+store_status moat_store_tally_note(moat_store *st, const char *key, time_t now);
+
+/*
  * moat_store_usage - how full the store is: LMDB the bytes of pages in use
  * and the map size; Redis used_memory and maxmemory (0 = no limit).
  */

@@ -66,5 +66,7 @@ int ctl_enable(const ctl_env *env, int argc, char **argv);
 int ctl_disable(const ctl_env *env, int argc, char **argv);
 int ctl_status(const ctl_env *env, int argc, char **argv);
 int ctl_store(const ctl_env *env, int argc, char **argv);
+int ctl_metrics(const ctl_env *env, int argc, char **argv);
+int ctl_report(const ctl_env *env, int argc, char **argv);
 
 #endif

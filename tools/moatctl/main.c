@@ -30,6 +30,8 @@ static const command commands[] = {
     {"catchall", ctl_catchall, "catchall VERB ...       catch-all audit and probes"},
     {"autoreply", ctl_autoreply, "autoreply VERB ...      auto-reply classification and history"},
     {"batv", ctl_batv, "batv status|rotate      bounce address tags: keys and counters"},
+    {"metrics", ctl_metrics, "metrics [--textfile F] Prometheus metrics (node_exporter textfile)"},
+    {"report", ctl_report, "report [--since 24h]    what moat did: blocks, locks, harvests, near misses"},
 };
 
 static void usage(FILE *out)
