@@ -1134,6 +1134,38 @@ static void lmdb_a_failed_batch_keeps_none_of_its_writes(void **state)
     moat_store_free(st);
 }
 
+/* tallies_only_grow - a tally adds, reads with 0, is listed by scan, and another kind reads 0 */
+static void tallies_only_grow(void **state)
+{
+    fixture *f = *state;
+    uint64_t n = 99, used = 0, limit = 0;
+    time_t now = time(NULL);
+    int i;
+
+    assert_int_equal(moat_store_tally_add(f->st, "stats:t:a:b", 0, now, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    for (i = 1; i <= 3; i++) {
+        assert_int_equal(moat_store_tally_add(f->st, "stats:t:a:b", 1, now, &n), STORE_OK);
+        assert_int_equal(n, (uint64_t)i);
+    }
+    /* no window: a year later the count is still there */
+    assert_int_equal(moat_store_tally_add(f->st, "stats:t:a:b", 5, now + 300 * 86400, &n),
+                     STORE_OK);
+    assert_int_equal(n, 8);
+    assert_int_equal(moat_store_tally_add(f->st, "stats:t:a:b", 0, now, &n), STORE_OK);
+    assert_int_equal(n, 8);
+    /* a value under the key: read as 0, never as a number */
+    assert_int_equal(moat_store_set(f->st, "stats:t:value", "12345678", 8, 60, now), STORE_OK);
+    assert_int_equal(moat_store_tally_add(f->st, "stats:t:value", 0, now, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    /* the error of an earlier call survives a tally_note */
+    assert_int_equal(moat_store_get(f->st, "", NULL, 0, NULL, NULL, now), STORE_ERROR);
+    assert_int_equal(moat_store_tally_note(f->st, "stats:t:a:b", now), STORE_OK);
+    assert_string_equal(moat_store_last_error(f->st), "empty key");
+    assert_int_equal(moat_store_usage(f->st, &used, &limit), STORE_OK);
+    assert_true(used > 0);
+}
+
 #define BOTH(fn) cmocka_unit_test(fn)
 
 int main(void)
@@ -1154,6 +1186,7 @@ int main(void)
         BOTH(sixteen_processes_count_exactly),
         BOTH(a_batch_reads_its_own_writes_and_commits_them),
         BOTH(sixteen_processes_count_exactly_in_batches),
+        BOTH(tallies_only_grow),
     };
     const struct CMUnitTest lmdb_only[] = {
         cmocka_unit_test(lmdb_full_map_is_an_error_reported_once),
