@@ -95,6 +95,7 @@ static int add_block(const char *key, void *arg)
     if (!logline_word_ok(b.kind))
         return 0;
     snprintf(b.subject, sizeof b.subject, "%s", subject);
+    obs_split_scope(b.subject, b.scope, sizeof b.scope);
     b.until = until;
     if (grow((void **)&c->o->blocks, c->o->nblocks, sizeof b) != 0)
         return 1;
@@ -133,6 +134,22 @@ static int add_probe(const char *key, void *arg)
         val[0] >= '0' && val[0] <= '2' && val[1] == '\t')
         c->o->probe_verdicts[val[0] - '0']++;
     return 0;
+}
+
+void obs_split_scope(char *user, char *scope, size_t cap)
+{
+    static const char *const scopes[] = {":familiar", ":unfamiliar"};
+    size_t i, ul = strlen(user);
+
+    scope[0] = '\0';
+    for (i = 0; i < 2; i++) {
+        size_t sl = strlen(scopes[i]);
+        if (ul > sl && strcmp(user + ul - sl, scopes[i]) == 0) {
+            snprintf(scope, cap, "%s", scopes[i] + 1);
+            user[ul - sl] = '\0';
+            return;
+        }
+    }
 }
 
 const char *obs_probe_verdict_name(int i)

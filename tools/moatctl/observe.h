@@ -23,6 +23,7 @@ typedef struct obs_block {
     char module[16];      /* rcpt | authlock */
     char kind[8];         /* ip | net | asn | user */
     char subject[300];    /* the address, network, ASN or user */
+    char scope[16];       /* a user's lock: "familiar" or "unfamiliar" places, else "" */
     long until;
 } obs_block;
 
@@ -49,6 +50,12 @@ typedef struct obs_state {
 /* obs_collect - read everything; 0, or -1 when the store failed (store_error says why) */
 int obs_collect(moat_runtime *rt, time_t now, obs_state *o);
 void obs_free(obs_state *o);
+
+/*
+ * obs_split_scope - authlock locks a user per scope ("alice:unfamiliar":
+ * logins from places new to her): the scope cut off user into scope
+ */
+void obs_split_scope(char *user, char *scope, size_t cap);
 
 /* obs_probe_verdict_name - 0..2 (probe_verdict) as inconclusive, catchall, not_catchall */
 const char *obs_probe_verdict_name(int i);

@@ -187,9 +187,17 @@ static void take(report *r, const moat_logline *l)
             r->harvest_cut++;
     } else if (strcmp(l->module, "authlock") == 0) {
         const char *subject = logline_get(l, "subject"), *user = logline_get(l, "user");
-        if (strcmp(action, "lock") == 0 && subject)
-            (void)bump(&r->locked, strncmp(subject, "user:", 5) == 0 ? subject + 5 : subject,
-                       reason, 1);
+        if (strcmp(action, "lock") == 0 && subject) {
+            char user[200], scope[16], why[64];
+            snprintf(user, sizeof user, "%s", strncmp(subject, "user:", 5) == 0 ? subject + 5
+                                                                                : subject);
+            obs_split_scope(user, scope, sizeof scope);
+            snprintf(why, sizeof why, "%s%s%s", reason, scope[0] ? ", logins from " : "",
+                     scope[0] ? (strcmp(scope, "familiar") == 0 ? "familiar places"
+                                                                : "unfamiliar places")
+                              : "");
+            (void)bump(&r->locked, user, why, 1);
+        }
         else if (strcmp(action, "block") == 0 && subject)
             (void)bump(&r->blocked, strchr(subject, ':') ? strchr(subject, ':') + 1 : subject,
                        reason, 1);
@@ -315,8 +323,9 @@ static void text(FILE *out, const report *r, const obs_state *o, const char *per
         fprintf(out, "In force now: %zu block%s and lock%s", n, n == 1 ? "" : "s",
                 n == 1 ? "" : "s");
     for (i = 0; o->store_up && i < o->nblocks && i < LIST_MAX; i++)
-        fprintf(out, "%s%s %s", i ? ", " : ": ", o->blocks[i].kind,
-                ctl_safe(o->blocks[i].subject));
+        fprintf(out, "%s%s %s%s%s%s", i ? ", " : ": ", o->blocks[i].kind,
+                ctl_safe(o->blocks[i].subject), o->blocks[i].scope[0] ? " (" : "",
+                o->blocks[i].scope, o->blocks[i].scope[0] ? ")" : "");
     if (o->store_up)
         fprintf(out, "\n\n");
     else
@@ -395,7 +404,7 @@ static void json(FILE *out, const report *r, const obs_state *o)
         fprintf(out, "%s{\"module\":\"%s\",\"kind\":\"%s\",\"subject\":", i ? "," : "",
                 o->blocks[i].module, o->blocks[i].kind);
         ctl_json_string(out, o->blocks[i].subject);
-        fprintf(out, ",\"until\":%ld}", o->blocks[i].until);
+        fprintf(out, ",\"scope\":\"%s\",\"until\":%ld}", o->blocks[i].scope, o->blocks[i].until);
     }
     fprintf(out, "],\"near_misses\":[");
     for (i = 0; o->store_up && i < o->nnear; i++) {
