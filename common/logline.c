@@ -46,7 +46,7 @@ int logline_parse(const char *line, size_t len, moat_logline *out)
     o = out->buf;
     /* Each field copies at most its own bytes plus two NULs: buf holds twice the line. */
     while (p < end && out->nfields < LOGLINE_FIELDS_MAX) {
-        const char *k = p;
+        const char *k;
 
         while (p < end && *p == ' ')
             p++;

@@ -178,6 +178,7 @@ int ctl_metrics(const ctl_env *env, int argc, char **argv)
     }
     if ((rt = ctl_runtime(env)) == NULL)
         return CTL_USAGE;
+    memset(&o, 0, sizeof o);
     if (obs_collect(rt, time(NULL), &o) != 0)
         fprintf(stderr, "moatctl metrics: %s\n", o.store_error);
     up = o.store_up;

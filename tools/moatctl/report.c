@@ -530,6 +530,7 @@ int ctl_report(const ctl_env *env, int argc, char **argv)
     }
     if (!read_any)
         rc = CTL_PROBLEM;
+    memset(&o, 0, sizeof o);
     if (obs_collect(rt, time(NULL), &o) != 0)
         rc = CTL_PROBLEM;
     sort_set(&r.blocked);
