@@ -121,6 +121,18 @@ class OperatorsTest(unittest.TestCase):
             self.assertEqual([b["name"] for b in as_json["blocked"]], ["127.0.31.7"])
             self.assertEqual([u["name"] for u in as_json["locked"]], ["alice"])
 
+            # --mail: the same text to postmaster, through this Exim
+            sent = ex.moatctl("--exim-config", ex.path("exim.conf"), "report", "--since", "1h",
+                              "--mail", "postmaster@example.test")
+            self.assertEqual(sent.returncode, 0, sent.stderr)
+            self.assertEqual(sent.stdout, "")
+            self.assertTrue(ex.wait_maildir("postmaster", 1))
+            mail = ex.maildir("postmaster")[0].decode()
+            self.assertIn("Subject: moat report for ", mail)
+            self.assertIn("Auto-Submitted: auto-generated", mail)
+            self.assertIn("127.0.31.7", mail)
+            self.assertEqual(ex.moatctl("report", "--mail", "-oi@x").returncode, 2)
+
     def test_a_store_that_does_not_answer_is_a_metric_not_silence(self):
         ex = Exim(modules=["rcpt"], files={"recipients": RECIPIENTS})
         ex.prepare()
