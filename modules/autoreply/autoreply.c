@@ -227,6 +227,16 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
         verdict_add(v, "suspect", "yes");
     if (c.report != MIME_REPORT_NONE)
         verdict_add(v, "report", mime_report_name(c.report));
+    if (c.automatic && c.report == MIME_REPORT_NONE && sender[0]) {
+        /* for batv: an auto-reply answers mail of ours only when we wrote
+         * to its sender; known is left out when the store cannot say */
+        int k = history_has(rt->store, HIST_KNOWN, sender, NULL, m->now, why);
+        if (k == 0 && from[0] && strcasecmp(from, sender) != 0)
+            k = history_has(rt->store, HIST_KNOWN, from, NULL, m->now, why);
+        verdict_add(v, "automatic", "yes");
+        if (k >= 0)
+            verdict_add(v, "known", k ? "yes" : "no");
+    }
     if (skipped != NULL)
         verdict_add(v, "skipped", skipped);
     if ((how & RUN_LOG) && classify_never(&c)) {

@@ -57,7 +57,16 @@ int batv_domain_policy(const moat_runtime *rt, const char *domain, batv_policy *
     p->grace = moat_cfg_int(sec, "grace");
     if (d && moat_cfg_int(d, "grace") >= 0)
         p->grace = moat_cfg_int(d, "grace");
+    p->autoreplies = strcmp(d && moat_cfg_str(d, "autoreplies")[0] ? moat_cfg_str(d, "autoreplies")
+                                                                   : moat_cfg_str(sec, "autoreplies"),
+                            "judge") == 0;
     return 1;
+}
+
+int batv_autoreplies_ok(const char *value, int may_inherit)
+{
+    return value != NULL && (strcmp(value, "judge") == 0 || strcmp(value, "off") == 0 ||
+                             (may_inherit && value[0] == '\0'));
 }
 
 unsigned batv_domains(const moat_runtime *rt, const char **out, unsigned cap)
@@ -190,6 +199,11 @@ static int local_part_is(const char *rcpt, const char *name)
 static void refuse(moat_verdict *v, const char *reason, int log_only, const char *ip,
                    const char *rcpt)
 {
+    const char *text = strcmp(reason, "bad_tag") == 0
+        ? "Bounce to a forged or expired address tag (BATV), not sent by this user"
+        : strcmp(reason, "unsigned_autoreply") == 0
+        ? "Auto-reply to an unsigned address (BATV): answers mail this user did not send"
+        : "Bounce to an unsigned address (BATV), not sent by this user";
     char fip[128], frcpt[600];
 
     moat_log(MOAT_LOG_INFO, "moat batv: action=%s reason=%s ip=%s rcpt=<%s>%s",
@@ -205,13 +219,15 @@ static void refuse(moat_verdict *v, const char *reason, int log_only, const char
     verdict_add(v, "code", "550");
     verdict_add(v, "xcode", "5.7.1");
     verdict_add(v, "reason", reason);
-    verdict_add(v, "text", strcmp(reason, "bad_tag") == 0
-                ? "Bounce to a forged or expired address tag (BATV), not sent by this user"
-                : "Bounce to an unsigned address (BATV), not sent by this user");
+    verdict_add(v, "text", text);
 }
 
-int batv_check(moat_runtime *rt, const char *client_ip, const char *rcpt, const char *tag,
-               time_t now, moat_verdict *v, const char **why)
+/*
+ * judge - batv_check and batv_check_autoreply: autoreply says which; an
+ * auto-reply to a valid tag, or to a domain with autoreplies = off, passes
+ */
+static int judge(moat_runtime *rt, const char *client_ip, const char *rcpt, const char *tag,
+                 int autoreply, time_t now, moat_verdict *v, const char **why)
 {
     const char *dom = domain_of(rcpt);
     batv_policy p;
@@ -219,7 +235,7 @@ int batv_check(moat_runtime *rt, const char *client_ip, const char *rcpt, const 
     char lower[256], fip[128], frcpt[600];
 
     *why = NULL;
-    if (!batv_domain_policy(rt, dom, &p) || !p.check) {
+    if (!batv_domain_policy(rt, dom, &p) || !p.check || (autoreply && !p.autoreplies)) {
         verdict_init(v, "accept");
         verdict_add(v, "reason", "not_checked");
         return 0;
@@ -273,6 +289,26 @@ int batv_check(moat_runtime *rt, const char *client_ip, const char *rcpt, const 
         return 0;
     }
     count(rt, p.log_only ? "logged" : "denied", lower, now);
-    refuse(v, "unsigned_bounce", p.log_only, client_ip, rcpt);
+    refuse(v, autoreply ? "unsigned_autoreply" : "unsigned_bounce", p.log_only, client_ip, rcpt);
     return 0;
+}
+
+int batv_check(moat_runtime *rt, const char *client_ip, const char *rcpt, const char *tag,
+               time_t now, moat_verdict *v, const char **why)
+{
+    return judge(rt, client_ip, rcpt, tag, 0, now, v, why);
+}
+
+int batv_check_autoreply(moat_runtime *rt, const char *client_ip, const char *rcpt,
+                         const char *tag, int known, time_t now, moat_verdict *v,
+                         const char **why)
+{
+    if (known) {
+        /* someone our users wrote to: their auto-reply answers real mail */
+        *why = NULL;
+        verdict_init(v, "accept");
+        verdict_add(v, "reason", "known_correspondent");
+        return 0;
+    }
+    return judge(rt, client_ip, rcpt, tag, 1, now, v, why);
 }

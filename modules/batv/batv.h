@@ -23,7 +23,11 @@ typedef struct batv_policy {
     int check;                 /* check bounces to our users */
     int log_only;              /* refuse nothing, log what would be refused */
     long grace;                /* seconds after signing began: unsigned bounces accepted */
+    int autoreplies;           /* judge auto-replies to untagged addresses like bounces */
 } batv_policy;
+
+/* batv_autoreplies_ok - whether value is a setting of autoreplies ("judge", "off"; "" inherits) */
+int batv_autoreplies_ok(const char *value, int may_inherit);
 
 /* batv_keys_dir - the keys directory from moat.conf */
 const char *batv_keys_dir(const moat_runtime *rt);
@@ -64,5 +68,18 @@ int batv_secret(moat_runtime *rt, const char *address, const char *keynum, time_
  */
 int batv_check(moat_runtime *rt, const char *client_ip, const char *rcpt, const char *tag,
                time_t now, moat_verdict *v, const char **why);
+
+/*
+ * batv_check_autoreply - the same judgement for an auto-reply with an
+ * envelope sender (autoreply's classification: automatic, not a report)
+ * from someone none of our users wrote to (known = 0), whose first
+ * untagged or badly tagged recipient is rcpt: the answer to mail forged in
+ * our user's name. Refused 550 5.7.1 (reason unsigned_autoreply, or
+ * bad_tag) unless the domain says autoreplies = off, log-only, grace; an
+ * auto-reply from a known correspondent, or to a valid tag, is accepted.
+ */
+int batv_check_autoreply(moat_runtime *rt, const char *client_ip, const char *rcpt,
+                         const char *tag, int known, time_t now, moat_verdict *v,
+                         const char **why);
 
 #endif

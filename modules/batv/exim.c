@@ -91,3 +91,24 @@ MOAT_EXPORT int moat_batv_check(uschar **yield, int argc, uschar *argv[])
         moat_call_fault(&call, why ? why : "batv: error");
     return moat_call_end(&call, yield);
 }
+
+/*
+ * moat_batv_autoreply {CONFIG}{IP}{RCPT}{none|valid|invalid}{yes|no}
+ * (acl_smtp_data, after autoreply's classification): an auto-reply with an
+ * envelope sender to rcpt, the message's first recipient without a valid
+ * tag; yes when one of our users wrote to its sender.
+ */
+MOAT_EXPORT int moat_batv_autoreply(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+    const char *why = NULL;
+
+    if (moat_call_begin(&call, "batv", "moat_batv_autoreply", yield, argc, argv, 5, 5,
+                        "CONFIG IP RCPT none|valid|invalid KNOWN") != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    if (batv_check_autoreply(call.rt, moat_arg(&call, 1), moat_arg(&call, 2), moat_arg(&call, 3),
+                             strcmp(moat_arg(&call, 4), "yes") == 0, time(NULL), &call.verdict,
+                             &why) != 0)
+        moat_call_fault(&call, why ? why : "batv: error");
+    return moat_call_end(&call, yield);
+}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "batv/batv.h"
 #include "batv/keys.h"
 
 /* domain NAME { ... }: one domain's policy; grace -1 = the module's */
@@ -16,6 +17,7 @@ static cfg_opt_t domain_opts[] = {
     CFG_BOOL("check", cfg_true, CFGF_NONE),
     CFG_BOOL("log_only", cfg_false, CFGF_NONE),
     MOAT_CFG_DURATION("grace", -1),
+    CFG_STR("autoreplies", "", CFGF_NONE),   /* "" = the module's */
     CFG_END()
 };
 
@@ -25,6 +27,7 @@ static cfg_opt_t batv_opts[] = {
     CFG_STR_LIST("domains", "{}", CFGF_NONE),
     MOAT_CFG_DURATION("grace", 7L * 86400),
     CFG_STR_LIST("exempt", "{}", CFGF_NONE),
+    CFG_STR("autoreplies", "judge", CFGF_NONE),
     CFG_SEC("domain", domain_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()
 };
@@ -56,6 +59,19 @@ static int batv_check_section(cfg_t *sec, char *err, size_t errlen)
         }
         if (cfg_getint(d, "grace") > 365L * 86400) {
             snprintf(err, errlen, "domain \"%s\": grace must be 0 (none) to 365d", cfg_title(d));
+            return -1;
+        }
+    }
+    if (!batv_autoreplies_ok(cfg_getstr(sec, "autoreplies"), 0)) {
+        snprintf(err, errlen, "autoreplies: \"%s\" is not judge or off",
+                 cfg_getstr(sec, "autoreplies"));
+        return -1;
+    }
+    for (i = 0; i < cfg_size(sec, "domain"); i++) {
+        cfg_t *d = cfg_getnsec(sec, "domain", i);
+        if (!batv_autoreplies_ok(cfg_getstr(d, "autoreplies"), 1)) {
+            snprintf(err, errlen, "domain \"%s\": autoreplies: \"%s\" is not judge or off",
+                     cfg_title(d), cfg_getstr(d, "autoreplies"));
             return -1;
         }
     }

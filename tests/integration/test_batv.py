@@ -79,7 +79,47 @@ def submit(ex, rcpt, user="alice", password="alice-demo-pw"):
                    body=message(sender="%s@%s" % (user, DOMAIN), to=rcpt))
 
 
+def autoreply(sender, rcpt):
+    """An out-of-office reply (RFC 3834) with an envelope sender."""
+    return message(sender=sender, to=rcpt, subject="Out of office: your message",
+                   headers={"Auto-Submitted": "auto-replied"})
+
+
 class BatvTest(unittest.TestCase):
+
+    def test_autoreplies_answer_only_our_mail(self):
+        """An auto-reply with an envelope sender, to plain alice@, from
+        someone she never wrote to answers mail forged in her name: refused
+        at DATA; from a correspondent of hers, or to her tag: delivered.
+        autoreply classifies (and learns whom alice writes to)."""
+        ex = batv_exim(modules=["autoreply", "batv"])
+        with ex:
+            plain = "alice@" + DOMAIN
+            # alice writes to bob (signing makes the key; bob becomes known)
+            self.assertEqual(submit(ex, "bob@remote.test")[-1].code, 250)
+            self.assertTrue(ex.sink.wait_for(1), ex.mainlog()[-2000:])
+            r = ex.send("ooo@stranger.test", plain, body=autoreply("ooo@stranger.test", plain))
+            self.assertEqual(r[-1].code, 550, r)
+            self.assertIn(b"5.7.1", r[-1].text)
+            self.assertTrue(ex.wait_for_log(
+                r"moat batv: action=deny reason=unsigned_autoreply ip=127\.0\.0\.1 "
+                r"rcpt=<alice@example\.test>"), ex.mainlog()[-2000:])
+            # the same stranger's personal mail is not judged
+            self.assertEqual(ex.send("ooo@stranger.test", plain)[-1].code, 250)
+            # bob's out-of-office to plain alice@ answers her mail
+            r = ex.send("bob@remote.test", plain, body=autoreply("bob@remote.test", plain))
+            self.assertEqual(r[-1].code, 250, ex.mainlog()[-2000:])
+            # anyone's auto-reply to her tagged address answers mail she sent
+            tagged = ex.sink.messages[0]["sender"]
+            r = ex.send("ooo2@stranger.test", tagged, body=autoreply("ooo2@stranger.test", tagged))
+            self.assertEqual(r[-1].code, 250, ex.mainlog()[-2000:])
+            self.assertTrue(ex.wait_maildir("alice", 3), ex.mainlog()[-2000:])
+            # autoreplies = off for the domain: not judged
+            ex.write_moat_conf(batv_conf(ex.path("state", "batv"),
+                                         '  domain "%s" {\n    autoreplies = off\n  }\n' % DOMAIN))
+            r = ex.send("ooo3@stranger.test", plain, body=autoreply("ooo3@stranger.test", plain))
+            self.assertEqual(r[-1].code, 250, ex.mainlog()[-2000:])
+            self.assertEqual(ex.paniclog(), "")
 
     def test_sign_accept_and_refuse(self):
         # All modules on, as a user would run them.

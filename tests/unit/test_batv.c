@@ -265,6 +265,28 @@ static void bounces_are_judged(void **state)
                                 now, &v, &why), 0);
     assert_true(verdict_get(v.text, "reason", val, sizeof val));
     assert_string_equal(val, "bad_tag");
+    /* auto-replies with an envelope sender: a stranger's to an untagged
+     * address is refused, a known correspondent's or one to a valid tag is not */
+    assert_int_equal(batv_check_autoreply(rt, "192.0.2.7", "alice@example.test", "none", 0, now,
+                                          &v, &why), 0);
+    assert_true(verdict_get(v.text, "action", val, sizeof val));
+    assert_string_equal(val, "deny");
+    assert_true(verdict_get(v.text, "text", val, sizeof val));
+    assert_non_null(strstr(val, "Auto-reply"));
+    assert_string_equal(last_line, "moat batv: action=deny reason=unsigned_autoreply "
+                                   "ip=192.0.2.7 rcpt=<alice@example.test>");
+    assert_int_equal(batv_check_autoreply(rt, "192.0.2.7", "alice@example.test", "none", 1, now,
+                                          &v, &why), 0);
+    assert_true(verdict_get(v.text, "reason", val, sizeof val));
+    assert_string_equal(val, "known_correspondent");
+    assert_int_equal(batv_check_autoreply(rt, "192.0.2.7", "prvs=0123abcdef=alice@example.test",
+                                          "valid", 0, now, &v, &why), 0);
+    assert_true(verdict_get(v.text, "action", val, sizeof val));
+    assert_string_equal(val, "accept");
+    assert_int_equal(batv_check_autoreply(rt, "192.0.2.7", "prvs=0123abcdef=alice@example.test",
+                                          "invalid", 0, now, &v, &why), 0);
+    assert_true(verdict_get(v.text, "reason", val, sizeof val));
+    assert_string_equal(val, "bad_tag");
     /* client-chosen text is escaped in the log line */
     assert_int_equal(batv_check(rt, "192.0.2.7", "a>b\"c@example.test", "none", now, &v, &why), 0);
     assert_non_null(strstr(last_line, "rcpt=<a\\x3eb\\x22c@example.test>"));
@@ -304,6 +326,21 @@ static void bounces_are_judged(void **state)
                      0);
     assert_true(verdict_get(v.text, "action", val, sizeof val));
     assert_string_equal(val, "warn");
+    /* autoreplies = off, module-wide or for one domain: auto-replies not judged */
+    rt = runtime_with("autoreplies = off");
+    assert_int_equal(batv_check_autoreply(rt, "192.0.2.9", "bob@example.test", "none", 0, now,
+                                          &v, &why), 0);
+    assert_true(verdict_get(v.text, "reason", val, sizeof val));
+    assert_string_equal(val, "not_checked");
+    rt = runtime_with("domain \"example.test\" { autoreplies = off }");
+    assert_int_equal(batv_check_autoreply(rt, "192.0.2.9", "bob@example.test", "none", 0, now,
+                                          &v, &why), 0);
+    assert_true(verdict_get(v.text, "action", val, sizeof val));
+    assert_string_equal(val, "accept");
+    /* bounces are still judged there */
+    assert_int_equal(batv_check(rt, "192.0.2.9", "bob@example.test", "none", now, &v, &why), 0);
+    assert_true(verdict_get(v.text, "action", val, sizeof val));
+    assert_string_equal(val, "deny");
     rt = runtime_with("domain \"example.test\" { check = false }");
     assert_int_equal(batv_check(rt, "192.0.2.9", "bob@example.test", "none", now, &v, &why), 0);
     assert_true(verdict_get(v.text, "action", val, sizeof val));
@@ -331,7 +368,8 @@ static void config_is_checked(void **state)
     char err[MOAT_ERR_MAX];
     char text[512];
     const char *bad[] = {"keys = \"relative\"", "domains = {\"a/b\"}", "grace = 400d",
-                         "domain \"../x\" { }", "exempt = {\"\"}"};
+                         "domain \"../x\" { }", "exempt = {\"\"}", "autoreplies = maybe",
+                         "domain \"example.test\" { autoreplies = refuse }"};
     size_t i;
 
     (void)state;

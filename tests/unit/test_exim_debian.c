@@ -20,6 +20,7 @@
 /* moatctl's sources, which no library carries: build them in. */
 #include "../../tools/moatctl/file_io.c"     /* NOLINT(bugprone-suspicious-include) */
 #include "../../tools/moatctl/exim_debian.c" /* NOLINT(bugprone-suspicious-include) */
+#include "../../tools/moatctl/exim_events.c" /* NOLINT(bugprone-suspicious-include) */
 
 static const char *const template_text =
     "primary_hostname = x\n"
@@ -81,6 +82,68 @@ static void wrapped_authenticators_are_guarded_whole(void **state)
     free(plain);
 }
 
+/* Debian's remote_smtp, shortened: conditionals at the start of lines */
+static const char *const debian_remote_smtp =
+    "### transport/30_exim4-config_remote_smtp\n"
+    "remote_smtp:\n"
+    "  debug_print = \"T: remote_smtp for $local_part@$domain\"\n"
+    "  driver = smtp\n"
+    ".ifdef REMOTE_SMTP_HOSTS_AVOID_TLS\n"
+    "  hosts_avoid_tls = REMOTE_SMTP_HOSTS_AVOID_TLS\n"
+    ".endif\n"
+    ".ifdef DKIM_DOMAIN\n"
+    "dkim_domain = DKIM_DOMAIN\n"
+    ".endif\n";
+
+static void delivery_events_go_after_the_driver_and_come_out_again(void **state)
+{
+    const char *text = "begin transports\n"
+                       "local:\n  driver = appendfile\n"
+                       "remote_smtp:\n  debug_print = x\n  driver = smtp\n"
+                       ".ifdef X\n  interface = X\n.endif\n"
+                       "remote_smtp_smarthost:\n  driver = smtp\n"
+                       "begin retry\n";
+    char *once, *twice, *back, *again;
+    int own = -1;
+
+    (void)state;
+    once = deb_events_text(text, "remote_smtp", 1, &own);
+    assert_int_equal(own, 0);
+    assert_non_null(strstr(once, "remote_smtp:\n  debug_print = x\n  driver = smtp\n"
+                                 EVENT_BEGIN EVENT_BODY EVENT_END ".ifdef X\n"));
+    /* one transport only: the other's definition is as it was */
+    assert_non_null(strstr(once, "remote_smtp_smarthost:\n  driver = smtp\nbegin retry\n"));
+    twice = deb_events_text(once, "remote_smtp", 1, &own);
+    assert_string_equal(twice, once);
+    again = deb_events_text(twice, "remote_smtp_smarthost", 1, &own);
+    assert_non_null(strstr(again, "remote_smtp_smarthost:\n  driver = smtp\n" EVENT_BEGIN));
+    back = deb_events_text(again, "remote_smtp", 0, &own);
+    /* only remote_smtp's lines out: remote_smtp_smarthost's stay */
+    assert_null(strstr(back, "driver = smtp\n" EVENT_BEGIN EVENT_BODY EVENT_END ".ifdef X"));
+    assert_non_null(strstr(back, "remote_smtp_smarthost:\n  driver = smtp\n" EVENT_BEGIN));
+    free(again);
+    again = back;
+    back = deb_events_text(again, "remote_smtp_smarthost", 0, &own);
+    assert_string_equal(back, text);
+    free(once);
+    free(twice);
+    free(back);
+    free(again);
+
+    /* a transport with an event_action of its own: left alone, and said */
+    text = "remote_smtp:\n  driver = smtp\n  event_action = ${acl{mine}}\nnext:\n";
+    once = deb_events_text(text, "remote_smtp", 1, &own);
+    assert_int_equal(own, 1);
+    assert_string_equal(once, text);
+    free(once);
+    /* a commented event_action is not one */
+    text = "remote_smtp:\n  driver = smtp\n# event_action = x\n";
+    once = deb_events_text(text, "remote_smtp", 1, &own);
+    assert_int_equal(own, 0);
+    assert_non_null(strstr(once, EVENT_BEGIN));
+    free(once);
+}
+
 /* scratch_exim - a split /etc/exim4 in a temporary directory */
 static void scratch_exim(char *dir, size_t len)
 {
@@ -98,6 +161,10 @@ static void scratch_exim(char *dir, size_t len)
     snprintf(path, sizeof path, "%s/update-exim4.conf.conf", dir);
     assert_non_null(f = fopen(path, "w"));
     fputs("dc_use_split_config='true'\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/conf.d/transport/30_exim4-config_remote_smtp", dir);
+    assert_non_null(f = fopen(path, "w"));
+    fputs(debian_remote_smtp, f);
     fclose(f);
     snprintf(path, sizeof path, "%s/conf.d/auth/30_site", dir);
     assert_non_null(f = fopen(path, "w"));
@@ -147,6 +214,18 @@ static void split_files_written_and_taken_out(void **state)
     text = read_rel(dir, "conf.d/auth/30_site");
     assert_non_null(strstr(text, GUARD_BEGIN "plain_server:\n"));
     free(text);
+    /* delivery events: Debian's file untouched, a .rul of moatctl's with them */
+    text = read_rel(dir, "conf.d/transport/30_exim4-config_remote_smtp");
+    assert_string_equal(text, debian_remote_smtp);
+    free(text);
+    text = read_rel(dir, "conf.d/transport/30_exim4-config_remote_smtp.rul");
+    assert_non_null(text);
+    assert_true(strncmp(text, RUL_MARK, strlen(RUL_MARK)) == 0);
+    assert_non_null(strstr(text, "  driver = smtp\n" EVENT_BEGIN EVENT_BODY EVENT_END
+                                 ".ifdef REMOTE_SMTP_HOSTS_AVOID_TLS\n"));
+    free(text);
+    /* no smarthost file here: no .rul for it */
+    assert_null(read_rel(dir, "conf.d/transport/30_exim4-config_remote_smtp_smarthost.rul"));
     /* no include in a file moatctl writes names a macro path */
     text = read_rel(dir, "conf.d/main/01_moat_macros");
     assert_null(strstr(text, "include_if_exists MOAT_"));
@@ -157,6 +236,7 @@ static void split_files_written_and_taken_out(void **state)
     assert_null(read_rel(dir, "conf.d/main/01_moat_macros"));
     assert_null(read_rel(dir, "conf.d/router/01_moat_routers"));
     assert_null(read_rel(dir, "conf.d/auth/01_moat_authenticators"));
+    assert_null(read_rel(dir, "conf.d/transport/30_exim4-config_remote_smtp.rul"));
     text = read_rel(dir, "conf.d/auth/30_site");
     assert_string_equal(text, site_before);
     free(text);
@@ -165,7 +245,28 @@ static void split_files_written_and_taken_out(void **state)
     assert_int_equal(deb_write_enabled(&d, names, 1, NULL, NULL, 0, err, sizeof err), 0);
     assert_int_equal(deb_snapshot_restore(&snap), 0);
     assert_null(read_rel(dir, "conf.d/main/01_moat_macros"));
+    assert_null(read_rel(dir, "conf.d/transport/30_exim4-config_remote_smtp.rul"));
     deb_snapshot_free(&snap);
+
+    /* the admin's own .rul: moat's lines go into it and out of it, nothing else */
+    {
+        char path[512];
+        FILE *f;
+        const char *mine = "remote_smtp:\n  driver = smtp\n  interface = 192.0.2.9\n";
+        snprintf(path, sizeof path, "%s/conf.d/transport/30_exim4-config_remote_smtp.rul", dir);
+        assert_non_null(f = fopen(path, "w"));
+        fputs(mine, f);
+        fclose(f);
+        assert_int_equal(deb_write_enabled(&d, names, 1, NULL, NULL, 0, err, sizeof err), 0);
+        text = read_rel(dir, "conf.d/transport/30_exim4-config_remote_smtp.rul");
+        assert_non_null(strstr(text, "remote_smtp:\n  driver = smtp\n" EVENT_BEGIN));
+        assert_non_null(strstr(text, EVENT_END "  interface = 192.0.2.9\n"));
+        free(text);
+        assert_int_equal(deb_write_enabled(&d, names, 0, NULL, NULL, 0, err, sizeof err), 0);
+        text = read_rel(dir, "conf.d/transport/30_exim4-config_remote_smtp.rul");
+        assert_string_equal(text, mine);
+        free(text);
+    }
     free(site_before);
 
     {
@@ -181,6 +282,7 @@ int main(void)
         cmocka_unit_test(template_blocks_go_after_begin_and_come_out_again),
         cmocka_unit_test(wrapped_authenticators_are_guarded_whole),
         cmocka_unit_test(split_files_written_and_taken_out),
+        cmocka_unit_test(delivery_events_go_after_the_driver_and_come_out_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

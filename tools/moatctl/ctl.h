@@ -64,6 +64,7 @@ int ctl_autoreply(const ctl_env *env, int argc, char **argv);
 int ctl_batv(const ctl_env *env, int argc, char **argv);
 int ctl_enable(const ctl_env *env, int argc, char **argv);
 int ctl_disable(const ctl_env *env, int argc, char **argv);
+int ctl_refresh(const ctl_env *env, int argc, char **argv);
 int ctl_status(const ctl_env *env, int argc, char **argv);
 int ctl_store(const ctl_env *env, int argc, char **argv);
 int ctl_metrics(const ctl_env *env, int argc, char **argv);

@@ -142,10 +142,16 @@ static char *wrappers_for(deb_exim *d, char names[][32], int count, char wrapped
     return text;
 }
 
-/* switch_module - the body of enable (on = 1) and disable (on = 0) */
+#define REFRESH 2
+
+/*
+ * switch_module - the body of enable (on = 1), disable (on = 0) and refresh
+ * (on = REFRESH: the modules enabled now written again, after exim4-config
+ * changed the files moat's lines live in)
+ */
 static int switch_module(const ctl_env *env, int argc, char **argv, int on)
 {
-    const char *verb = on ? "enable" : "disable";
+    const char *verb = on == REFRESH ? "refresh" : on ? "enable" : "disable";
     char names[DEB_MAX_MODULES][32], err[MOAT_ERR_MAX], report[8192], summary[4096] = "";
     char *auth_text = NULL, wrapped[DEB_MAX_WRAPPED][128];
     int nwrapped = 0;
@@ -154,11 +160,11 @@ static int switch_module(const ctl_env *env, int argc, char **argv, int on)
     deb_snapshot snap;
     int count, conf_state, rc = CTL_PROBLEM, reloaded, with_authlock = 0;
 
-    if (parse_opts(argc, argv, &o, 1) != 0) {
+    if (parse_opts(argc, argv, &o, on != REFRESH) != 0) {
         switch_usage(verb);
         return CTL_USAGE;
     }
-    if (!known_module(o.module)) {
+    if (on != REFRESH && !known_module(o.module)) {
         fprintf(stderr, "moatctl %s: no module '%s'\n", verb, o.module);
         switch_usage(verb);
         return CTL_USAGE;
@@ -170,14 +176,19 @@ static int switch_module(const ctl_env *env, int argc, char **argv, int on)
     }
     /* A broken moat.conf would make the module answer per on_error only:
      * refuse to turn it on, but let it be turned off. */
-    conf_state = config_says(env->config_path, o.module, err, sizeof err);
+    conf_state = on == REFRESH ? 1 : config_says(env->config_path, o.module, err, sizeof err);
     if (conf_state < 0 && on) {
         fprintf(stderr, "moatctl enable: %s\nfix moat.conf first (moatctl check-config)\n", err);
         return CTL_PROBLEM;
     }
 
     count = deb_read_enabled(&d, names, DEB_MAX_MODULES);
-    count = new_set(names, count, o.module, on);
+    if (on == REFRESH && count == 0) {
+        printf("no module is enabled: nothing to refresh\n");
+        return CTL_OK;
+    }
+    if (on != REFRESH)
+        count = new_set(names, count, o.module, on);
     for (int i = 0; i < count; i++)
         with_authlock |= strcmp(names[i], "authlock") == 0;
     if (deb_snapshot_take(&d, &snap) != 0) {
@@ -199,7 +210,7 @@ static int switch_module(const ctl_env *env, int argc, char **argv, int on)
         fprintf(stderr,
                 "moatctl %s: refused: with %s %s, the Exim configuration does not check:\n%s\n"
                 "(nothing was changed; see moat(7) for configurations that set their own ACLs)\n",
-                verb, o.module, on ? "on" : "off", report);
+                verb, o.module ? o.module : "the enabled modules", on ? "on" : "off", report);
         goto restore;
     }
     if (deb_update(&d, report, sizeof report) != 0) {
@@ -207,9 +218,24 @@ static int switch_module(const ctl_env *env, int argc, char **argv, int on)
         goto restore;
     }
 
-    printf("%s: %s (Exim: %s%s)\n", o.module, on ? "enabled" : "disabled", d.macro_file,
-           d.split ? " and conf.d/{router,transport,auth}/01_moat_*"
-                   : " and marked lines in exim4.conf.template");
+    if (on == REFRESH) {
+        printf("refreshed:");
+        for (int i = 0; i < count; i++)
+            printf(" %s", names[i]);
+        printf(" (Exim: %s%s)\n", d.macro_file,
+               d.split ? " and conf.d/{router,transport,auth}/01_moat_*, transport/*.rul"
+                       : " and marked lines in exim4.conf.template");
+    } else {
+        printf("%s: %s (Exim: %s%s)\n", o.module, on ? "enabled" : "disabled", d.macro_file,
+               d.split ? " and conf.d/{router,transport,auth}/01_moat_*, transport/*.rul"
+                       : " and marked lines in exim4.conf.template");
+    }
+    /* delivery events: moat's lines could not go where the admin has an event_action */
+    for (int i = 0; i < count; i++) {
+        char why[1024];
+        if (deb_events_wired(&d, NULL, names[i], why, sizeof why) == 0)
+            printf("warning: %s: %s\n", names[i], why);
+    }
     if (with_authlock && (on || strcmp(o.module, "authlock") != 0))
         printf("authlock: the site's authenticators:\n%s", summary);
     if (on && conf_state == 0)
@@ -250,6 +276,11 @@ int ctl_disable(const ctl_env *env, int argc, char **argv)
     return switch_module(env, argc, argv, 0);
 }
 
+int ctl_refresh(const ctl_env *env, int argc, char **argv)
+{
+    return switch_module(env, argc, argv, REFRESH);
+}
+
 typedef struct module_status {
     const char *name;
     int exim;        /* macro defined in the configuration Exim uses: 1, 0, -1 unknown */
@@ -257,6 +288,7 @@ typedef struct module_status {
     int conf;        /* enabled in moat.conf: 1, 0, -1 moat.conf broken */
     int so;          /* the module file exists */
     int wired;       /* its statements really run: 1, 0, -1 cannot tell */
+    int events_missing; /* wired, but Debian's smtp transports do not call MOAT_EVENT */
     char why[1024];  /* what is missing */
     const char *problem;
 } module_status;
@@ -438,9 +470,12 @@ int ctl_status(const ctl_env *env, int argc, char **argv)
             m->wired = deb_module_wired(&d, env->exim_config, probe, m->name, m->why,
                                         sizeof m->why);
         }
+        if (m->exim == 1 && m->wired == 1 &&
+            deb_events_wired(&d, env->exim_config, m->name, m->why, sizeof m->why) == 0)
+            m->events_missing = 1;
         if (m->exim == 1 && !m->so)
             m->problem = "enabled in Exim but its module file is missing";
-        else if (m->exim == 1 && m->wired == 0)
+        else if (m->exim == 1 && (m->wired == 0 || m->events_missing))
             m->problem = m->why;
         else if (m->exim == 1 && m->conf == 0)
             m->problem = "wired in Exim but moat.conf says enabled = false";

@@ -257,6 +257,8 @@ int deb_snapshot_take(const deb_exim *d, deb_snapshot *s)
                              de->d_name);
             closedir(dir);
         }
+        /* the transports' .rul files moat's delivery events live in */
+        s->n += deb_events_paths(d, &s->path[s->n], DEB_SNAP_MAX - s->n);
     } else {
         split_path(d, TEMPLATE, s->path[s->n++]);
     }
@@ -500,6 +502,10 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char
             goto out;
         if (guard_split_auth(d, auth_text ? wrapped : NULL, auth_text ? nwrapped : 0, path) != 0)
             goto out;
+        /* delivery events in Debian's smtp transports (exim_events.c) */
+        what = "conf.d/transport/30_exim4-config_remote_smtp*.rul";
+        if (deb_write_events(d, count > 0, path, sizeof path) != 0)
+            goto out;
     } else {
         char *tmpl, *t1 = NULL, *t2 = NULL, *t3 = NULL;
         split_path(d, TEMPLATE, path);
@@ -526,6 +532,9 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char
         free(t2);
         free(t3);
         if (rc != 0)
+            goto out;
+        rc = -1;
+        if (deb_write_events(d, count > 0, path, sizeof path) != 0)
             goto out;
     }
     rc = 0;
@@ -679,7 +688,8 @@ void deb_build_cleanup(const char *dir, const char *conf)
  * privilege for using -C option" before the answer. */
 static int bp(const deb_exim *d, const char *conf, const char *what, char *out, size_t outlen)
 {
-    char *argv[8];
+    char *argv[8], word[64];
+    const char *space = strchr(what, ' ');
     int n = 0;
 
     argv[n++] = (char *)d->exim;
@@ -688,7 +698,14 @@ static int bp(const deb_exim *d, const char *conf, const char *what, char *out, 
         argv[n++] = (char *)conf;
     }
     argv[n++] = (char *)"-bP";
-    argv[n++] = (char *)what;
+    /* "transport NAME", "macro NAME": two arguments to Exim */
+    if (space != NULL && (size_t)(space - what) < sizeof word) {
+        snprintf(word, sizeof word, "%.*s", (int)(space - what), what);
+        argv[n++] = word;
+        argv[n++] = (char *)space + 1;
+    } else {
+        argv[n++] = (char *)what;
+    }
     argv[n] = NULL;
     return deb_run(argv, NULL, out, outlen, 0);
 }
@@ -807,6 +824,48 @@ int deb_module_wired(const deb_exim *d, const char *conf, const char *probe, con
           strncmp(out, "MOAT_KEEP_ACL_SMTP_AUTH", 23) == 0)) {
         snprintf(why, whylen, "acl_smtp_auth is not moat's");
         return 0;
+    }
+    return 1;
+}
+
+int deb_events_wired(const deb_exim *d, const char *conf, const char *module, char *why,
+                     size_t whylen)
+{
+    static char out[65536];
+    const char *names[] = {"remote_smtp", "remote_smtp_smarthost"};
+    char needle[64], list[4096];
+
+    why[0] = '\0';
+    if (strcmp(module, "authlock") != 0 && strcmp(module, "autoreply") != 0)
+        return 1;
+    if (bp(d, conf, "transport_list", list, sizeof list) != 0) {
+        snprintf(why, whylen, "could not list Exim's transports");
+        return -1;
+    }
+    snprintf(needle, sizeof needle, "moat_%s_event", module);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char what[64];
+        const char *at;
+        size_t nlen = strlen(names[i]);
+        for (at = list; (at = strstr(at, names[i])) != NULL; at += nlen)
+            if ((at == list || at[-1] == '\n') && (at[nlen] == '\n' || at[nlen] == '\0'))
+                break;
+        if (at == NULL)
+            continue;
+        snprintf(what, sizeof what, "transport %s", names[i]);
+        if (bp(d, conf, what, out, sizeof out) != 0) {
+            snprintf(why, whylen, "could not read transport %s", names[i]);
+            return -1;
+        }
+        if (strstr(out, needle) == NULL) {
+            snprintf(why, whylen,
+                     "transport %s has no event_action = MOAT_EVENT (%s): run moatctl refresh, "
+                     "or add MOAT_EVENT to its own event_action",
+                     names[i], strcmp(module, "authlock") == 0
+                                   ? "recipients remote servers refuse are not counted"
+                                   : "auto-replies that bounce are not recorded");
+            return 0;
+        }
     }
     return 1;
 }

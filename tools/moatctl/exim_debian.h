@@ -149,4 +149,32 @@ int deb_reload(const deb_exim *d);
  */
 int deb_exim_macro(const deb_exim *d, const char *exim_config, const char *macro);
 
+/*
+ * Delivery events (exim_events.c): the smtp transports of Debian's
+ * exim4-config (remote_smtp, remote_smtp_smarthost) with event_action =
+ * MOAT_EVENT between marked lines, guarded by .ifdef MOAT_EVENT.
+ *
+ * deb_events_text - text with moat's event lines taken out and, when on,
+ * put back into transport's definition after its driver line. *own set
+ * (and nothing added) when the transport has an event_action of its own.
+ * malloc'd; a copy when the transport is not there; NULL out of memory.
+ */
+char *deb_events_text(const char *text, const char *transport, int on, int *own);
+/*
+ * deb_write_events - the lines in (on) or out of the transports: the .rul
+ * files of the split configuration, the unsplit template in place. 0, or
+ * -1 with errno; report says which transports have an event_action of
+ * their own (the admin adds MOAT_EVENT there).
+ */
+int deb_write_events(const deb_exim *d, int on, char *report, size_t reportlen);
+/* deb_events_paths - the files deb_write_events may write (split: the .rul files); their number */
+int deb_events_paths(const deb_exim *d, char paths[][DEB_PATH_MAX], int max);
+/*
+ * deb_events_wired - whether conf's (NULL: Exim's own) smtp transports of
+ * Debian's call MOAT_EVENT: 1 yes, 0 no (why names the transport), -1
+ * cannot tell.
+ */
+int deb_events_wired(const deb_exim *d, const char *conf, const char *module, char *why,
+                     size_t whylen);
+
 #endif

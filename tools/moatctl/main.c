@@ -24,6 +24,7 @@ static const command commands[] = {
     {"status", ctl_status, "status                  per module: wired or not; the store as Exim sees it"},
     {"enable", ctl_enable, "enable MODULE           wire a module into Debian's Exim configuration"},
     {"disable", ctl_disable, "disable MODULE          turn a module off"},
+    {"refresh", ctl_refresh, "refresh                 write the enabled modules into Exim again"},
     {"store", ctl_store, "store sweep             remove expired state (for cron)"},
     {"rcpt", ctl_rcpt, "rcpt VERB ...           recipient verification and harvest blocking"},
     {"authlock", ctl_authlock, "authlock VERB ...       SMTP-AUTH lockout"},
