@@ -354,16 +354,26 @@ static int ask_sentinels(moat_store *st, char *host, size_t cap, int *port)
     return -1;
 }
 
-/* is_master - ROLE says "master" (a sentinel's answer may lag a failover) */
-static int is_master(redis_state *rs)
+/*
+ * check_master - ROLE says "master" (a sentinel's answer may lag a
+ * failover): 0, or -1 with the store's error set
+ */
+static int check_master(moat_store *st, redis_state *rs)
 {
     redisReply *r = command(rs->ctx, "ROLE");
     int yes = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
               r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "master") == 0;
 
+    if (!yes && r && r->type == REDIS_REPLY_ERROR)
+        store_fail(st, "redis %s: ROLE: %.120s (the ACL user needs +role)", rs->where, r->str);
+    else if (!yes && r == NULL)
+        store_fail(st, "redis %s: ROLE: %s", rs->where, rs->ctx->errstr);
+    else if (!yes)
+        store_fail(st, "redis %s: named master of %s by a sentinel, but not a master (a "
+                   "failover under way)", rs->where, st->cfg.master_name);
     if (r)
         freeReplyObject(r);
-    return yes;
+    return yes ? 0 : -1;
 }
 
 /* conn - the connection of this process, connecting on first use */
@@ -401,9 +411,7 @@ static redis_state *conn(moat_store *st)
         broken(st, "AUTH", r);
         return NULL;
     }
-    if (st->cfg.sentinel_count > 0 && !is_master(rs)) {
-        store_fail(st, "redis %s: named master of %s by a sentinel, but not a master (a "
-                   "failover under way)", rs->where, st->cfg.master_name);
+    if (st->cfg.sentinel_count > 0 && check_master(st, rs) != 0) {
         redis_drop(st, 0);
         return NULL;
     }
