@@ -225,17 +225,14 @@ static void take(report *r, const moat_logline *l)
     }
 }
 
-/* read_log - every moat line of path at or after since; 0, or -1 when unreadable */
-static int read_log(report *r, const char *path)
+/* read_log - every moat line of f at or after since; closes f */
+static void read_log(report *r, FILE *f)
 {
-    FILE *f = fopen(path, "re");
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
     moat_logline l;
 
-    if (f == NULL)
-        return -1;
     while ((len = getline(&line, &cap, f)) > 0) {
         time_t t = line_time(line);
         if (t < 0 || t < r->since)
@@ -245,7 +242,6 @@ static int read_log(report *r, const char *path)
     }
     free(line);
     fclose(f);
-    return 0;
 }
 
 /*
@@ -478,6 +474,7 @@ static int mail(const ctl_env *env, const char *address, const char *body, size_
 int ctl_report(const ctl_env *env, int argc, char **argv)
 {
     const char *since_text = "24h", *mail_to = NULL, *logs[8];
+    FILE *files[8] = {NULL};
     char path[4096], rotated[4200], *body = NULL;
     size_t nlogs = 0, len = 0, i;
     long since;
@@ -517,17 +514,24 @@ int ctl_report(const ctl_env *env, int argc, char **argv)
         logs[nlogs++] = rotated;
         logs[nlogs++] = path;
     }
-    if ((rt = ctl_runtime(env)) == NULL)
+    /* opened as the caller (root may read what the store's owner may not) */
+    for (i = 0; i < nlogs; i++)
+        if ((files[i] = fopen(logs[i], "re")) == NULL && logs[i] != rotated)
+            fprintf(stderr, "moatctl report: %s: %s\n", ctl_safe(logs[i]), strerror(errno));
+    if ((rt = ctl_runtime(env)) == NULL) {
+        for (i = 0; i < nlogs; i++)
+            if (files[i])
+                fclose(files[i]);
         return CTL_USAGE;
+    }
     memset(&r, 0, sizeof r);
     r.since = time(NULL) - since;
     r.rcpt = moat_config_module(rt->config, "rcpt");
-    for (i = 0; i < nlogs; i++) {
-        if (read_log(&r, logs[i]) == 0)
+    for (i = 0; i < nlogs; i++)
+        if (files[i]) {
+            read_log(&r, files[i]);
             read_any = 1;
-        else if (logs[i] != rotated)
-            fprintf(stderr, "moatctl report: %s: %s\n", ctl_safe(logs[i]), strerror(errno));
-    }
+        }
     if (!read_any)
         rc = CTL_PROBLEM;
     memset(&o, 0, sizeof o);
