@@ -54,7 +54,8 @@ void moat_vlog(moat_log_level level, const char *fmt, va_list ap)
         fprintf(stderr, "%s\n", line);
 }
 
-const char *moat_log_field(const char *s, char *out, size_t cap)
+/* escape - s into out with control characters, DEL and the bytes of also as \xNN */
+static const char *escape(const char *s, char *out, size_t cap, const char *also)
 {
     static const char hex[] = "0123456789abcdef";
     size_t n = 0;
@@ -63,7 +64,7 @@ const char *moat_log_field(const char *s, char *out, size_t cap)
         return "";
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f || c == '\\' || c == '<' || c == '>' || c == '"') {
+        if (c < 0x20 || c == 0x7f || strchr(also, c) != NULL) {
             if (n + 4 >= cap)
                 break;
             out[n++] = '\\';
@@ -78,6 +79,16 @@ const char *moat_log_field(const char *s, char *out, size_t cap)
     }
     out[n] = '\0';
     return out;
+}
+
+const char *moat_log_field(const char *s, char *out, size_t cap)
+{
+    return escape(s, out, cap, "\\<>\"");
+}
+
+const char *moat_log_word(const char *s, char *out, size_t cap)
+{
+    return escape(s, out, cap, "\\<>\" =");
 }
 
 void moat_log(moat_log_level level, const char *fmt, ...)

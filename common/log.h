@@ -58,6 +58,13 @@ void moat_log_once(const char *key, moat_log_level level, const char *fmt, ...)
  */
 const char *moat_log_field(const char *s, char *out, size_t cap);
 
+/*
+ * moat_log_word - s as a bare field value (key=VALUE, no brackets): as
+ * moat_log_field, and blank and '=' as \xNN too, so a value someone else
+ * chose can never look like a further key=value field. Returns out.
+ */
+const char *moat_log_word(const char *s, char *out, size_t cap);
+
 /* moat_log_once_reset - forget every key (a fault that cleared may report again) */
 void moat_log_once_reset(void);
 

@@ -6,25 +6,68 @@
 
 #include <string.h>
 
-/* module_start - the offset just after "moat MODULE: " in line, or -1; module filled */
+/* module_start - the offset just after "moat MODULE: " at the start of line, or -1 */
 static long module_start(const char *line, size_t len, char *module, size_t cap)
 {
-    size_t i, m;
+    size_t m;
 
-    for (i = 0; i + 5 < len; i++) {
-        if (memcmp(line + i, "moat ", 5) != 0 || (i > 0 && line[i - 1] != ' '))
-            continue;
-        for (m = 0; i + 5 + m < len && m + 1 < cap; m++) {
-            char c = line[i + 5 + m];
-            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-                break;
-            module[m] = c;
-        }
-        module[m] = '\0';
-        if (m > 0 && i + 5 + m + 1 < len && line[i + 5 + m] == ':' && line[i + 6 + m] == ' ')
-            return (long)(i + 7 + m);
+    if (len < 5 || memcmp(line, "moat ", 5) != 0)
+        return -1;
+    for (m = 0; 5 + m < len && m + 1 < cap; m++) {
+        char c = line[5 + m];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            break;
+        module[m] = c;
     }
+    module[m] = '\0';
+    if (m > 0 && 6 + m < len && line[5 + m] == ':' && line[6 + m] == ' ')
+        return (long)(7 + m);
     return -1;
+}
+
+/* span - how many of the len bytes at p are in set (up to max) */
+static size_t span(const char *p, size_t len, const char *set, size_t max)
+{
+    size_t n = 0;
+
+    while (n < len && n < max && p[n] != '\0' && strchr(set, p[n]) != NULL)
+        n++;
+    return n;
+}
+
+#define DIGITS "0123456789"
+#define ALNUM DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+long logline_exim_prefix(const char *line, size_t len)
+{
+    static const char shape[] = "dddd-dd-dd dd:dd:dd";
+    size_t i, n;
+
+    if (len < sizeof shape)
+        return -1;
+    for (i = 0; i + 1 < sizeof shape; i++)
+        if (shape[i] == 'd' ? !(line[i] >= '0' && line[i] <= '9') : line[i] != shape[i])
+            return -1;
+    if (i < len && line[i] == '.' && (n = span(line + i + 1, len - i - 1, DIGITS, 9)) > 0)
+        i += 1 + n;                                    /* log_timezone fractions */
+    if (i + 6 <= len && line[i] == ' ' && (line[i + 1] == '+' || line[i + 1] == '-') &&
+        span(line + i + 2, len - i - 2, DIGITS, 4) == 4)
+        i += 6;                                        /* " +0100" */
+    if (i + 3 < len && line[i] == ' ' && line[i + 1] == '[' &&
+        (n = span(line + i + 2, len - i - 2, DIGITS, 10)) > 0 && i + 2 + n < len &&
+        line[i + 2 + n] == ']')
+        i += 3 + n;                                    /* " [pid]" */
+    if (i < len && line[i] == ' ') {                   /* " 1abcde-000000-AB" */
+        size_t a = span(line + i + 1, len - i - 1, ALNUM, 12), b, c;
+        if (a == 6 && i + 7 < len && line[i + 7] == '-' &&
+            (b = span(line + i + 8, len - i - 8, ALNUM, 12)) >= 6 && b <= 11 &&
+            i + 8 + b < len && line[i + 8 + b] == '-' &&
+            (c = span(line + i + 9 + b, len - i - 9 - b, ALNUM, 5)) >= 2 && c <= 4)
+            i += 9 + b + c;
+    }
+    if (i >= len || line[i] != ' ')
+        return -1;
+    return (long)(i + 1);
 }
 
 int logline_parse(const char *line, size_t len, moat_logline *out)

@@ -28,13 +28,24 @@ typedef struct moat_logline {
 } moat_logline;
 
 /*
- * logline_parse - find "moat MODULE: " in line (len bytes, not necessarily
- * NUL-terminated: a mainlog line after Exim's time stamp and ids) and split
- * the rest into fields; 0, or -1 when it is no moat line. A field that is
- * not key=value ends the parse (what came before is kept); at most
- * LOGLINE_FIELDS_MAX fields, a line cut at LOGLINE_TEXT_MAX bytes.
+ * logline_parse - a line that begins "moat MODULE: " (len bytes, not
+ * necessarily NUL-terminated) split into fields; 0, or -1 when it is no
+ * moat line. A field that is not key=value ends the parse (what came before
+ * is kept); at most LOGLINE_FIELDS_MAX fields, a line cut at
+ * LOGLINE_TEXT_MAX bytes. When a key comes twice, logline_get gives the
+ * first: moat writes its own fields (action, reason, ip) before any a
+ * client chose.
  */
 int logline_parse(const char *line, size_t len, moat_logline *out);
+
+/*
+ * logline_exim_prefix - where the text after Exim's own prefix begins in a
+ * mainlog line: "YYYY-MM-DD HH:MM:SS" (with fractions and a zone if
+ * configured), then " [pid]" and a message id when present, then one
+ * blank; -1 when the line does not begin so. Only what follows it may be a
+ * moat line: a "moat rcpt: ..." inside an address Exim logs is not one.
+ */
+long logline_exim_prefix(const char *line, size_t len);
 
 /* logline_get - the value of key, or NULL */
 const char *logline_get(const moat_logline *l, const char *key);

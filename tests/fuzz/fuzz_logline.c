@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz_logline.c - libFuzzer harness for the log line parser moatctl report
- * runs over Exim's mainlog (common/logline.c): any bytes, no NUL needed;
+ * runs over Exim's mainlog (common/logline.c: Exim's prefix, then moat's
+ * fields): any bytes, no NUL needed;
  * every field found must lie inside the parser's buffer and be a C string.
  */
 #include <stddef.h>
@@ -21,6 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char key[STORE_KEY_MAX];
     int i;
 
+    long at = logline_exim_prefix((const char *)data, size);
+
+    if (at > (long)size)
+        abort();
+    if (at > 0)
+        (void)logline_parse((const char *)data + at, size - (size_t)at, &l);
     if (logline_parse((const char *)data, size, &l) != 0)
         return 0;
     if (l.nfields < 0 || l.nfields > LOGLINE_FIELDS_MAX)

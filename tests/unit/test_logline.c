@@ -24,9 +24,11 @@ static void a_mainlog_line_is_split_into_fields(void **state)
                        "reason=unknown_user ip=192.0.2.7 sender=<a b@x.test> "
                        "rcpt=<\\x3cnobody\\x3e@example.test> detail=\"say \\\"hi\\\"\" count=3\n";
     moat_logline l;
+    long at = logline_exim_prefix(line, strlen(line));
 
     (void)state;
-    assert_int_equal(logline_parse(line, strlen(line), &l), 0);
+    assert_true(at > 0);
+    assert_int_equal(logline_parse(line + at, strlen(line) - (size_t)at, &l), 0);
     assert_string_equal(l.module, "rcpt");
     assert_int_equal(l.nfields, 7);
     assert_string_equal(logline_get(&l, "action"), "deny");
@@ -43,19 +45,49 @@ static void other_lines_are_not_moat_lines(void **state)
     static const char *const lines[] = {
         "2026-12-03 06:19:13 1abcde-000000-AB <= a@b.test H=x [192.0.2.1] P=esmtp S=300",
         "2026-12-03 06:19:13 H=x [192.0.2.1] rejected RCPT <moat rcpt: action=deny>",
+        /* a client's address, logged by Exim, that looks like a moat line */
+        "2026-12-03 06:19:13 H=x [192.0.2.1] F=<\"a moat rcpt: action=block "
+        "reason=harvest_ip ip=10.9.9.9 \"@x> rejected RCPT",
+        "2026-12-03 06:19:13 [77] 1abcde-00000000000-ABCD H=x moat rcpt: action=deny",
         "xmoat rcpt: action=deny", "moat : action=deny", "moat rcpt:action=deny", "", "moat",
+        " moat rcpt: action=deny",
     };
     moat_logline l;
     size_t i;
 
     (void)state;
-    for (i = 0; i < sizeof lines / sizeof lines[0]; i++)
-        assert_int_equal(logline_parse(lines[i], strlen(lines[i]), &l), -1);
+    for (i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        long at = logline_exim_prefix(lines[i], strlen(lines[i]));
+        const char *p = at > 0 ? lines[i] + at : lines[i];
+        assert_int_equal(logline_parse(p, strlen(p), &l), -1);
+    }
     /* a moat line whose fields stop being key=value keeps what came before */
     assert_int_equal(logline_parse("moat rcpt: action=deny reason=x junk ip=1.2.3.4", 47, &l), 0);
     assert_int_equal(l.nfields, 2);
     assert_int_equal(logline_parse("moat rcpt: error: store down", 28, &l), 0);
     assert_int_equal(l.nfields, 0);
+}
+
+static void exim_prefixes_are_recognised(void **state)
+{
+    static const struct {
+        const char *line;
+        long at;
+    } cases[] = {
+        {"2026-12-03 06:19:13 moat rcpt: x", 20},
+        {"2026-12-03 06:19:13.123456 +0100 moat rcpt: x", 33},
+        {"2026-12-03 06:19:13 [4711] moat rcpt: x", 27},
+        {"2026-12-03 06:19:13 1abcde-000000-AB moat rcpt: x", 37},
+        {"2026-12-03 06:19:13 [1] 1abcde-00000000000-ABCD moat rcpt: x", 48},
+        {"2026-12-03 06:19:13", -1},
+        {"2026-12-03 6:19:13 moat rcpt: x", -1},
+        {"moat rcpt: action=deny", -1},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(logline_exim_prefix(cases[i].line, strlen(cases[i].line)), cases[i].at);
 }
 
 static void a_line_is_read_only_up_to_its_length(void **state)
@@ -131,6 +163,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_mainlog_line_is_split_into_fields),
         cmocka_unit_test(other_lines_are_not_moat_lines),
+        cmocka_unit_test(exim_prefixes_are_recognised),
         cmocka_unit_test(a_line_is_read_only_up_to_its_length),
         cmocka_unit_test(labels_are_plain_words),
         cmocka_unit_test(each_logged_decision_is_counted_once),

@@ -235,9 +235,10 @@ static void read_log(report *r, FILE *f)
 
     while ((len = getline(&line, &cap, f)) > 0) {
         time_t t = line_time(line);
-        if (t < 0 || t < r->since)
+        long at;
+        if (t < 0 || t < r->since || (at = logline_exim_prefix(line, (size_t)len)) < 0)
             continue;
-        if (logline_parse(line, (size_t)len, &l) == 0)
+        if (logline_parse(line + at, (size_t)len - (size_t)at, &l) == 0)
             take(r, &l);
     }
     free(line);
