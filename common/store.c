@@ -302,7 +302,9 @@ store_status moat_store_tally_note(moat_store *st, const char *key, time_t now)
     store_status s;
 
     memcpy(saved, st->err, sizeof saved);
+    st->quiet = 1;
     s = moat_store_tally_add(st, key, 1, now, &ignored);
+    st->quiet = 0;
     memcpy(st->err, saved, sizeof saved);
     return s;
 }

@@ -200,7 +200,8 @@ store_status moat_store_tally_add(moat_store *st, const char *key, uint64_t n, t
 
 /*
  * moat_store_tally_note - add 1 to the tally, leaving moat_store_last_error
- * as it was: for counting while a caller still holds the text of an error
+ * as it was: for counting while a caller still holds the text of an error.
+ * A full LMDB map is not reported for it (the next real write reports it).
  */
 store_status moat_store_tally_note(moat_store *st, const char *key, time_t now);
 

@@ -48,6 +48,7 @@ struct moat_store {
     unsigned long generation;  /* the fork generation of the process that opened impl */
     void *impl;                /* backend state, NULL until first use */
     int batch_depth;           /* moat_store_batch_begin calls not yet ended */
+    int quiet;                 /* a count for the metrics: its failure is not reported */
     char err[STORE_ERR_MAX];
 };
 

@@ -418,7 +418,7 @@ static store_status fail_rc(moat_store *st, const char *what, const char *key, i
         recover(st);
     else if (rc == MDB_PANIC || (st->impl && ((lmdb_state *)st->impl)->writemap < 0))
         lmdb_drop(st, 0);   /* this process's handle is unusable; the files are fine */
-    if (rc == MDB_MAP_FULL)
+    if (rc == MDB_MAP_FULL && !st->quiet)   /* the next real write reports it */
         moat_log_once("store:mapfull", MOAT_LOG_ERROR,
                       "moat store: LMDB map of %s is full (map_size = %zu bytes): "
                       "raise store { map_size } or run moatctl store sweep",
