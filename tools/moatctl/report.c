@@ -314,8 +314,7 @@ static void text(FILE *out, const report *r, const obs_state *o, const char *per
     print_set(out, "Clients blocked:", &r->blocked, "time", 1);
     print_set(out, "Users locked:", &r->locked, "time", 1);
     print_set(out, "Users held (their mail frozen for review):", &r->held, "time", 1);
-    for (i = 0, n = 0; o->store_up && i < o->nblocks; i++)
-        n++;
+    n = o->store_up ? o->nblocks : 0;
     if (o->store_up)
         fprintf(out, "In force now: %zu block%s and lock%s", n, n == 1 ? "" : "s",
                 n == 1 ? "" : "s");
@@ -447,8 +446,13 @@ static int mail(const ctl_env *env, const char *address, const char *body, size_
     argv[n++] = "--";
     argv[n++] = address;
     argv[n] = NULL;
-    if (pipe2(fd, O_CLOEXEC) != 0 || (pid = fork()) < 0)
+    if (pipe2(fd, O_CLOEXEC) != 0)
         return -1;
+    if ((pid = fork()) < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return -1;
+    }
     if (pid == 0) {
         dup2(fd[0], 0);
         if (getuid() == 0 && geteuid() != 0 && (seteuid(0) != 0 || setegid(0) != 0))
