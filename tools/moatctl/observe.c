@@ -138,11 +138,11 @@ static int add_probe(const char *key, void *arg)
 
 void obs_split_scope(char *user, char *scope, size_t cap)
 {
-    static const char *const scopes[] = {":familiar", ":unfamiliar"};
+    static const char *const scopes[] = {":familiar", ":unfamiliar", ":sending"};
     size_t i, ul = strlen(user);
 
     scope[0] = '\0';
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < sizeof scopes / sizeof scopes[0]; i++) {
         size_t sl = strlen(scopes[i]);
         if (ul > sl && strcmp(user + ul - sl, scopes[i]) == 0) {
             snprintf(scope, cap, "%s", scopes[i] + 1);

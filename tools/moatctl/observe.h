@@ -23,7 +23,8 @@ typedef struct obs_block {
     char module[16];      /* rcpt | authlock */
     char kind[8];         /* ip | net | asn | user */
     char subject[300];    /* the address, network, ASN or user */
-    char scope[16];       /* a user's lock: "familiar" or "unfamiliar" places, else "" */
+    char scope[16];       /* a user's lock: logins from "familiar" or "unfamiliar"
+                             places, or "sending" (outbound containment); else "" */
     long until;
 } obs_block;
 
@@ -53,7 +54,8 @@ void obs_free(obs_state *o);
 
 /*
  * obs_split_scope - authlock locks a user per scope ("alice:unfamiliar":
- * logins from places new to her): the scope cut off user into scope
+ * logins from places new to her; "alice:sending": her outbound mail): the
+ * scope cut off user into scope
  */
 void obs_split_scope(char *user, char *scope, size_t cap);
 

@@ -192,10 +192,11 @@ static void take(report *r, const moat_logline *l)
             snprintf(user, sizeof user, "%s", strncmp(subject, "user:", 5) == 0 ? subject + 5
                                                                                 : subject);
             obs_split_scope(user, scope, sizeof scope);
-            snprintf(why, sizeof why, "%s%s%s", reason, scope[0] ? ", logins from " : "",
-                     scope[0] ? (strcmp(scope, "familiar") == 0 ? "familiar places"
-                                                                : "unfamiliar places")
-                              : "");
+            snprintf(why, sizeof why, "%s%s%s", reason, scope[0] ? ", " : "",
+                     strcmp(scope, "familiar") == 0     ? "logins from familiar places"
+                     : strcmp(scope, "unfamiliar") == 0 ? "logins from unfamiliar places"
+                     : strcmp(scope, "sending") == 0    ? "sending"
+                                                        : "");
             (void)bump(&r->locked, user, why, 1);
         }
         else if (strcmp(action, "block") == 0 && subject)
