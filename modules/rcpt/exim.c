@@ -12,14 +12,34 @@
  *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_connect}{MOAT_CONFIG}{$sender_host_address}}
  *
  * refuses a blocked client at connect (block_at_connect = true).
+ *
+ *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_fetched}{MOAT_CONFIG}{$sender_ident}}
+ *
+ * "yes" when the caller of a non-SMTP submission injects fetched mail
+ * (acl_not_smtp), else "no";
+ *
+ *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_fetched_target}{MOAT_CONFIG}
+ *      {$local_part@$domain}{$sender_address}}
+ *
+ * where the last router sends fetched mail for a recipient nobody routes:
+ * the quarantine address or :blackhole: (also when moat cannot say).
+ *
+ *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_own_domain}{MOAT_CONFIG}
+ *      {$sender_host_address}{$sender_address}{SENDER_LOCAL}{FROM}{FROM_LOCAL}{SPF}}
+ *
+ * mail from outside in the name of our own domains (DATA ACL): SENDER_LOCAL
+ * and FROM_LOCAL are yes/no (the domain is one of Exim's local domains),
+ * FROM the From: address, SPF Exim's SPF result for the sender ("" unknown).
  */
 #define DLFUNC_IMPL
 #include <local_scan.h>
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "exim_glue.h"
+#include "rcpt/owndomain.h"
 #include "rcpt/rcpt.h"
 
 MOAT_EXPORT int moat_rcpt_check(uschar **yield, int argc, uschar *argv[])
@@ -65,6 +85,55 @@ MOAT_EXPORT int moat_rcpt_connect(uschar **yield, int argc, uschar *argv[])
         moat_call_fault(&call, why ? why : "rcpt: internal error");
         verdict_init(&call.verdict, "accept");
         verdict_add(&call.verdict, "reason", "moat_error");
+    }
+    return moat_call_end(&call, yield);
+}
+
+MOAT_EXPORT int moat_rcpt_fetched(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+
+    if (moat_call_begin(&call, "rcpt", "moat_rcpt_fetched", yield, argc, argv, 2, 2,
+                        "CONFIG USER") != MOAT_CALL_RUN)
+        return moat_call_text(&call, yield, "no");
+    return moat_call_text(&call, yield, rcpt_fetched_user(call.rt, moat_arg(&call, 1)) ? "yes"
+                                                                                       : "no");
+}
+
+MOAT_EXPORT int moat_rcpt_fetched_target(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+    char target[512];
+
+    /* a disabled module or a broken moat.conf: still never a bounce */
+    if (moat_call_begin(&call, "rcpt", "moat_rcpt_fetched_target", yield, argc, argv, 3, 3,
+                        "CONFIG RCPT SENDER") != MOAT_CALL_RUN)
+        return moat_call_text(&call, yield, ":blackhole:");
+    rcpt_fetched_target(call.rt, moat_arg(&call, 1), moat_arg(&call, 2), target, sizeof target);
+    return moat_call_text(&call, yield, target);
+}
+
+MOAT_EXPORT int moat_rcpt_own_domain(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+    own_request req;
+    const char *why = NULL;
+
+    if (moat_call_begin(&call, "rcpt", "moat_rcpt_own_domain", yield, argc, argv, 7, 7,
+                        "CONFIG IP SENDER SENDER_LOCAL FROM FROM_LOCAL SPF") != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    req.client_ip = moat_arg(&call, 1);
+    req.sender = moat_arg(&call, 2);
+    req.sender_local = strcmp(moat_arg(&call, 3), "yes") == 0;
+    req.from = moat_arg(&call, 4);
+    req.from_local = strcmp(moat_arg(&call, 5), "yes") == 0;
+    req.spf = moat_arg(&call, 6);
+    if (rcpt_own_domain(call.rt, &req, &call.verdict, &why) != 0)
+        moat_call_fault(&call, why ? why : "rcpt: internal error");
+    else if (call.log_only && strncmp(call.verdict.text, "action=deny", 11) == 0) {
+        verdict_init(&call.verdict, "accept");
+        verdict_add(&call.verdict, "reason", "log_only");
+        verdict_add(&call.verdict, "would", "deny");
     }
     return moat_call_end(&call, yield);
 }

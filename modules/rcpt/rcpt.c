@@ -13,6 +13,11 @@
  *   drop    550 5.1.1 session_limit: the recipient is unknown and the session had
  *           too many of them; the connection is closed (Exim's drop answers 5xx
  *           only, and the client's MTA treats the lost session as temporary)
+ *   accept  fetched_unknown: the client injects fetched mail (fetched { hosts }),
+ *           which was accepted elsewhere already: a refusal would make fetchmail
+ *           bounce it to the (forged) sender. Every answer to such a client says
+ *           fetched=yes; the message is marked, and the last router drops the
+ *           recipients nobody routes, or delivers them to the quarantine.
  * An unreadable file or CDB directory is moat's own fault: on_error answers.
  *
  * At connect (rcpt_connect, only with block_at_connect = true), a blocked
@@ -24,6 +29,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "cfglist.h"
 #include "directory.h"
 #include "harvest.h"
 #include "log.h"
@@ -33,39 +39,6 @@
 
 /* Near misses are looked for only while a client has this many unknown recipients or fewer. */
 #define NEAR_MISS_CLIENT_MAX 3
-
-/* in_cidr_list - whether ip matches one of the configured CIDRs */
-static int in_cidr_list(cfg_t *sec, const char *opt, const char *ip)
-{
-    moat_ip parsed;
-    unsigned i;
-
-    if (ip == NULL || net_parse_ip(ip, &parsed) != 0)
-        return 0;
-    for (i = 0; i < moat_cfg_count(sec, opt); i++) {
-        moat_cidr c;
-        if (net_parse_cidr(moat_cfg_nstr(sec, opt, i), &c) == 0 && net_in_cidr(&parsed, &c))
-            return 1;
-    }
-    return 0;
-}
-
-/* in_address_list - whether key (lower-cased address) matches "addr", "@domain" or "domain" */
-static int in_address_list(cfg_t *sec, const char *opt, const char *key)
-{
-    const char *at = strrchr(key, '@');
-    unsigned i;
-
-    for (i = 0; key && *key && i < moat_cfg_count(sec, opt); i++) {
-        const char *e = moat_cfg_nstr(sec, opt, i);
-        if (strcasecmp(e, key) == 0)
-            return 1;
-        if (at && ((e[0] == '@' && strcasecmp(e, at) == 0) ||
-                   (strchr(e, '@') == NULL && strcasecmp(e, at + 1) == 0)))
-            return 1;
-    }
-    return 0;
-}
 
 /* log_decision - the one line per decision, readable by fail2ban */
 static void log_decision(const rcpt_request *req, const moat_verdict *v, int log_only)
@@ -80,7 +53,8 @@ static void log_decision(const rcpt_request *req, const moat_verdict *v, int log
     for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (verdict_get(v->text, keys[i], value, sizeof value))
             n += (size_t)snprintf(extra + n, sizeof extra - n, " %s=%s", keys[i], value);
-    moat_log(strcmp(action, "accept") == 0 ? MOAT_LOG_DEBUG : MOAT_LOG_INFO,
+    moat_log(strcmp(action, "accept") == 0 && strcmp(reason, "fetched_unknown") != 0
+                 ? MOAT_LOG_DEBUG : MOAT_LOG_INFO,
              "moat rcpt: action=%s reason=%s ip=%s sender=<%s> rcpt=<%s>%s%s", action, reason,
              req->client_ip && *req->client_ip ? req->client_ip : "local",
              moat_log_field(req->sender, sender, sizeof sender),
@@ -128,6 +102,32 @@ static long tarpit_seconds(cfg_t *sec, uint64_t n)
     return d > max ? max : d;
 }
 
+/*
+ * decide_fetched - a recipient of fetched mail: never refused, never
+ * counted (a fetcher has no say in the recipients it is handed); only a
+ * directory that cannot answer defers it, and the fetcher keeps the mail.
+ */
+static int decide_fetched(moat_runtime *rt, const rcpt_request *req, moat_verdict *v,
+                          const char **why)
+{
+    int found = rcpt_directory_lookup(rt, req->recipient, req->exim_verify, req->now);
+
+    if (found == RCPT_DIR_TEMPFAIL && !rcpt_directory_outage_defers(rt)) {
+        *why = "the recipient directory cannot be read";
+        return -1;
+    }
+    if (found == RCPT_DIR_TEMPFAIL)
+        answer(v, "defer", "451", "4.4.3", "directory_unavailable",
+               "Recipient verification is unavailable, try again later");
+    else
+        answer(v, "accept", NULL, NULL,
+               found == RCPT_DIR_FOUND ? "valid" : found == RCPT_DIR_SKIP ? "not_covered"
+                                                                           : "fetched_unknown",
+               NULL);
+    verdict_add(v, "fetched", "yes");
+    return 0;
+}
+
 /* decide - the verdict, before log-only is applied */
 static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_verdict *v,
                   const char **why)
@@ -139,14 +139,16 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
     harvest_state hs;
     long until = 0, delay;
 
+    if (rcpt_in_cidr_list(cfg_getsec(sec, "fetched"), "hosts", req->client_ip))
+        return decide_fetched(rt, req, v, why);
     if (addr_parse(req->recipient, &a, &perr) != 0)
         unparsable(req->recipient, &a, key, sizeof key);
     else
         addr_key(&a, key, sizeof key);
     exempt = (req->auth_id && *req->auth_id) ||
-             in_cidr_list(sec, "exempt_networks", req->client_ip) ||
-             in_address_list(sec, "exempt_senders", req->sender) ||
-             in_address_list(sec, "exempt_recipients", key);
+             rcpt_in_cidr_list(sec, "exempt_networks", req->client_ip) ||
+             rcpt_in_address_list(sec, "exempt_senders", req->sender) ||
+             rcpt_in_address_list(sec, "exempt_recipients", key);
 
     if (!exempt && req->client_ip && *req->client_ip) {
         r = harvest_blocked(rt->store, sec, req->client_ip, req->now, &until);
@@ -160,7 +162,7 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
             return 0;
         }
     }
-    if (in_address_list(sec, "dead_recipients", key)) {
+    if (rcpt_in_address_list(sec, "dead_recipients", key)) {
         answer(v, "deny", "550", "5.1.1", "dead_recipient", "No such user here");
         return 0;
     }
@@ -288,7 +290,7 @@ int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, moat_verdi
     int r;
 
     if (!moat_cfg_bool(sec, "block_at_connect") || client_ip == NULL || *client_ip == '\0' ||
-        in_cidr_list(sec, "exempt_networks", client_ip)) {
+        rcpt_in_cidr_list(sec, "exempt_networks", client_ip)) {
         answer(v, "accept", NULL, NULL, "not_judged", NULL);
         return 0;
     }
@@ -355,4 +357,31 @@ int rcpt_domain_under_attack(moat_runtime *rt, const char *domain, time_t now)
 int rcpt_unblock(moat_runtime *rt, const char *ip_or_net)
 {
     return harvest_unblock(rt->store, moat_config_module(rt->config, "rcpt"), ip_or_net);
+}
+
+int rcpt_fetched_user(moat_runtime *rt, const char *user)
+{
+    cfg_t *fetched = cfg_getsec(moat_config_module(rt->config, "rcpt"), "fetched");
+
+    for (unsigned i = 0; user && *user && i < moat_cfg_count(fetched, "users"); i++)
+        if (strcmp(moat_cfg_nstr(fetched, "users", i), user) == 0)
+            return 1;
+    return 0;
+}
+
+void rcpt_fetched_target(moat_runtime *rt, const char *recipient, const char *sender,
+                         char *out, size_t outlen)
+{
+    cfg_t *fetched = cfg_getsec(moat_config_module(rt->config, "rcpt"), "fetched");
+    const char *q = moat_cfg_str(fetched, "quarantine");
+    char rbuf[ADDR_TEXT_MAX * 4 + 1], sbuf[ADDR_TEXT_MAX * 4 + 1], qbuf[ADDR_TEXT_MAX * 4 + 1];
+    int quarantine = moat_cfg_int(fetched, "unknown") == 1 && q && *q &&
+                     strcasecmp(q, recipient ? recipient : "") != 0;
+
+    /* the quarantine address itself unknown: dropped, never a redirection loop */
+    snprintf(out, outlen, "%s", quarantine ? q : ":blackhole:");
+    moat_log(MOAT_LOG_INFO, "moat rcpt: action=%s reason=fetched_unknown sender=<%s> rcpt=<%s>%s%s%s",
+             quarantine ? "quarantine" : "drop", moat_log_field(sender, sbuf, sizeof sbuf),
+             moat_log_field(recipient, rbuf, sizeof rbuf), quarantine ? " to=<" : "",
+             quarantine ? moat_log_field(q, qbuf, sizeof qbuf) : "", quarantine ? ">" : "");
 }

@@ -71,6 +71,20 @@ int rcpt_client_suspicious(moat_runtime *rt, const char *client_ip, time_t now);
 /* rcpt_domain_under_attack - 1 when many distinct unknown local parts hit the domain lately */
 int rcpt_domain_under_attack(moat_runtime *rt, const char *domain, time_t now);
 
+/*
+ * rcpt_fetched_user - 1 when user (the caller of exim -bm/-bS: $sender_ident)
+ * is one of fetched { users }: its messages are fetched mail, 0 if not
+ */
+int rcpt_fetched_user(moat_runtime *rt, const char *user);
+
+/*
+ * rcpt_fetched_target - where fetched mail for recipient, which no router
+ * took, goes: the quarantine address (fetched { unknown = quarantine }) or
+ * ":blackhole:", into out; one log line says which. Never a bounce.
+ */
+void rcpt_fetched_target(moat_runtime *rt, const char *recipient, const char *sender,
+                         char *out, size_t outlen);
+
 /* rcpt_unblock - lift the block of an IP or a network ("198.51.100.0/24") and forget its counts; 0 or -1 */
 int rcpt_unblock(moat_runtime *rt, const char *ip_or_net);
 

@@ -5,11 +5,47 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "net.h"
 
 static int parse_source(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
     return moat_cfg_parse_enum(cfg, opt, value, result, "exim|file|cdb|ldap");
 }
+
+static int parse_fetched_unknown(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    return moat_cfg_parse_enum(cfg, opt, value, result, "drop|quarantine");
+}
+
+/* fetched mail (fetchmail, getmail): who injects it, and where unknown recipients go */
+static cfg_opt_t fetched_opts[] = {
+    CFG_STR_LIST("hosts", "{}", CFGF_NONE),
+    CFG_STR_LIST("users", "{}", CFGF_NONE),
+    MOAT_CFG_ENUM("unknown", 0, parse_fetched_unknown),
+    CFG_STR("quarantine", "", CFGF_NONE),
+    CFG_END()
+};
+
+static int parse_own_policy(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    return moat_cfg_parse_enum(cfg, opt, value, result, "off|mark|reject|spf");
+}
+
+static cfg_opt_t own_domain_opts[] = {
+    MOAT_CFG_ENUM("policy", 0, parse_own_policy),
+    CFG_END()
+};
+
+/* our own domains in mail from outside, unauthenticated (owndomain.c) */
+static cfg_opt_t own_opts[] = {
+    MOAT_CFG_ENUM("policy", 0, parse_own_policy),   /* every local domain without a section */
+    CFG_SEC("domain", own_domain_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_STR_LIST("exempt_hosts", "{}", CFGF_NONE),
+    CFG_STR_LIST("exempt_senders", "{}", CFGF_NONE),
+    CFG_END()
+};
 
 static cfg_opt_t ldap_opts[] = {
     CFG_STR_LIST("uri", "{}", CFGF_NONE),
@@ -36,6 +72,8 @@ static cfg_opt_t rcpt_opts[] = {
     CFG_STR("cdb", "/var/lib/moat/recipients.cdb", CFGF_NONE),
     CFG_STR("aliases", "", CFGF_NONE),
     CFG_SEC("ldap", ldap_opts, CFGF_NONE),
+    CFG_SEC("fetched", fetched_opts, CFGF_NONE),
+    CFG_SEC("own_domains", own_opts, CFGF_NONE),
     /* harvest detection */
     MOAT_CFG_DURATION("window", 3600),
     CFG_INT("ip_threshold", 10, CFGF_NONE),
@@ -123,14 +161,44 @@ static void rcpt_setup(cfg_t *root)
     cfg_set_validate_func(root, "rcpt|near_miss_distance", check_distance);
 }
 
+/* check_cidrs - every item of sec's option opt an address or network */
+static int check_cidrs(cfg_t *sec, const char *what, const char *opt, char *err, size_t errlen)
+{
+    for (unsigned i = 0; sec != NULL && i < cfg_size(sec, opt); i++) {
+        moat_cidr c;
+        if (net_parse_cidr(cfg_getnstr(sec, opt, i), &c) != 0) {
+            snprintf(err, errlen, "%s: %s is not an address or network", what,
+                     cfg_getnstr(sec, opt, i));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int rcpt_check_section(cfg_t *sec, char *err, size_t errlen)
 {
     if (cfg_getint(sec, "block_time") > cfg_getint(sec, "block_max")) {
         snprintf(err, errlen, "block_time is longer than block_max");
         return -1;
     }
+    cfg_t *fetched = cfg_getsec(sec, "fetched");
+    const char *q;
+
     if (cfg_getint(sec, "source") == 3 && cfg_size(cfg_getsec(sec, "ldap"), "uri") == 0) {
         snprintf(err, errlen, "source = ldap needs ldap { uri = ... }");
+        return -1;
+    }
+    if (check_cidrs(fetched, "fetched { hosts }", "hosts", err, errlen) != 0 ||
+        check_cidrs(cfg_getsec(sec, "own_domains"), "own_domains { exempt_hosts }",
+                    "exempt_hosts", err, errlen) != 0)
+        return -1;
+    if (fetched == NULL)
+        return 0;
+    q = cfg_getstr(fetched, "quarantine");
+    if (cfg_getint(fetched, "unknown") == 1 &&
+        (q == NULL || strchr(q, '@') == NULL || strpbrk(q, " \t:,<>\"") != NULL)) {
+        snprintf(err, errlen, "fetched { unknown = quarantine } needs quarantine = an address "
+                              "(local@domain)");
         return -1;
     }
     return 0;

@@ -48,7 +48,8 @@ Constructor hooks (text pasted into the generated config): extra_macros,
 extra_main, extra_acl_connect, extra_acl_auth, extra_acl_mail,
 extra_acl_rcpt_first (before moat's rcpt snippet), extra_acl_rcpt (after it),
 extra_acl_data, extra_acl_not_smtp, extra_routers (after moat's routers,
-before the routes and the local router), extra_transports; files={name:
+before the routes and the local router; MOAT_SNIPPETS/routers-last.conf
+comes after the local router), extra_transports; files={name:
 text} writes extra files into <dir>; vacation={user: text} turns on
 autoreply's vacation router; extra_ports listens on more ports; port fixes
 the port (default: a free one, ex.port, readable before start() - e.g. for
@@ -471,6 +472,8 @@ localuser:
   domains = +local_domains
   local_parts = lsearch,ret=key;{dir}/mailboxes
   transport = maildir
+
+.include_if_exists MOAT_SNIPPETS/routers-last.conf
 
 begin transports
 

@@ -400,6 +400,9 @@ class PackageTest(unittest.TestCase):
 
     def prove_rcpt(self, net):
         off = len(self.mainlog())
+        # fetched mail's router, after Debian's last one
+        routers = self.sh("exim4 -bP router_list").stdout.split()
+        self.assertEqual(routers[-1], "moat_fetched_unknown", routers)
         self.assertEqual(self.rcpt_code(net + ".1", "nosuchuser@moat.test"), 550)
         self.assertIsNotNone(self.wait_log(off, r"moat rcpt"), self.mainlog()[off:])
         # a harvester: unknown recipients across connections, then blocked
@@ -546,7 +549,7 @@ class PackageTest(unittest.TestCase):
             prove(out)
             self.disable(module)
             self.assertFalse(self.status()[module]["active"])
-        for f in ("main/01_moat_macros", "router/01_moat_routers", "auth/01_moat_authenticators",
+        for f in ("main/01_moat_macros", "router/01_moat_routers", "router/zz_moat_routers_last", "auth/01_moat_authenticators",
                   "transport/30_exim4-config_remote_smtp.rul",
                   "transport/30_exim4-config_remote_smtp_smarthost.rul"):
             self.assertFalse(self.root.exists(EXIM_DIR + "/conf.d/" + f), f)
@@ -677,6 +680,7 @@ class PackageTest(unittest.TestCase):
         self.prove_authlock("127.0.9", "127.0.39.2", out)
         routers = self.sh("exim4 -bP router_list").stdout.split()
         self.assertEqual(routers[0], "moat_autoreply_gate", routers)
+        self.assertEqual(routers[-1], "moat_fetched_unknown", routers)
         self.assertIn("# moat: delivery events", tmpl)
         self.assert_delivery_events("authlock", False)
         self.assert_delivery_events("autoreply", False)
@@ -696,6 +700,7 @@ class PackageTest(unittest.TestCase):
             self.assert_auth_as_the_site_said("127.0.11.%d" % (1 + split))
             routers = self.sh("exim4 -bP router_list").stdout.split()
             self.assertNotIn("moat_autoreply_gate", routers)
+            self.assertNotIn("moat_fetched_unknown", routers)
             auths = self.sh("exim4 -bP authenticator_list").stdout.split()
             self.assertNotIn("moat_plain_server", auths)
             # Debian's smtp transports as they were (moatctl's .rul copies gone)
@@ -710,7 +715,7 @@ class PackageTest(unittest.TestCase):
         self.assertFalse(self.root.exists(MOAT_CONF))
         self.assertEqual(self.root.read("/etc/moat/local-notes"), "mine\n")
         self.assertFalse(self.root.exists("/var/lib/moat"))
-        for f in ("main/01_moat_macros", "router/01_moat_routers",
+        for f in ("main/01_moat_macros", "router/01_moat_routers", "router/zz_moat_routers_last",
                   "transport/01_moat_transports", "auth/01_moat_authenticators"):
             self.assertFalse(self.root.exists(EXIM_DIR + "/conf.d/" + f), f)
         self.assertNotIn("BEGIN moat", self.root.read(EXIM_DIR + "/exim4.conf.template"))

@@ -61,6 +61,29 @@ static void template_blocks_go_after_begin_and_come_out_again(void **state)
     assert_null(template_block("primary_hostname = x\n", "routers", "x\n"));
 }
 
+static void last_routers_go_before_begin_transports(void **state)
+{
+    char *once, *both, *back;
+
+    (void)state;
+    once = template_place(template_text, "routers-last", "transports", 1, "LAST\n");
+    assert_non_null(once);
+    assert_non_null(strstr(once, "  driver = dnslookup\n# BEGIN moat routers-last (moatctl "
+                                 "enable/disable)\nLAST\n# END moat routers-last\n"
+                                 "begin transports\n"));
+    /* the first routers' block is another one: both live side by side */
+    both = template_block(once, "routers", "FIRST\n");
+    assert_non_null(strstr(both, "begin routers\n# BEGIN moat routers (moatctl"));
+    assert_non_null(strstr(both, "LAST\n# END moat routers-last\nbegin transports\n"));
+    back = template_place(both, "routers-last", "transports", 1, NULL);
+    free(once);
+    once = template_block(back, "routers", NULL);
+    assert_string_equal(once, template_text);
+    free(once);
+    free(both);
+    free(back);
+}
+
 static void wrapped_authenticators_are_guarded_whole(void **state)
 {
     char wrapped[1][128] = {"plain_server"};
@@ -205,6 +228,10 @@ static void split_files_written_and_taken_out(void **state)
     text = read_rel(dir, "conf.d/router/01_moat_routers");
     assert_non_null(strstr(text, ".include_if_exists /usr/share/moat/exim/debian/routers.conf\n"));
     free(text);
+    text = read_rel(dir, "conf.d/router/zz_moat_routers_last");
+    assert_non_null(strstr(text, ".include_if_exists /usr/share/moat/exim/debian/"
+                                 "routers-last.conf\n"));
+    free(text);
     text = read_rel(dir, "conf.d/transport/01_moat_transports");
     assert_non_null(strstr(text, ".include_if_exists /usr/share/moat/exim/debian/transports.conf"));
     free(text);
@@ -235,6 +262,7 @@ static void split_files_written_and_taken_out(void **state)
     assert_int_equal(deb_write_enabled(&d, names, 0, NULL, NULL, 0, err, sizeof err), 0);
     assert_null(read_rel(dir, "conf.d/main/01_moat_macros"));
     assert_null(read_rel(dir, "conf.d/router/01_moat_routers"));
+    assert_null(read_rel(dir, "conf.d/router/zz_moat_routers_last"));
     assert_null(read_rel(dir, "conf.d/auth/01_moat_authenticators"));
     assert_null(read_rel(dir, "conf.d/transport/30_exim4-config_remote_smtp.rul"));
     text = read_rel(dir, "conf.d/auth/30_site");
@@ -280,6 +308,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(template_blocks_go_after_begin_and_come_out_again),
+        cmocka_unit_test(last_routers_go_before_begin_transports),
         cmocka_unit_test(wrapped_authenticators_are_guarded_whole),
         cmocka_unit_test(split_files_written_and_taken_out),
         cmocka_unit_test(delivery_events_go_after_the_driver_and_come_out_again),

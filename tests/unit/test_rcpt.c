@@ -19,6 +19,7 @@
 #include "rcpt/harvest.h"
 #include "rcpt/ldap_filter.h"
 #include "rcpt/nearmiss.h"
+#include "rcpt/owndomain.h"
 #include "rcpt/rcpt.h"
 #include "runtime.h"
 #include "runtime_fixture.h"
@@ -819,6 +820,104 @@ static void unparsable_recipients_are_unknown_recipients(void **state)
     assert_string_equal(action, "accept");
 }
 
+/* own - the own-domain verdict's action and reason for one message */
+static void own(moat_runtime *rt, const char *ip, const char *sender, int sender_local,
+                const char *from, int from_local, const char *spf, const char *want_action,
+                const char *want_reason)
+{
+    own_request req = {ip, sender, sender_local, from, from_local, spf};
+    moat_verdict v;
+    char action[16], reason[48];
+    const char *why = NULL;
+
+    assert_int_equal(rcpt_own_domain(rt, &req, &v, &why), 0);
+    assert_int_equal(verdict_get(v.text, "action", action, sizeof action), 1);
+    assert_int_equal(verdict_get(v.text, "reason", reason, sizeof reason), 1);
+    assert_string_equal(action, want_action);
+    assert_string_equal(reason, want_reason);
+}
+
+static void own_domains_per_domain_policy_and_exemptions(void **state)
+{
+    moat_runtime *rt;
+    moat_verdict v;
+    char mark[96];
+    const char *why;
+
+    (void)state;
+    rt = runtime_with("own_domains { policy = mark domain \"example.test\" { policy = reject } "
+                      "domain \"spf.test\" { policy = spf } exempt_hosts = {\"198.51.100.0/24\"} "
+                      "exempt_senders = {\"@lists.remote.test\"} }");
+    assert_non_null(rt);
+    /* the field report: From: is ours, the envelope someone else's */
+    own(rt, "192.0.2.7", "x@remote.test", 0, "boss@example.test", 1, "", "deny",
+        "own_domain_forged");
+    own(rt, "192.0.2.7", "boss@Example.TEST", 1, "", 0, "", "deny", "own_domain_forged");
+    /* a forwarder, a list */
+    own(rt, "198.51.100.9", "boss@example.test", 1, "", 0, "", "accept", "own_domain_exempt");
+    own(rt, "192.0.2.7", "list-bounces@lists.remote.test", 0, "boss@example.test", 1, "",
+        "accept", "own_domain_exempt");
+    /* other local domains: the default policy, mark */
+    assert_int_equal(rcpt_own_domain(rt, &(own_request){"192.0.2.7", "x@remote.test", 0,
+                                                         "a@other.test", 1, ""}, &v, &why), 0);
+    assert_int_equal(verdict_get(v.text, "mark", mark, sizeof mark), 1);
+    assert_string_equal(mark, "forged domain=other.test via=from");
+    /* not ours at all */
+    own(rt, "192.0.2.7", "x@remote.test", 0, "y@remote.test", 0, "", "accept", "not_own");
+    /* spf: asked for, then pass accepted, fail refused, temperror deferred */
+    own(rt, "192.0.2.7", "a@spf.test", 0, "", 0, "", "accept", "spf_needed");
+    own(rt, "192.0.2.7", "a@spf.test", 0, "", 0, "pass", "accept", "own_domain_spf_pass");
+    own(rt, "192.0.2.7", "a@spf.test", 0, "", 0, "softfail", "deny", "own_domain_forged");
+    own(rt, "192.0.2.7", "a@spf.test", 0, "", 0, "temperror", "defer", "spf_temperror");
+    /* spf speaks for the envelope only: our From: under a foreign envelope is refused */
+    own(rt, "192.0.2.7", "x@remote.test", 0, "a@spf.test", 0, "pass", "deny",
+        "own_domain_forged");
+}
+
+static void fetched_mail_is_never_refused_nor_counted(void **state)
+{
+    moat_runtime *rt;
+    char action[16], reason[48], fetched[8], target[128];
+    rcpt_request req = {"127.0.0.1", "spam@forged.test", "", "", "no", 0, 1800000000};
+    moat_verdict v;
+    const char *why = NULL;
+
+    (void)state;
+    rt = runtime_with("fetched { hosts = {\"127.0.0.1\"} users = {\"fetchmail\"} }");
+    assert_non_null(rt);
+    for (int i = 0; i < 20; i++) {      /* far past ip_threshold = 3 */
+        char rcpt[64];
+        snprintf(rcpt, sizeof rcpt, "made-up-%d@example.test", i);
+        req.recipient = rcpt;
+        assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+        verdict_get(v.text, "action", action, sizeof action);
+        verdict_get(v.text, "reason", reason, sizeof reason);
+        assert_string_equal(action, "accept");
+        assert_string_equal(reason, "fetched_unknown");
+        assert_int_equal(verdict_get(v.text, "fetched", fetched, sizeof fetched), 1);
+    }
+    req.recipient = "alice@example.test";
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    verdict_get(v.text, "reason", reason, sizeof reason);
+    assert_string_equal(reason, "valid");
+    /* not a fetcher: refused as ever */
+    decide(rt, "192.0.2.50", "made-up@example.test", "", action, reason);
+    assert_string_equal(action, "deny");
+    assert_int_equal(rcpt_fetched_user(rt, "fetchmail"), 1);
+    assert_int_equal(rcpt_fetched_user(rt, "alice"), 0);
+    assert_int_equal(rcpt_fetched_user(rt, ""), 0);
+    rcpt_fetched_target(rt, "made-up@example.test", "spam@forged.test", target, sizeof target);
+    assert_string_equal(target, ":blackhole:");
+    rt = runtime_with("fetched { hosts = {\"127.0.0.1\"} unknown = quarantine "
+                      "quarantine = \"q@example.test\" }");
+    assert_non_null(rt);
+    rcpt_fetched_target(rt, "made-up@example.test", "spam@forged.test", target, sizeof target);
+    assert_string_equal(target, "q@example.test");
+    /* the quarantine itself unknown: dropped, never a loop */
+    rcpt_fetched_target(rt, "Q@example.test", "spam@forged.test", target, sizeof target);
+    assert_string_equal(target, ":blackhole:");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -849,6 +948,8 @@ int main(void)
         cmocka_unit_test(tarpits_at_once_are_bounded_per_client),
         cmocka_unit_test(unparsable_recipients_are_unknown_recipients),
         cmocka_unit_test(the_domain_attack_state_holds_for_its_threshold_only),
+        cmocka_unit_test(own_domains_per_domain_policy_and_exemptions),
+        cmocka_unit_test(fetched_mail_is_never_refused_nor_counted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -231,13 +231,15 @@ static void split_path(const deb_exim *d, const char *rel, char out[DEB_PATH_MAX
 }
 
 #define SPLIT_ROUTERS "conf.d/router/01_moat_routers"
+/* after Debian's last router, mmm_mail4root (update-exim4.conf reads them sorted) */
+#define SPLIT_ROUTERS_LAST "conf.d/router/zz_moat_routers_last"
 #define SPLIT_TRANSPORTS "conf.d/transport/01_moat_transports"
 #define SPLIT_AUTH "conf.d/auth/01_moat_authenticators"
 #define TEMPLATE "exim4.conf.template"
 
 int deb_snapshot_take(const deb_exim *d, deb_snapshot *s)
 {
-    const char *rel[] = {SPLIT_ROUTERS, SPLIT_TRANSPORTS, SPLIT_AUTH};
+    const char *rel[] = {SPLIT_ROUTERS, SPLIT_ROUTERS_LAST, SPLIT_TRANSPORTS, SPLIT_AUTH};
 
     char auth_dir[DEB_PATH_MAX];
     DIR *dir;
@@ -301,20 +303,21 @@ static int put_file(const char *path, const char *text)
 }
 
 /*
- * template_block - text with the marked block for section ("routers") taken
- * out and, when body is not NULL, put back right after the line "begin
- * <section>". malloc'd; NULL when out of memory or (body given) the
- * template has no such line.
+ * template_place - text with the marked block called marker ("routers")
+ * taken out and, when body is not NULL, put back right after the line
+ * "begin <section>" or (before) right before it. malloc'd; NULL when out
+ * of memory or (body given) the template has no such line.
  */
-static char *template_block(const char *text, const char *section, const char *body)
+static char *template_place(const char *text, const char *marker, const char *section,
+                            int before, const char *body)
 {
     char begin[96], end[96], sect[64];
     const char *b, *e, *after = NULL, *at;
     size_t len = strlen(text), pre = len, cap;
     char *out;
 
-    snprintf(begin, sizeof begin, "# BEGIN moat %s (moatctl enable/disable)\n", section);
-    snprintf(end, sizeof end, "# END moat %s\n", section);
+    snprintf(begin, sizeof begin, "# BEGIN moat %s (moatctl enable/disable)\n", marker);
+    snprintf(end, sizeof end, "# END moat %s\n", marker);
     snprintf(sect, sizeof sect, "begin %s\n", section);
     /* the old block: text[pre, after) */
     if ((b = strstr(text, begin)) != NULL && (e = strstr(b, end)) != NULL) {
@@ -334,7 +337,8 @@ static char *template_block(const char *text, const char *section, const char *b
         free(out);
         return NULL;
     }
-    at += strlen(sect);
+    if (!before)
+        at += strlen(sect);
     {
         /* out = out[0, at) begin body end out[at, ...) */
         size_t head = (size_t)(at - out);
@@ -344,6 +348,12 @@ static char *template_block(const char *text, const char *section, const char *b
         free(out);
         return whole;
     }
+}
+
+/* template_block - the marked block for section, right after "begin <section>" */
+static char *template_block(const char *text, const char *section, const char *body)
+{
+    return template_place(text, section, section, 0, body);
 }
 
 #define GUARD_BEGIN "# moat: off while authlock wraps it (moatctl)\n.ifndef MOAT_AUTHLOCK_WRAPS\n"
@@ -448,6 +458,7 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char
 {
     char *old = deb_macro_text(d), *block = NULL, *text = NULL;
     char routers[DEB_PATH_MAX + 256], transports[DEB_PATH_MAX + 256], path[DEB_PATH_MAX];
+    char routers_last[DEB_PATH_MAX + 256];
     const char *insert, *what = d->macro_file;
     size_t start, end, len, need;
     int rc = -1;
@@ -484,6 +495,9 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char
     snprintf(routers, sizeof routers,
              "# moat: written by moatctl enable/disable. Harmless without exim4-moat.\n"
              ".include_if_exists %.4000s/debian/routers.conf\n", d->snippets);
+    snprintf(routers_last, sizeof routers_last,
+             "# moat: written by moatctl enable/disable. Harmless without exim4-moat.\n"
+             ".include_if_exists %.4000s/debian/routers-last.conf\n", d->snippets);
     snprintf(transports, sizeof transports,
              "# moat: written by moatctl enable/disable. Harmless without exim4-moat.\n"
              ".include_if_exists %.4000s/debian/transports.conf\n", d->snippets);
@@ -493,6 +507,9 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char
         split_path(d, SPLIT_ROUTERS, path);
         what = path;
         if (put_file(path, count > 0 ? routers : NULL) != 0)
+            goto out;
+        split_path(d, SPLIT_ROUTERS_LAST, path);
+        if (put_file(path, count > 0 ? routers_last : NULL) != 0)
             goto out;
         split_path(d, SPLIT_TRANSPORTS, path);
         if (put_file(path, count > 0 ? transports : NULL) != 0)
@@ -507,12 +524,16 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char
         if (deb_write_events(d, count > 0, path, sizeof path) != 0)
             goto out;
     } else {
-        char *tmpl, *t1 = NULL, *t2 = NULL, *t3 = NULL;
+        char *tmpl, *t0 = NULL, *t1 = NULL, *t2 = NULL, *t3 = NULL;
         split_path(d, TEMPLATE, path);
         what = path;
         if ((tmpl = file_read(path)) == NULL)
             goto out;
-        t1 = template_block(tmpl, "routers", count > 0 ? strchr(routers, '\n') + 1 : NULL);
+        /* the last routers: right before "begin transports", which ends the routers */
+        t0 = template_place(tmpl, "routers-last", "transports", 1,
+                            count > 0 ? strchr(routers_last, '\n') + 1 : NULL);
+        t1 = t0 ? template_block(t0, "routers", count > 0 ? strchr(routers, '\n') + 1 : NULL)
+                : NULL;
         t2 = t1 ? template_block(t1, "transports", count > 0 ? strchr(transports, '\n') + 1
                                                              : NULL)
                 : NULL;
@@ -528,6 +549,7 @@ int deb_write_enabled(const deb_exim *d, char names[][32], int count, const char
         else if (strcmp(t3, tmpl) == 0 || file_replace(path, t3, 0644) == 0)
             rc = 0;
         free(tmpl);
+        free(t0);
         free(t1);
         free(t2);
         free(t3);
