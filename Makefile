@@ -2,7 +2,8 @@
 # moat - Exim dlfunc modules against backscatter, harvesting, catch-alls
 # and SMTP-AUTH guessing. See README.md.
 #
-#   make            build/modules/<name>.so and build/moatctl
+#   make            build/modules/<name>.so, their runtime build/modules/libmoat.so.0,
+#                   and build/moatctl
 #   make deps       install the Debian packages the build, tests and run need
 #   make run        a real Exim on 127.0.0.1:$(PORT) with every module on
 #   make check      unit tests, integration tests against a real Exim, the
@@ -51,11 +52,20 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 GLUE_OBJ   := $(BUILD)/obj/common/exim_glue.o
 REGISTRY_OBJ := $(BUILD)/obj/modules/registry.o
 
-# Per module: logic objects (everything but exim.c) and the glue object.
+# Per module: logic objects (everything but exim.c, the module's Exim glue).
 logic_src = $(filter-out modules/$(1)/exim.c,$(wildcard modules/$(1)/*.c))
 logic_obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(call logic_src,$(1)))
-LOGIC_LIBS := $(MODULES:%=$(BUILD)/lib/libmoat_%.a)
 SO_FILES   := $(MODULES:%=$(BUILD)/modules/%.so)
+
+# libmoat: common/, the registry and every module's logic. As a shared
+# library (libmoat.so.0, beside the modules, which find it by RUNPATH
+# $ORIGIN) it is the one runtime of an Exim process: the loader maps it once
+# however many modules Exim dlopens. As a static archive it is what moatctl,
+# the unit tests, the benchmarks and the fuzz harnesses link.
+LIBMOAT_SONAME := libmoat.so.0
+LIBMOAT_OBJ := $(COMMON_OBJ) $(REGISTRY_OBJ) $(foreach m,$(MODULES),$(call logic_obj,$(m)))
+LIBMOAT_SO  := $(BUILD)/modules/$(LIBMOAT_SONAME)
+LIBMOAT_A   := $(BUILD)/lib/libmoat.a
 
 MOATCTL_SRC := $(wildcard tools/moatctl/*.c)
 MOATCTL_OBJ := $(MOATCTL_SRC:%.c=$(BUILD)/obj/%.o)
@@ -71,14 +81,13 @@ BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-# Link order: module logic, the registry (module schemas), common, libraries.
-ALL_LIBS = $(LOGIC_LIBS) $(BUILD)/lib/libmoat_common.a
+ALL_LIBS = $(LIBMOAT_A)
 
 .PHONY: all deps run check check-trixie check-bookworm unit integration export-test asan-unit bench fuzz fuzzlib \
         fuzz-smoke scenarios install clean deb distclean lint asan-integration
 .DEFAULT_GOAL := all
 
-all: $(SO_FILES) $(BUILD)/moatctl
+all: $(LIBMOAT_SO) $(SO_FILES) $(BUILD)/moatctl
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -86,38 +95,39 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/obj/common/exim_glue.o $(BUILD)/obj/modules/%/exim.o: MOAT_CFLAGS += $(EXIM_CFLAGS)
 
-$(BUILD)/lib/libmoat_common.a: $(COMMON_OBJ) $(REGISTRY_OBJ)
+$(LIBMOAT_A): $(LIBMOAT_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
-define module_rules
-$(BUILD)/lib/libmoat_$(1).a: $(call logic_obj,$(1))
-	@mkdir -p $$(@D)
-	rm -f $$@ && $$(AR) rcs $$@ $$^
+# -z defs: libmoat needs nothing from Exim (only the modules' glue does);
+# -Bsymbolic: its own calls never bind to a same-named symbol of Exim's.
+$(LIBMOAT_SO): $(LIBMOAT_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(SO_LDFLAGS) -Wl,-soname,$(LIBMOAT_SONAME) -Wl,-z,defs \
+	    -Wl,-Bsymbolic -o $@ $(LIBMOAT_OBJ) $(PKG_LIBS) -lm -lc
 
-# Every .so carries all module schemas (to validate the whole moat.conf)
-# but only its own logic and entry points.
-$(BUILD)/modules/$(1).so: $(BUILD)/obj/modules/$(1)/exim.o $(GLUE_OBJ) $(ALL_LIBS)
-	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) $$(LDFLAGS) $(SO_LDFLAGS) -o $$@ $$< $(GLUE_OBJ) \
-	    -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(PKG_LIBS) -lc
-endef
-$(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+# A module object: its dlfunc entry points and the Exim glue, nothing else;
+# its logic is libmoat's, found beside it.
+.SECONDARY: $(MODULES:%=$(BUILD)/obj/modules/%/exim.o)
+$(BUILD)/modules/%.so: $(BUILD)/obj/modules/%/exim.o $(GLUE_OBJ) $(LIBMOAT_SO)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(SO_LDFLAGS) -Wl,--enable-new-dtags -Wl,-rpath,'$$ORIGIN' \
+	    -o $@ $< $(GLUE_OBJ) $(LIBMOAT_SO) -lc
 
 $(BUILD)/moatctl: $(MOATCTL_OBJ) $(ALL_LIBS)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(BIN_LDFLAGS) -o $@ $(MOATCTL_OBJ) \
-	    -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(PKG_LIBS) -lm
+	    $(ALL_LIBS) $(PKG_LIBS) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPER_OBJ) $(ALL_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(MOAT_CFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< \
-	    $(UNIT_HELPER_OBJ) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group \
+	    $(UNIT_HELPER_OBJ) $(ALL_LIBS) \
 	    $(PKG_LIBS) $$(pkg-config --libs cmocka) -lm
 
 $(BUILD)/bench/%: tests/bench/%.c tests/bench/measure.h $(ALL_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(MOAT_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
-	    -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(PKG_LIBS) -lm
+	    $(ALL_LIBS) $(PKG_LIBS) -lm
 
 # ---------------------------------------------------------------- set-up
 
@@ -172,8 +182,8 @@ check-trixie check-bookworm: check-%:
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-export-test: $(SO_FILES)
-	$(PYTHON) tests/integration/check_exports.py $(SO_FILES)
+export-test: $(LIBMOAT_SO) $(SO_FILES)
+	$(PYTHON) tests/integration/check_exports.py --libmoat $(LIBMOAT_SO) $(SO_FILES)
 
 integration: all
 	$(PYTHON) tests/integration/runner.py --build $(BUILD) $(TESTS)
@@ -190,7 +200,7 @@ asan-unit:
 # test_package.py: it tests the .deb, whose modules are the plain build.
 ASAN_TESTS ?= test_foundation.py test_rcpt.py test_authlock.py test_authlock_events.py test_catchall.py \
               test_autoreply.py test_hostile.py test_attacks.py test_batv.py \
-              test_faults.py test_load.py test_operators.py test_sentinel.py
+              test_faults.py test_load.py test_runtime.py test_operators.py test_sentinel.py
 
 asan-integration:
 	$(MAKE) BUILD=build/asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" all
@@ -205,13 +215,12 @@ FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointe
 # harnesses are linked again each time, so they never lag behind the code.
 fuzzlib:
 	$(MAKE) BUILD=$(BUILD)/fuzzlib CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
-	    $(BUILD)/fuzzlib/lib/libmoat_common.a $(LOGIC_LIBS:$(BUILD)/%=$(BUILD)/fuzzlib/%)
+	    $(BUILD)/fuzzlib/lib/libmoat.a
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c fuzzlib
 	@mkdir -p $(@D)
-	clang $(filter-out -Wno-format-truncation,$(MOAT_CFLAGS)) $(FUZZ_CFLAGS) -o $@ $< -Wl,--start-group \
-	    $(LOGIC_LIBS:$(BUILD)/%=$(BUILD)/fuzzlib/%) $(BUILD)/fuzzlib/lib/libmoat_common.a \
-	    -Wl,--end-group $(PKG_LIBS)
+	clang $(filter-out -Wno-format-truncation,$(MOAT_CFLAGS)) $(FUZZ_CFLAGS) -o $@ $< \
+	    $(BUILD)/fuzzlib/lib/libmoat.a $(PKG_LIBS)
 
 fuzz: deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus/$$n; \
@@ -239,7 +248,7 @@ SNIPPET_SUBDIRS := $(patsubst conf/exim/%/,%,$(sort $(dir $(wildcard conf/exim/*
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SNIPPETDIR)
 	if [ -z "$(DESTDIR)" ]; then install -d $(SYSCONFDIR)/moat; fi
-	install -m 0644 $(SO_FILES) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(LIBMOAT_SO) $(SO_FILES) $(DESTDIR)$(LIBDIR)/
 	install -m 0755 $(BUILD)/moatctl $(DESTDIR)$(SBINDIR)/moatctl
 	install -m 0644 conf/exim/*.conf $(DESTDIR)$(SNIPPETDIR)/
 	set -e; for d in $(SNIPPET_SUBDIRS); do \

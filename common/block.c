@@ -82,3 +82,8 @@ int block_lift(moat_store *st, const char *prefix, const char *subject)
     moat_store_key(key, sizeof key, prefix, ":offense:", subject);
     return moat_store_del(st, key) == STORE_OK ? 0 : -1;
 }
+
+size_t block_scan_prefix(char *buf, size_t cap, const char *prefix)
+{
+    return moat_store_key(buf, cap, prefix, ":block:");
+}

@@ -41,4 +41,11 @@ int block_escalate(moat_store *st, const char *prefix, const char *subject,
 /* block_lift - end the block of subject and forget its offences; 0 or -1 */
 int block_lift(moat_store *st, const char *prefix, const char *subject);
 
+/*
+ * block_scan_prefix - what every block key under prefix starts with
+ * ("<prefix>:block:"), into buf; its length. A key found by scanning it
+ * names its subject after those bytes.
+ */
+size_t block_scan_prefix(char *buf, size_t cap, const char *prefix);
+
 #endif

@@ -14,6 +14,8 @@
 #ifndef MOAT_CONFIG_H
 #define MOAT_CONFIG_H
 
+#include "api.h"
+
 #include <confuse.h>
 #include <stddef.h>
 
@@ -99,10 +101,10 @@ const char *moat_cfg_nstr(cfg_t *sec, const char *name, unsigned i);
 /* moat_config_module - the section of one module (never NULL for a registered one) */
 cfg_t *moat_config_module(const moat_config *config, const char *module);
 
-int moat_config_enabled(const moat_config *config, const char *module);
-moat_on_error moat_config_on_error(const moat_config *config, const char *module);
+MOAT_API int moat_config_enabled(const moat_config *config, const char *module);
+MOAT_API moat_on_error moat_config_on_error(const moat_config *config, const char *module);
 /* moat_config_log_only - 1 when the module's mode is log-only */
-int moat_config_log_only(const moat_config *config, const char *module);
+MOAT_API int moat_config_log_only(const moat_config *config, const char *module);
 
 /*
  * moat_config_salvage_on_error - for a file that does not parse: find
@@ -111,7 +113,7 @@ int moat_config_log_only(const moat_config *config, const char *module);
  * broken. Returns the module's on_error, or MOAT_ON_ERROR_ACCEPT when the
  * file cannot be read or says nothing.
  */
-moat_on_error moat_config_salvage_on_error(const char *path, const char *module);
+MOAT_API moat_on_error moat_config_salvage_on_error(const char *path, const char *module);
 
 /* Parsing callbacks and validators for schemas. */
 int moat_cfg_parse_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);

@@ -10,6 +10,8 @@
 #ifndef MOAT_LOG_H
 #define MOAT_LOG_H
 
+#include "api.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -23,7 +25,7 @@ typedef enum {
 typedef void (*moat_log_sink)(moat_log_level level, const char *line);
 
 /* moat_log_set_sink - route every later line to sink (NULL: stderr) */
-void moat_log_set_sink(moat_log_sink sink);
+MOAT_API void moat_log_set_sink(moat_log_sink sink);
 
 /*
  * moat_log_set_tap - also hand every line, whatever the level, to tap
@@ -46,7 +48,7 @@ void moat_vlog(moat_log_level level, const char *fmt, va_list ap);
  * process: a fault that repeats on every call is reported once per process,
  * not once per call.
  */
-void moat_log_once(const char *key, moat_log_level level, const char *fmt, ...)
+MOAT_API void moat_log_once(const char *key, moat_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*

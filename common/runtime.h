@@ -10,6 +10,8 @@
 #ifndef MOAT_RUNTIME_H
 #define MOAT_RUNTIME_H
 
+#include "api.h"
+
 #include <stddef.h>
 
 #include "config.h"
@@ -27,7 +29,7 @@ typedef struct moat_runtime {
  * is remembered, so a broken file costs one parse per process, not one per
  * call.
  */
-moat_runtime *moat_runtime_get(const char *config_path, char *err, size_t errlen);
+MOAT_API moat_runtime *moat_runtime_get(const char *config_path, char *err, size_t errlen);
 
 /* moat_runtime_reset - forget the cached runtime (tests, moatctl) */
 void moat_runtime_reset(void);
@@ -37,7 +39,7 @@ void moat_runtime_reset(void);
  * accept "action=accept reason=moat_error", with defer a 451 4.3.0; never
  * a 5xx. Logs why once per process and per module.
  */
-void moat_fault_verdict(moat_verdict *v, moat_on_error on_error, const char *module,
+MOAT_API void moat_fault_verdict(moat_verdict *v, moat_on_error on_error, const char *module,
                         const char *why);
 
 #endif

@@ -16,6 +16,8 @@
 #ifndef MOAT_VERDICT_H
 #define MOAT_VERDICT_H
 
+#include "api.h"
+
 #include <stddef.h>
 
 #define MOAT_VERDICT_MAX 2048
@@ -27,10 +29,10 @@ typedef struct moat_verdict {
 } moat_verdict;
 
 /* verdict_init - start a verdict with action=ACTION */
-void verdict_init(moat_verdict *v, const char *action);
+MOAT_API void verdict_init(moat_verdict *v, const char *action);
 
 /* verdict_add - append key=value (quoted when needed); NULL value: nothing */
-void verdict_add(moat_verdict *v, const char *key, const char *value);
+MOAT_API void verdict_add(moat_verdict *v, const char *key, const char *value);
 
 /* verdict_addf - append key=printf(fmt, ...) */
 void verdict_addf(moat_verdict *v, const char *key, const char *fmt, ...)

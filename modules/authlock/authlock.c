@@ -32,6 +32,7 @@
 #include "log.h"
 #include "net.h"
 #include "pwhash.h"
+#include "store_keys.h"
 
 #define USER_MAX 128
 
@@ -164,7 +165,7 @@ int authlock_before(moat_runtime *rt, const char *ip, int at_connect, time_t now
     }
     if (at_connect)
         return 0;
-    moat_store_key(key, sizeof key, "authlock:ip:", ip);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_IP, ip);
     if (moat_store_counter_get(rt->store, key, window(&c), now, &failures) != STORE_OK) {
         *why = moat_store_last_error(rt->store);
         return -1;
@@ -180,25 +181,25 @@ int authlock_before(moat_runtime *rt, const char *ip, int at_connect, time_t now
 }
 
 /* count - add one failure to the counter prefix + a; its new value, or -1 */
-static long count(const ctx *c, const char *prefix, const char *a)
+static long count(const ctx *c, authlock_key_kind kind, const char *a)
 {
     char key[STORE_KEY_MAX + 1];
     uint64_t n = 0;
 
-    moat_store_key(key, sizeof key, prefix, a);
+    authlock_key(key, sizeof key, kind, a);
     if (moat_store_counter_add(c->rt->store, key, window(c), 1, c->now, &n) != STORE_OK)
         return -1;
     return (long)n;
 }
 
 /* distinct - add member to the set prefix + a; how many it holds (counting stops at max), or -1 */
-static long distinct(const ctx *c, const char *prefix, const char *a, const char *member,
+static long distinct(const ctx *c, authlock_key_kind kind, const char *a, const char *member,
                      long max)
 {
     char key[STORE_KEY_MAX + 1];
     uint64_t n = 0;
 
-    moat_store_key(key, sizeof key, prefix, a);
+    authlock_key(key, sizeof key, kind, a);
     if (moat_store_distinct_add_max(c->rt->store, key, member, window(c), c->now, (uint64_t)max,
                                     &n) != STORE_OK)
         return -1;
@@ -235,7 +236,7 @@ static int client_failure(const ctx *c, const authlock_location *loc, const char
     block_policy policy = ladder_client_policy(c->sec);
     long n;
 
-    if ((n = count(c, "authlock:ip:", loc->ip)) < 0)
+    if ((n = count(c, AUTHLOCK_KEY_IP, loc->ip)) < 0)
         return -1;
     if (n >= moat_cfg_int(c->sec, "ip_threshold")) {
         if (escalate(c, "ip", loc->ip, loc->ip, &policy) != 0)
@@ -243,7 +244,7 @@ static int client_failure(const ctx *c, const authlock_location *loc, const char
         *locked = "ip_blocked";
     }
     if (loc->net[0]) {
-        if ((n = count(c, "authlock:net:", loc->net)) < 0)
+        if ((n = count(c, AUTHLOCK_KEY_NET, loc->net)) < 0)
             return -1;
         if (n >= moat_cfg_int(c->sec, "net_threshold")) {
             if (escalate(c, "net", loc->net, loc->ip, &policy) != 0)
@@ -252,7 +253,7 @@ static int client_failure(const ctx *c, const authlock_location *loc, const char
         }
     }
     if (loc->asn[0]) {
-        if ((n = count(c, "authlock:asn:", loc->asn)) < 0)
+        if ((n = count(c, AUTHLOCK_KEY_ASN, loc->asn)) < 0)
             return -1;
         if (n >= georules_asn_threshold(c->sec, loc)) {
             if (escalate(c, "asn", loc->asn, loc->ip, &policy) != 0)
@@ -275,20 +276,20 @@ static int user_failure(const ctx *c, const char *user, const authlock_location 
     const char *lock_reason = NULL;
     long n;
 
-    if ((n = distinct(c, "authlock:spray:", loc->ip, user, spray)) < 0)
+    if ((n = distinct(c, AUTHLOCK_KEY_SPRAY, loc->ip, user, spray)) < 0)
         return -1;
     if (n >= spray) {
         if (escalate(c, "ip", loc->ip, loc->ip, &client) != 0)
             return -1;
         *locked = "spraying";
     }
-    if ((n = count(c, is_familiar ? "authlock:ff:" : "authlock:uf:", user)) < 0)
+    if ((n = count(c, is_familiar ? AUTHLOCK_KEY_FAMILIAR : AUTHLOCK_KEY_UNFAMILIAR, user)) < 0)
         return -1;
     if (n >= moat_cfg_int(c->sec, is_familiar ? "user_familiar_threshold" : "user_threshold"))
         lock_reason = "user_locked";
     /* One user guessed at from many networks at once: a botnet, not a phone. */
     if (!is_familiar && loc->asn[0]) {
-        if ((n = distinct(c, "authlock:uasns:", user, loc->asn, asns)) < 0)
+        if ((n = distinct(c, AUTHLOCK_KEY_USER_ASNS, user, loc->asn, asns)) < 0)
             return -1;
         if (n >= asns && lock_reason == NULL)
             lock_reason = "distributed";
@@ -308,7 +309,8 @@ static int forgive(const ctx *c, const char *user, int is_familiar)
 {
     char key[STORE_KEY_MAX + 1];
 
-    moat_store_key(key, sizeof key, is_familiar ? "authlock:ff:" : "authlock:uf:", user);
+    authlock_key(key, sizeof key, is_familiar ? AUTHLOCK_KEY_FAMILIAR : AUTHLOCK_KEY_UNFAMILIAR,
+                 user);
     return moat_store_del(c->rt->store, key) == STORE_OK ? 0 : -1;
 }
 
@@ -339,7 +341,7 @@ static const unsigned char *secret(const ctx *c)
 /* trust_asn - whether the user's ASN still vouches: not while many addresses fail for the user */
 static int trust_asn(const ctx *c, const char *user, int *trusted)
 {
-    long n = distinct(c, "authlock:uips:", user, NULL, moat_cfg_int(c->sec, "distributed_ips"));
+    long n = distinct(c, AUTHLOCK_KEY_USER_IPS, user, NULL, moat_cfg_int(c->sec, "distributed_ips"));
 
     if (n < 0)
         return -1;
@@ -412,7 +414,7 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
                                          c->now)) < 0)
         r = -1;
     else if (!repeat)
-        r = distinct(c, "authlock:uips:", user, ip, moat_cfg_int(c->sec, "distributed_ips")) < 0 ||
+        r = distinct(c, AUTHLOCK_KEY_USER_IPS, user, ip, moat_cfg_int(c->sec, "distributed_ips")) < 0 ||
             client_failure(c, &loc, &locked) != 0 ||
             (user[0] && user_failure(c, user, &loc, fam, &locked) != 0) ? -1 : 0;
     if (moat_store_batch_end(c->rt->store) != STORE_OK || r < 0)
@@ -450,7 +452,7 @@ int authlock_where(moat_runtime *rt, const char *ip, int port, int tls, time_t n
         return 0;
     locate(&c, ip, &loc);
     /* An AUTH where it does not belong is a failure: guessers find port 25 first. */
-    if (count(&c, "authlock:ip:", ip) < 0) {
+    if (count(&c, AUTHLOCK_KEY_IP, ip) < 0) {
         *why = moat_store_last_error(rt->store);
         return -1;
     }
@@ -529,7 +531,7 @@ int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user_i
         return -1;
     }
     (void)moat_store_batch_begin(rt->store);
-    failed = distinct(&c, "authlock:uips:", user, ip, moat_cfg_int(c.sec, "distributed_ips")) < 0 ||
+    failed = distinct(&c, AUTHLOCK_KEY_USER_IPS, user, ip, moat_cfg_int(c.sec, "distributed_ips")) < 0 ||
              client_failure(&c, &loc, &locked) != 0 ||
              user_failure(&c, user, &loc, fam, &locked) != 0;
     if (moat_store_batch_end(rt->store) != STORE_OK || failed) {
@@ -569,12 +571,12 @@ int authlock_attempt_failed(moat_runtime *rt, const char *ip, const char *user, 
 }
 
 /* forget - delete the keys fmt(a) of a subject being unlocked */
-static int forget(moat_store *st, const char *const *fmts, const char *a)
+static int forget(moat_store *st, const authlock_key_kind *kinds, size_t n, const char *a)
 {
     char key[STORE_KEY_MAX + 1];
 
-    for (; *fmts; fmts++) {
-        snprintf(key, sizeof key, *fmts, a);
+    for (size_t i = 0; i < n; i++) {
+        authlock_key(key, sizeof key, kinds[i], a);
         if (moat_store_del(st, key) != STORE_OK)
             return -1;
     }
@@ -583,11 +585,11 @@ static int forget(moat_store *st, const char *const *fmts, const char *a)
 
 int authlock_unlock(moat_runtime *rt, const char *what)
 {
-    static const char *const ip_keys[] = {"authlock:ip:%s", "authlock:spray:%s", NULL};
-    static const char *const net_keys[] = {"authlock:net:%s", NULL};
-    static const char *const asn_keys[] = {"authlock:asn:%s", NULL};
-    static const char *const user_keys[] = {"authlock:uf:%s", "authlock:ff:%s",
-                                            "authlock:uips:%s", "authlock:uasns:%s", NULL};
+    static const authlock_key_kind ip_keys[] = {AUTHLOCK_KEY_IP, AUTHLOCK_KEY_SPRAY};
+    static const authlock_key_kind net_keys[] = {AUTHLOCK_KEY_NET};
+    static const authlock_key_kind asn_keys[] = {AUTHLOCK_KEY_ASN};
+    static const authlock_key_kind user_keys[] = {AUTHLOCK_KEY_UNFAMILIAR, AUTHLOCK_KEY_FAMILIAR,
+                                                  AUTHLOCK_KEY_USER_IPS, AUTHLOCK_KEY_USER_ASNS};
     char subject[STORE_KEY_MAX], text[MOAT_IP_TEXT_MAX], user[USER_MAX];
     moat_cidr cidr;
 
@@ -597,23 +599,23 @@ int authlock_unlock(moat_runtime *rt, const char *what)
         net_format_ip(&cidr.ip, text, sizeof text);
         snprintf(subject, sizeof subject, "ip:%s", text);
         return block_lift(rt->store, "authlock", subject) == 0 &&
-                       forget(rt->store, ip_keys, text) == 0 ? 0 : -1;
+                       forget(rt->store, ip_keys, sizeof ip_keys / sizeof ip_keys[0], text) == 0 ? 0 : -1;
     }
     if (net_parse_cidr(what, &cidr) == 0) {
         net_network(&cidr.ip, cidr.prefix, cidr.prefix, text, sizeof text);
         snprintf(subject, sizeof subject, "net:%s", text);
         return block_lift(rt->store, "authlock", subject) == 0 &&
-                       forget(rt->store, net_keys, text) == 0 ? 0 : -1;
+                       forget(rt->store, net_keys, sizeof net_keys / sizeof net_keys[0], text) == 0 ? 0 : -1;
     }
     if ((what[0] == 'A' || what[0] == 'a') && (what[1] == 'S' || what[1] == 's') &&
         what[2] >= '0' && what[2] <= '9') {
         snprintf(text, sizeof text, "AS%lu", strtoul(what + 2, NULL, 10));
         snprintf(subject, sizeof subject, "asn:%s", text);
         return block_lift(rt->store, "authlock", subject) == 0 &&
-                       forget(rt->store, asn_keys, text) == 0 ? 0 : -1;
+                       forget(rt->store, asn_keys, sizeof asn_keys / sizeof asn_keys[0], text) == 0 ? 0 : -1;
     }
     addr_lower(what, user, sizeof user);
-    if (authlock_release(rt, user) != 0 || forget(rt->store, user_keys, user) != 0)
+    if (authlock_release(rt, user) != 0 || forget(rt->store, user_keys, sizeof user_keys / sizeof user_keys[0], user) != 0)
         return -1;
     snprintf(subject, sizeof subject, "user:%s:unfamiliar", user);
     if (block_lift(rt->store, "authlock", subject) != 0)

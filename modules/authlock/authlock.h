@@ -13,13 +13,15 @@
 #ifndef MOAT_AUTHLOCK_H
 #define MOAT_AUTHLOCK_H
 
+#include "api.h"
+
 #include <time.h>
 
 #include "runtime.h"
 #include "verdict.h"
 
 /* authlock_before - connect (at_connect = 1) or AUTH ACL: refuse blocked clients, tarpit */
-int authlock_before(moat_runtime *rt, const char *ip, int at_connect, time_t now,
+MOAT_API int authlock_before(moat_runtime *rt, const char *ip, int at_connect, time_t now,
                     moat_verdict *v, const char **why);
 
 /*
@@ -28,14 +30,14 @@ int authlock_before(moat_runtime *rt, const char *ip, int at_connect, time_t now
  * alone when it does; otherwise v refuses it, the attempt is counted as a
  * failure, and 0 is returned. -1 on a store error.
  */
-int authlock_where(moat_runtime *rt, const char *ip, int port, int tls, time_t now,
+MOAT_API int authlock_where(moat_runtime *rt, const char *ip, int port, int tls, time_t now,
                    moat_verdict *v, const char **why);
 
 /*
  * authlock_credentials - the server_condition wrapper: real_ok is the site's
  * own password check. action=accept means the login succeeds.
  */
-int authlock_credentials(moat_runtime *rt, const char *ip, const char *user,
+MOAT_API int authlock_credentials(moat_runtime *rt, const char *ip, const char *user,
                          const char *password, int real_ok, time_t now, moat_verdict *v,
                          const char **why);
 
@@ -43,7 +45,7 @@ int authlock_credentials(moat_runtime *rt, const char *ip, const char *user,
  * authlock_session_failed - a failure seen only at QUIT: user is
  * $authenticated_fail_id (" (set_id=NAME)" as Exim 4.96 gives it, or NAME).
  */
-int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user, time_t now,
+MOAT_API int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user, time_t now,
                             moat_verdict *v, const char **why);
 
 /*
@@ -51,7 +53,7 @@ int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user, 
  * event reports it, for any authenticator: counted for the client, and for
  * the user when $authenticated_fail_id names one (as authlock_session_failed).
  */
-int authlock_attempt_failed(moat_runtime *rt, const char *ip, const char *user, time_t now,
+MOAT_API int authlock_attempt_failed(moat_runtime *rt, const char *ip, const char *user, time_t now,
                             moat_verdict *v, const char **why);
 
 /* authlock_unlock - lift locks of an IP, network ("a.b.c.0/24"), ASN ("AS64500") or user */

@@ -19,6 +19,7 @@
 #include "block.h"
 #include "log.h"
 #include "rejects.h"
+#include "store_keys.h"
 
 #define DAY 86400
 #define USER_MAX 128
@@ -31,7 +32,7 @@ static int baseline(moat_store *st, const char *ukey, uint64_t today_count, time
     long day = 0, today = (long)(now / DAY);
     double last = 0, ewma = -1;   /* -1: no full day seen yet */
 
-    snprintf(key, sizeof key, "authlock:base:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_BASELINE, ukey);
     switch (moat_store_get_str(st, key, val, sizeof val, NULL, now)) {
     case STORE_ERROR:
         return -1;
@@ -84,7 +85,7 @@ int authlock_release(moat_runtime *rt, const char *ukey)
     snprintf(subject, sizeof subject, "user:%s:sending", ukey);
     if (block_lift(rt->store, "authlock", subject) != 0)
         return -1;
-    snprintf(key, sizeof key, "authlock:out:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_OUT, ukey);
     if (moat_store_del(rt->store, key) != STORE_OK)
         return -1;
     return authlock_rejects_forget(rt, ukey);
@@ -112,7 +113,7 @@ static int hold(moat_runtime *rt, const char *ukey, int log_only, int every, con
     char key[STORE_KEY_MAX + 1];
     store_status warned;
 
-    snprintf(key, sizeof key, "authlock:warned:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_WARNED, ukey);
     warned = moat_store_get(rt->store, key, NULL, 0, NULL, NULL, now);
     if (warned == STORE_ERROR)
         return -1;
@@ -157,10 +158,10 @@ int authlock_submit(moat_runtime *rt, const char *user, const char *recipient, i
         verdict_add(v, "text", "Sending is suspended for this account; contact your administrator");
         return 0;
     }
-    snprintf(key, sizeof key, "authlock:out:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_OUT, ukey);
     if (moat_store_distinct_add(rt->store, key, rkey, DAY, now, &recipients) != STORE_OK)
         goto store_error;
-    snprintf(key, sizeof key, "authlock:msgs:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_MESSAGES, ukey);
     if (moat_store_counter_add(rt->store, key, DAY, first ? 1 : 0, now, &messages) != STORE_OK)
         goto store_error;
     if (baseline(rt->store, ukey, recipients, now, &base) != 0)

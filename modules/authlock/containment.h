@@ -12,6 +12,8 @@
 #ifndef MOAT_AUTHLOCK_CONTAINMENT_H
 #define MOAT_AUTHLOCK_CONTAINMENT_H
 
+#include "api.h"
+
 #include <time.h>
 
 #include "runtime.h"
@@ -23,7 +25,7 @@
  * review) or action=defer when the user is over the limit. 0, -1 on a store
  * error.
  */
-int authlock_submit(moat_runtime *rt, const char *user, const char *recipient, int first,
+MOAT_API int authlock_submit(moat_runtime *rt, const char *user, const char *recipient, int first,
                     time_t now, moat_verdict *v, const char **why);
 
 /* authlock_sending_locked - whether the user's account is locked for sending: 1/0/-1 */

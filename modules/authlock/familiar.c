@@ -5,6 +5,7 @@
  * that expire familiar_ttl after the last successful login from there.
  */
 #include "familiar.h"
+#include "store_keys.h"
 
 #include <stdio.h>
 
@@ -15,7 +16,7 @@ static int known(moat_store *st, const char *user, const char *kind, const char 
     char key[STORE_KEY_MAX + 1];
     size_t len = 0;
 
-    moat_store_key(key, sizeof key, "authlock:fam:", user, "|", kind, ":", what);
+    authlock_key_familiar(key, sizeof key, user, kind, what);
     switch (moat_store_get(st, key, NULL, 0, &len, NULL, now)) {
     case STORE_OK:
         return 1;
@@ -44,7 +45,7 @@ static int learn(moat_store *st, const char *user, const char *kind, const char 
 {
     char key[STORE_KEY_MAX + 1];
 
-    moat_store_key(key, sizeof key, "authlock:fam:", user, "|", kind, ":", what);
+    authlock_key_familiar(key, sizeof key, user, kind, what);
     return moat_store_set(st, key, "1", 1, ttl, now) == STORE_OK ? 0 : -1;
 }
 

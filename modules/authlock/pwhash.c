@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "store_keys.h"
 
 /* read_exact - len bytes of path into buf; 0 or -1 */
 static int read_exact(const char *path, unsigned char *buf, size_t len)
@@ -161,7 +162,7 @@ int pwhash_repeated(moat_store *st, const unsigned char *secret, const char *use
     store_status seen;
 
     pwhash(secret, PWHASH_SECRET_LEN, user, password, hash);
-    moat_store_key(key, sizeof key, "authlock:pw:", user, ":", ip);
+    authlock_key_password(key, sizeof key, user, ip);
     seen = moat_store_distinct_contains(st, key, hash, window, now);
     /* Added again when seen: a phone retrying an old password keeps counting once. */
     if (seen == STORE_ERROR ||

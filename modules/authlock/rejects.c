@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "containment.h"
 #include "log.h"
+#include "store_keys.h"
 
 #define DAY 86400
 #define USER_MAX 128
@@ -94,7 +95,7 @@ static int count(moat_runtime *rt, const char *ukey, const char *recipient, time
 {
     char key[STORE_KEY_MAX + 1];
 
-    snprintf(key, sizeof key, "authlock:rej:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_REJECTED, ukey);
     return moat_store_distinct_add(rt->store, key, recipient, DAY, now, rejected) == STORE_OK
                ? 0 : -1;
 }
@@ -137,7 +138,7 @@ int authlock_rejected(moat_runtime *rt, const char *event, const char *user,
     addr_lower(recipient ? recipient : "", rkey, sizeof rkey);
     if (count(rt, ukey, rkey, now, &rejected) != 0)
         goto store_error;
-    snprintf(key, sizeof key, "authlock:out:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_OUT, ukey);
     if (moat_store_distinct_add(rt->store, key, NULL, DAY, now, &sent) != STORE_OK)
         goto store_error;
     verdict_add_int(v, "rejected", (long long)rejected);
@@ -170,6 +171,6 @@ int authlock_rejects_forget(moat_runtime *rt, const char *ukey)
 {
     char key[STORE_KEY_MAX + 1];
 
-    snprintf(key, sizeof key, "authlock:rej:%s", ukey);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_REJECTED, ukey);
     return moat_store_del(rt->store, key) == STORE_OK ? 0 : -1;
 }

@@ -12,6 +12,8 @@
 #ifndef MOAT_AUTHLOCK_REJECTS_H
 #define MOAT_AUTHLOCK_REJECTS_H
 
+#include "api.h"
+
 #include <stdint.h>
 #include <time.h>
 
@@ -57,7 +59,7 @@ int authlock_rejects_state(moat_runtime *rt, const char *ukey, uint64_t sent, ti
  * v: action=accept with reason=not_counted|rejected|reject_limit|sending_locked
  * and rejected=N. 0, -1 on a store error.
  */
-int authlock_rejected(moat_runtime *rt, const char *event, const char *user,
+MOAT_API int authlock_rejected(moat_runtime *rt, const char *event, const char *user,
                       const char *recipient, const char *data, time_t now, moat_verdict *v,
                       const char **why);
 

@@ -11,6 +11,8 @@
 #ifndef MOAT_AUTOREPLY_H
 #define MOAT_AUTOREPLY_H
 
+#include "api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -54,7 +56,7 @@ typedef struct autoreply_message {
  * record it: verdict action=accept class=never|answerable [reasons=a,b]
  * [suspect=yes]. 0, or -1 with *why on a store or memory fault.
  */
-int autoreply_inbound(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
+MOAT_API int autoreply_inbound(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
                       const char **why);
 
 /* autoreply_classify_text - the same verdict without touching the store but to read it */
@@ -69,7 +71,7 @@ int autoreply_classify_text(moat_runtime *rt, const autoreply_message *m, moat_v
  * with the classification's class= and reasons= (the ACL stamps a never
  * message for local recipients and downstream responders).
  */
-int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
+MOAT_API int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
                        const char **why);
 
 /*
@@ -77,7 +79,7 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
  * recipient of a message we sent: when that message was an auto-reply,
  * no further automatic answer goes to the recipient for bounced_ttl.
  */
-int autoreply_delivery_failed(moat_runtime *rt, const autoreply_message *m,
+MOAT_API int autoreply_delivery_failed(moat_runtime *rt, const autoreply_message *m,
                               const char *recipient, moat_verdict *v, const char **why);
 
 /*
@@ -88,7 +90,7 @@ int autoreply_delivery_failed(moat_runtime *rt, const autoreply_message *m,
  * moat.conf count as addressed (RFC 5230 4.5, Sieve's :addresses).
  * rt may be NULL (config unusable): then only the user's own address.
  */
-int autoreply_vacation_check(moat_runtime *rt, const autoreply_message *m, const char *user,
+MOAT_API int autoreply_vacation_check(moat_runtime *rt, const autoreply_message *m, const char *user,
                              const char **reason);
 
 /* Shared by autoreply.c and gate.c. */

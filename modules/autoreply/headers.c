@@ -365,7 +365,9 @@ static int take_first(const char *addr, int has_at, void *arg)
 {
     first_address *f = arg;
 
-    if (!has_at)
+    /* an address too long for out would be cut (perhaps before its @):
+     * not one we can use; look further */
+    if (!has_at || strlen(addr) >= f->cap)
         return 0;
     snprintf(f->out, f->cap, "%s", addr);
     return 1;

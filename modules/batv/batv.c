@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "store_keys.h"
 
 const char *batv_keys_dir(const moat_runtime *rt)
 {
@@ -113,11 +114,11 @@ int batv_exempt(const moat_runtime *rt, const char *recipient)
 }
 
 /* count - one more in a per-domain daily counter; a store fault is logged, not fatal */
-static void count(moat_runtime *rt, const char *what, const char *domain, time_t now)
+static void count(moat_runtime *rt, batv_count what, const char *domain, time_t now)
 {
     char key[STORE_KEY_MAX];
 
-    moat_store_key(key, sizeof key, "batv:", what, ":", domain);
+    batv_key_count(key, sizeof key, what, domain);
     if (moat_store_counter_add(rt->store, key, BATV_COUNTER_WINDOW, 1, now, NULL) == STORE_ERROR)
         moat_log_once("batv:count", MOAT_LOG_WARN, "moat batv: counters not kept: %s",
                       moat_store_last_error(rt->store));
@@ -157,7 +158,7 @@ int batv_sign(moat_runtime *rt, const char *return_path, const char *recipient, 
         return -1;
     *key = ring.current;
     *reason = "signed";
-    count(rt, "signed", lower, now);
+    count(rt, BATV_COUNT_SIGNED, lower, now);
     return 1;
 }
 
@@ -242,7 +243,7 @@ static int judge(moat_runtime *rt, const char *client_ip, const char *rcpt, cons
     }
     lower_domain(dom, lower, sizeof lower);
     if (strcmp(tag, "valid") == 0) {
-        count(rt, "valid", lower, now);
+        count(rt, BATV_COUNT_VALID, lower, now);
         verdict_init(v, "accept");
         verdict_add(v, "reason", "valid_tag");
         return 0;
@@ -274,13 +275,13 @@ static int judge(moat_runtime *rt, const char *client_ip, const char *rcpt, cons
         return -1;
     }
     if (strcmp(tag, "invalid") == 0) {
-        count(rt, p.log_only ? "logged" : "denied", lower, now);
+        count(rt, p.log_only ? BATV_COUNT_LOGGED : BATV_COUNT_DENIED, lower, now);
         refuse(v, "bad_tag", p.log_only, client_ip, rcpt);
         return 0;
     }
     /* Unsigned: the grace period counts from when signing began (the key file's "since"). */
     if (p.grace > 0 && now - ring.since < p.grace) {
-        count(rt, "grace", lower, now);
+        count(rt, BATV_COUNT_GRACE, lower, now);
         moat_log(MOAT_LOG_INFO, "moat batv: action=accept reason=grace ip=%s rcpt=<%s>",
                  moat_log_field(client_ip, fip, sizeof fip),
                  moat_log_field(rcpt, frcpt, sizeof frcpt));
@@ -288,7 +289,7 @@ static int judge(moat_runtime *rt, const char *client_ip, const char *rcpt, cons
         verdict_add(v, "reason", "grace");
         return 0;
     }
-    count(rt, p.log_only ? "logged" : "denied", lower, now);
+    count(rt, p.log_only ? BATV_COUNT_LOGGED : BATV_COUNT_DENIED, lower, now);
     refuse(v, autoreply ? "unsigned_autoreply" : "unsigned_bounce", p.log_only, client_ip, rcpt);
     return 0;
 }

@@ -9,6 +9,8 @@
 #ifndef MOAT_BATV_H
 #define MOAT_BATV_H
 
+#include "api.h"
+
 #include <time.h>
 
 #include "batv/keys.h"
@@ -47,7 +49,7 @@ int batv_exempt(const moat_runtime *rt, const char *recipient);
  * signing host). 1 with *key (the current key, made on first use), 0
  * with *reason, -1 with *why on a fault.
  */
-int batv_sign(moat_runtime *rt, const char *return_path, const char *recipient, int ours,
+MOAT_API int batv_sign(moat_runtime *rt, const char *return_path, const char *recipient, int ours,
               time_t now, batv_key *key, const char **reason, const char **why);
 
 /*
@@ -55,7 +57,7 @@ int batv_sign(moat_runtime *rt, const char *return_path, const char *recipient, 
  * user@domain) and key number keynum (text, from $prvscheck_keynum): NULL
  * when there is none (not a BATV domain, no key file, a retired key).
  */
-int batv_secret(moat_runtime *rt, const char *address, const char *keynum, time_t now,
+MOAT_API int batv_secret(moat_runtime *rt, const char *address, const char *keynum, time_t now,
                 char *out, size_t cap);
 
 /*
@@ -66,7 +68,7 @@ int batv_secret(moat_runtime *rt, const char *address, const char *keynum, time_
  * (reason=no_key). 0, or -1 with *why on a fault (the caller answers
  * on_error).
  */
-int batv_check(moat_runtime *rt, const char *client_ip, const char *rcpt, const char *tag,
+MOAT_API int batv_check(moat_runtime *rt, const char *client_ip, const char *rcpt, const char *tag,
                time_t now, moat_verdict *v, const char **why);
 
 /*
@@ -78,7 +80,7 @@ int batv_check(moat_runtime *rt, const char *client_ip, const char *rcpt, const 
  * bad_tag) unless the domain says autoreplies = off, log-only, grace; an
  * auto-reply from a known correspondent, or to a valid tag, is accepted.
  */
-int batv_check_autoreply(moat_runtime *rt, const char *client_ip, const char *rcpt,
+MOAT_API int batv_check_autoreply(moat_runtime *rt, const char *client_ip, const char *rcpt,
                          const char *tag, int known, time_t now, moat_verdict *v,
                          const char **why);
 

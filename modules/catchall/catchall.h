@@ -11,6 +11,8 @@
 #ifndef MOAT_CATCHALL_H
 #define MOAT_CATCHALL_H
 
+#include "api.h"
+
 #include <time.h>
 
 #include "runtime.h"
@@ -25,7 +27,7 @@ typedef struct catchall_request {
     time_t now;
 } catchall_request;
 
-int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v,
+MOAT_API int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v,
                   const char **why);
 
 /* catchall_explicit - whether address is explicit in its domain's section (1/0) */

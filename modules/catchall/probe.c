@@ -22,6 +22,7 @@
 #include "deadline.h"
 #include "log.h"
 #include "mx.h"
+#include "store_keys.h"
 
 /* What this process spent on probes: Exim forks a process per connection. */
 static long spent_ms;
@@ -286,11 +287,6 @@ done:
 
 /* ---------------------------------------------------------------- cache and limits */
 
-static void key_for(char *key, size_t cap, const char *prefix, const char *domain)
-{
-    snprintf(key, cap, "catchall:%s:%s", prefix, domain);
-}
-
 int catchall_probe_cached(moat_runtime *rt, const char *domain_in, time_t now, probe_result *out,
                           time_t *expires, const char **why)
 {
@@ -298,7 +294,7 @@ int catchall_probe_cached(moat_runtime *rt, const char *domain_in, time_t now, p
 
     memset(out, 0, sizeof *out);
     addr_lower(domain_in, domain, sizeof domain);
-    key_for(key, sizeof key, "probe", domain);
+    catchall_key(key, sizeof key, CATCHALL_KEY_PROBE, domain);
     switch (moat_store_get_str(rt->store, key, val, sizeof val, expires, now)) {
     case STORE_OK:
         break;
@@ -325,10 +321,10 @@ int catchall_probe_forget(moat_runtime *rt, const char *domain_in)
     char domain[ADDR_DOMAIN_MAX + 1], key[STORE_KEY_MAX];
 
     addr_lower(domain_in, domain, sizeof domain);
-    key_for(key, sizeof key, "probe", domain);
+    catchall_key(key, sizeof key, CATCHALL_KEY_PROBE, domain);
     if (moat_store_del(rt->store, key) == STORE_ERROR)
         return -1;
-    key_for(key, sizeof key, "probing", domain);
+    catchall_key(key, sizeof key, CATCHALL_KEY_PROBING, domain);
     return moat_store_del(rt->store, key) == STORE_ERROR ? -1 : 0;
 }
 
@@ -392,7 +388,7 @@ int catchall_probe(moat_runtime *rt, const char *domain_in, long budget_ms, time
         snprintf(out->detail, sizeof out->detail, "no time left in this session's budget");
         return 0;
     }
-    key_for(busy, sizeof busy, "probing", domain);
+    catchall_key(busy, sizeof busy, CATCHALL_KEY_PROBING, domain);
     switch (moat_store_get(rt->store, busy, val, sizeof val, &len, NULL, now)) {
     case STORE_OK:
         snprintf(out->detail, sizeof out->detail, "another process is probing this domain");
@@ -403,7 +399,7 @@ int catchall_probe(moat_runtime *rt, const char *domain_in, long budget_ms, time
     default:
         break;
     }
-    if (moat_store_counter_add(rt->store, "catchall:probes", 60, 1, now, &recent) != STORE_OK) {
+    if (moat_store_counter_add(rt->store, catchall_key_prefix(CATCHALL_KEY_PROBES), 60, 1, now, &recent) != STORE_OK) {
         *why = moat_store_last_error(rt->store);
         return -1;
     }
@@ -427,7 +423,7 @@ int catchall_probe(moat_runtime *rt, const char *domain_in, long budget_ms, time
                             : out->verdict == PROBE_NOT_CATCHALL ? "ttl_not_catchall"
                                                                  : "ttl_inconclusive");
     snprintf(val, sizeof val, "%d\t%s\t%s", (int)out->verdict, out->host, out->detail);
-    key_for(key, sizeof key, "probe", domain);
+    catchall_key(key, sizeof key, CATCHALL_KEY_PROBE, domain);
     if (ttl > 0 && moat_store_set(rt->store, key, val, strlen(val), (uint32_t)ttl, now) !=
         STORE_OK) {
         *why = moat_store_last_error(rt->store);

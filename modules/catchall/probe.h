@@ -14,6 +14,8 @@
 #ifndef MOAT_CATCHALL_PROBE_H
 #define MOAT_CATCHALL_PROBE_H
 
+#include "api.h"
+
 #include <stddef.h>
 #include <time.h>
 
@@ -51,7 +53,7 @@ probe_verdict probe_classify(const smtp_reply *replies, int n, int wanted, char 
  * by the server-wide rate limit or while another process probes the same
  * domain (inconclusive, not cached). 0, or -1 on a store failure (why).
  */
-int catchall_probe(moat_runtime *rt, const char *domain, long budget_ms, time_t now,
+MOAT_API int catchall_probe(moat_runtime *rt, const char *domain, long budget_ms, time_t now,
                    probe_result *out, const char **why);
 
 /* catchall_probe_cached - only the cache: 1 found (out filled), 0 not, -1 store failure */
@@ -65,6 +67,6 @@ int catchall_probe_forget(moat_runtime *rt, const char *domain);
  * probe_session_budget_left - what this process (one SMTP connection: Exim
  * forks one per connection) may still spend on probes, in ms.
  */
-long probe_session_budget_left(moat_runtime *rt);
+MOAT_API long probe_session_budget_left(moat_runtime *rt);
 
 #endif

@@ -32,8 +32,9 @@
 #include "ldap_filter.h"
 #include "log.h"
 #include "rcpt.h"
+#include "store_keys.h"
 
-#define LDAP_DOWN_KEY "rcpt:ldap-down"
+#define LDAP_DOWN_KEY rcpt_key_prefix(RCPT_KEY_LDAP_DOWN)
 
 static LDAP *conn;
 static pid_t conn_pid;
@@ -201,7 +202,7 @@ int ldap_directory_lookup(moat_runtime *rt, cfg_t *sec, const char *address, tim
     long fresh_until = 0;
     uint32_t ttl;
 
-    snprintf(key, sizeof key, "rcpt:ldap:%s", address);
+    rcpt_key(key, sizeof key, RCPT_KEY_LDAP, address);
     if (moat_store_get_str(rt->store, key, val, sizeof val, NULL, now) == STORE_OK) {
         char *end;
         if ((val[0] == '0' || val[0] == '1') && val[1] == ' ') {

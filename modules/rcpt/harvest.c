@@ -12,6 +12,7 @@
 #include "block.h"
 #include "config.h"
 #include "net.h"
+#include "store_keys.h"
 
 void harvest_network(cfg_t *sec, const char *ip, char *out, size_t cap)
 {
@@ -59,7 +60,7 @@ static int block(moat_store *st, cfg_t *sec, const char *subject, time_t now, lo
  */
 static void attack_flag_key(char *buf, size_t cap, const char *domain)
 {
-    moat_store_key(buf, cap, "rcpt:attack:", domain);
+    rcpt_key(buf, cap, RCPT_KEY_ATTACK, domain);
 }
 
 /*
@@ -98,7 +99,7 @@ int harvest_under_attack(moat_store *st, cfg_t *sec, const char *domain, time_t 
 
     if ((r = attack_flagged(st, sec, domain, now)) != 0)
         return r;
-    moat_store_key(key, sizeof key, "rcpt:dom:", domain);
+    rcpt_key(key, sizeof key, RCPT_KEY_DOM, domain);
     if (moat_store_distinct_add_max(st, key, NULL,
                                     (uint32_t)moat_cfg_int(sec, "domain_attack_window"), now,
                                     (uint64_t)moat_cfg_int(sec, "domain_attack_threshold"),
@@ -112,7 +113,7 @@ long harvest_ip_count(moat_store *st, cfg_t *sec, const char *ip, time_t now)
     char key[128];
     uint64_t n = 0;
 
-    moat_store_key(key, sizeof key, "rcpt:ip:", ip);
+    rcpt_key(key, sizeof key, RCPT_KEY_IP, ip);
     if (moat_store_counter_get(st, key, (uint32_t)moat_cfg_int(sec, "window"), now, &n) != STORE_OK)
         return -1;
     return (long)n;
@@ -143,7 +144,7 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
     addr_lower(local_part, lp, sizeof lp);
     if ((flagged = attack_flagged(st, sec, domain, now)) < 0)
         return -1;
-    moat_store_key(key, sizeof key, "rcpt:dom:", domain);
+    rcpt_key(key, sizeof key, RCPT_KEY_DOM, domain);
     if (moat_store_distinct_add_max(st, key, lp,
                                     (uint32_t)moat_cfg_int(sec, "domain_attack_window"), now,
                                     flagged ? 1 : attack_at, &hs->domain_distinct) != STORE_OK)
@@ -165,7 +166,7 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
         hs->uncounted = 1;
         if (ip == NULL || *ip == '\0')
             return 0;
-        moat_store_key(key, sizeof key, "rcpt:bip:", ip);
+        rcpt_key(key, sizeof key, RCPT_KEY_BIP, ip);
         if (moat_store_counter_add(st, key, window, 1, now, &hs->bounce_count) != STORE_OK)
             return -1;
         if (hs->bounce_count < threshold(sec, "bounce_threshold", hs->under_attack))
@@ -175,12 +176,12 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
         return block(st, sec, ip, now, &hs->block_seconds);
     }
     if (ip && *ip) {
-        moat_store_key(key, sizeof key, "rcpt:ip:", ip);
+        rcpt_key(key, sizeof key, RCPT_KEY_IP, ip);
         if (moat_store_counter_add(st, key, window, 1, now, &hs->ip_count) != STORE_OK)
             return -1;
         harvest_network(sec, ip, net, sizeof net);
         if (net[0]) {
-            moat_store_key(key, sizeof key, "rcpt:net:", net);
+            rcpt_key(key, sizeof key, RCPT_KEY_NET, net);
             if (moat_store_counter_add(st, key, window, 1, now, &hs->net_count) != STORE_OK)
                 return -1;
         }
@@ -190,7 +191,7 @@ static int note_counts(moat_store *st, cfg_t *sec, const char *ip, const char *s
     if (at && at[1]) {
         char dom[ADDR_DOMAIN_MAX + 1];
         addr_lower(at + 1, dom, sizeof dom);
-        moat_store_key(key, sizeof key, "rcpt:sdom:", dom);
+        rcpt_key(key, sizeof key, RCPT_KEY_SDOM, dom);
         if (moat_store_counter_add(st, key, window, 1, now, &hs->sdom_count) != STORE_OK)
             return -1;
     }
@@ -238,7 +239,7 @@ int harvest_tarpit_begins(moat_store *st, cfg_t *sec, const char *ip, long own, 
 
     if (ip == NULL || *ip == '\0')
         return 1;
-    moat_store_key(key, sizeof key, "rcpt:tp:", ip);
+    rcpt_key(key, sizeof key, RCPT_KEY_TARPIT, ip);
     if (moat_store_counter_add(st, key, (uint32_t)(span < 1 ? 1 : span), 1, now, &n) != STORE_OK)
         return -1;
     return n <= (uint64_t)(moat_cfg_int(sec, "tarpit_concurrency") + (own > 0 ? own : 0));
@@ -250,18 +251,18 @@ int harvest_unblock(moat_store *st, cfg_t *sec, const char *ip_or_net)
 
     if (block_lift(st, "rcpt", ip_or_net) != 0)
         return -1;
-    moat_store_key(key, sizeof key, "rcpt:ip:", ip_or_net);
+    rcpt_key(key, sizeof key, RCPT_KEY_IP, ip_or_net);
     if (moat_store_del(st, key) == STORE_ERROR)
         return -1;
-    moat_store_key(key, sizeof key, "rcpt:bip:", ip_or_net);
+    rcpt_key(key, sizeof key, RCPT_KEY_BIP, ip_or_net);
     if (moat_store_del(st, key) == STORE_ERROR)
         return -1;
-    moat_store_key(key, sizeof key, "rcpt:net:", ip_or_net);
+    rcpt_key(key, sizeof key, RCPT_KEY_NET, ip_or_net);
     if (moat_store_del(st, key) == STORE_ERROR)
         return -1;
     harvest_network(sec, ip_or_net, net, sizeof net);
     if (net[0] != '\0') {
-        moat_store_key(key, sizeof key, "rcpt:net:", net);
+        rcpt_key(key, sizeof key, RCPT_KEY_NET, net);
         if (moat_store_del(st, key) == STORE_ERROR)
             return -1;
     }

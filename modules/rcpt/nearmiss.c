@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "store_keys.h"
 
 #define NEAR_TTL (30 * 86400)
 #define NEAR_LEN_MAX 64
@@ -185,7 +186,7 @@ int nearmiss_note(moat_store *st, const addrlist *list, const char *address, int
 
     if (best == NULL)
         return 0;
-    snprintf(key, sizeof key, "rcpt:near:%s", address);
+    rcpt_key(key, sizeof key, RCPT_KEY_NEAR, address);
     if (moat_store_get_str(st, key, val, sizeof val, NULL, now) == STORE_OK)
         count = strtol(val, NULL, 10);
     if (count < 0 || count > 1000000000L)

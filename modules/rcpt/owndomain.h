@@ -31,7 +31,7 @@ typedef struct own_request {
  *   deny    550 5.7.1 own_domain_forged
  * and one log line for marked and refused mail. 0, or -1 with *why.
  */
-int rcpt_own_domain(moat_runtime *rt, const own_request *req, moat_verdict *v,
+MOAT_API int rcpt_own_domain(moat_runtime *rt, const own_request *req, moat_verdict *v,
                     const char **why);
 
 #endif

@@ -9,6 +9,8 @@
 #ifndef MOAT_RCPT_H
 #define MOAT_RCPT_H
 
+#include "api.h"
+
 #include <time.h>
 
 #include "runtime.h"
@@ -36,13 +38,13 @@ typedef struct rcpt_request {
  * rcpt_check - decide one RCPT: fill v and return 0, or return -1 with
  * *why set when moat itself failed (the caller answers per on_error).
  */
-int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const char **why);
+MOAT_API int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const char **why);
 
 /*
  * rcpt_connect - at connect: refuse a blocked client (IP or network) with
  * 421 when block_at_connect is on; otherwise accept. 0, or -1 with *why.
  */
-int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, moat_verdict *v,
+MOAT_API int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, moat_verdict *v,
                  const char **why);
 
 /*
@@ -75,14 +77,14 @@ int rcpt_domain_under_attack(moat_runtime *rt, const char *domain, time_t now);
  * rcpt_fetched_user - 1 when user (the caller of exim -bm/-bS: $sender_ident)
  * is one of fetched { users }: its messages are fetched mail, 0 if not
  */
-int rcpt_fetched_user(moat_runtime *rt, const char *user);
+MOAT_API int rcpt_fetched_user(moat_runtime *rt, const char *user);
 
 /*
  * rcpt_fetched_target - where fetched mail for recipient, which no router
  * took, goes: the quarantine address (fetched { unknown = quarantine }) or
  * ":blackhole:", into out; one log line says which. Never a bounce.
  */
-void rcpt_fetched_target(moat_runtime *rt, const char *recipient, const char *sender,
+MOAT_API void rcpt_fetched_target(moat_runtime *rt, const char *recipient, const char *sender,
                          char *out, size_t outlen);
 
 /* rcpt_unblock - lift the block of an IP or a network ("198.51.100.0/24") and forget its counts; 0 or -1 */

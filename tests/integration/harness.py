@@ -663,7 +663,8 @@ class Exim:
         for sub in ("spool", "log", "mail", "state"):
             self._mkdir(self.path(sub), owner_exim=True, mode=0o750)
         self._mkdir(self.path("lib"))
-        for so in glob.glob(os.path.join(build_dir(), "modules", "*.so")):
+        # The modules and libmoat.so.0 beside them (their RUNPATH is $ORIGIN).
+        for so in glob.glob(os.path.join(build_dir(), "modules", "*.so*")):
             shutil.copy(so, self.path("lib", os.path.basename(so)))
             os.chmod(self.path("lib", os.path.basename(so)), 0o644)
         snippets = self.path("snippets")

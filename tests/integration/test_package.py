@@ -524,6 +524,11 @@ class PackageTest(unittest.TestCase):
         self.assertFalse(self.root.exists(EXIM_DIR + "/conf.d/main/01_moat_macros"))
         conffiles = self.root.read("/var/lib/dpkg/info/exim4-moat.conffiles") or ""
         self.assertNotIn("/etc/moat/moat.conf", conffiles)
+        # one runtime for the modules: libmoat.so.0 beside them, found there
+        # (RUNPATH $ORIGIN) whatever the loader's own paths say
+        for module in ("rcpt", "authlock", "catchall", "autoreply", "batv"):
+            out = self.sh("ldd /usr/lib/exim4/moat/%s.so" % module).stdout
+            self.assertIn("libmoat.so.0 => /usr/lib/exim4/moat/libmoat.so.0", out)
         self.root.write(MOAT_CONF, ADMIN_MOAT_CONF, 0o640)
         self.sh("chown root:Debian-exim " + MOAT_CONF)
         # an admin's own file in /etc/moat: purge must leave it
@@ -689,6 +694,7 @@ class PackageTest(unittest.TestCase):
         r = self.root.run(["apt-get", "remove", "-y", "-q", "exim4-moat"], check=False)
         self.assertEqual(r.returncode, 0, r.stdout[-3000:])
         self.assertFalse(self.root.exists("/usr/lib/exim4/moat/rcpt.so"))
+        self.assertFalse(self.root.exists("/usr/lib/exim4/moat/libmoat.so.0"))
         for split in (False, True):
             self.configure(split=split)
             self.assert_exim_checks()

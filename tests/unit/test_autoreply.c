@@ -193,6 +193,18 @@ static void addresses_from_address_fields(void **state)
         else if (!found || strcmp(out, cases[i].want) != 0)
             fail_msg("%s: got %s", cases[i].value, found ? out : "(none)");
     }
+    /* an address longer than out is never cut before its @ (fuzz_autoreply_headers):
+     * it is passed over for the next one */
+    {
+        char value[900];
+        memset(value, 'x', 400);
+        snprintf(value + 400, sizeof value - 400, "@long.test, next@short.test");
+        assert_true(header_address(value, out, sizeof out));
+        assert_string_equal(out, "next@short.test");
+        value[400] = '\0';
+        strcat(value, "@long.test");
+        assert_false(header_address(value, out, sizeof out));
+    }
 }
 
 static int collect_id(const char *id, void *arg)

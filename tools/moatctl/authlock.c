@@ -12,6 +12,7 @@
 #include "authlock/authlock.h"
 #include "authlock/containment.h"
 #include "authlock/location.h"
+#include "authlock/store_keys.h"
 #include "block.h"
 #include "ctl.h"
 #include "exim_queue.h"
@@ -66,13 +67,14 @@ typedef struct lister {
     moat_runtime *rt;
     const ctl_env *env;
     int n;
+    size_t prefix_len;     /* of the block keys' prefix */
 } lister;
 
 static int print_block(const char *key, void *arg)
 {
     lister *l = arg;
     long until = 0;
-    const char *subject = key + strlen("authlock:block:");
+    const char *subject = key + l->prefix_len;
 
     if (block_active(l->rt->store, "authlock", subject, time(NULL), &until) != 1)
         return 0;
@@ -89,13 +91,15 @@ static int print_block(const char *key, void *arg)
 
 static int list(const ctl_env *env)
 {
-    lister l = {ctl_runtime(env), env, 0};
+    lister l = {ctl_runtime(env), env, 0, 0};
+    char prefix[64];
 
+    l.prefix_len = block_scan_prefix(prefix, sizeof prefix, "authlock");
     if (l.rt == NULL)
         return CTL_USAGE;
     if (env->json)
         printf("[");
-    if (moat_store_scan(l.rt->store, "authlock:block:", time(NULL), print_block, &l) != STORE_OK) {
+    if (moat_store_scan(l.rt->store, prefix, time(NULL), print_block, &l) != STORE_OK) {
         fprintf(stderr, "moatctl authlock list: %s\n", moat_store_last_error(l.rt->store));
         return CTL_USAGE;
     }
@@ -106,38 +110,39 @@ static int list(const ctl_env *env)
     return l.n ? CTL_PROBLEM : CTL_OK;
 }
 
-/* counter - the failures in the window of counter fmt(subject); -1 on a store error */
-static long counter(moat_runtime *rt, const char *fmt, const char *subject)
+/* counter - the failures in the window of the counter of kind for subject; -1 on a store error */
+static long counter(moat_runtime *rt, authlock_key_kind kind, const char *subject)
 {
     char key[STORE_KEY_MAX + 1];
     uint64_t n = 0;
     cfg_t *sec = moat_config_module(rt->config, "authlock");
 
-    snprintf(key, sizeof key, fmt, subject);
+    authlock_key(key, sizeof key, kind, subject);
     if (moat_store_counter_get(rt->store, key, (uint32_t)cfg_getint(sec, "window"), time(NULL),
                                &n) != STORE_OK)
         return -1;
     return (long)n;
 }
 
-/* members_in - how many distinct members set fmt(subject) holds in window_s; -1 on error */
-static long members_in(moat_runtime *rt, const char *fmt, const char *subject, uint32_t window_s)
+/* members_in - how many distinct members the set of kind for subject holds in window_s; -1 on error */
+static long members_in(moat_runtime *rt, authlock_key_kind kind, const char *subject,
+                       uint32_t window_s)
 {
     char key[STORE_KEY_MAX + 1];
     uint64_t n = 0;
 
-    snprintf(key, sizeof key, fmt, subject);
+    authlock_key(key, sizeof key, kind, subject);
     if (moat_store_distinct_add(rt->store, key, NULL, window_s, time(NULL), &n) != STORE_OK)
         return -1;
     return (long)n;
 }
 
 /* members - the same in authlock's failure window */
-static long members(moat_runtime *rt, const char *fmt, const char *subject)
+static long members(moat_runtime *rt, authlock_key_kind kind, const char *subject)
 {
     cfg_t *sec = moat_config_module(rt->config, "authlock");
 
-    return members_in(rt, fmt, subject, (uint32_t)cfg_getint(sec, "window"));
+    return members_in(rt, kind, subject, (uint32_t)cfg_getint(sec, "window"));
 }
 
 /* day_messages - the user's messages of the last 24 hours; -1 on error */
@@ -146,7 +151,7 @@ static long day_messages(moat_runtime *rt, const char *user)
     char key[STORE_KEY_MAX + 1];
     uint64_t n = 0;
 
-    snprintf(key, sizeof key, "authlock:msgs:%s", user);
+    authlock_key(key, sizeof key, AUTHLOCK_KEY_MESSAGES, user);
     if (moat_store_counter_get(rt->store, key, 86400, time(NULL), &n) != STORE_OK)
         return -1;
     return (long)n;
@@ -242,13 +247,13 @@ static void show_ip(report *r, moat_runtime *rt, const char *text)
     fact_str(r, "ip", text);
     snprintf(subject, sizeof subject, "ip:%s", text);
     fact_lock(r, rt, "locked", subject);
-    fact_num(r, "failures", counter(rt, "authlock:ip:%s", text));
-    fact_num(r, "users_tried", members(rt, "authlock:spray:%s", text));
+    fact_num(r, "failures", counter(rt, AUTHLOCK_KEY_IP, text));
+    fact_num(r, "users_tried", members(rt, AUTHLOCK_KEY_SPRAY, text));
     if (loc.net[0]) {
         fact_str(r, "network", loc.net);
         snprintf(subject, sizeof subject, "net:%s", loc.net);
         fact_lock(r, rt, "network_locked", subject);
-        fact_num(r, "network_failures", counter(rt, "authlock:net:%s", loc.net));
+        fact_num(r, "network_failures", counter(rt, AUTHLOCK_KEY_NET, loc.net));
     }
     if (loc.geo.country[0])
         fact_str(r, "country", loc.geo.country);
@@ -256,7 +261,7 @@ static void show_ip(report *r, moat_runtime *rt, const char *text)
         fact_str(r, "asn", loc.asn);
         snprintf(subject, sizeof subject, "asn:%s", loc.asn);
         fact_lock(r, rt, "asn_locked", subject);
-        fact_num(r, "asn_failures", counter(rt, "authlock:asn:%s", loc.asn));
+        fact_num(r, "asn_failures", counter(rt, AUTHLOCK_KEY_ASN, loc.asn));
     }
 }
 
@@ -268,7 +273,7 @@ static void show_net(report *r, moat_runtime *rt, const moat_cidr *cidr)
     fact_str(r, "network", net);
     snprintf(subject, sizeof subject, "net:%s", net);
     fact_lock(r, rt, "locked", subject);
-    fact_num(r, "failures", counter(rt, "authlock:net:%s", net));
+    fact_num(r, "failures", counter(rt, AUTHLOCK_KEY_NET, net));
 }
 
 static void show_user(report *r, moat_runtime *rt, const char *what)
@@ -287,16 +292,15 @@ static void show_user(report *r, moat_runtime *rt, const char *what)
         r->failed = 1;
     r->locked |= sending > 0;
     fact_str(r, "sending", sending > 0 ? "locked" : "not locked");
-    fact_num(r, "failures_unfamiliar", counter(rt, "authlock:uf:%s", user));
-    fact_num(r, "failures_familiar", counter(rt, "authlock:ff:%s", user));
-    fact_num(r, "failing_ips", members(rt, "authlock:uips:%s", user));
-    fact_num(r, "failing_asns", members(rt, "authlock:uasns:%s", user));
+    fact_num(r, "failures_unfamiliar", counter(rt, AUTHLOCK_KEY_UNFAMILIAR, user));
+    fact_num(r, "failures_familiar", counter(rt, AUTHLOCK_KEY_FAMILIAR, user));
+    fact_num(r, "failing_ips", members(rt, AUTHLOCK_KEY_USER_IPS, user));
+    fact_num(r, "failing_asns", members(rt, AUTHLOCK_KEY_USER_ASNS, user));
     /* outbound containment: the last 24 hours */
     fact_num(r, "sent_messages", day_messages(rt, user));
-    fact_num(r, "sent_recipients", members_in(rt, "authlock:out:%s", user, 86400));
-    fact_num(r, "rejected_recipients", members_in(rt, "authlock:rej:%s", user, 86400));
-    snprintf(prefix, sizeof prefix, "authlock:fam:%s|", user);
-    f.prefix_len = strlen(prefix);
+    fact_num(r, "sent_recipients", members_in(rt, AUTHLOCK_KEY_OUT, user, 86400));
+    fact_num(r, "rejected_recipients", members_in(rt, AUTHLOCK_KEY_REJECTED, user, 86400));
+    f.prefix_len = authlock_key_familiar(prefix, sizeof prefix, user, NULL, NULL);
     if (moat_store_scan(rt->store, prefix, time(NULL), add_familiar, &f) != STORE_OK)
         r->failed = 1;
     fact_str(r, "familiar", f.list[0] ? f.list : "-");

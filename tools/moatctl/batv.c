@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "batv/batv.h"
+#include "batv/store_keys.h"
 #include "ctl.h"
 
 #define MAX_DOMAINS 256
@@ -25,20 +26,18 @@ static int usage(void)
     return CTL_USAGE;
 }
 
-/* counter - the last 24 hours of batv:<what>:<domain> (0 when unreadable) */
-static unsigned long long counter(moat_runtime *rt, const char *what, const char *domain,
+/* counter - the last 24 hours of domain's counter of what (0 when unreadable) */
+static unsigned long long counter(moat_runtime *rt, batv_count what, const char *domain,
                                   time_t now)
 {
     char key[STORE_KEY_MAX];
     uint64_t n = 0;
 
-    moat_store_key(key, sizeof key, "batv:", what, ":", domain);
+    batv_key_count(key, sizeof key, what, domain);
     if (moat_store_counter_get(rt->store, key, BATV_COUNTER_WINDOW, now, &n) != STORE_OK)
         return 0;
     return (unsigned long long)n;
 }
-
-static const char *const counters[] = {"signed", "valid", "denied", "grace", "logged"};
 
 /* status_one - one domain, for people or as a JSON object; 1 when its key file is broken */
 static int status_one(const ctl_env *env, moat_runtime *rt, const char *dom, time_t now,
@@ -68,8 +67,9 @@ static int status_one(const ctl_env *env, moat_runtime *rt, const char *dom, tim
                 printf(",\"previous_key\":%d,\"previous_valid\":%s", ring.previous.num,
                        batv_keys_secret(&ring, ring.previous.num, now) ? "true" : "false");
         }
-        for (i = 0; i < sizeof counters / sizeof counters[0]; i++)
-            printf(",\"%s_24h\":%llu", counters[i], counter(rt, counters[i], dom, now));
+        for (i = 0; i < BATV_COUNT_KINDS; i++)
+            printf(",\"%s_24h\":%llu", batv_count_name((batv_count)i),
+                   counter(rt, (batv_count)i, dom, now));
         printf("}");
         return r < 0;
     }
@@ -93,8 +93,8 @@ static int status_one(const ctl_env *env, moat_runtime *rt, const char *dom, tim
                in_grace ? " (in grace: unsigned bounces accepted)" : "");
     }
     printf("  last 24h:");
-    for (i = 0; i < sizeof counters / sizeof counters[0]; i++)
-        printf(" %s %llu", counters[i], counter(rt, counters[i], dom, now));
+    for (i = 0; i < BATV_COUNT_KINDS; i++)
+        printf(" %s %llu", batv_count_name((batv_count)i), counter(rt, (batv_count)i, dom, now));
     printf("\n");
     return r < 0;
 }

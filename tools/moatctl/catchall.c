@@ -13,6 +13,7 @@
 
 #include "catchall/audit.h"
 #include "catchall/probe.h"
+#include "catchall/store_keys.h"
 #include "ctl.h"
 
 static int usage(void)
@@ -198,7 +199,7 @@ typedef struct list_ctx {
 static int list_one(const char *key, void *arg)
 {
     list_ctx *lc = arg;
-    const char *domain = key + strlen("catchall:probe:");
+    const char *domain = key + strlen(catchall_key_prefix(CATCHALL_KEY_PROBE));
     probe_result r;
     time_t expires = 0;
     const char *why;
@@ -230,7 +231,7 @@ static int list(const ctl_env *env)
         return CTL_USAGE;
     if (env->json)
         printf("[");
-    if (moat_store_scan(lc.rt->store, "catchall:probe:", time(NULL), list_one, &lc) ==
+    if (moat_store_scan(lc.rt->store, catchall_key_prefix(CATCHALL_KEY_PROBE), time(NULL), list_one, &lc) ==
         STORE_ERROR) {
         fprintf(stderr, "moatctl catchall list: %s\n", moat_store_last_error(lc.rt->store));
         return CTL_USAGE;

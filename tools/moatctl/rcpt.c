@@ -14,6 +14,7 @@
 #include "rcpt/directory_cdb.h"
 #include "rcpt/harvest.h"
 #include "rcpt/rcpt.h"
+#include "rcpt/store_keys.h"
 
 static int usage(void)
 {
@@ -26,12 +27,12 @@ static int usage(void)
     return CTL_USAGE;
 }
 
-static long counter(moat_runtime *rt, const char *prefix, const char *subject, uint32_t window)
+static long counter(moat_runtime *rt, rcpt_key_kind kind, const char *subject, uint32_t window)
 {
-    char key[300];
+    char key[STORE_KEY_MAX + 1];
     uint64_t n = 0;
 
-    snprintf(key, sizeof key, "%s%s", prefix, subject);
+    rcpt_key(key, sizeof key, kind, subject);
     if (moat_store_counter_get(rt->store, key, window, time(NULL), &n) != STORE_OK)
         return -1;
     return (long)n;
@@ -55,8 +56,8 @@ static int status(const ctl_env *env, const char *ip)
         return CTL_USAGE;
     }
     blocked = harvest_blocked(rt->store, sec, ip, now, &until);
-    ipc = counter(rt, "rcpt:ip:", ip, (uint32_t)cfg_getint(sec, "window"));
-    netc = counter(rt, "rcpt:net:", net, (uint32_t)cfg_getint(sec, "window"));
+    ipc = counter(rt, RCPT_KEY_IP, ip, (uint32_t)cfg_getint(sec, "window"));
+    netc = counter(rt, RCPT_KEY_NET, net, (uint32_t)cfg_getint(sec, "window"));
     if (blocked < 0 || ipc < 0 || netc < 0) {
         fprintf(stderr, "moatctl rcpt status: %s\n", moat_store_last_error(rt->store));
         return CTL_USAGE;
@@ -105,7 +106,7 @@ static int collect_near(const char *key, void *arg)
         l->cap = ncap;
     }
     r = &l->rows[l->n];
-    snprintf(r->address, sizeof r->address, "%s", key + strlen("rcpt:near:"));
+    snprintf(r->address, sizeof r->address, "%s", key + strlen(rcpt_key_prefix(RCPT_KEY_NEAR)));
     r->count = 0;
     r->suggestion[0] = '\0';
     {
@@ -132,7 +133,7 @@ static int near_misses(const ctl_env *env)
 
     if (l.rt == NULL)
         return CTL_USAGE;
-    if (moat_store_scan(l.rt->store, "rcpt:near:", time(NULL), collect_near, &l) != STORE_OK) {
+    if (moat_store_scan(l.rt->store, rcpt_key_prefix(RCPT_KEY_NEAR), time(NULL), collect_near, &l) != STORE_OK) {
         fprintf(stderr, "moatctl rcpt near-misses: %s\n", moat_store_last_error(l.rt->store));
         free(l.rows);
         return CTL_USAGE;
@@ -198,11 +199,11 @@ static int flush_cache(const ctl_env *env, const char *address)
     if (address) {
         char lower[600];
         addr_lower(address, lower, sizeof lower);
-        snprintf(key, sizeof key, "rcpt:ldap:%s", lower);
+        rcpt_key(key, sizeof key, RCPT_KEY_LDAP, lower);
         failed = moat_store_del(rt->store, key) == STORE_ERROR;
         removed = !failed;
     } else {
-        failed = moat_store_scan(rt->store, "rcpt:ldap:", time(NULL), collect_key, &l) != STORE_OK;
+        failed = moat_store_scan(rt->store, rcpt_key_prefix(RCPT_KEY_LDAP), time(NULL), collect_key, &l) != STORE_OK;
         for (i = 0; i < l.n && !failed; i++, removed++)
             failed = moat_store_del(rt->store, l.keys[i]) == STORE_ERROR;
         for (i = 0; i < l.n; i++)
@@ -227,14 +228,17 @@ static int list_blocks(const ctl_env *env)
     key_list l = {NULL, 0, 0};
     time_t now = time(NULL);
     int failed, shown = 0;
+    char prefix[64];
+    size_t prefix_len = block_scan_prefix(prefix, sizeof prefix, "rcpt");
 
     if (rt == NULL)
         return CTL_USAGE;
-    failed = moat_store_scan(rt->store, "rcpt:block:", now, collect_key, &l) != STORE_OK;
+
+    failed = moat_store_scan(rt->store, prefix, now, collect_key, &l) != STORE_OK;
     if (env->json)
         printf("[");
     for (size_t i = 0; i < l.n && !failed; i++) {
-        const char *subject = l.keys[i] + strlen("rcpt:block:");
+        const char *subject = l.keys[i] + prefix_len;
         long until = 0;
         int on = block_active(rt->store, "rcpt", subject, now, &until);
         if (on < 0) {
