@@ -253,6 +253,12 @@ static int validate_map_size(cfg_t *cfg, cfg_opt_t *opt)
     return moat_cfg_check_range(cfg, opt, 1L << 20, 1L << 40);
 }
 
+/* source_quota: records one client may create a day outside the protected classes; 0 = off */
+static int validate_source_quota(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 0, 100000000L);
+}
+
 static cfg_opt_t redis_opts[] = {
     CFG_STR("host", "127.0.0.1", CFGF_NONE),
     CFG_INT("port", 6379, CFGF_NONE),
@@ -279,6 +285,7 @@ static cfg_opt_t store_opts[] = {
     MOAT_CFG_ENUM("backend", STORE_BACKEND_LMDB, parse_backend),
     CFG_STR("path", "/var/lib/moat", CFGF_NONE),
     MOAT_CFG_SIZE("map_size", 256L * 1024 * 1024),
+    CFG_INT("source_quota", 5000, CFGF_NONE),
     CFG_SEC("redis", redis_opts, CFGF_NONE),
     CFG_END()
 };
@@ -401,6 +408,7 @@ static int fill_common(moat_config *c, char *err, size_t errlen)
     sc->backend = (store_backend)cfg_getint(store, "backend");
     copy_str(sc->path, sizeof sc->path, cfg_getstr(store, "path"));
     sc->map_size = (size_t)cfg_getint(store, "map_size");
+    sc->source_quota = (uint32_t)cfg_getint(store, "source_quota");
     copy_str(sc->redis_host, sizeof sc->redis_host, cfg_getstr(redis, "host"));
     sc->redis_port = (int)cfg_getint(redis, "port");
     copy_str(sc->redis_socket, sizeof sc->redis_socket, cfg_getstr(redis, "socket"));
@@ -613,6 +621,7 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
     }
     cfg_set_error_function(c->cfg, capture_error);
     cfg_set_validate_func(c->cfg, "store|map_size", validate_map_size);
+    cfg_set_validate_func(c->cfg, "store|source_quota", validate_source_quota);
     cfg_set_validate_func(c->cfg, "store|redis|port", validate_port);
     cfg_set_validate_func(c->cfg, "store|redis|connect_timeout_ms", validate_timeout_ms);
     cfg_set_validate_func(c->cfg, "store|redis|command_timeout_ms", validate_timeout_ms);

@@ -29,7 +29,15 @@
 #include <time.h>
 
 #define MOAT_WINDOW_SLOTS 8
-#define STORE_KEY_MAX 480         /* LMDB's default maximum key size is 511 */
+#define STORE_KEY_MAX 480         /* what callers build keys in (LMDB's limit is 511) */
+/*
+ * Keys longer than STORE_KEY_SHORT bytes, and set members longer than
+ * STORE_MEMBER_SHORT, are stored as their first bytes, '#' and 32 hex
+ * digits of their SHA-256 (the same on every host): records sized to need
+ * whatever names strangers choose. Listings show that form.
+ */
+#define STORE_KEY_SHORT 128
+#define STORE_MEMBER_SHORT 64
 #define STORE_VALUE_MAX 65536
 #define STORE_SENTINELS_MAX 8
 
@@ -41,6 +49,7 @@ typedef struct moat_store_config {
     /* lmdb */
     char path[4096];              /* directory of the environment */
     size_t map_size;              /* bytes */
+    uint32_t source_quota;        /* lmdb: new records a source may create a day (0 = no limit) */
     /* redis */
     char redis_host[256];         /* host name or address; "" = use socket */
     int redis_port;
@@ -79,6 +88,15 @@ void moat_store_config_defaults(moat_store_config *sc);
 /* moat_store_new - a handle; nothing is opened until the first call that needs it */
 moat_store *moat_store_new(const moat_store_config *sc);
 void moat_store_free(moat_store *st);
+
+/*
+ * moat_store_source - who the next calls act for ("ip:192.0.2.7", NULL =
+ * nobody): on LMDB, the new records one source creates in a day outside
+ * the protected classes (blocks, locks, offences, the counters of attacks)
+ * are limited to store { source_quota }; past it they are not stored (the
+ * call still answers STORE_OK; one error line a minute for the host).
+ */
+void moat_store_source(moat_store *st, const char *source);
 
 /* moat_store_last_error - one line on the last STORE_ERROR ("" if none) */
 const char *moat_store_last_error(const moat_store *st);
@@ -142,6 +160,29 @@ store_status moat_store_set(moat_store *st, const char *key, const void *value, 
  */
 store_status moat_store_set_new(moat_store *st, const char *key, const void *value, size_t len,
                                 uint32_t ttl_s, time_t now, int *created);
+
+/*
+ * moat_store_value_add - add delta to the number a value holds (decimal
+ * text; absent, expired or not a number counts as 0) and store the sum,
+ * expiring ttl_s seconds after now: one atomic step on both backends
+ * (inside LMDB's write transaction; a Lua script on Redis), so concurrent
+ * processes lose no update (offence counts). *result (if not NULL) gets
+ * the sum.
+ */
+store_status moat_store_value_add(moat_store *st, const char *key, int64_t delta,
+                                  uint32_t ttl_s, time_t now, int64_t *result);
+
+/*
+ * moat_store_swap - compare and set: store value (len bytes, ttl_s) only if
+ * key holds exactly old (old_len bytes; old NULL: no live value) - one
+ * atomic step on both backends. *swapped says whether it did; a caller
+ * that lost the race reads again and retries (every read-modify-write of
+ * a stored value whose new value depends on the old: baselines, counts in
+ * text).
+ */
+store_status moat_store_swap(moat_store *st, const char *key, const void *old, size_t old_len,
+                             const void *value, size_t len, uint32_t ttl_s, time_t now,
+                             int *swapped);
 
 /*
  * moat_store_get - copy the value into buf (up to cap bytes); *len gets its full

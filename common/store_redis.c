@@ -75,6 +75,45 @@ static const char distinct_script[] =
     "end\n"
     "return redis.call('ZCOUNT', k, '(' .. (now - win), '+inf')\n";
 
+/*
+ * Values: KEYS[1]; ARGV now, server ttl, the 8-byte expiry to store. A live
+ * value is a string of at least 8 bytes whose expiry is after now.
+ */
+#define LIVE_VALUE_LUA \
+    "local function live(k, now)\n" \
+    "  local v = redis.pcall('GET', k)\n" \
+    "  if type(v) ~= 'string' or #v < 8 then return nil end\n" \
+    "  local e = 0\n" \
+    "  for i = 1, 8 do e = e * 256 + string.byte(v, i) end\n" \
+    "  if e <= now then return nil end\n" \
+    "  return string.sub(v, 9)\n" \
+    "end\n" \
+    "local function put(k, ttl, body)\n" \
+    "  if ttl <= 0 then redis.call('DEL', k)\n" \
+    "  else redis.call('SET', k, ARGV[3] .. body, 'EX', ttl) end\n" \
+    "end\n"
+
+/* value_add: ARGV[4] the delta. Returns the sum (within +-(2^53 - 1), exact in Lua). */
+static const char add_script[] =
+    LIVE_VALUE_LUA
+    "local k, now, ttl, max = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), 9007199254740991\n"
+    "local body, n = live(k, now), 0\n"
+    "if body and #body <= 19 and string.match(body, '^%-?%d+$') then n = tonumber(body) end\n"
+    "n = math.max(-max, math.min(max, math.max(-max, math.min(max, n)) + tonumber(ARGV[4])))\n"
+    "put(k, ttl, string.format('%d', n))\n"
+    "return n\n";
+
+/* swap: ARGV[4] '0' (only when no live value) or '1' (only when it is ARGV[5]), ARGV[6] new */
+static const char swap_script[] =
+    LIVE_VALUE_LUA
+    "local k, now, ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "local body = live(k, now)\n"
+    "if ARGV[4] == '0' then\n"
+    "  if body then return 0 end\n"
+    "elseif body ~= ARGV[5] then return 0 end\n"
+    "put(k, ttl, ARGV[6])\n"
+    "return 1\n";
+
 #define EVAL_ARGS_MAX 6
 
 typedef struct redis_state {
@@ -82,6 +121,8 @@ typedef struct redis_state {
     char counter_sha[41];
     char distinct_sha[41];
     char where[300];       /* the server, for error lines: host:port or the socket */
+    char add_sha[41];
+    char swap_sha[41];
 } redis_state;
 
 int moat_store_tls_available(void)
@@ -424,7 +465,9 @@ static redis_state *conn(moat_store *st)
         freeReplyObject(r);
     }
     if (load_script(st, counter_script, rs->counter_sha) != 0 ||
-        load_script(st, distinct_script, rs->distinct_sha) != 0)
+        load_script(st, distinct_script, rs->distinct_sha) != 0 ||
+        load_script(st, add_script, rs->add_sha) != 0 ||
+        load_script(st, swap_script, rs->swap_sha) != 0)
         return NULL;
     return rs;
 }
@@ -435,9 +478,12 @@ static void full_key(const moat_store *st, const char *key, char *out, size_t ca
     snprintf(out, cap, "%s%s", st->cfg.redis_prefix, key);
 }
 
-/* eval - EVALSHA with one key, reloading the script once if the server lost it */
-static redisReply *eval(moat_store *st, const char *body, char *sha, const char *key,
-                        int argc, const char **argv)
+/*
+ * eval_len - EVALSHA with one key and arguments of the given lengths (NULL:
+ * C strings), reloading the script once if the server lost it
+ */
+static redisReply *eval_len(moat_store *st, const char *body, char *sha, const char *key,
+                            int argc, const char **argv, const size_t *argl)
 {
     redis_state *rs = st->impl;
     const char *args[4 + EVAL_ARGS_MAX];
@@ -455,7 +501,7 @@ static redisReply *eval(moat_store *st, const char *body, char *sha, const char 
     for (attempt = 0; attempt < 2; attempt++) {
         args[1] = sha;
         for (i = 0; i < 4 + argc; i++)
-            lens[i] = strlen(args[i]);
+            lens[i] = i >= 4 && argl ? argl[i - 4] : strlen(args[i]);
         r = command_argv(rs->ctx, 4 + argc, args, lens);
         if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 &&
             attempt == 0) {
@@ -467,6 +513,12 @@ static redisReply *eval(moat_store *st, const char *body, char *sha, const char 
         return r;
     }
     return NULL;
+}
+
+static redisReply *eval(moat_store *st, const char *body, char *sha, const char *key,
+                        int argc, const char **argv)
+{
+    return eval_len(st, body, sha, key, argc, argv, NULL);
 }
 
 static store_status redis_counter_add(moat_store *st, const char *key, uint32_t window_s,
@@ -595,6 +647,73 @@ static store_status redis_set_new(moat_store *st, const char *key, const void *v
                                   size_t len, uint32_t ttl_s, time_t now, int *created)
 {
     return redis_put(st, key, value, len, ttl_s, now, 1, created);
+}
+
+/* value_head - the 8-byte big-endian expiry a value starts with, and the server's ttl for it */
+static long long value_head(time_t now, uint32_t ttl_s, char head[8])
+{
+    int64_t expires = (int64_t)now + ttl_s;
+    int i;
+
+    for (i = 0; i < 8; i++)
+        head[i] = (char)(unsigned char)((uint64_t)expires >> (56 - 8 * i));
+    return (long long)(expires - (int64_t)time(NULL));   /* lives until then by this clock */
+}
+
+static store_status redis_value_add(moat_store *st, const char *key, int64_t delta,
+                                    uint32_t ttl_s, time_t now, int64_t *result)
+{
+    redis_state *rs = conn(st);
+    char k[STORE_KEY_MAX + 80], a_now[24], a_ttl[24], head[8], a_delta[24];
+    const char *argv[4] = {a_now, a_ttl, head, a_delta};
+    size_t argl[4];
+    redisReply *r;
+
+    if (rs == NULL)
+        return STORE_ERROR;
+    full_key(st, key, k, sizeof k);
+    snprintf(a_now, sizeof a_now, "%lld", (long long)now);
+    snprintf(a_ttl, sizeof a_ttl, "%lld", value_head(now, ttl_s, head));
+    snprintf(a_delta, sizeof a_delta, "%lld", (long long)delta);
+    argl[0] = strlen(a_now);
+    argl[1] = strlen(a_ttl);
+    argl[2] = sizeof head;
+    argl[3] = strlen(a_delta);
+    r = eval_len(st, add_script, rs->add_sha, k, 4, argv, argl);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+        return broken(st, "add", r);
+    *result = r->integer;
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+static store_status redis_swap(moat_store *st, const char *key, const void *old, size_t old_len,
+                               const void *value, size_t len, uint32_t ttl_s, time_t now,
+                               int *swapped)
+{
+    redis_state *rs = conn(st);
+    char k[STORE_KEY_MAX + 80], a_now[24], a_ttl[24], head[8];
+    const char *argv[6] = {a_now, a_ttl, head, old ? "1" : "0", old ? old : "", value};
+    size_t argl[6];
+    redisReply *r;
+
+    if (rs == NULL)
+        return STORE_ERROR;
+    full_key(st, key, k, sizeof k);
+    snprintf(a_now, sizeof a_now, "%lld", (long long)now);
+    snprintf(a_ttl, sizeof a_ttl, "%lld", value_head(now, ttl_s, head));
+    argl[0] = strlen(a_now);
+    argl[1] = strlen(a_ttl);
+    argl[2] = sizeof head;
+    argl[3] = 1;
+    argl[4] = old ? old_len : 0;
+    argl[5] = len;
+    r = eval_len(st, swap_script, rs->swap_sha, k, 6, argv, argl);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+        return broken(st, "swap", r);
+    *swapped = r->integer == 1;
+    freeReplyObject(r);
+    return STORE_OK;
 }
 
 static store_status redis_get(moat_store *st, const char *key, void *buf, size_t cap,
@@ -796,6 +915,8 @@ const store_ops store_redis_ops = {
     redis_contains,
     redis_set,
     redis_set_new,
+    redis_value_add,
+    redis_swap,
     redis_get,
     redis_del,
     redis_scan,

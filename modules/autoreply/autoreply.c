@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -159,6 +160,8 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
                        int how, const char **why)
 {
     const int record = how & RUN_RECORD;
+    const char *at = m->sender ? strrchr(m->sender, '@') : NULL;
+    char source[300];
     autoreply_config cfg;
     header_block hb;
     classify_input in;
@@ -168,6 +171,12 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
     int r, rc = -1;
 
     autoreply_config_load(rt, &cfg);
+    /* what a message records counts against its sender domain's quota
+     * (store { source_quota }) */
+    snprintf(source, sizeof source, "from:%s", at ? at + 1 : "<>");
+    for (r = 0; source[r]; r++)
+        source[r] = (char)tolower((unsigned char)source[r]);
+    moat_store_source(rt->store, source);
     if (headers_parse(&hb, m->headers, m->headers_len) != 0) {
         *why = "out of memory";
         return -1;

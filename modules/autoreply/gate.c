@@ -151,12 +151,22 @@ static int check_one(const char *dest, void *arg)
     return *reason ? 1 : -1;
 }
 
+/*
+ * record_sent - remember the reply to dest, in one step with the check: of
+ * two replies to one destination leaving at once, the second finds the
+ * first's record and is discarded (1)
+ */
 static int record_sent(const char *dest, void *arg)
 {
     gate *g = arg;
+    int r = history_mark_new(g->rt->store, HIST_SENT, g->responder, dest, kind_names[g->kind],
+                             g->cfg->period, g->now, g->why);
 
-    return history_mark(g->rt->store, HIST_SENT, g->responder, dest, kind_names[g->kind],
-                        g->cfg->period, g->now, g->why) != 0 ? -1 : 0;
+    if (r == 0) {
+        g->reason = "already_answered";
+        snprintf(g->dest, sizeof g->dest, "%s", dest);
+    }
+    return r < 0 ? -1 : r == 0;
 }
 
 static int record_known(const char *dest, void *arg)
@@ -203,6 +213,9 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
         goto done;
     }
     r = autoreply_each_recipient(in.recipients, check_one, &g);
+    /* It leaves: remember it, so repeats and answers to it are known. */
+    if (r == 0 && g.kind == KIND_REPLY)
+        r = autoreply_each_recipient(in.recipients, record_sent, &g);
     if (r < 0)
         goto done;
     if (r > 0) {
@@ -216,9 +229,6 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
         rc = 0;
         goto done;
     }
-    /* It leaves: remember it, so repeats and answers to it are known. */
-    if (g.kind == KIND_REPLY && autoreply_each_recipient(in.recipients, record_sent, &g) != 0)
-        goto done;
     autoreply_message_id(&hb, id);
     if (id[0] && history_mark(rt->store, HIST_OURS, id, NULL, kind_names[g.kind],
                               2 * cfg.period, m->now, why) != 0)
