@@ -64,6 +64,7 @@ void moat_store_free(moat_store *st)
         return;
     st->ops->drop(st, st->generation != fork_generation);
     memset(st->cfg.redis_password, 0, sizeof st->cfg.redis_password);
+    memset(st->cfg.sentinel_password, 0, sizeof st->cfg.sentinel_password);
     free(st);
 }
 
@@ -402,4 +403,38 @@ store_status moat_store_batch_end(moat_store *st)
     if (--st->batch_depth > 0)
         return STORE_OK;
     return st->ops->batch_end(st);
+}
+
+store_status moat_store_tally_add(moat_store *st, const char *key, uint64_t n, time_t now,
+                                  uint64_t *total)
+{
+    char kbuf[STORE_KEY_SHORT + 1];
+    uint64_t ignored;
+
+    if (!ready(st, key))
+        return STORE_ERROR;
+    SHORT(st, key, STORE_KEY_SHORT, kbuf);
+    return st->ops->tally_add(st, key, n, now, total ? total : &ignored);
+}
+
+store_status moat_store_tally_note(moat_store *st, const char *key, time_t now)
+{
+    char saved[STORE_ERR_MAX];
+    uint64_t ignored;
+    store_status s;
+
+    memcpy(saved, st->err, sizeof saved);
+    st->quiet = 1;
+    s = moat_store_tally_add(st, key, 1, now, &ignored);
+    st->quiet = 0;
+    memcpy(st->err, saved, sizeof saved);
+    return s;
+}
+
+store_status moat_store_usage(moat_store *st, uint64_t *used, uint64_t *limit)
+{
+    *used = *limit = 0;
+    if (!ready(st, "usage"))
+        return STORE_ERROR;
+    return st->ops->usage(st, used, limit);
 }

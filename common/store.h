@@ -39,6 +39,7 @@
 #define STORE_KEY_SHORT 128
 #define STORE_MEMBER_SHORT 64
 #define STORE_VALUE_MAX 65536
+#define STORE_SENTINELS_MAX 8
 
 typedef enum { STORE_OK = 0, STORE_NOTFOUND = 1, STORE_ERROR = -1 } store_status;
 typedef enum { STORE_BACKEND_LMDB = 0, STORE_BACKEND_REDIS = 1 } store_backend;
@@ -59,7 +60,25 @@ typedef struct moat_store_config {
     char redis_prefix[64];
     int connect_timeout_ms;
     int command_timeout_ms;
+    /* redis through Sentinel: the master is asked of these, by name */
+    struct {
+        char host[256];
+        int port;
+    } sentinels[STORE_SENTINELS_MAX];
+    int sentinel_count;           /* 0: no Sentinel, host/port/socket as given */
+    char master_name[128];
+    char sentinel_username[128];
+    char sentinel_password[256];  /* read from sentinel_password_file, never logged */
+    /* redis over TLS (a build with hiredis_ssl only: moat_store_tls_available) */
+    int redis_tls;
+    char tls_ca_file[4096];
+    char tls_cert_file[4096];
+    char tls_key_file[4096];
+    char tls_server_name[256];
 } moat_store_config;
+
+/* moat_store_tls_available - whether this build can speak TLS to Redis */
+int moat_store_tls_available(void);
 
 typedef struct moat_store moat_store;
 
@@ -209,5 +228,28 @@ store_status moat_store_sweep(moat_store *st, time_t now, uint64_t *removed);
  */
 store_status moat_store_batch_begin(moat_store *st);
 store_status moat_store_batch_end(moat_store *st);
+
+/*
+ * moat_store_tally_add - add n to the plain running count under key (no
+ * window: it only grows) and give the sum in *total (if not NULL); n = 0
+ * reads. A tally lives STORE_TALLY_TTL seconds after its last addition.
+ * For the metrics (common/stats.c): one write per counted event.
+ */
+#define STORE_TALLY_TTL (400L * 86400)
+store_status moat_store_tally_add(moat_store *st, const char *key, uint64_t n, time_t now,
+                                  uint64_t *total);
+
+/*
+ * moat_store_tally_note - add 1 to the tally, leaving moat_store_last_error
+ * as it was: for counting while a caller still holds the text of an error.
+ * A full LMDB map is not reported for it (the next real write reports it).
+ */
+store_status moat_store_tally_note(moat_store *st, const char *key, time_t now);
+
+/*
+ * moat_store_usage - how full the store is: LMDB the bytes of pages in use
+ * and the map size; Redis used_memory and maxmemory (0 = no limit).
+ */
+store_status moat_store_usage(moat_store *st, uint64_t *used, uint64_t *limit);
 
 #endif

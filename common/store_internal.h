@@ -42,6 +42,9 @@ typedef struct store_ops {
     /* batch_begin/batch_end - see moat_store_batch_begin; called once per outermost pair */
     store_status (*batch_begin)(moat_store *st);
     store_status (*batch_end)(moat_store *st);
+    store_status (*tally_add)(moat_store *st, const char *key, uint64_t n, time_t now,
+                              uint64_t *total);
+    store_status (*usage)(moat_store *st, uint64_t *used, uint64_t *limit);
 } store_ops;
 
 struct moat_store {
@@ -50,6 +53,7 @@ struct moat_store {
     unsigned long generation;  /* the fork generation of the process that opened impl */
     void *impl;                /* backend state, NULL until first use */
     int batch_depth;           /* moat_store_batch_begin calls not yet ended */
+    int quiet;                 /* a count for the metrics: its failure is not reported */
     char source[STORE_MEMBER_SHORT + 1];   /* moat_store_source, "" = none */
     char err[STORE_ERR_MAX];
 };

@@ -38,6 +38,7 @@
 #define REC_MEMBER 2
 #define REC_VALUE 3
 #define REC_META 4
+#define REC_TALLY 5
 #define REC_VERSION 1
 #define MAX_READERS 1024
 #define SWEEP_BATCH 10000          /* records examined per sweep transaction */
@@ -423,7 +424,7 @@ static store_status fail_rc(moat_store *st, const char *what, const char *key, i
         recover(st);
     else if (rc == MDB_PANIC || (st->impl && ((lmdb_state *)st->impl)->writemap < 0))
         lmdb_drop(st, 0);   /* this process's handle is unusable; the files are fine */
-    if (rc == MDB_MAP_FULL)
+    if (rc == MDB_MAP_FULL && !st->quiet)   /* the next real write reports it */
         moat_log_once("store:mapfull", MOAT_LOG_ERROR,
                       "moat store: LMDB map of %s is full (map_size = %zu bytes): "
                       "raise store { map_size } or run moatctl store sweep",
@@ -1643,6 +1644,100 @@ static store_status lmdb_batch_end(moat_store *st)
     return rc == 0 ? STORE_OK : fail_rc(st, "commit", "batch", rc);
 }
 
+struct tally_op {
+    MDB_val key;
+    uint64_t n;
+    time_t now;
+    uint64_t total;
+};
+
+/* tally_write - add n to a tally record (another kind of record under the key starts it at 0) */
+static int tally_write(MDB_txn *txn, lmdb_state *ls, void *arg)
+{
+    struct tally_op *op = arg;
+    rec_header h;
+    uint64_t count = 0;
+    unsigned char rec[sizeof h + sizeof count];
+    MDB_val v;
+    int rc = mdb_get(txn, ls->dbi, &op->key, &v);
+
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (rc == 0 && v.mv_size == sizeof rec) {
+        memcpy(&h, v.mv_data, sizeof h);
+        if (h.type == REC_TALLY && h.expires > op->now)
+            memcpy(&count, (char *)v.mv_data + sizeof h, sizeof count);
+    }
+    count = count > UINT64_MAX - op->n ? UINT64_MAX : count + op->n;
+    op->total = count;
+    memset(&h, 0, sizeof h);
+    h.type = REC_TALLY;
+    h.version = REC_VERSION;
+    h.expires = (int64_t)op->now + STORE_TALLY_TTL;
+    memcpy(rec, &h, sizeof h);
+    memcpy(rec + sizeof h, &count, sizeof count);
+    v.mv_data = rec;
+    v.mv_size = sizeof rec;
+    return mdb_put(txn, ls->dbi, &op->key, &v, 0);
+}
+
+static store_status lmdb_tally_add(moat_store *st, const char *key, uint64_t n, time_t now,
+                                   uint64_t *total)
+{
+    lmdb_state *ls = env(st);
+    struct tally_op op = {{strlen(key), (void *)key}, n, now, 0};
+    MDB_txn *txn;
+    MDB_val v;
+    rec_header h;
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    if (n > 0) {
+        rc = write_txn(ls, now, tally_write, &op);
+        if (rc != 0)
+            return fail_rc(st, "tally", key, rc);
+        *total = op.total;
+        return STORE_OK;
+    }
+    *total = 0;
+    if ((rc = read_begin(ls, &txn)) != 0)
+        return fail_rc(st, "read", key, rc);
+    rc = mdb_get(txn, ls->dbi, &op.key, &v);
+    if (rc == 0 && v.mv_size == sizeof h + sizeof *total) {
+        memcpy(&h, v.mv_data, sizeof h);
+        if (h.type == REC_TALLY && h.expires > now)
+            memcpy(total, (char *)v.mv_data + sizeof h, sizeof *total);
+    }
+    read_end(ls, txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? STORE_OK : fail_rc(st, "read", key, rc);
+}
+
+/* lmdb_usage - the pages in use (data and the two meta pages) against the map's size */
+static store_status lmdb_usage(moat_store *st, uint64_t *used, uint64_t *limit)
+{
+    lmdb_state *ls = env(st);
+    MDB_envinfo info;
+    MDB_stat ms;
+    MDB_txn *txn;
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    if ((rc = read_begin(ls, &txn)) != 0)
+        return fail_rc(st, "stat", "", rc);
+    rc = mdb_stat(txn, ls->dbi, &ms);
+    read_end(ls, txn);
+    if (rc == 0)
+        rc = mdb_env_info(ls->env, &info);
+    if (rc != 0)
+        return fail_rc(st, "stat", "", rc);
+    *used = (uint64_t)(ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages + 2) *
+            ms.ms_psize;
+    *limit = (uint64_t)info.me_mapsize;
+    return STORE_OK;
+}
+
 const store_ops store_lmdb_ops = {
     "lmdb",
     lmdb_drop,
@@ -1659,4 +1754,6 @@ const store_ops store_lmdb_ops = {
     lmdb_sweep,
     lmdb_batch_begin,
     lmdb_batch_end,
+    lmdb_tally_add,
+    lmdb_usage,
 };

@@ -248,9 +248,12 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
     }
     if (skipped != NULL)
         verdict_add(v, "skipped", skipped);
-    if ((how & RUN_LOG) && classify_never(&c))
+    if ((how & RUN_LOG) && classify_never(&c)) {
+        char fsender[1024], frcpt[1024];
         moat_log(MOAT_LOG_INFO, "moat autoreply: class=never reasons=%s sender=<%s> rcpt=<%s>",
-                 reasons, sender, in.recipients);
+                 reasons, moat_log_field(sender, fsender, sizeof fsender),
+                 moat_log_field(in.recipients, frcpt, sizeof frcpt));
+    }
     rc = 0;
 done:
     headers_free(&hb);
@@ -299,8 +302,9 @@ int autoreply_delivery_failed(moat_runtime *rt, const autoreply_message *m,
                           cfg.bounced_ttl, m->now, why);
         if (rc == 0) {
             verdict_add(v, "reason", "recorded_bounce");
+            char fto[1024];
             moat_log(MOAT_LOG_INFO, "moat autoreply: action=record reason=autoreply_bounced "
-                     "to=<%s>", recipient);
+                     "to=<%s>", moat_log_field(recipient, fto, sizeof fto));
         }
     }
     headers_free(&hb);

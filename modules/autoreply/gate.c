@@ -186,7 +186,7 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
     header_block hb;
     classify_input in;
     classify_result c;
-    char responder[320] = "", id[1000];
+    char responder[320] = "", id[1000], ffrom[320 * 4 + 1], fto[1024];
     const char *sender = m->sender ? m->sender : "", *fv;
     gate g;
     int r, rc = -1;
@@ -223,7 +223,9 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
         verdict_add(v, "kind", kind_names[g.kind]);
         verdict_add(v, "reason", g.reason);
         moat_log(MOAT_LOG_INFO, "moat autoreply: action=discard reason=%s kind=%s from=<%s> "
-                 "to=<%s>", g.reason, kind_names[g.kind], responder, g.dest);
+                 "to=<%s>", g.reason, kind_names[g.kind],
+                 moat_log_field(responder, ffrom, sizeof ffrom),
+                 moat_log_field(g.dest, fto, sizeof fto));
         rc = 0;
         goto done;
     }
@@ -235,7 +237,9 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
     if (autoreply_classify_append(rt, m, v, why) != 0)
         goto done;
     moat_log(MOAT_LOG_INFO, "moat autoreply: action=accept reason=%s from=<%s> to=<%s>",
-             g.kind == KIND_REPLY ? "reply_allowed" : "report_allowed", responder, in.recipients);
+             g.kind == KIND_REPLY ? "reply_allowed" : "report_allowed",
+             moat_log_field(responder, ffrom, sizeof ffrom),
+             moat_log_field(in.recipients, fto, sizeof fto));
     rc = 0;
 done:
     headers_free(&hb);

@@ -427,8 +427,8 @@ int catchall_probe(moat_runtime *rt, const char *domain_in, long budget_ms, time
         return -1;
     }
     moat_log(MOAT_LOG_INFO,
-             "moat catchall: probe domain=%s verdict=%s host=%s detail=\"%s\" ms=%ld", domain,
-             probe_verdict_name(out->verdict), out->host[0] ? out->host : "-", out->detail,
-             out->ms);
+             "moat catchall: action=probe reason=%s domain=%s verdict=%s host=%s detail=\"%s\" "
+             "ms=%ld", probe_verdict_name(out->verdict), domain, probe_verdict_name(out->verdict),
+             out->host[0] ? out->host : "-", out->detail, out->ms);
     return 0;
 }

@@ -1436,6 +1436,110 @@ static void lmdb_a_failed_batch_keeps_none_of_its_writes(void **state)
     moat_store_free(st);
 }
 
+/* tallies_only_grow - a tally adds, reads with 0, is listed by scan, and another kind reads 0 */
+static void tallies_only_grow(void **state)
+{
+    fixture *f = *state;
+    uint64_t n = 99, used = 0, limit = 0;
+    time_t now = time(NULL);
+    int i;
+
+    assert_int_equal(moat_store_tally_add(f->st, "stats:t:a:b", 0, now, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    for (i = 1; i <= 3; i++) {
+        assert_int_equal(moat_store_tally_add(f->st, "stats:t:a:b", 1, now, &n), STORE_OK);
+        assert_int_equal(n, (uint64_t)i);
+    }
+    /* no window: a year later the count is still there */
+    assert_int_equal(moat_store_tally_add(f->st, "stats:t:a:b", 5, now + 300 * 86400, &n),
+                     STORE_OK);
+    assert_int_equal(n, 8);
+    assert_int_equal(moat_store_tally_add(f->st, "stats:t:a:b", 0, now, &n), STORE_OK);
+    assert_int_equal(n, 8);
+    /* a value under the key: read as 0, never as a number */
+    assert_int_equal(moat_store_set(f->st, "stats:t:value", "12345678", 8, 60, now), STORE_OK);
+    assert_int_equal(moat_store_tally_add(f->st, "stats:t:value", 0, now, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    /* the error of an earlier call survives a tally_note */
+    assert_int_equal(moat_store_get(f->st, "", NULL, 0, NULL, NULL, now), STORE_ERROR);
+    assert_int_equal(moat_store_tally_note(f->st, "stats:t:a:b", now), STORE_OK);
+    assert_string_equal(moat_store_last_error(f->st), "empty key");
+    assert_int_equal(moat_store_usage(f->st, &used, &limit), STORE_OK);
+    assert_true(used > 0);
+}
+
+/* redis_sentinels_down_is_an_error_naming_them - no sentinel answers: one clear error, fast */
+static void redis_sentinels_down_is_an_error_naming_them(void **state)
+{
+    moat_store_config cfg;
+    moat_store *st;
+    uint64_t n;
+    int p1 = free_tcp_port(), p2 = free_tcp_port();
+    char want[128];
+
+    (void)state;
+    moat_store_config_defaults(&cfg);
+    cfg.backend = STORE_BACKEND_REDIS;
+    cfg.sentinel_count = 2;
+    snprintf(cfg.sentinels[0].host, sizeof cfg.sentinels[0].host, "127.0.0.1");
+    cfg.sentinels[0].port = p1;
+    snprintf(cfg.sentinels[1].host, sizeof cfg.sentinels[1].host, "127.0.0.1");
+    cfg.sentinels[1].port = p2;
+    snprintf(cfg.master_name, sizeof cfg.master_name, "mx");
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_counter_add(st, "k", 60, 1, time(NULL), &n), STORE_ERROR);
+    /* the last sentinel tried is named, the master name too; never a password */
+    snprintf(want, sizeof want, "redis master mx: sentinel 127.0.0.1:%d: connect: ", p2);
+    assert_non_null(strstr(moat_store_last_error(st), want));
+    moat_store_free(st);
+}
+
+/* redis_sentinel_names_the_master - a real sentinel names a real master, which moat uses */
+static void redis_sentinel_names_the_master(void **state)
+{
+    fixture *f = *state;
+    redis_fixture sentinel = {0};
+    char conf[128], line[128];
+    const char *const extra[] = {"--sentinel", NULL};
+    moat_store_config cfg;
+    moat_store *st;
+    uint64_t n = 0;
+    FILE *fp;
+
+    snprintf(sentinel.dir, sizeof sentinel.dir, "/tmp/moat-sentinel-XXXXXX");
+    assert_non_null(mkdtemp(sentinel.dir));
+    snprintf(conf, sizeof conf, "%s/sentinel.conf", sentinel.dir);
+    fp = fopen(conf, "w");
+    assert_non_null(fp);
+    fprintf(fp, "sentinel monitor mx 127.0.0.1 %d 1\n", f->redis.port);
+    fclose(fp);
+    sentinel.conf = conf;
+    sentinel.extra = extra;
+    assert_int_equal(redis_fixture_start(&sentinel), 0);
+    cfg = f->cfg;
+    cfg.sentinel_count = 1;
+    snprintf(cfg.sentinels[0].host, sizeof cfg.sentinels[0].host, "127.0.0.1");
+    cfg.sentinels[0].port = sentinel.port;
+    snprintf(cfg.master_name, sizeof cfg.master_name, "mx");
+    snprintf(cfg.redis_host, sizeof cfg.redis_host, "192.0.2.1");   /* not used */
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_counter_add(st, "via-sentinel", 60, 2, time(NULL), &n),
+                     STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(moat_store_counter_get(f->st, "via-sentinel", 60, time(NULL), &n), STORE_OK);
+    assert_int_equal(n, 2);
+    moat_store_free(st);
+    /* a master name the sentinel does not know */
+    snprintf(cfg.master_name, sizeof cfg.master_name, "other");
+    st = moat_store_new(&cfg);
+    assert_int_equal(moat_store_counter_add(st, "k", 60, 1, time(NULL), &n), STORE_ERROR);
+    snprintf(line, sizeof line, "sentinel 127.0.0.1:%d: does not know the master name",
+             sentinel.port);
+    assert_non_null(strstr(moat_store_last_error(st), line));
+    moat_store_free(st);
+    redis_fixture_stop(&sentinel);
+}
+
 #define BOTH(fn) cmocka_unit_test(fn)
 
 int main(void)
@@ -1459,6 +1563,7 @@ int main(void)
         BOTH(read_modify_write_is_exact_across_processes),
         BOTH(a_batch_reads_its_own_writes_and_commits_them),
         BOTH(sixteen_processes_count_exactly_in_batches),
+        BOTH(tallies_only_grow),
     };
     const struct CMUnitTest lmdb_only[] = {
         cmocka_unit_test(lmdb_full_map_is_an_error_reported_once),
@@ -1482,6 +1587,8 @@ int main(void)
         cmocka_unit_test(redis_auth_database_and_unix_socket),
         cmocka_unit_test(redis_stalled_times_out),
         cmocka_unit_test(redis_killed_then_back_reconnects),
+        cmocka_unit_test(redis_sentinels_down_is_an_error_naming_them),
+        cmocka_unit_test(redis_sentinel_names_the_master),
     };
     int failed = 0;
 
