@@ -30,7 +30,10 @@ PYTHON     ?= /usr/bin/python3
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 PKGS       := libconfuse lmdb hiredis ldap lber libmaxminddb libcdb libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# TLS to Redis where the release's hiredis has it (trixie; not bookworm).
+HIREDIS_SSL := $(shell pkg-config --exists hiredis_ssl 2>/dev/null && echo hiredis_ssl)
+PKGS       += $(HIREDIS_SSL)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(HIREDIS_SSL),-DMOAT_HIREDIS_SSL)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lresolv
 
 # What moat needs whatever the caller's CFLAGS say.
@@ -134,7 +137,7 @@ DEB_PACKAGES := build-essential pkg-config libconfuse-dev liblmdb-dev lmdb-utils
     exim4-daemon-heavy exim4-dev redis-server slapd ldap-utils swaks python3 \
     python3-aiosmtpd dnsmasq-base libmaxmind-db-writer-perl clang \
     libclang-rt-dev valgrind debhelper lintian dpkg-dev fakeroot gnuplot-nox fail2ban openssl \
-    dovecot-core debootstrap gcovr $(DEB_PACKAGES_$(DEB_CODENAME))
+    dovecot-core debootstrap gcovr prometheus $(DEB_PACKAGES_$(DEB_CODENAME))
 
 # Names that exist on every supported release (bookworm, trixie): the
 # unversioned clang/libclang-rt-dev follow each release's default LLVM (14, 19).
@@ -198,7 +201,7 @@ asan-unit:
 # test_package.py: it tests the .deb, whose modules are the plain build.
 ASAN_TESTS ?= test_foundation.py test_rcpt.py test_authlock.py test_authlock_events.py test_catchall.py \
               test_autoreply.py test_hostile.py test_attacks.py test_batv.py \
-              test_faults.py test_load.py test_runtime.py
+              test_faults.py test_load.py test_runtime.py test_operators.py test_sentinel.py
 
 asan-integration:
 	$(MAKE) BUILD=build/asan CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" all

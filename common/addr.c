@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "net.h"
 
@@ -187,4 +188,29 @@ void addr_key(const moat_addr *a, char *out, size_t cap)
 
     snprintf(buf, sizeof buf, "%s@%s", a->local, a->domain);
     addr_lower(buf, out, cap);
+}
+
+int addr_strip_prvs(const char *text, char *out, size_t cap)
+{
+    const char *rest, *at;
+    size_t i, n;
+
+    if (strncasecmp(text, "prvs=", 5) != 0)
+        return 0;
+    for (i = 5; i < 9; i++)
+        if (!isdigit((unsigned char)text[i]))
+            return 0;
+    for (i = 9; i < 15; i++)
+        if (!isxdigit((unsigned char)text[i]))
+            return 0;
+    if (text[15] != '=')
+        return 0;
+    /* ${prvscheck}'s (.+)@(.+)$: both parts non-empty, split at the last @, no line break */
+    rest = text + 16;
+    at = strrchr(rest, '@');
+    n = strlen(rest);
+    if (at == NULL || at == rest || at[1] == '\0' || strchr(rest, '\n') != NULL || n >= cap)
+        return 0;
+    memcpy(out, rest, n + 1);
+    return 1;
 }

@@ -37,4 +37,13 @@ void addr_lower(const char *s, char *out, size_t cap);
 /* addr_domain_valid - whether text is a syntactically valid domain or literal */
 int addr_domain_valid(const char *text);
 
+/*
+ * addr_strip_prvs - a BATV-tagged address (prvs=KDDDSSSSSS=user@domain, the
+ * form Exim's ${prvs} makes and ${prvscheck} takes apart: K a digit, DDD
+ * three digits, SSSSSS six hex digits, "prvs" in any case) without its tag,
+ * as ${prvscheck} gives it (the tag is not checked: batv does that). 1 with
+ * the address in out; 0 when text is not of that form or out is too small.
+ */
+int addr_strip_prvs(const char *text, char *out, size_t cap);
+
 #endif

@@ -62,11 +62,12 @@ int block_escalate(moat_store *st, const char *prefix, const char *subject,
         return -1;
     if (!created)
         return 0;                                      /* another failure began it */
+    /* One atomic step: blocks that began at once in several processes (or on
+     * several MX hosts, one after another's expired) each count. */
     moat_store_key(key, sizeof key, prefix, ":offense:", subject);
-    snprintf(val, sizeof val, "%ld", offenses + 1);
-    if (moat_store_set(st, key, val, strlen(val),
-                       (uint32_t)(policy->repeat_window > 0 ? policy->repeat_window : 1), now)
-        != STORE_OK)
+    if (moat_store_value_add(st, key, 1,
+                             (uint32_t)(policy->repeat_window > 0 ? policy->repeat_window : 1),
+                             now, NULL) != STORE_OK)
         return -1;
     *seconds = secs;
     return 1;

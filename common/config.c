@@ -253,6 +253,12 @@ static int validate_map_size(cfg_t *cfg, cfg_opt_t *opt)
     return moat_cfg_check_range(cfg, opt, 1L << 20, 1L << 40);
 }
 
+/* source_quota: records one client may create a day outside the protected classes; 0 = off */
+static int validate_source_quota(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 0, 100000000L);
+}
+
 static cfg_opt_t redis_opts[] = {
     CFG_STR("host", "127.0.0.1", CFGF_NONE),
     CFG_INT("port", 6379, CFGF_NONE),
@@ -263,6 +269,15 @@ static cfg_opt_t redis_opts[] = {
     CFG_STR("prefix", "moat:", CFGF_NONE),
     CFG_INT("connect_timeout_ms", 50, CFGF_NONE),
     CFG_INT("command_timeout_ms", 100, CFGF_NONE),
+    CFG_STR_LIST("sentinels", "{}", CFGF_NONE),
+    CFG_STR("master_name", "", CFGF_NONE),
+    CFG_STR("sentinel_username", "", CFGF_NONE),
+    CFG_STR("sentinel_password_file", "", CFGF_NONE),
+    CFG_BOOL("tls", cfg_false, CFGF_NONE),
+    CFG_STR("tls_ca_file", "", CFGF_NONE),
+    CFG_STR("tls_cert_file", "", CFGF_NONE),
+    CFG_STR("tls_key_file", "", CFGF_NONE),
+    CFG_STR("tls_server_name", "", CFGF_NONE),
     CFG_END()
 };
 
@@ -270,6 +285,7 @@ static cfg_opt_t store_opts[] = {
     MOAT_CFG_ENUM("backend", STORE_BACKEND_LMDB, parse_backend),
     CFG_STR("path", "/var/lib/moat", CFGF_NONE),
     MOAT_CFG_SIZE("map_size", 256L * 1024 * 1024),
+    CFG_INT("source_quota", 5000, CFGF_NONE),
     CFG_SEC("redis", redis_opts, CFGF_NONE),
     CFG_END()
 };
@@ -282,6 +298,7 @@ static cfg_opt_t geoip_opts[] = {
 
 static cfg_opt_t log_opts[] = {
     MOAT_CFG_ENUM("level", MOAT_LOG_INFO, parse_level),
+    CFG_BOOL("count", cfg_true, CFGF_NONE),
     CFG_END()
 };
 
@@ -312,6 +329,71 @@ static int read_secret(const char *path, char *out, size_t cap, char *err, size_
     return 0;
 }
 
+/*
+ * fill_sentinel - store { redis { sentinels, master_name, tls ... } }: each
+ * sentinel a HOST:PORT (an address, or [v6]:port), a master name with them,
+ * TLS only in a build whose hiredis has it (hiredis_ssl; not bookworm's)
+ */
+static int fill_sentinel(moat_config *c, cfg_t *redis, char *err, size_t errlen)
+{
+    moat_store_config *sc = &c->store;
+    const char *spw = cfg_getstr(redis, "sentinel_password_file");
+    unsigned i, n = cfg_size(redis, "sentinels");
+
+    if (n > STORE_SENTINELS_MAX) {
+        snprintf(err, errlen, "%s: store: redis: sentinels: at most %d", c->path,
+                 STORE_SENTINELS_MAX);
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        const char *s = cfg_getnstr(redis, "sentinels", i);
+        const char *colon = strrchr(s, ':');
+        char *end;
+        long port = colon ? strtol(colon + 1, &end, 10) : 0;
+        size_t hl = colon ? (size_t)(colon - s) : 0;
+
+        if (hl > 1 && s[0] == '[' && s[hl - 1] == ']') {
+            s++;
+            hl -= 2;
+        }
+        if (colon == NULL || hl == 0 || hl >= sizeof sc->sentinels[i].host || *end != '\0' ||
+            port < 1 || port > 65535) {
+            snprintf(err, errlen, "%s: store: redis: sentinels: '%s' is not HOST:PORT", c->path,
+                     cfg_getnstr(redis, "sentinels", i));
+            return -1;
+        }
+        memcpy(sc->sentinels[i].host, s, hl);
+        sc->sentinels[i].host[hl] = '\0';
+        sc->sentinels[i].port = (int)port;
+    }
+    sc->sentinel_count = (int)n;
+    copy_str(sc->master_name, sizeof sc->master_name, cfg_getstr(redis, "master_name"));
+    if ((n > 0) != (sc->master_name[0] != '\0')) {
+        snprintf(err, errlen, "%s: store: redis: sentinels and master_name go together",
+                 c->path);
+        return -1;
+    }
+    copy_str(sc->sentinel_username, sizeof sc->sentinel_username,
+             cfg_getstr(redis, "sentinel_username"));
+    if (spw && *spw &&
+        read_secret(spw, sc->sentinel_password, sizeof sc->sentinel_password, err, errlen) != 0)
+        return -1;
+    sc->redis_tls = cfg_getbool(redis, "tls") ? 1 : 0;
+    copy_str(sc->tls_ca_file, sizeof sc->tls_ca_file, cfg_getstr(redis, "tls_ca_file"));
+    copy_str(sc->tls_cert_file, sizeof sc->tls_cert_file, cfg_getstr(redis, "tls_cert_file"));
+    copy_str(sc->tls_key_file, sizeof sc->tls_key_file, cfg_getstr(redis, "tls_key_file"));
+    copy_str(sc->tls_server_name, sizeof sc->tls_server_name,
+             cfg_getstr(redis, "tls_server_name"));
+    if (sc->redis_tls && !moat_store_tls_available()) {
+        snprintf(err, errlen, "%s: store: redis: tls = true, but this build of moat has no "
+                 "TLS for Redis (its hiredis lacks hiredis_ssl, as on Debian bookworm): use a "
+                 "unix socket or a TLS tunnel (stunnel, spiped), or a build on trixie",
+                 c->path);
+        return -1;
+    }
+    return 0;
+}
+
 /* fill_common - copy the store, geoip and log sections into the struct */
 static int fill_common(moat_config *c, char *err, size_t errlen)
 {
@@ -326,6 +408,7 @@ static int fill_common(moat_config *c, char *err, size_t errlen)
     sc->backend = (store_backend)cfg_getint(store, "backend");
     copy_str(sc->path, sizeof sc->path, cfg_getstr(store, "path"));
     sc->map_size = (size_t)cfg_getint(store, "map_size");
+    sc->source_quota = (uint32_t)cfg_getint(store, "source_quota");
     copy_str(sc->redis_host, sizeof sc->redis_host, cfg_getstr(redis, "host"));
     sc->redis_port = (int)cfg_getint(redis, "port");
     copy_str(sc->redis_socket, sizeof sc->redis_socket, cfg_getstr(redis, "socket"));
@@ -337,6 +420,8 @@ static int fill_common(moat_config *c, char *err, size_t errlen)
     if (pwfile && *pwfile &&
         read_secret(pwfile, sc->redis_password, sizeof sc->redis_password, err, errlen) != 0)
         return -1;
+    if (fill_sentinel(c, redis, err, errlen) != 0)
+        return -1;
     if (sc->backend == STORE_BACKEND_LMDB && sc->path[0] != '/') {
         snprintf(err, errlen, "%s: store: path: '%s' must be an absolute path", c->path, sc->path);
         return -1;
@@ -344,6 +429,7 @@ static int fill_common(moat_config *c, char *err, size_t errlen)
     copy_str(c->geoip.country_db, sizeof c->geoip.country_db, cfg_getstr(geoip, "country_db"));
     copy_str(c->geoip.asn_db, sizeof c->geoip.asn_db, cfg_getstr(geoip, "asn_db"));
     c->log_level = (int)cfg_getint(log, "level");
+    c->stats = cfg_getbool(log, "count") ? 1 : 0;
     return 0;
 }
 
@@ -535,6 +621,7 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
     }
     cfg_set_error_function(c->cfg, capture_error);
     cfg_set_validate_func(c->cfg, "store|map_size", validate_map_size);
+    cfg_set_validate_func(c->cfg, "store|source_quota", validate_source_quota);
     cfg_set_validate_func(c->cfg, "store|redis|port", validate_port);
     cfg_set_validate_func(c->cfg, "store|redis|connect_timeout_ms", validate_timeout_ms);
     cfg_set_validate_func(c->cfg, "store|redis|command_timeout_ms", validate_timeout_ms);
@@ -591,6 +678,7 @@ void moat_config_free(moat_config *config)
     if (config->cfg)
         cfg_free(config->cfg);
     memset(config->store.redis_password, 0, sizeof config->store.redis_password);
+    memset(config->store.sentinel_password, 0, sizeof config->store.sentinel_password);
     free(config);
 }
 

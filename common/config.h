@@ -74,6 +74,7 @@ typedef struct moat_config {
     moat_store_config store;
     moat_geoip_config geoip;
     int log_level;           /* moat_log_level */
+    int stats;               /* log { count }: each decision line counted in the store */
 } moat_config;
 
 /* moat_config_load - parse and validate path against every registered schema

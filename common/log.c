@@ -12,11 +12,14 @@
 #define ONCE_KEY_LEN 64
 
 static moat_log_sink current_sink;
+static moat_log_tap current_tap;
+static int in_tap;   /* a line logged while the tap runs (the store's own) is not tapped again */
 static moat_log_level current_level = MOAT_LOG_INFO;
 static char once_keys[ONCE_KEYS_MAX][ONCE_KEY_LEN];
 static int once_count;
 
 void moat_log_set_sink(moat_log_sink sink) { current_sink = sink; }
+void moat_log_set_tap(moat_log_tap tap) { current_tap = tap; }
 void moat_log_set_level(moat_log_level level) { current_level = level; }
 
 /* flatten - replace control characters so a line stays one line */
@@ -31,17 +34,27 @@ void moat_vlog(moat_log_level level, const char *fmt, va_list ap)
 {
     char line[LOG_LINE_MAX];
 
-    if (level > current_level)
+    int tap = current_tap != NULL && !in_tap;
+
+    if (level > current_level && !tap)
         return;
     vsnprintf(line, sizeof line, fmt, ap);
     flatten(line);
+    if (tap) {
+        in_tap = 1;
+        current_tap(line);
+        in_tap = 0;
+    }
+    if (level > current_level)
+        return;
     if (current_sink)
         current_sink(level, line);
     else
         fprintf(stderr, "%s\n", line);
 }
 
-const char *moat_log_field(const char *s, char *out, size_t cap)
+/* escape - s into out with control characters, DEL and the bytes of also as \xNN */
+static const char *escape(const char *s, char *out, size_t cap, const char *also)
 {
     static const char hex[] = "0123456789abcdef";
     size_t n = 0;
@@ -50,7 +63,7 @@ const char *moat_log_field(const char *s, char *out, size_t cap)
         return "";
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f || c == '\\' || c == '<' || c == '>' || c == '"') {
+        if (c < 0x20 || c == 0x7f || strchr(also, c) != NULL) {
             if (n + 4 >= cap)
                 break;
             out[n++] = '\\';
@@ -65,6 +78,16 @@ const char *moat_log_field(const char *s, char *out, size_t cap)
     }
     out[n] = '\0';
     return out;
+}
+
+const char *moat_log_field(const char *s, char *out, size_t cap)
+{
+    return escape(s, out, cap, "\\<>\"");
+}
+
+const char *moat_log_word(const char *s, char *out, size_t cap)
+{
+    return escape(s, out, cap, "\\<>\" =");
 }
 
 void moat_log(moat_log_level level, const char *fmt, ...)

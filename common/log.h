@@ -27,6 +27,14 @@ typedef void (*moat_log_sink)(moat_log_level level, const char *line);
 /* moat_log_set_sink - route every later line to sink (NULL: stderr) */
 MOAT_API void moat_log_set_sink(moat_log_sink sink);
 
+/*
+ * moat_log_set_tap - also hand every line, whatever the level, to tap
+ * (the decision counters, stats.c) before the level filter; NULL: none.
+ * The tap must not log.
+ */
+typedef void (*moat_log_tap)(const char *line);
+void moat_log_set_tap(moat_log_tap tap);
+
 /* moat_log_set_level - drop lines less severe than level */
 void moat_log_set_level(moat_log_level level);
 
@@ -50,6 +58,13 @@ MOAT_API void moat_log_once(const char *key, moat_log_level level, const char *f
  * start a line. Returns out.
  */
 const char *moat_log_field(const char *s, char *out, size_t cap);
+
+/*
+ * moat_log_word - s as a bare field value (key=VALUE, no brackets): as
+ * moat_log_field, and blank and '=' as \xNN too, so a value someone else
+ * chose can never look like a further key=value field. Returns out.
+ */
+const char *moat_log_word(const char *s, char *out, size_t cap);
 
 /* moat_log_once_reset - forget every key (a fault that cleared may report again) */
 void moat_log_once_reset(void);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "stats.h"
 
 static moat_runtime cached;
 static char cached_path[4096];
@@ -30,6 +31,10 @@ moat_runtime *moat_runtime_get(const char *config_path, char *err, size_t errlen
             moat_log_set_level((moat_log_level)cached.config->log_level);
             cached.store = moat_store_new(&cached.config->store);
             cached_state = 1;
+            if (cached.store && cached.config->stats) {
+                moat_stats_attach(cached.store);
+                moat_log_set_tap(moat_stats_note);
+            }
         }
     }
     if (cached_state < 0) {
@@ -41,6 +46,8 @@ moat_runtime *moat_runtime_get(const char *config_path, char *err, size_t errlen
 
 void moat_runtime_reset(void)
 {
+    moat_log_set_tap(NULL);
+    moat_stats_attach(NULL);
     moat_store_free(cached.store);
     moat_config_free(cached.config);
     memset(&cached, 0, sizeof cached);

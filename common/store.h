@@ -29,8 +29,17 @@
 #include <time.h>
 
 #define MOAT_WINDOW_SLOTS 8
-#define STORE_KEY_MAX 480         /* LMDB's default maximum key size is 511 */
+#define STORE_KEY_MAX 480         /* what callers build keys in (LMDB's limit is 511) */
+/*
+ * Keys longer than STORE_KEY_SHORT bytes, and set members longer than
+ * STORE_MEMBER_SHORT, are stored as their first bytes, '#' and 32 hex
+ * digits of their SHA-256 (the same on every host): records sized to need
+ * whatever names strangers choose. Listings show that form.
+ */
+#define STORE_KEY_SHORT 128
+#define STORE_MEMBER_SHORT 64
 #define STORE_VALUE_MAX 65536
+#define STORE_SENTINELS_MAX 8
 
 typedef enum { STORE_OK = 0, STORE_NOTFOUND = 1, STORE_ERROR = -1 } store_status;
 typedef enum { STORE_BACKEND_LMDB = 0, STORE_BACKEND_REDIS = 1 } store_backend;
@@ -40,6 +49,7 @@ typedef struct moat_store_config {
     /* lmdb */
     char path[4096];              /* directory of the environment */
     size_t map_size;              /* bytes */
+    uint32_t source_quota;        /* lmdb: new records a source may create a day (0 = no limit) */
     /* redis */
     char redis_host[256];         /* host name or address; "" = use socket */
     int redis_port;
@@ -50,7 +60,25 @@ typedef struct moat_store_config {
     char redis_prefix[64];
     int connect_timeout_ms;
     int command_timeout_ms;
+    /* redis through Sentinel: the master is asked of these, by name */
+    struct {
+        char host[256];
+        int port;
+    } sentinels[STORE_SENTINELS_MAX];
+    int sentinel_count;           /* 0: no Sentinel, host/port/socket as given */
+    char master_name[128];
+    char sentinel_username[128];
+    char sentinel_password[256];  /* read from sentinel_password_file, never logged */
+    /* redis over TLS (a build with hiredis_ssl only: moat_store_tls_available) */
+    int redis_tls;
+    char tls_ca_file[4096];
+    char tls_cert_file[4096];
+    char tls_key_file[4096];
+    char tls_server_name[256];
 } moat_store_config;
+
+/* moat_store_tls_available - whether this build can speak TLS to Redis */
+int moat_store_tls_available(void);
 
 typedef struct moat_store moat_store;
 
@@ -60,6 +88,15 @@ void moat_store_config_defaults(moat_store_config *sc);
 /* moat_store_new - a handle; nothing is opened until the first call that needs it */
 moat_store *moat_store_new(const moat_store_config *sc);
 void moat_store_free(moat_store *st);
+
+/*
+ * moat_store_source - who the next calls act for ("ip:192.0.2.7", NULL =
+ * nobody): on LMDB, the new records one source creates in a day outside
+ * the protected classes (blocks, locks, offences, the counters of attacks)
+ * are limited to store { source_quota }; past it they are not stored (the
+ * call still answers STORE_OK; one error line a minute for the host).
+ */
+void moat_store_source(moat_store *st, const char *source);
 
 /* moat_store_last_error - one line on the last STORE_ERROR ("" if none) */
 const char *moat_store_last_error(const moat_store *st);
@@ -125,6 +162,29 @@ store_status moat_store_set_new(moat_store *st, const char *key, const void *val
                                 uint32_t ttl_s, time_t now, int *created);
 
 /*
+ * moat_store_value_add - add delta to the number a value holds (decimal
+ * text; absent, expired or not a number counts as 0) and store the sum,
+ * expiring ttl_s seconds after now: one atomic step on both backends
+ * (inside LMDB's write transaction; a Lua script on Redis), so concurrent
+ * processes lose no update (offence counts). *result (if not NULL) gets
+ * the sum.
+ */
+store_status moat_store_value_add(moat_store *st, const char *key, int64_t delta,
+                                  uint32_t ttl_s, time_t now, int64_t *result);
+
+/*
+ * moat_store_swap - compare and set: store value (len bytes, ttl_s) only if
+ * key holds exactly old (old_len bytes; old NULL: no live value) - one
+ * atomic step on both backends. *swapped says whether it did; a caller
+ * that lost the race reads again and retries (every read-modify-write of
+ * a stored value whose new value depends on the old: baselines, counts in
+ * text).
+ */
+store_status moat_store_swap(moat_store *st, const char *key, const void *old, size_t old_len,
+                             const void *value, size_t len, uint32_t ttl_s, time_t now,
+                             int *swapped);
+
+/*
  * moat_store_get - copy the value into buf (up to cap bytes); *len gets its full
  * length; *expires (if not NULL) its expiry time. STORE_NOTFOUND when
  * absent or expired.
@@ -168,5 +228,28 @@ store_status moat_store_sweep(moat_store *st, time_t now, uint64_t *removed);
  */
 store_status moat_store_batch_begin(moat_store *st);
 store_status moat_store_batch_end(moat_store *st);
+
+/*
+ * moat_store_tally_add - add n to the plain running count under key (no
+ * window: it only grows) and give the sum in *total (if not NULL); n = 0
+ * reads. A tally lives STORE_TALLY_TTL seconds after its last addition.
+ * For the metrics (common/stats.c): one write per counted event.
+ */
+#define STORE_TALLY_TTL (400L * 86400)
+store_status moat_store_tally_add(moat_store *st, const char *key, uint64_t n, time_t now,
+                                  uint64_t *total);
+
+/*
+ * moat_store_tally_note - add 1 to the tally, leaving moat_store_last_error
+ * as it was: for counting while a caller still holds the text of an error.
+ * A full LMDB map is not reported for it (the next real write reports it).
+ */
+store_status moat_store_tally_note(moat_store *st, const char *key, time_t now);
+
+/*
+ * moat_store_usage - how full the store is: LMDB the bytes of pages in use
+ * and the map size; Redis used_memory and maxmemory (0 = no limit).
+ */
+store_status moat_store_usage(moat_store *st, uint64_t *used, uint64_t *limit);
 
 #endif

@@ -28,6 +28,11 @@ typedef struct store_ops {
                         uint32_t ttl_s, time_t now);
     store_status (*set_new)(moat_store *st, const char *key, const void *value, size_t len,
                             uint32_t ttl_s, time_t now, int *created);
+    store_status (*value_add)(moat_store *st, const char *key, int64_t delta, uint32_t ttl_s,
+                              time_t now, int64_t *result);
+    store_status (*swap)(moat_store *st, const char *key, const void *old, size_t old_len,
+                         const void *value, size_t len, uint32_t ttl_s, time_t now,
+                         int *swapped);
     store_status (*get)(moat_store *st, const char *key, void *buf, size_t cap,
                         size_t *len, time_t *expires, time_t now);
     store_status (*del)(moat_store *st, const char *key);
@@ -37,6 +42,9 @@ typedef struct store_ops {
     /* batch_begin/batch_end - see moat_store_batch_begin; called once per outermost pair */
     store_status (*batch_begin)(moat_store *st);
     store_status (*batch_end)(moat_store *st);
+    store_status (*tally_add)(moat_store *st, const char *key, uint64_t n, time_t now,
+                              uint64_t *total);
+    store_status (*usage)(moat_store *st, uint64_t *used, uint64_t *limit);
 } store_ops;
 
 struct moat_store {
@@ -45,6 +53,8 @@ struct moat_store {
     unsigned long generation;  /* the fork generation of the process that opened impl */
     void *impl;                /* backend state, NULL until first use */
     int batch_depth;           /* moat_store_batch_begin calls not yet ended */
+    int quiet;                 /* a count for the metrics: its failure is not reported */
+    char source[STORE_MEMBER_SHORT + 1];   /* moat_store_source, "" = none */
     char err[STORE_ERR_MAX];
 };
 
@@ -54,6 +64,17 @@ extern const store_ops store_redis_ops;
 /* store_fail - record why the last call failed; returns STORE_ERROR */
 store_status store_fail(moat_store *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+#define STORE_NUMBER_MAX 9007199254740991LL   /* 2^53 - 1: exact in Redis's Lua too */
+
+/* store_clamp - a + b kept within +-STORE_NUMBER_MAX (both within it already) */
+int64_t store_clamp(int64_t a, int64_t b);
+
+/* store_shorten - s, or (longer than limit) its digest form in buf[limit + 1]; NULL on failure */
+const char *store_shorten(const char *s, size_t limit, char *buf);
+
+/* store_parse_number - the number a value holds (decimal text, at most 20 digits), else 0 */
+int64_t store_parse_number(const void *value, size_t len);
 
 /* store_slot_len - seconds per slot of a window of window_s seconds (at least 1) */
 uint32_t store_slot_len(uint32_t window_s);

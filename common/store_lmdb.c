@@ -38,6 +38,7 @@
 #define REC_MEMBER 2
 #define REC_VALUE 3
 #define REC_META 4
+#define REC_TALLY 5
 #define REC_VERSION 1
 #define MAX_READERS 1024
 #define SWEEP_BATCH 10000          /* records examined per sweep transaction */
@@ -89,6 +90,9 @@ typedef struct lmdb_state {
     MDB_txn *batch;        /* the write transaction of an open batch, or NULL */
     int batch_rc;          /* the first error inside it: the batch aborts */
     time_t batch_now;      /* the time of its last write, for the sweep's bookkeeping */
+    char refused_class[64];  /* the class of the last record the reserve refused */
+    const moat_store *st;    /* the handle of the call in progress (its source) */
+    time_t now;              /* the time of the write in progress */
 } lmdb_state;
 
 /* is_damage - errors after which the data file cannot be trusted */
@@ -342,8 +346,10 @@ static lmdb_state *env(moat_store *st)
     identity id;
     int rc;
 
-    if (ls && ls->env)
+    if (ls && ls->env) {
+        ls->st = st;
         return ls;
+    }
     if (ls == NULL) {
         ls = calloc(1, sizeof *ls);
         if (ls == NULL) {
@@ -352,6 +358,7 @@ static lmdb_state *env(moat_store *st)
         }
         st->impl = ls;
     }
+    ls->st = st;
     if (mkdir(st->cfg.path, 0750) != 0 && errno != EEXIST) {
         store_fail(st, "lmdb: cannot create %s: %s", st->cfg.path, strerror(errno));
         return NULL;
@@ -417,7 +424,7 @@ static store_status fail_rc(moat_store *st, const char *what, const char *key, i
         recover(st);
     else if (rc == MDB_PANIC || (st->impl && ((lmdb_state *)st->impl)->writemap < 0))
         lmdb_drop(st, 0);   /* this process's handle is unusable; the files are fine */
-    if (rc == MDB_MAP_FULL)
+    if (rc == MDB_MAP_FULL && !st->quiet)   /* the next real write reports it */
         moat_log_once("store:mapfull", MOAT_LOG_ERROR,
                       "moat store: LMDB map of %s is full (map_size = %zu bytes): "
                       "raise store { map_size } or run moatctl store sweep",
@@ -683,15 +690,32 @@ static int make_room(lmdb_state *ls, time_t now, size_t *next)
     return 0;
 }
 
+#define RC_RESERVED (-30000)       /* not LMDB codes (those are -30799..-30780) */
+#define RC_QUOTA (-30001)
+#define REFUSED(rc) ((rc) == RC_RESERVED || (rc) == RC_QUOTA)
+static void note_refused(lmdb_state *ls, time_t now, int why);
+
+/*
+ * write_txn - as said above; a write the reserve refuses (RC_RESERVED, see
+ * refused) first gives up the expendable classes, then is left out (the
+ * rest of a batch goes on) and RC_RESERVED returned; one past its
+ * source's quota (RC_QUOTA) is left out at once.
+ */
 static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
 {
-    size_t next = 0;
+    size_t next = 0, rnext = 1;
     int rc = 0;
 
+    ls->now = now;
     if (ls->batch) {
-        if (ls->batch_rc == 0 && (ls->batch_rc = fn(ls->batch, ls, arg)) == 0)
+        if (ls->batch_rc != 0)
+            return ls->batch_rc;
+        rc = fn(ls->batch, ls, arg);
+        if (REFUSED(rc))
+            note_refused(ls, now, rc);
+        else if ((ls->batch_rc = rc) == 0)
             ls->batch_now = now;
-        return ls->batch_rc;
+        return rc;
     }
 
     for (;;) {
@@ -710,18 +734,74 @@ static int write_txn(lmdb_state *ls, time_t now, write_fn fn, void *arg)
             mdb_txn_abort(txn);
         if (rc == 0 && claimed)
             auto_sweep(ls, now, &m);
+        if (rc == RC_RESERVED && make_room(ls, now, &rnext))
+            continue;
+        if (REFUSED(rc))
+            note_refused(ls, now, rc);
         if (rc != MDB_MAP_FULL || !make_room(ls, now, &next))
             return rc;
     }
 }
 
-struct counter_op {
-    MDB_val key;
-    uint32_t window_s;
-    uint32_t n;
-    time_t now;
-    uint64_t total;
+/*
+ * The last tenth of the map is kept for what protects: when the pages in
+ * use reach RESERVE_FROM of the map (the measure moatctl status shows), a
+ * write that would create a record outside the protected classes - what
+ * strangers create: autoreply's histories and reply caps, sender-domain
+ * and domain-wide counts, near misses, caches - is not stored (the caller
+ * is told STORE_OK; one error line a minute says so), after the expendable
+ * classes have been given up. Updates of records that exist go on. So a
+ * flood of hostile messages can fill the map only up to the reserve, and
+ * the AUTH counters, the harvest counters, blocks and offences still have
+ * room.
+ */
+#define RESERVE_FROM_NUM 9         /* 9/10 of the map */
+#define RESERVE_FROM_DEN 10
+#define RESERVE_LOG_INTERVAL 60
+
+static const char *const protected_prefix[] = {
+    "authlock:", "rcpt:ip:", "rcpt:net:", "rcpt:tp:", "rcpt:bip:", "rcpt:attack:",
+    "rcpt:block:", "rcpt:offense:", "rcpt:ldap-down", "catchall:probes",
 };
+static const char reserve_log_key[] = "\0reserve-log";
+static const char quota_log_key[] = "\0quota-log";
+
+/* is_protected - whether key's record may use the reserve (blocks, locks, counters of attacks) */
+static int is_protected(const MDB_val *key)
+{
+    const char *k = key->mv_data, *colon;
+    size_t i, rest;
+
+    if (key->mv_size == 0 || k[0] == '\0')
+        return 1;                                      /* the store's own bookkeeping */
+    for (i = 0; i < sizeof protected_prefix / sizeof protected_prefix[0]; i++) {
+        size_t pl = strlen(protected_prefix[i]);
+        if (key->mv_size >= pl && memcmp(k, protected_prefix[i], pl) == 0)
+            return 1;
+    }
+    /* any module's blocks and offences (block.c: "<module>:block:", "<module>:offense:"),
+     * right after the first ':' - never where a stranger's name could put it */
+    colon = memchr(k, ':', key->mv_size);
+    if (colon == NULL)
+        return 0;
+    rest = key->mv_size - (size_t)(colon + 1 - k);
+    return (rest >= 6 && memcmp(colon + 1, "block:", 6) == 0) ||
+           (rest >= 8 && memcmp(colon + 1, "offense:", 8) == 0);
+}
+
+/* in_reserve - whether the pages in use have reached the reserve (moatctl status's measure) */
+static int in_reserve(MDB_txn *txn, lmdb_state *ls)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    uint64_t used, pages;
+
+    if (mdb_stat(txn, ls->dbi, &ms) != 0 || mdb_env_info(ls->env, &info) != 0 || !ms.ms_psize)
+        return 0;
+    used = (uint64_t)ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages + 2;
+    pages = info.me_mapsize / ms.ms_psize;
+    return used * RESERVE_FROM_DEN >= pages * RESERVE_FROM_NUM;
+}
 
 /* counter_sum - the count of c within the window ending at epoch now_epoch */
 static uint64_t counter_sum(const counter_rec *c, uint32_t now_epoch)
@@ -735,6 +815,151 @@ static uint64_t counter_sum(const counter_rec *c, uint32_t now_epoch)
     return total;
 }
 
+#define QUOTA_WINDOW 86400
+
+/*
+ * quota_take - one more new record for the call's source, counted in a
+ * ring under "\0q<source>" in the same transaction; *over: past the quota
+ * (nothing counted). 0 or an LMDB error.
+ */
+static int quota_take(MDB_txn *txn, lmdb_state *ls, int *over)
+{
+    const moat_store *st = ls->st;
+    char kbuf[STORE_MEMBER_SHORT + 3];
+    size_t sl = strlen(st->source);
+    uint32_t slot_len = store_slot_len(QUOTA_WINDOW), epoch;
+    MDB_val k = {sl + 2, kbuf}, v;
+    counter_rec c;
+    counter_slot *slot;
+    time_t now = ls->now;
+    int rc;
+
+    kbuf[0] = '\0';
+    kbuf[1] = 'q';
+    memcpy(kbuf + 2, st->source, sl);
+    epoch = (uint32_t)(now / slot_len);
+    memset(&c, 0, sizeof c);
+    rc = mdb_get(txn, ls->dbi, &k, &v);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (rc == 0 && v.mv_size == sizeof c)
+        memcpy(&c, v.mv_data, sizeof c);
+    if (c.h.type != REC_COUNTER || c.slot_len != slot_len || c.h.expires <= now) {
+        memset(&c, 0, sizeof c);
+        c.h.type = REC_COUNTER;
+        c.h.version = REC_VERSION;
+        c.slot_len = slot_len;
+    }
+    *over = counter_sum(&c, epoch) >= st->cfg.source_quota;
+    if (*over)
+        return 0;
+    slot = &c.slots[epoch % MOAT_WINDOW_SLOTS];
+    if (slot->epoch != epoch) {
+        slot->epoch = epoch;
+        slot->count = 0;
+    }
+    slot->count++;
+    c.h.expires = (int64_t)now + QUOTA_WINDOW + slot_len;
+    v.mv_data = &c;
+    v.mv_size = sizeof c;
+    return mdb_put(txn, ls->dbi, &k, &v, 0);
+}
+
+/*
+ * refused - RC_RESERVED when writing key (of the class of key cls: a set's
+ * key for its members) would create a record that may not use the
+ * reserve, RC_QUOTA when its source has created its quota of records
+ * today, else 0 (or an LMDB error). The lookup is paid only inside the
+ * reserve or for a call with a source.
+ */
+static int refused(MDB_txn *txn, lmdb_state *ls, const MDB_val *cls, const MDB_val *key)
+{
+    MDB_val k = *key, v;
+    size_t n, colons = 0;
+    int full, rc, over = 0;
+
+    if (is_protected(cls))
+        return 0;
+    full = in_reserve(txn, ls);
+    if (!full && !(ls->st->source[0] && ls->st->cfg.source_quota))
+        return 0;
+    if (mdb_get(txn, ls->dbi, &k, &v) == 0)
+        return 0;                                      /* an update */
+    if (!full && ((rc = quota_take(txn, ls, &over)) != 0 || !over))
+        return rc;                                     /* within the quota, or an LMDB error */
+    /* for the log line: the class, the key up to its second ':' */
+    for (n = 0; n < cls->mv_size && n < sizeof ls->refused_class - 1 && colons < 2; n++) {
+        char c = ((const char *)cls->mv_data)[n];
+        ls->refused_class[n] = c > 0x20 && c < 0x7f ? c : '?';
+        colons += c == ':';
+    }
+    ls->refused_class[n] = '\0';
+    return full ? RC_RESERVED : RC_QUOTA;
+}
+
+/* note_refused - the error line (why: RC_RESERVED, RC_QUOTA), at most once a minute for the host */
+static void note_refused(lmdb_state *ls, time_t now, int why)
+{
+    MDB_val k = {sizeof reserve_log_key - 1, (void *)reserve_log_key}, v;
+    struct { rec_header h; int64_t due; } m;
+
+    if (why == RC_QUOTA) {
+        k.mv_size = sizeof quota_log_key - 1;
+        k.mv_data = (void *)quota_log_key;
+    }
+    const char *path = "?";
+    MDB_txn *txn;
+    int due = 1;
+
+    if (ls->batch)
+        txn = ls->batch;
+    else if (txn_begin(ls, 0, &txn) != 0)
+        return;
+    if (mdb_get(txn, ls->dbi, &k, &v) == 0 && v.mv_size == sizeof m) {
+        memcpy(&m, v.mv_data, sizeof m);
+        due = now >= m.due || m.due > (int64_t)now + RESERVE_LOG_INTERVAL;
+    }
+    if (due) {
+        memset(&m, 0, sizeof m);
+        m.h.type = REC_META;
+        m.h.version = REC_VERSION;
+        m.h.expires = INT64_MAX;
+        m.due = (int64_t)now + RESERVE_LOG_INTERVAL;
+        v.mv_data = &m;
+        v.mv_size = sizeof m;
+        due = mdb_put(txn, ls->dbi, &k, &v, 0) == 0;
+    }
+    if (txn != ls->batch) {
+        if (!due) {
+            mdb_txn_abort(txn);
+            return;
+        }
+        if (mdb_txn_commit(txn) != 0)
+            return;
+    }
+    if (!due)
+        return;
+    (void)mdb_env_get_path(ls->env, &path);
+    if (why == RC_QUOTA)
+        moat_log(MOAT_LOG_WARN, "moat store: source %s has created its quota of %u new "
+                 "records today: its new records (%s...) are not stored (store "
+                 "{ source_quota })", ls->st->source, ls->st->cfg.source_quota,
+                 ls->refused_class);
+    else
+        moat_log(MOAT_LOG_ERROR, "moat store: LMDB map of %s is %d%% full: new records that "
+                 "strangers create (%s...) are not stored, to keep the rest for blocks, locks "
+                 "and counters of attacks (raise store { map_size })", path,
+                 100 * RESERVE_FROM_NUM / RESERVE_FROM_DEN, ls->refused_class);
+}
+
+struct counter_op {
+    MDB_val key;
+    uint32_t window_s;
+    uint32_t n;
+    time_t now;
+    uint64_t total;
+};
+
 static int counter_write(MDB_txn *txn, lmdb_state *ls, void *arg)
 {
     struct counter_op *op = arg;
@@ -743,8 +968,10 @@ static int counter_write(MDB_txn *txn, lmdb_state *ls, void *arg)
     counter_slot *slot;
     counter_rec c;
     MDB_val v;
-    int rc = mdb_get(txn, ls->dbi, &op->key, &v);
+    int rc = mdb_get(txn, ls->dbi, &op->key, &v), why;
 
+    if (rc == MDB_NOTFOUND && (why = refused(txn, ls, &op->key, &op->key)) != 0)
+        return why;
     if (rc == 0 && v.mv_size == sizeof c) {
         memcpy(&c, v.mv_data, sizeof c);
         if (c.h.type != REC_COUNTER || c.slot_len != slot_len || c.h.expires <= op->now)
@@ -807,7 +1034,9 @@ static store_status lmdb_counter_add(moat_store *st, const char *key, uint32_t w
         return rc == 0 ? STORE_OK : fail_rc(st, "read", key, rc);
     }
     rc = write_txn(ls, now, counter_write, &op);
-    if (rc != 0)
+    if (REFUSED(rc))
+        op.total = n;                                  /* not stored: the reserve, a quota */
+    else if (rc != 0)
         return fail_rc(st, "count", key, rc);
     *total = op.total;
     return STORE_OK;
@@ -836,25 +1065,91 @@ static size_t member_key(char *buf, size_t cap, const char *key, const char *mem
     return kl + 1 + ml;
 }
 
-/* count_members - live members of key's set (up to max), deleting expired ones if writable */
-static int count_members(MDB_txn *txn, lmdb_state *ls, const char *key, time_t now,
-                         int writable, uint64_t max, uint64_t *count)
+/*
+ * A set's count is kept beside it, so adding a member costs O(1) however
+ * large the set (a cursor over 50,000 members took 1.7 ms): a ring like a
+ * counter's, under "\0n<key>" (a meta key: never listed, never a caller's),
+ * holding how many members were last added in each slot of the window.
+ * Adding a member moves it from the slot of its previous addition (its
+ * record's expiry says when that was) to the current one. A ring that is
+ * missing, expired or of another slot length is rebuilt once from the
+ * members' records. Like a counter, a member counts for 7/8 to 8/8 of the
+ * window after its last addition; its record lives the whole window.
+ */
+#define SET_COUNT_TAG 'n'
+
+/* count_key - "\0n<key>" into buf; its length */
+static size_t count_key(char *buf, size_t cap, const char *key)
+{
+    size_t kl = strlen(key);
+
+    if (kl + 2 > cap)
+        return 0;
+    buf[0] = '\0';
+    buf[1] = SET_COUNT_TAG;
+    memcpy(buf + 2, key, kl);
+    return kl + 2;
+}
+
+/* ring_slot - the slot of c holding epoch, or NULL when it has rolled out */
+static counter_slot *ring_slot(counter_rec *c, uint32_t epoch)
+{
+    counter_slot *slot = &c->slots[epoch % MOAT_WINDOW_SLOTS];
+
+    return slot->epoch == epoch ? slot : NULL;
+}
+
+/* ring_add - one more member last added in epoch (now_epoch: the current one) */
+static void ring_add(counter_rec *c, uint32_t epoch, uint32_t now_epoch)
+{
+    counter_slot *slot = &c->slots[epoch % MOAT_WINDOW_SLOTS];
+
+    if (epoch > now_epoch || now_epoch - epoch >= MOAT_WINDOW_SLOTS)
+        return;                                        /* outside the window */
+    if (slot->epoch != epoch) {
+        slot->epoch = epoch;
+        slot->count = 0;
+    }
+    if (slot->count < UINT32_MAX)
+        slot->count++;
+}
+
+/* added_epoch - the slot epoch of a member's last addition, from its record's expiry */
+static uint32_t added_epoch(const rec_header *h, uint32_t window_s, uint32_t slot_len)
+{
+    int64_t added = h->expires - (int64_t)window_s;
+
+    return added > 0 ? (uint32_t)(added / slot_len) : 0;
+}
+
+/*
+ * ring_rebuild - the ring of key's set from its members' records (deleting
+ * the expired ones when writable): once per set, after an upgrade or a
+ * change of window
+ */
+static int ring_rebuild(MDB_txn *txn, lmdb_state *ls, const char *key, uint32_t window_s,
+                        time_t now, int writable, counter_rec *c)
 {
     char prefix[STORE_KEY_MAX + 2];
     size_t plen = member_key(prefix, sizeof prefix, key, NULL);
+    uint32_t slot_len = store_slot_len(window_s), now_epoch = (uint32_t)(now / slot_len);
     MDB_cursor *cur;
     MDB_val k = {plen, prefix}, v;
+    rec_header h;
     int rc, op = MDB_SET_RANGE;
 
-    *count = 0;
+    memset(c, 0, sizeof *c);
+    c->h.type = REC_COUNTER;
+    c->h.version = REC_VERSION;
+    c->slot_len = slot_len;
     if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0)
         return rc;
     for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
         if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
             break;
         if (is_live(&v, now)) {
-            if (++*count >= max)
-                break;
+            memcpy(&h, v.mv_data, sizeof h);
+            ring_add(c, added_epoch(&h, window_s, slot_len), now_epoch);
         } else if (writable && (rc = mdb_cursor_del(cur, 0)) != 0) {
             break;
         }
@@ -863,17 +1158,82 @@ static int count_members(MDB_txn *txn, lmdb_state *ls, const char *key, time_t n
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/*
+ * ring_get - key's ring as stored, or (when missing, expired or of another
+ * slot length) rebuilt from the members; 0 or an LMDB error
+ */
+static int ring_get(MDB_txn *txn, lmdb_state *ls, const char *key, MDB_val *ck,
+                    uint32_t window_s, time_t now, int writable, counter_rec *c)
+{
+    MDB_val v;
+    int rc = mdb_get(txn, ls->dbi, ck, &v);
+
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (rc == 0 && v.mv_size == sizeof *c) {
+        memcpy(c, v.mv_data, sizeof *c);
+        if (c->h.type == REC_COUNTER && c->slot_len == store_slot_len(window_s) &&
+            c->h.expires > now)
+            return 0;
+    }
+    return ring_rebuild(txn, ls, key, window_s, now, writable, c);
+}
+
 static int member_write(MDB_txn *txn, lmdb_state *ls, void *arg)
 {
     struct member_op *op = arg;
-    char buf[STORE_KEY_MAX + 2];
-    rec_header h = {REC_MEMBER, REC_VERSION, 0, 0, (int64_t)op->now + op->window_s};
+    char buf[STORE_KEY_MAX + 2], cbuf[STORE_KEY_MAX + 2];
+    uint32_t slot_len = store_slot_len(op->window_s), epoch = (uint32_t)(op->now / slot_len);
+    rec_header h = {REC_MEMBER, REC_VERSION, 0, 0, (int64_t)op->now + op->window_s}, old;
     MDB_val k = {member_key(buf, sizeof buf, op->key, op->member), buf}, v = {sizeof h, &h};
-    int rc;
+    MDB_val cls = {strlen(op->key), (void *)op->key};
+    MDB_val ck = {count_key(cbuf, sizeof cbuf, op->key), cbuf}, cur;
+    counter_rec c;
+    counter_slot *slot;
+    int rc, had = 0;
 
+    if ((rc = refused(txn, ls, &cls, &k)) != 0)
+        return rc;
+    if ((rc = ring_get(txn, ls, op->key, &ck, op->window_s, op->now, 1, &c)) != 0)
+        return rc;
+    /* the member's previous addition, if its slot still counts it */
+    if ((rc = mdb_get(txn, ls->dbi, &k, &cur)) == 0 && cur.mv_size >= sizeof old) {
+        memcpy(&old, cur.mv_data, sizeof old);
+        had = old.type == REC_MEMBER;
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    if (had && (slot = ring_slot(&c, added_epoch(&old, op->window_s, slot_len))) != NULL &&
+        slot->count > 0)
+        slot->count--;
+    ring_add(&c, epoch, epoch);
+    c.h.expires = (int64_t)op->now + op->window_s + slot_len;
+    op->distinct = counter_sum(&c, epoch);
+    if (op->distinct > op->max)
+        op->distinct = op->max;
     if ((rc = mdb_put(txn, ls->dbi, &k, &v, 0)) != 0)
         return rc;
-    return count_members(txn, ls, op->key, op->now, 1, op->max, &op->distinct);
+    v.mv_data = &c;
+    v.mv_size = sizeof c;
+    return mdb_put(txn, ls->dbi, &ck, &v, 0);
+}
+
+/* set_count - the live members of key's set (up to max) without writing */
+static int set_count(MDB_txn *txn, lmdb_state *ls, const char *key, uint32_t window_s,
+                     time_t now, uint64_t max, uint64_t *count)
+{
+    char cbuf[STORE_KEY_MAX + 2];
+    MDB_val ck = {count_key(cbuf, sizeof cbuf, key), cbuf};
+    uint32_t slot_len = store_slot_len(window_s);
+    counter_rec c;
+    int rc = ring_get(txn, ls, key, &ck, window_s, now, 0, &c);
+
+    if (rc != 0)
+        return rc;
+    *count = counter_sum(&c, (uint32_t)(now / slot_len));
+    if (*count > max)
+        *count = max;
+    return 0;
 }
 
 static store_status lmdb_distinct_add(moat_store *st, const char *key, const char *member,
@@ -890,12 +1250,14 @@ static store_status lmdb_distinct_add(moat_store *st, const char *key, const cha
         MDB_txn *txn;
         if ((rc = read_begin(ls, &txn)) != 0)
             return fail_rc(st, "read", key, rc);
-        rc = count_members(txn, ls, key, now, 0, max, distinct);
+        rc = set_count(txn, ls, key, window_s, now, max, distinct);
         read_end(ls, txn);
         return rc == 0 ? STORE_OK : fail_rc(st, "read", key, rc);
     }
     rc = write_txn(ls, now, member_write, &op);
-    if (rc != 0)
+    if (REFUSED(rc))
+        op.distinct = 1;                               /* not stored: the reserve, a quota */
+    else if (rc != 0)
         return fail_rc(st, "add to", key, rc);
     *distinct = op.distinct;
     return STORE_OK;
@@ -943,7 +1305,8 @@ static int value_write(MDB_txn *txn, lmdb_state *ls, void *arg)
     MDB_val v = {sizeof h + op->len, NULL};
     int rc;
 
-    if ((rc = mdb_put(txn, ls->dbi, &op->key, &v, MDB_RESERVE)) != 0)
+    if ((rc = refused(txn, ls, &op->key, &op->key)) != 0 ||
+        (rc = mdb_put(txn, ls->dbi, &op->key, &v, MDB_RESERVE)) != 0)
         return rc;
     memcpy(v.mv_data, &h, sizeof h);
     if (op->len)
@@ -982,6 +1345,8 @@ static store_status lmdb_set_new(moat_store *st, const char *key, const void *va
     if (ls == NULL)
         return STORE_ERROR;
     rc = write_txn(ls, now, value_write_new, &op);
+    if (REFUSED(rc))
+        rc = 0, op.created = 0;     /* not stored (reserve, quota): not begun, as if taken */
     *created = rc == 0 && op.created;
     return rc == 0 ? STORE_OK : fail_rc(st, "set", key, rc);
 }
@@ -996,7 +1361,109 @@ static store_status lmdb_set(moat_store *st, const char *key, const void *value,
     if (ls == NULL)
         return STORE_ERROR;
     rc = write_txn(ls, now, value_write, &op);
-    return rc == 0 ? STORE_OK : fail_rc(st, "set", key, rc);
+    return rc == 0 || REFUSED(rc) ? STORE_OK : fail_rc(st, "set", key, rc);
+}
+
+/* live_value - the payload of key's live value in txn (*found 0 when none); an LMDB error or 0 */
+static int live_value(MDB_txn *txn, lmdb_state *ls, MDB_val *key, time_t now, MDB_val *payload,
+                      int *found)
+{
+    MDB_val v;
+    rec_header h;
+    int rc = mdb_get(txn, ls->dbi, key, &v);
+
+    *found = 0;
+    if (rc != 0)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    if (v.mv_size >= sizeof h) {
+        memcpy(&h, v.mv_data, sizeof h);
+        if (h.type == REC_VALUE && h.expires > now) {
+            payload->mv_size = v.mv_size - sizeof h;
+            payload->mv_data = (char *)v.mv_data + sizeof h;
+            *found = 1;
+        }
+    }
+    return 0;
+}
+
+struct add_op {
+    struct value_op v;
+    int64_t delta;
+    int64_t result;
+    char text[24];
+};
+
+/* value_add_write - the old number and the new, in one write transaction */
+static int value_add_write(MDB_txn *txn, lmdb_state *ls, void *arg)
+{
+    struct add_op *op = arg;
+    MDB_val old;
+    int found, rc = live_value(txn, ls, &op->v.key, op->v.now, &old, &found);
+
+    if (rc != 0)
+        return rc;
+    op->result = store_clamp(found ? store_parse_number(old.mv_data, old.mv_size) : 0,
+                             op->delta);
+    op->v.len = (size_t)snprintf(op->text, sizeof op->text, "%lld", (long long)op->result);
+    op->v.value = op->text;
+    return value_write(txn, ls, &op->v);
+}
+
+static store_status lmdb_value_add(moat_store *st, const char *key, int64_t delta,
+                                   uint32_t ttl_s, time_t now, int64_t *result)
+{
+    lmdb_state *ls = env(st);
+    struct add_op op = {{{strlen(key), (void *)key}, NULL, 0, (int64_t)now + ttl_s, now, 0},
+                        delta, 0, ""};
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    rc = write_txn(ls, now, value_add_write, &op);
+    if (rc != 0 && !REFUSED(rc))
+        return fail_rc(st, "add to", key, rc);
+    *result = op.result;
+    return STORE_OK;
+}
+
+struct swap_op {
+    struct value_op v;
+    const void *old;
+    size_t old_len;
+};
+
+/* swap_write - write only when the live value is old (or absent, old NULL) */
+static int swap_write(MDB_txn *txn, lmdb_state *ls, void *arg)
+{
+    struct swap_op *op = arg;
+    MDB_val cur;
+    int found, rc = live_value(txn, ls, &op->v.key, op->v.now, &cur, &found);
+
+    if (rc != 0)
+        return rc;
+    op->v.created = op->old == NULL
+                        ? !found
+                        : found && cur.mv_size == op->old_len &&
+                              (op->old_len == 0 || memcmp(cur.mv_data, op->old, op->old_len) == 0);
+    return op->v.created ? value_write(txn, ls, &op->v) : 0;
+}
+
+static store_status lmdb_swap(moat_store *st, const char *key, const void *old, size_t old_len,
+                              const void *value, size_t len, uint32_t ttl_s, time_t now,
+                              int *swapped)
+{
+    lmdb_state *ls = env(st);
+    struct swap_op op = {{{strlen(key), (void *)key}, value, len, (int64_t)now + ttl_s, now, 0},
+                         old, old_len};
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    rc = write_txn(ls, now, swap_write, &op);
+    if (rc != 0 && !REFUSED(rc))
+        return fail_rc(st, "swap", key, rc);
+    *swapped = op.v.created || REFUSED(rc);
+    return STORE_OK;
 }
 
 static store_status lmdb_get(moat_store *st, const char *key, void *buf, size_t cap,
@@ -1033,13 +1500,15 @@ static store_status lmdb_get(moat_store *st, const char *key, void *buf, size_t 
 static int del_write(MDB_txn *txn, lmdb_state *ls, void *arg)
 {
     const char *key = arg;
-    char prefix[STORE_KEY_MAX + 2];
+    char prefix[STORE_KEY_MAX + 2], cbuf[STORE_KEY_MAX + 2];
     size_t plen = member_key(prefix, sizeof prefix, key, NULL);
-    MDB_val k = {strlen(key), (void *)key}, v;
+    MDB_val k = {strlen(key), (void *)key}, v, ck = {count_key(cbuf, sizeof cbuf, key), cbuf};
     MDB_cursor *cur;
     int op, rc = mdb_del(txn, ls->dbi, &k, NULL);
 
     if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if ((rc = mdb_del(txn, ls->dbi, &ck, NULL)) != 0 && rc != MDB_NOTFOUND)
         return rc;
     if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0)
         return rc;
@@ -1175,6 +1644,100 @@ static store_status lmdb_batch_end(moat_store *st)
     return rc == 0 ? STORE_OK : fail_rc(st, "commit", "batch", rc);
 }
 
+struct tally_op {
+    MDB_val key;
+    uint64_t n;
+    time_t now;
+    uint64_t total;
+};
+
+/* tally_write - add n to a tally record (another kind of record under the key starts it at 0) */
+static int tally_write(MDB_txn *txn, lmdb_state *ls, void *arg)
+{
+    struct tally_op *op = arg;
+    rec_header h;
+    uint64_t count = 0;
+    unsigned char rec[sizeof h + sizeof count];
+    MDB_val v;
+    int rc = mdb_get(txn, ls->dbi, &op->key, &v);
+
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (rc == 0 && v.mv_size == sizeof rec) {
+        memcpy(&h, v.mv_data, sizeof h);
+        if (h.type == REC_TALLY && h.expires > op->now)
+            memcpy(&count, (char *)v.mv_data + sizeof h, sizeof count);
+    }
+    count = count > UINT64_MAX - op->n ? UINT64_MAX : count + op->n;
+    op->total = count;
+    memset(&h, 0, sizeof h);
+    h.type = REC_TALLY;
+    h.version = REC_VERSION;
+    h.expires = (int64_t)op->now + STORE_TALLY_TTL;
+    memcpy(rec, &h, sizeof h);
+    memcpy(rec + sizeof h, &count, sizeof count);
+    v.mv_data = rec;
+    v.mv_size = sizeof rec;
+    return mdb_put(txn, ls->dbi, &op->key, &v, 0);
+}
+
+static store_status lmdb_tally_add(moat_store *st, const char *key, uint64_t n, time_t now,
+                                   uint64_t *total)
+{
+    lmdb_state *ls = env(st);
+    struct tally_op op = {{strlen(key), (void *)key}, n, now, 0};
+    MDB_txn *txn;
+    MDB_val v;
+    rec_header h;
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    if (n > 0) {
+        rc = write_txn(ls, now, tally_write, &op);
+        if (rc != 0)
+            return fail_rc(st, "tally", key, rc);
+        *total = op.total;
+        return STORE_OK;
+    }
+    *total = 0;
+    if ((rc = read_begin(ls, &txn)) != 0)
+        return fail_rc(st, "read", key, rc);
+    rc = mdb_get(txn, ls->dbi, &op.key, &v);
+    if (rc == 0 && v.mv_size == sizeof h + sizeof *total) {
+        memcpy(&h, v.mv_data, sizeof h);
+        if (h.type == REC_TALLY && h.expires > now)
+            memcpy(total, (char *)v.mv_data + sizeof h, sizeof *total);
+    }
+    read_end(ls, txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? STORE_OK : fail_rc(st, "read", key, rc);
+}
+
+/* lmdb_usage - the pages in use (data and the two meta pages) against the map's size */
+static store_status lmdb_usage(moat_store *st, uint64_t *used, uint64_t *limit)
+{
+    lmdb_state *ls = env(st);
+    MDB_envinfo info;
+    MDB_stat ms;
+    MDB_txn *txn;
+    int rc;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    if ((rc = read_begin(ls, &txn)) != 0)
+        return fail_rc(st, "stat", "", rc);
+    rc = mdb_stat(txn, ls->dbi, &ms);
+    read_end(ls, txn);
+    if (rc == 0)
+        rc = mdb_env_info(ls->env, &info);
+    if (rc != 0)
+        return fail_rc(st, "stat", "", rc);
+    *used = (uint64_t)(ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages + 2) *
+            ms.ms_psize;
+    *limit = (uint64_t)info.me_mapsize;
+    return STORE_OK;
+}
+
 const store_ops store_lmdb_ops = {
     "lmdb",
     lmdb_drop,
@@ -1183,10 +1746,14 @@ const store_ops store_lmdb_ops = {
     lmdb_contains,
     lmdb_set,
     lmdb_set_new,
+    lmdb_value_add,
+    lmdb_swap,
     lmdb_get,
     lmdb_del,
     lmdb_scan,
     lmdb_sweep,
     lmdb_batch_begin,
     lmdb_batch_end,
+    lmdb_tally_add,
+    lmdb_usage,
 };

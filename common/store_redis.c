@@ -9,11 +9,20 @@
  * timeouts are short; after any failure the connection is dropped and the
  * next call reconnects, so a Redis outage costs each call at most one
  * timeout and never a retry loop.
+ *
+ * With Sentinel (sentinels + master_name), each connection begins by asking
+ * the sentinels, in order, for the master's address, and checks with ROLE
+ * that the server there is the master: a failover is followed at the next
+ * connection, which every failure (refused, timeout, READONLY) brings.
+ * TLS when the build's hiredis has hiredis_ssl (MOAT_HIREDIS_SSL).
  */
 #include "store_internal.h"
 
 #include <fcntl.h>
 #include <hiredis.h>
+#ifdef MOAT_HIREDIS_SSL
+#include <hiredis_ssl.h>
+#endif
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,13 +75,64 @@ static const char distinct_script[] =
     "end\n"
     "return redis.call('ZCOUNT', k, '(' .. (now - win), '+inf')\n";
 
+/*
+ * Values: KEYS[1]; ARGV now, server ttl, the 8-byte expiry to store. A live
+ * value is a string of at least 8 bytes whose expiry is after now.
+ */
+#define LIVE_VALUE_LUA \
+    "local function live(k, now)\n" \
+    "  local v = redis.pcall('GET', k)\n" \
+    "  if type(v) ~= 'string' or #v < 8 then return nil end\n" \
+    "  local e = 0\n" \
+    "  for i = 1, 8 do e = e * 256 + string.byte(v, i) end\n" \
+    "  if e <= now then return nil end\n" \
+    "  return string.sub(v, 9)\n" \
+    "end\n" \
+    "local function put(k, ttl, body)\n" \
+    "  if ttl <= 0 then redis.call('DEL', k)\n" \
+    "  else redis.call('SET', k, ARGV[3] .. body, 'EX', ttl) end\n" \
+    "end\n"
+
+/* value_add: ARGV[4] the delta. Returns the sum (within +-(2^53 - 1), exact in Lua). */
+static const char add_script[] =
+    LIVE_VALUE_LUA
+    "local k, now, ttl, max = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), 9007199254740991\n"
+    "local body, n = live(k, now), 0\n"
+    "if body and #body <= 19 and string.match(body, '^%-?%d+$') then n = tonumber(body) end\n"
+    "n = math.max(-max, math.min(max, math.max(-max, math.min(max, n)) + tonumber(ARGV[4])))\n"
+    "put(k, ttl, string.format('%d', n))\n"
+    "return n\n";
+
+/* swap: ARGV[4] '0' (only when no live value) or '1' (only when it is ARGV[5]), ARGV[6] new */
+static const char swap_script[] =
+    LIVE_VALUE_LUA
+    "local k, now, ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "local body = live(k, now)\n"
+    "if ARGV[4] == '0' then\n"
+    "  if body then return 0 end\n"
+    "elseif body ~= ARGV[5] then return 0 end\n"
+    "put(k, ttl, ARGV[6])\n"
+    "return 1\n";
+
 #define EVAL_ARGS_MAX 6
 
 typedef struct redis_state {
     redisContext *ctx;
     char counter_sha[41];
     char distinct_sha[41];
+    char where[300];       /* the server, for error lines: host:port or the socket */
+    char add_sha[41];
+    char swap_sha[41];
 } redis_state;
+
+int moat_store_tls_available(void)
+{
+#ifdef MOAT_HIREDIS_SSL
+    return 1;
+#else
+    return 0;
+#endif
+}
 
 static struct timeval ms_to_tv(int ms)
 {
@@ -171,7 +231,9 @@ static store_status broken(moat_store *st, const char *what, redisReply *reply)
                     : rs && rs->ctx && rs->ctx->err ? rs->ctx->errstr
                                                     : "unexpected reply";
 
-    if (st->cfg.redis_socket[0])
+    if (rs && rs->where[0])
+        store_fail(st, "redis %s: %s: %s", rs->where, what, why);
+    else if (st->cfg.redis_socket[0])
         store_fail(st, "redis %s: %s: %s", st->cfg.redis_socket, what, why);
     else
         store_fail(st, "redis %s:%d: %s: %s", st->cfg.redis_host, st->cfg.redis_port, what,
@@ -197,12 +259,171 @@ static int load_script(moat_store *st, const char *body, char *sha)
     return 0;
 }
 
+#ifdef MOAT_HIREDIS_SSL
+static redisSSLContext *tls_ctx;   /* one per process, kept for its life */
+#endif
+
+/*
+ * open_ctx - a connection to host:port (or the unix socket), close-on-exec,
+ * with the command timeout and, when configured, TLS; NULL with *why set
+ * (a static text, or ctx_err filled from the failed context)
+ */
+static redisContext *open_ctx(const moat_store *st, const char *host, int port,
+                              const char *socket, const char **why, char *ctx_err, size_t cap)
+{
+    struct timeval ctv = ms_to_tv(st->cfg.connect_timeout_ms);
+    struct timeval rtv = ms_to_tv(st->cfg.command_timeout_ms);
+    redisContext *ctx = socket && *socket ? redisConnectUnixWithTimeout(socket, ctv)
+                                          : redisConnectWithTimeout(host, port, ctv);
+
+    *why = "connect: out of memory";
+    if (ctx == NULL)
+        return NULL;
+    if (ctx->err) {
+        snprintf(ctx_err, cap, "connect: %s", ctx->errstr);
+        *why = ctx_err;
+        redisFree(ctx);
+        return NULL;
+    }
+    if (fcntl(ctx->fd, F_SETFD, FD_CLOEXEC) != 0 || redisSetTimeout(ctx, rtv) != REDIS_OK) {
+        *why = "socket options";
+        redisFree(ctx);
+        return NULL;
+    }
+#ifdef MOAT_HIREDIS_SSL
+    if (st->cfg.redis_tls) {
+        redisSSLContextError e = REDIS_SSL_CTX_NONE;
+
+        if (tls_ctx == NULL) {
+            redisInitOpenSSL();
+            tls_ctx = redisCreateSSLContext(
+                st->cfg.tls_ca_file[0] ? st->cfg.tls_ca_file : NULL, NULL,
+                st->cfg.tls_cert_file[0] ? st->cfg.tls_cert_file : NULL,
+                st->cfg.tls_key_file[0] ? st->cfg.tls_key_file : NULL,
+                st->cfg.tls_server_name[0] ? st->cfg.tls_server_name : NULL, &e);
+        }
+        if (tls_ctx == NULL) {
+            snprintf(ctx_err, cap, "TLS set-up: %s", redisSSLContextGetError(e));
+            *why = ctx_err;
+            redisFree(ctx);
+            return NULL;
+        }
+        if (redisInitiateSSLWithContext(ctx, tls_ctx) != REDIS_OK) {
+            snprintf(ctx_err, cap, "TLS: %s", ctx->errstr);
+            *why = ctx_err;
+            redisFree(ctx);
+            return NULL;
+        }
+    }
+#else
+    if (st->cfg.redis_tls) {
+        *why = "TLS: this build has no TLS for Redis (hiredis without hiredis_ssl)";
+        redisFree(ctx);
+        return NULL;
+    }
+#endif
+    return ctx;
+}
+
+/* auth - AUTH [user] password on ctx when a password is set; the reply's error, or NULL */
+static int auth(redisContext *ctx, const char *user, const char *password, redisReply **err)
+{
+    redisReply *r;
+
+    *err = NULL;
+    if (password[0] == '\0')
+        return 0;
+    r = user[0] ? command(ctx, "AUTH %s %s", user, password) : command(ctx, "AUTH %s", password);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        *err = r;
+        return -1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/*
+ * ask_sentinels - the master's address from the first sentinel that knows
+ * it (SENTINEL get-master-addr-by-name); 0, or -1 with the store's error set
+ */
+static int ask_sentinels(moat_store *st, char *host, size_t cap, int *port)
+{
+    char last[200] = "no sentinel configured", ctx_err[160];
+    int i;
+
+    for (i = 0; i < st->cfg.sentinel_count; i++) {
+        const char *sh = st->cfg.sentinels[i].host, *why;
+        int sp = st->cfg.sentinels[i].port;
+        redisContext *ctx = open_ctx(st, sh, sp, NULL, &why, ctx_err, sizeof ctx_err);
+        redisReply *r = NULL;
+
+        if (ctx == NULL) {
+            snprintf(last, sizeof last, "sentinel %s:%d: %s", sh, sp, why);
+            continue;
+        }
+        if (auth(ctx, st->cfg.sentinel_username, st->cfg.sentinel_password, &r) != 0) {
+            snprintf(last, sizeof last, "sentinel %s:%d: AUTH: %.100s", sh, sp,
+                     r ? r->str : ctx->errstr);
+        } else if ((r = command(ctx, "SENTINEL get-master-addr-by-name %s",
+                                st->cfg.master_name)) == NULL ||
+                   r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+                   r->element[0]->type != REDIS_REPLY_STRING ||
+                   r->element[1]->type != REDIS_REPLY_STRING ||
+                   r->element[0]->len == 0 || r->element[0]->len >= cap) {
+            snprintf(last, sizeof last, "sentinel %s:%d: %.100s", sh, sp,
+                     r == NULL                          ? ctx->errstr
+                     : r->type == REDIS_REPLY_ERROR     ? r->str
+                     : r->type == REDIS_REPLY_NIL       ? "does not know the master name"
+                                                        : "unexpected reply");
+        } else {
+            long p = strtol(r->element[1]->str, NULL, 10);
+            if (p > 0 && p < 65536) {
+                memcpy(host, r->element[0]->str, r->element[0]->len + 1);
+                *port = (int)p;
+                freeReplyObject(r);
+                redisFree(ctx);
+                return 0;
+            }
+            snprintf(last, sizeof last, "sentinel %s:%d: a master port of '%.10s'", sh, sp,
+                     r->element[1]->str);
+        }
+        if (r)
+            freeReplyObject(r);
+        redisFree(ctx);
+    }
+    store_fail(st, "redis master %s: %s", st->cfg.master_name, last);
+    return -1;
+}
+
+/*
+ * check_master - ROLE says "master" (a sentinel's answer may lag a
+ * failover): 0, or -1 with the store's error set
+ */
+static int check_master(moat_store *st, redis_state *rs)
+{
+    redisReply *r = command(rs->ctx, "ROLE");
+    int yes = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+              r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "master") == 0;
+
+    if (!yes && r && r->type == REDIS_REPLY_ERROR)
+        store_fail(st, "redis %s: ROLE: %.120s (the ACL user needs +role)", rs->where, r->str);
+    else if (!yes && r == NULL)
+        store_fail(st, "redis %s: ROLE: %s", rs->where, rs->ctx->errstr);
+    else if (!yes)
+        store_fail(st, "redis %s: named master of %s by a sentinel, but not a master (a "
+                   "failover under way)", rs->where, st->cfg.master_name);
+    if (r)
+        freeReplyObject(r);
+    return yes ? 0 : -1;
+}
+
 /* conn - the connection of this process, connecting on first use */
 static redis_state *conn(moat_store *st)
 {
     redis_state *rs = st->impl;
-    struct timeval ctv = ms_to_tv(st->cfg.connect_timeout_ms);
-    struct timeval rtv = ms_to_tv(st->cfg.command_timeout_ms);
+    char host[256], ctx_err[160];
+    const char *why;
+    int port = st->cfg.redis_port;
     redisReply *r;
 
     if (rs && rs->ctx)
@@ -211,29 +432,29 @@ static redis_state *conn(moat_store *st)
         store_fail(st, "redis: out of memory");
         return NULL;
     }
-    if (st->cfg.redis_socket[0])
-        rs->ctx = redisConnectUnixWithTimeout(st->cfg.redis_socket, ctv);
+    snprintf(host, sizeof host, "%s", st->cfg.redis_host);
+    if (st->cfg.sentinel_count > 0 && ask_sentinels(st, host, sizeof host, &port) != 0) {
+        redis_drop(st, 0);
+        return NULL;
+    }
+    if (st->cfg.sentinel_count == 0 && st->cfg.redis_socket[0])
+        snprintf(rs->where, sizeof rs->where, "%s", st->cfg.redis_socket);
     else
-        rs->ctx = redisConnectWithTimeout(st->cfg.redis_host, st->cfg.redis_port, ctv);
-    if (rs->ctx == NULL || rs->ctx->err) {
-        broken(st, "connect", NULL);
+        snprintf(rs->where, sizeof rs->where, "%s:%d", host, port);
+    rs->ctx = open_ctx(st, host, port, st->cfg.sentinel_count ? NULL : st->cfg.redis_socket,
+                       &why, ctx_err, sizeof ctx_err);
+    if (rs->ctx == NULL) {
+        store_fail(st, "redis %s: %s", rs->where, why);
+        redis_drop(st, 0);
         return NULL;
     }
-    if (fcntl(rs->ctx->fd, F_SETFD, FD_CLOEXEC) != 0 ||
-        redisSetTimeout(rs->ctx, rtv) != REDIS_OK) {
-        broken(st, "socket options", NULL);
+    if (auth(rs->ctx, st->cfg.redis_username, st->cfg.redis_password, &r) != 0) {
+        broken(st, "AUTH", r);
         return NULL;
     }
-    if (st->cfg.redis_password[0]) {
-        r = st->cfg.redis_username[0]
-                ? command(rs->ctx, "AUTH %s %s", st->cfg.redis_username,
-                               st->cfg.redis_password)
-                : command(rs->ctx, "AUTH %s", st->cfg.redis_password);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            broken(st, "AUTH", r);
-            return NULL;
-        }
-        freeReplyObject(r);
+    if (st->cfg.sentinel_count > 0 && check_master(st, rs) != 0) {
+        redis_drop(st, 0);
+        return NULL;
     }
     if (st->cfg.redis_db) {
         r = command(rs->ctx, "SELECT %d", st->cfg.redis_db);
@@ -244,7 +465,9 @@ static redis_state *conn(moat_store *st)
         freeReplyObject(r);
     }
     if (load_script(st, counter_script, rs->counter_sha) != 0 ||
-        load_script(st, distinct_script, rs->distinct_sha) != 0)
+        load_script(st, distinct_script, rs->distinct_sha) != 0 ||
+        load_script(st, add_script, rs->add_sha) != 0 ||
+        load_script(st, swap_script, rs->swap_sha) != 0)
         return NULL;
     return rs;
 }
@@ -255,9 +478,12 @@ static void full_key(const moat_store *st, const char *key, char *out, size_t ca
     snprintf(out, cap, "%s%s", st->cfg.redis_prefix, key);
 }
 
-/* eval - EVALSHA with one key, reloading the script once if the server lost it */
-static redisReply *eval(moat_store *st, const char *body, char *sha, const char *key,
-                        int argc, const char **argv)
+/*
+ * eval_len - EVALSHA with one key and arguments of the given lengths (NULL:
+ * C strings), reloading the script once if the server lost it
+ */
+static redisReply *eval_len(moat_store *st, const char *body, char *sha, const char *key,
+                            int argc, const char **argv, const size_t *argl)
 {
     redis_state *rs = st->impl;
     const char *args[4 + EVAL_ARGS_MAX];
@@ -275,7 +501,7 @@ static redisReply *eval(moat_store *st, const char *body, char *sha, const char 
     for (attempt = 0; attempt < 2; attempt++) {
         args[1] = sha;
         for (i = 0; i < 4 + argc; i++)
-            lens[i] = strlen(args[i]);
+            lens[i] = i >= 4 && argl ? argl[i - 4] : strlen(args[i]);
         r = command_argv(rs->ctx, 4 + argc, args, lens);
         if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 &&
             attempt == 0) {
@@ -287,6 +513,12 @@ static redisReply *eval(moat_store *st, const char *body, char *sha, const char 
         return r;
     }
     return NULL;
+}
+
+static redisReply *eval(moat_store *st, const char *body, char *sha, const char *key,
+                        int argc, const char **argv)
+{
+    return eval_len(st, body, sha, key, argc, argv, NULL);
 }
 
 static store_status redis_counter_add(moat_store *st, const char *key, uint32_t window_s,
@@ -417,6 +649,73 @@ static store_status redis_set_new(moat_store *st, const char *key, const void *v
     return redis_put(st, key, value, len, ttl_s, now, 1, created);
 }
 
+/* value_head - the 8-byte big-endian expiry a value starts with, and the server's ttl for it */
+static long long value_head(time_t now, uint32_t ttl_s, char head[8])
+{
+    int64_t expires = (int64_t)now + ttl_s;
+    int i;
+
+    for (i = 0; i < 8; i++)
+        head[i] = (char)(unsigned char)((uint64_t)expires >> (56 - 8 * i));
+    return (long long)(expires - (int64_t)time(NULL));   /* lives until then by this clock */
+}
+
+static store_status redis_value_add(moat_store *st, const char *key, int64_t delta,
+                                    uint32_t ttl_s, time_t now, int64_t *result)
+{
+    redis_state *rs = conn(st);
+    char k[STORE_KEY_MAX + 80], a_now[24], a_ttl[24], head[8], a_delta[24];
+    const char *argv[4] = {a_now, a_ttl, head, a_delta};
+    size_t argl[4];
+    redisReply *r;
+
+    if (rs == NULL)
+        return STORE_ERROR;
+    full_key(st, key, k, sizeof k);
+    snprintf(a_now, sizeof a_now, "%lld", (long long)now);
+    snprintf(a_ttl, sizeof a_ttl, "%lld", value_head(now, ttl_s, head));
+    snprintf(a_delta, sizeof a_delta, "%lld", (long long)delta);
+    argl[0] = strlen(a_now);
+    argl[1] = strlen(a_ttl);
+    argl[2] = sizeof head;
+    argl[3] = strlen(a_delta);
+    r = eval_len(st, add_script, rs->add_sha, k, 4, argv, argl);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+        return broken(st, "add", r);
+    *result = r->integer;
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+static store_status redis_swap(moat_store *st, const char *key, const void *old, size_t old_len,
+                               const void *value, size_t len, uint32_t ttl_s, time_t now,
+                               int *swapped)
+{
+    redis_state *rs = conn(st);
+    char k[STORE_KEY_MAX + 80], a_now[24], a_ttl[24], head[8];
+    const char *argv[6] = {a_now, a_ttl, head, old ? "1" : "0", old ? old : "", value};
+    size_t argl[6];
+    redisReply *r;
+
+    if (rs == NULL)
+        return STORE_ERROR;
+    full_key(st, key, k, sizeof k);
+    snprintf(a_now, sizeof a_now, "%lld", (long long)now);
+    snprintf(a_ttl, sizeof a_ttl, "%lld", value_head(now, ttl_s, head));
+    argl[0] = strlen(a_now);
+    argl[1] = strlen(a_ttl);
+    argl[2] = sizeof head;
+    argl[3] = 1;
+    argl[4] = old ? old_len : 0;
+    argl[5] = len;
+    r = eval_len(st, swap_script, rs->swap_sha, k, 6, argv, argl);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+        return broken(st, "swap", r);
+    *swapped = r->integer == 1;
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
 static store_status redis_get(moat_store *st, const char *key, void *buf, size_t cap,
                               size_t *len, time_t *expires, time_t now)
 {
@@ -533,6 +832,81 @@ static store_status redis_batch(moat_store *st)
     return STORE_OK;
 }
 
+/*
+ * redis_tally_add - INCRBY and EXPIRE sent together (one round trip); a
+ * read is a GET. A key holding something else reads as 0 and is not added to.
+ */
+static store_status redis_tally_add(moat_store *st, const char *key, uint64_t n, time_t now,
+                                    uint64_t *total)
+{
+    redis_state *rs = conn(st);
+    char k[STORE_KEY_MAX + 80];
+    redisReply *r = NULL, *r2 = NULL;
+    pipe_guard g;
+    int ok;
+
+    (void)now;
+    *total = 0;
+    if (rs == NULL)
+        return STORE_ERROR;
+    full_key(st, key, k, sizeof k);
+    if (n == 0) {
+        r = command(rs->ctx, "GET %s", k);
+        if (r == NULL || (r->type == REDIS_REPLY_ERROR && !wrong_type(r)))
+            return broken(st, "GET", r);
+        if (r->type == REDIS_REPLY_STRING)
+            *total = strtoull(r->str, NULL, 10);
+        freeReplyObject(r);
+        return STORE_OK;
+    }
+    pipe_guard_begin(&g);
+    ok = redisAppendCommand(rs->ctx, "INCRBY %s %llu", k, (unsigned long long)n) == REDIS_OK &&
+         redisAppendCommand(rs->ctx, "EXPIRE %s %ld", k, STORE_TALLY_TTL) == REDIS_OK &&
+         redisGetReply(rs->ctx, (void **)&r) == REDIS_OK &&
+         redisGetReply(rs->ctx, (void **)&r2) == REDIS_OK;
+    pipe_guard_end(&g);
+    if (r2)
+        freeReplyObject(r2);
+    if (ok && r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "ERR", 3) == 0) {
+        freeReplyObject(r);                            /* not a number: another kind of key */
+        return STORE_OK;
+    }
+    if (!ok || r == NULL || r->type != REDIS_REPLY_INTEGER)
+        return broken(st, "INCRBY", r);
+    *total = r->integer > 0 ? (uint64_t)r->integer : 0;
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+/* info_field - the number after "name:" in an INFO reply, 0 when absent */
+static uint64_t info_field(const char *info, const char *name)
+{
+    size_t nl = strlen(name);
+    const char *p;
+
+    for (p = info; (p = strstr(p, name)) != NULL; p += nl)
+        if ((p == info || p[-1] == '\n') && p[nl] == ':')
+            return strtoull(p + nl + 1, NULL, 10);
+    return 0;
+}
+
+/* redis_usage - INFO memory: used_memory against maxmemory (0: no limit) */
+static store_status redis_usage(moat_store *st, uint64_t *used, uint64_t *limit)
+{
+    redis_state *rs = conn(st);
+    redisReply *r;
+
+    if (rs == NULL)
+        return STORE_ERROR;
+    r = command(rs->ctx, "INFO memory");
+    if (r == NULL || r->type != REDIS_REPLY_STRING)
+        return broken(st, "INFO", r);
+    *used = info_field(r->str, "used_memory");
+    *limit = info_field(r->str, "maxmemory");
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
 const store_ops store_redis_ops = {
     "redis",
     redis_drop,
@@ -541,10 +915,14 @@ const store_ops store_redis_ops = {
     redis_contains,
     redis_set,
     redis_set_new,
+    redis_value_add,
+    redis_swap,
     redis_get,
     redis_del,
     redis_scan,
     redis_sweep,
     redis_batch,
     redis_batch,
+    redis_tally_add,
+    redis_usage,
 };

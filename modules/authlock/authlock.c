@@ -103,7 +103,7 @@ static void log_decision(const ctx *c, const moat_verdict *v, const authlock_loc
     /* user= is what the client typed: escaped, after ip= */
     moat_log(MOAT_LOG_INFO, "moat authlock: action=%s reason=%s ip=%s user=%s country=%s asn=%s "
              "familiar=%s%s%s%s", action, reason, loc->ip,
-             user && *user ? moat_log_field(user, field, sizeof field) : "-",
+             user && *user ? moat_log_word(user, field, sizeof field) : "-",
              loc->geo.country[0] ? loc->geo.country : "-", loc->asn[0] ? loc->asn : "-",
              familiar < 0 ? "-" : familiar ? "yes" : "no", delay[0] ? " delay=" : "", delay,
              moat_config_log_only(c->rt->config, "authlock") ? " mode=log-only" : "");

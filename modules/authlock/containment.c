@@ -24,38 +24,68 @@
 #define DAY 86400
 #define USER_MAX 128
 
-/* baseline - update and return the learned daily baseline of the user */
+/* baseline_parse - "<day> <today's count> <baseline>" (a planted value reads as none) */
+static void baseline_parse(const char *val, long *day, double *last, double *ewma)
+{
+    const char *p = val;
+    char *end;
+
+    *day = strtol(p, &end, 10);
+    if (end == p) {
+        *day = 0;
+        return;
+    }
+    p = end;
+    *last = strtod(p, &end);
+    if (end == p)
+        return;
+    p = end;
+    *ewma = strtod(p, &end);
+    if (end == p || !(*ewma >= 0 && *ewma < 1e12))
+        *ewma = -1;
+    if (!(*last >= 0 && *last < 1e12))
+        *last = 0;
+}
+
+#define BASELINE_TRIES 8   /* compare-and-set rounds before giving up (never seen past 2) */
+
+/*
+ * baseline - update and return the learned daily baseline of the user: a
+ * read, then a compare-and-set of what was read, so concurrent RCPTs of
+ * one user (several processes, several MX hosts) fold a day into the mean
+ * exactly once
+ */
 static int baseline(moat_store *st, const char *ukey, uint64_t today_count, time_t now,
                     double *base)
 {
-    char key[STORE_KEY_MAX + 1], val[96];
-    long day = 0, today = (long)(now / DAY);
-    double last = 0, ewma = -1;   /* -1: no full day seen yet */
+    char key[STORE_KEY_MAX + 1], val[96], next[96];
+    long today = (long)(now / DAY);
+    int tries, swapped = 0;
 
+    *base = 0;
     authlock_key(key, sizeof key, AUTHLOCK_KEY_BASELINE, ukey);
-    switch (moat_store_get_str(st, key, val, sizeof val, NULL, now)) {
-    case STORE_ERROR:
-        return -1;
-    case STORE_OK:
-        {
-            char *p = val, *end;
-            day = strtol(p, &end, 10);
-            last = end > p ? strtod(end, &p) : 0;
-            ewma = p > end ? strtod(p, &end) : -1;
-            if (end == p)
-                ewma = -1;
-        }
-        break;
-    default:
-        break;
+    for (tries = 0; tries < BASELINE_TRIES && !swapped; tries++) {
+        long day = 0;
+        double last = 0, ewma = -1;   /* -1: no full day seen yet */
+        store_status s = moat_store_get_str(st, key, val, sizeof val, NULL, now);
+
+        if (s == STORE_ERROR)
+            return -1;
+        if (s == STORE_OK)
+            baseline_parse(val, &day, &last, &ewma);
+        /* A day has passed: its count joins the mean (the first day seeds it). */
+        if (day > 0 && day < today)
+            ewma = ewma < 0 ? last : 0.7 * ewma + 0.3 * last;
+        *base = ewma < 0 ? 0 : ewma;
+        snprintf(next, sizeof next, "%ld %llu %.3f", today, (unsigned long long)today_count,
+                 ewma);
+        if (s == STORE_OK && strcmp(val, next) == 0)
+            return 0;                                  /* nothing to change */
+        if (moat_store_swap(st, key, s == STORE_OK ? val : NULL, s == STORE_OK ? strlen(val) : 0,
+                            next, strlen(next), 90 * DAY, now, &swapped) != STORE_OK)
+            return -1;
     }
-    /* A day has passed: its count joins the mean (the first day seeds it).
-     * ewma < 0: no full day seen yet. */
-    if (day > 0 && day < today)
-        ewma = ewma < 0 ? last : 0.7 * ewma + 0.3 * last;
-    *base = ewma < 0 ? 0 : ewma;
-    snprintf(val, sizeof val, "%ld %llu %.3f", today, (unsigned long long)today_count, ewma);
-    return moat_store_set(st, key, val, strlen(val), 90 * DAY, now) == STORE_OK ? 0 : -1;
+    return 0;   /* others kept changing it: theirs stands */
 }
 
 int authlock_sending_locked(moat_runtime *rt, const char *ukey, time_t now)
@@ -112,17 +142,17 @@ static int hold(moat_runtime *rt, const char *ukey, int log_only, int every, con
 {
     char key[STORE_KEY_MAX + 1];
     store_status warned;
+    int first = 0;
 
     authlock_key(key, sizeof key, AUTHLOCK_KEY_WARNED, ukey);
-    warned = moat_store_get(rt->store, key, NULL, 0, NULL, NULL, now);
-    if (warned == STORE_ERROR)
+    /* one step: of processes that cross the line at once, one tells */
+    if (moat_store_set_new(rt->store, key, "1", 1, DAY, now, &first) != STORE_OK)
         return -1;
+    warned = first ? STORE_NOTFOUND : STORE_OK;
     if (!log_only && (every || warned == STORE_NOTFOUND))
         verdict_add(v, "held", "yes");
     verdict_add(v, "reason", reason);
     if (warned == STORE_NOTFOUND) {
-        if (moat_store_set(rt->store, key, "1", 1, DAY, now) != STORE_OK)
-            return -1;
         if (!log_only)
             verdict_add(v, "tell", "yes");
         moat_log(MOAT_LOG_WARN, "moat authlock: action=hold reason=%s user=%s %s%s: %s "

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -159,6 +160,8 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
                        int how, const char **why)
 {
     const int record = how & RUN_RECORD;
+    const char *at = m->sender ? strrchr(m->sender, '@') : NULL;
+    char source[300];
     autoreply_config cfg;
     header_block hb;
     classify_input in;
@@ -168,6 +171,12 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
     int r, rc = -1;
 
     autoreply_config_load(rt, &cfg);
+    /* what a message records counts against its sender domain's quota
+     * (store { source_quota }) */
+    snprintf(source, sizeof source, "from:%s", at ? at + 1 : "<>");
+    for (r = 0; source[r]; r++)
+        source[r] = (char)tolower((unsigned char)source[r]);
+    moat_store_source(rt->store, source);
     if (headers_parse(&hb, m->headers, m->headers_len) != 0) {
         *why = "out of memory";
         return -1;
@@ -239,9 +248,12 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
     }
     if (skipped != NULL)
         verdict_add(v, "skipped", skipped);
-    if ((how & RUN_LOG) && classify_never(&c))
+    if ((how & RUN_LOG) && classify_never(&c)) {
+        char fsender[1024], frcpt[1024];
         moat_log(MOAT_LOG_INFO, "moat autoreply: class=never reasons=%s sender=<%s> rcpt=<%s>",
-                 reasons, sender, in.recipients);
+                 reasons, moat_log_field(sender, fsender, sizeof fsender),
+                 moat_log_field(in.recipients, frcpt, sizeof frcpt));
+    }
     rc = 0;
 done:
     headers_free(&hb);
@@ -290,8 +302,9 @@ int autoreply_delivery_failed(moat_runtime *rt, const autoreply_message *m,
                           cfg.bounced_ttl, m->now, why);
         if (rc == 0) {
             verdict_add(v, "reason", "recorded_bounce");
+            char fto[1024];
             moat_log(MOAT_LOG_INFO, "moat autoreply: action=record reason=autoreply_bounced "
-                     "to=<%s>", recipient);
+                     "to=<%s>", moat_log_field(recipient, fto, sizeof fto));
         }
     }
     headers_free(&hb);

@@ -151,12 +151,22 @@ static int check_one(const char *dest, void *arg)
     return *reason ? 1 : -1;
 }
 
+/*
+ * record_sent - remember the reply to dest, in one step with the check: of
+ * two replies to one destination leaving at once, the second finds the
+ * first's record and is discarded (1)
+ */
 static int record_sent(const char *dest, void *arg)
 {
     gate *g = arg;
+    int r = history_mark_new(g->rt->store, HIST_SENT, g->responder, dest, kind_names[g->kind],
+                             g->cfg->period, g->now, g->why);
 
-    return history_mark(g->rt->store, HIST_SENT, g->responder, dest, kind_names[g->kind],
-                        g->cfg->period, g->now, g->why) != 0 ? -1 : 0;
+    if (r == 0) {
+        g->reason = "already_answered";
+        snprintf(g->dest, sizeof g->dest, "%s", dest);
+    }
+    return r < 0 ? -1 : r == 0;
 }
 
 static int record_known(const char *dest, void *arg)
@@ -176,7 +186,7 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
     header_block hb;
     classify_input in;
     classify_result c;
-    char responder[320] = "", id[1000];
+    char responder[320] = "", id[1000], ffrom[320 * 4 + 1], fto[1024];
     const char *sender = m->sender ? m->sender : "", *fv;
     gate g;
     int r, rc = -1;
@@ -203,6 +213,9 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
         goto done;
     }
     r = autoreply_each_recipient(in.recipients, check_one, &g);
+    /* It leaves: remember it, so repeats and answers to it are known. */
+    if (r == 0 && g.kind == KIND_REPLY)
+        r = autoreply_each_recipient(in.recipients, record_sent, &g);
     if (r < 0)
         goto done;
     if (r > 0) {
@@ -210,13 +223,12 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
         verdict_add(v, "kind", kind_names[g.kind]);
         verdict_add(v, "reason", g.reason);
         moat_log(MOAT_LOG_INFO, "moat autoreply: action=discard reason=%s kind=%s from=<%s> "
-                 "to=<%s>", g.reason, kind_names[g.kind], responder, g.dest);
+                 "to=<%s>", g.reason, kind_names[g.kind],
+                 moat_log_field(responder, ffrom, sizeof ffrom),
+                 moat_log_field(g.dest, fto, sizeof fto));
         rc = 0;
         goto done;
     }
-    /* It leaves: remember it, so repeats and answers to it are known. */
-    if (g.kind == KIND_REPLY && autoreply_each_recipient(in.recipients, record_sent, &g) != 0)
-        goto done;
     autoreply_message_id(&hb, id);
     if (id[0] && history_mark(rt->store, HIST_OURS, id, NULL, kind_names[g.kind],
                               2 * cfg.period, m->now, why) != 0)
@@ -225,7 +237,9 @@ int autoreply_outbound(moat_runtime *rt, const autoreply_message *m, moat_verdic
     if (autoreply_classify_append(rt, m, v, why) != 0)
         goto done;
     moat_log(MOAT_LOG_INFO, "moat autoreply: action=accept reason=%s from=<%s> to=<%s>",
-             g.kind == KIND_REPLY ? "reply_allowed" : "report_allowed", responder, in.recipients);
+             g.kind == KIND_REPLY ? "reply_allowed" : "report_allowed",
+             moat_log_field(responder, ffrom, sizeof ffrom),
+             moat_log_field(in.recipients, fto, sizeof fto));
     rc = 0;
 done:
     headers_free(&hb);

@@ -46,6 +46,21 @@ int history_mark(moat_store *st, hist_kind kind, const char *a, const char *b,
     return 0;
 }
 
+int history_mark_new(moat_store *st, hist_kind kind, const char *a, const char *b,
+                     const char *note, uint32_t ttl_s, time_t now, const char **why)
+{
+    char key[STORE_KEY_MAX + 1];
+    int created = 0;
+
+    history_key(kind, a, b, key, sizeof key);
+    note = note ? note : "";
+    if (moat_store_set_new(st, key, note, strlen(note), ttl_s, now, &created) != STORE_OK) {
+        *why = moat_store_last_error(st);
+        return -1;
+    }
+    return created;
+}
+
 int history_has(moat_store *st, hist_kind kind, const char *a, const char *b, time_t now,
                 const char **why)
 {

@@ -34,6 +34,14 @@ void history_key(hist_kind kind, const char *a, const char *b, char *key, size_t
 int history_mark(moat_store *st, hist_kind kind, const char *a, const char *b,
                  const char *note, uint32_t ttl_s, time_t now, const char **why);
 
+/*
+ * history_mark_new - the same, only if not recorded already, in one atomic
+ * step: 1 recorded now, 0 it was already (another process was first), -1
+ * with *why
+ */
+int history_mark_new(moat_store *st, hist_kind kind, const char *a, const char *b,
+                     const char *note, uint32_t ttl_s, time_t now, const char **why);
+
 /* history_has - 1 if recorded and not expired, 0 if not, -1 on a store error */
 int history_has(moat_store *st, hist_kind kind, const char *a, const char *b, time_t now,
                 const char **why);

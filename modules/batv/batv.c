@@ -209,7 +209,7 @@ static void refuse(moat_verdict *v, const char *reason, int log_only, const char
 
     moat_log(MOAT_LOG_INFO, "moat batv: action=%s reason=%s ip=%s rcpt=<%s>%s",
              log_only ? "warn" : "deny", reason, moat_log_field(ip, fip, sizeof fip),
-             moat_log_field(rcpt, frcpt, sizeof frcpt), log_only ? " log_only" : "");
+             moat_log_field(rcpt, frcpt, sizeof frcpt), log_only ? " mode=log-only" : "");
     if (log_only) {
         verdict_init(v, "warn");
         verdict_add(v, "reason", reason);

@@ -158,6 +158,7 @@ int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v
     cfg_t *sec = moat_config_module(rt->config, "catchall"), *dom;
     int authenticated = req->auth_id && *req->auth_id;
     const char *perr, *refused = NULL;
+    char fip[160], fsender[ADDR_TEXT_MAX * 4 + 1], frcpt[ADDR_TEXT_MAX * 4 + 1];
     moat_addr a;
     long policy;
     int r;
@@ -198,9 +199,12 @@ int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v
     }
     moat_log(MOAT_LOG_INFO, "moat catchall: action=%s reason=%s ip=%s sender=<%s> rcpt=<%s>%s",
              refused ? "deny" : policy == POLICY_ACCEPT ? "accept" : "mark",
-             refused ? refused : "catchall_only", req->client_ip ? req->client_ip : "",
-             req->sender ? req->sender : "", req->recipient,
-             refused && moat_config_log_only(rt->config, "catchall") ? " log_only" : "");
+             refused ? refused : "catchall_only",
+             req->client_ip && *req->client_ip ? moat_log_field(req->client_ip, fip, sizeof fip)
+                                               : "local",
+             moat_log_field(req->sender, fsender, sizeof fsender),
+             moat_log_field(req->recipient, frcpt, sizeof frcpt),
+             refused && moat_config_log_only(rt->config, "catchall") ? " mode=log-only" : "");
     return 0;
 
 store_error:

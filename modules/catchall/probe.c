@@ -372,8 +372,7 @@ int catchall_probe(moat_runtime *rt, const char *domain_in, long budget_ms, time
     char domain[ADDR_DOMAIN_MAX + 1], key[STORE_KEY_MAX], busy[STORE_KEY_MAX], val[600];
     uint64_t recent = 0;
     long start = deadline_now_ms(), timeout_ms = moat_cfg_int(probe, "timeout") * 1000L, ttl;
-    size_t len;
-    int r;
+    int r, locked = 0;
 
     (void)probe_session_budget_left(rt);   /* notice a new connection process */
     r = catchall_probe_cached(rt, domain_in, now, out, NULL, why);
@@ -388,32 +387,30 @@ int catchall_probe(moat_runtime *rt, const char *domain_in, long budget_ms, time
         snprintf(out->detail, sizeof out->detail, "no time left in this session's budget");
         return 0;
     }
+    if (budget_ms > timeout_ms)
+        budget_ms = timeout_ms;
+    /* The lock: taken in one step (SET NX on Redis), so of processes that
+     * miss the cache at once, one probes. */
     catchall_key(busy, sizeof busy, CATCHALL_KEY_PROBING, domain);
-    switch (moat_store_get(rt->store, busy, val, sizeof val, &len, NULL, now)) {
-    case STORE_OK:
-        snprintf(out->detail, sizeof out->detail, "another process is probing this domain");
-        return 0;
-    case STORE_ERROR:
+    if (moat_store_set_new(rt->store, busy, "1", 1, (uint32_t)(budget_ms / 1000 + 2), now,
+                           &locked) != STORE_OK) {
         *why = moat_store_last_error(rt->store);
         return -1;
-    default:
-        break;
+    }
+    if (!locked) {
+        snprintf(out->detail, sizeof out->detail, "another process is probing this domain");
+        return 0;
     }
     if (moat_store_counter_add(rt->store, catchall_key_prefix(CATCHALL_KEY_PROBES), 60, 1, now, &recent) != STORE_OK) {
         *why = moat_store_last_error(rt->store);
+        (void)moat_store_del(rt->store, busy);
         return -1;
     }
     if (recent > (uint64_t)moat_cfg_int(probe, "rate_per_minute")) {
         snprintf(out->detail, sizeof out->detail, "rate limited (%d probes a minute)",
                  (int)moat_cfg_int(probe, "rate_per_minute"));
+        (void)moat_store_del(rt->store, busy);
         return 0;   /* not cached: a later session may probe */
-    }
-    if (budget_ms > timeout_ms)
-        budget_ms = timeout_ms;
-    if (moat_store_set(rt->store, busy, "1", 1, (uint32_t)(budget_ms / 1000 + 2), now) !=
-        STORE_OK) {
-        *why = moat_store_last_error(rt->store);
-        return -1;
     }
     fresh_probe(probe, domain, start + budget_ms, out);
     out->ms = deadline_now_ms() - start;
@@ -430,8 +427,8 @@ int catchall_probe(moat_runtime *rt, const char *domain_in, long budget_ms, time
         return -1;
     }
     moat_log(MOAT_LOG_INFO,
-             "moat catchall: probe domain=%s verdict=%s host=%s detail=\"%s\" ms=%ld", domain,
-             probe_verdict_name(out->verdict), out->host[0] ? out->host : "-", out->detail,
-             out->ms);
+             "moat catchall: action=probe reason=%s domain=%s verdict=%s host=%s detail=\"%s\" "
+             "ms=%ld", probe_verdict_name(out->verdict), domain, probe_verdict_name(out->verdict),
+             out->host[0] ? out->host : "-", out->detail, out->ms);
     return 0;
 }

@@ -93,6 +93,11 @@ const addrlist *rcpt_directory_file(moat_runtime *rt)
     return moat_cfg_int(sec, "source") == SOURCE_FILE && file_source.loaded ? &file_source : NULL;
 }
 
+int rcpt_directory_own(moat_runtime *rt)
+{
+    return moat_cfg_int(moat_config_module(rt->config, "rcpt"), "source") != SOURCE_EXIM;
+}
+
 int rcpt_directory_outage_defers(moat_runtime *rt)
 {
     long source = moat_cfg_int(moat_config_module(rt->config, "rcpt"), "source");

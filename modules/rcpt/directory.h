@@ -19,4 +19,10 @@ const addrlist *rcpt_directory_file(moat_runtime *rt);
  */
 int rcpt_directory_outage_defers(moat_runtime *rt);
 
+/*
+ * rcpt_directory_own - whether the directory is moat's own (file, cdb,
+ * ldap): an address it finds is listed, not merely routable by Exim
+ */
+int rcpt_directory_own(moat_runtime *rt);
+
 #endif

@@ -181,16 +181,25 @@ int nearmiss_note(moat_store *st, const addrlist *list, const char *address, int
                   time_t now)
 {
     const char *best = nearmiss_closest(list, address, distance);
-    char key[600], val[700];
-    long count = 0;
+    char key[600], val[700], next[700];
+    int tries, swapped = 0;
 
     if (best == NULL)
         return 0;
     rcpt_key(key, sizeof key, RCPT_KEY_NEAR, address);
-    if (moat_store_get_str(st, key, val, sizeof val, NULL, now) == STORE_OK)
-        count = strtol(val, NULL, 10);
-    if (count < 0 || count > 1000000000L)
-        count = 0;                                     /* planted or damaged */
-    snprintf(val, sizeof val, "%ld %s", count + 1, best);
-    return moat_store_set(st, key, val, strlen(val), NEAR_TTL, now) == STORE_OK;
+    /* read, count, compare-and-set: concurrent sessions each count */
+    for (tries = 0; tries < 8 && !swapped; tries++) {
+        store_status s = moat_store_get_str(st, key, val, sizeof val, NULL, now);
+        long count = s == STORE_OK ? strtol(val, NULL, 10) : 0;
+
+        if (s == STORE_ERROR)
+            return 0;
+        if (count < 0 || count > 1000000000L)
+            count = 0;                                 /* planted or damaged */
+        snprintf(next, sizeof next, "%ld %s", count + 1, best);
+        if (moat_store_swap(st, key, s == STORE_OK ? val : NULL, s == STORE_OK ? strlen(val) : 0,
+                            next, strlen(next), NEAR_TTL, now, &swapped) != STORE_OK)
+            return 0;
+    }
+    return swapped;
 }

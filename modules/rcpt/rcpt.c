@@ -176,6 +176,9 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         found = rcpt_directory_lookup(rt, req->recipient, req->exim_verify, req->now);
     if (found == RCPT_DIR_FOUND) {
         answer(v, "accept", NULL, NULL, exempt ? "valid_exempt" : "valid", NULL);
+        /* named by moat's own directory: the catchall snippet need not ask */
+        if (perr == NULL && rcpt_directory_own(rt))
+            verdict_add(v, "listed", "yes");
         return 0;
     }
     if (found == RCPT_DIR_SKIP) {
@@ -268,11 +271,37 @@ static void apply_log_only(moat_verdict *v)
     verdict_add(v, "would", would);
 }
 
+/*
+ * client_source - the records the client's recipients create (sender-domain
+ * and domain-wide counts, near misses, caches) count against its quota
+ * (store { source_quota }); its own counters and blocks are not limited
+ */
+static void client_source(moat_runtime *rt, const char *client_ip)
+{
+    char source[80];
+
+    if (client_ip == NULL || *client_ip == '\0') {
+        moat_store_source(rt->store, NULL);
+        return;
+    }
+    snprintf(source, sizeof source, "ip:%s", client_ip);
+    moat_store_source(rt->store, source);
+}
+
 int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const char **why)
 {
     cfg_t *sec = moat_config_module(rt->config, "rcpt");
     int log_only = moat_config_log_only(rt->config, "rcpt");
+    char untagged[ADDR_TEXT_MAX + 1];
+    rcpt_request plain;
 
+    /* A tagged address is batv's to check; the recipient is the user's. */
+    if (req->untag_prvs && addr_strip_prvs(req->recipient, untagged, sizeof untagged) == 1) {
+        plain = *req;
+        plain.recipient = untagged;
+        req = &plain;
+    }
+    client_source(rt, req->client_ip);
     if (decide(rt, sec, req, v, why) != 0)
         return -1;
     log_decision(req, v, log_only);
@@ -323,6 +352,7 @@ int rcpt_harvest_note_invalid(moat_runtime *rt, const char *client_ip, const cha
 
     if (addr_parse(address, &a, &why) != 0)
         return 0;
+    client_source(rt, client_ip);
     if (harvest_note(rt->store, sec, client_ip, sender, a.domain, a.local, now, &hs) != 0)
         return -1;
     return hs.blocked;

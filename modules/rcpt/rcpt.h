@@ -32,6 +32,7 @@ typedef struct rcpt_request {
     const char *exim_verify;    /* "yes"/"no"/"defer" from verify = recipient, "" if not given */
     long session_invalid;       /* unknown recipients refused so far in this SMTP session */
     time_t now;
+    int untag_prvs;             /* judge prvs=TAG=user@domain as user@domain (batv is on) */
 } rcpt_request;
 
 /*

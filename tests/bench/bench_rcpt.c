@@ -67,7 +67,7 @@ static moat_runtime *runtime_for(const char *rcpt_options)
 static void run(const char *name, moat_runtime *rt, int valid, int many_clients)
 {
     char rcpt[64], ip[32] = "192.0.2.1";
-    rcpt_request req = {ip, "someone@remote.test", rcpt, "", "", 0, time(NULL)};
+    rcpt_request req = {ip, "someone@remote.test", rcpt, "", "", 0, time(NULL), 0};
     moat_verdict v;
     const char *why;
     double t0;

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+#include "stats.h"
 #include "store.h"
 #include "measure.h"
 
@@ -65,6 +67,21 @@ static int run(moat_store *st, int calls)
         failures += moat_store_get(st, key, buf, sizeof buf, NULL, NULL, now) != STORE_OK;
     }
     report(backend, "value-get", t0, calls);
+    t0 = case_start();
+    for (i = 0; i < calls; i++)
+        failures += moat_store_tally_add(st, "stats:rcpt:accept:valid", 1, now, &n) != STORE_OK;
+    report(backend, "tally-add", t0, calls);
+    /* a decision line as a module logs it: formatted, parsed and counted (stats.c) */
+    moat_log_set_level(MOAT_LOG_ERROR);
+    moat_stats_attach(st);
+    moat_log_set_tap(moat_stats_note);
+    t0 = case_start();
+    for (i = 0; i < calls; i++)
+        moat_log(MOAT_LOG_DEBUG, "moat rcpt: action=accept reason=valid ip=192.0.2.%d "
+                 "sender=<a@remote.test> rcpt=<alice@example.test>", i & 255);
+    report(backend, "decision-counted", t0, calls);
+    moat_log_set_tap(NULL);
+    moat_stats_attach(NULL);
     if (failures)
         fprintf(stderr, "bench_store %s: %d calls failed: %s\n", backend, failures,
                 moat_store_last_error(st));

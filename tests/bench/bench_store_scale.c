@@ -82,7 +82,7 @@ static double used_mb(const char *dir)
 static double recipients(moat_runtime *rt, int n, int stage, int valid)
 {
     char ip[32], rcpt[64];
-    rcpt_request req = {ip, "someone@remote.test", rcpt, "", "", 0, 0};
+    rcpt_request req = {ip, "someone@remote.test", rcpt, "", "", 0, 0, 0};
     moat_verdict v;
     const char *why;
     double t = now_ns();

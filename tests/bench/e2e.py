@@ -3,7 +3,12 @@
 connection rate of Exim with every moat module on (LMDB, Redis) over the
 same Exim without moat's snippets, measured in the same run, spool and
 state on tmpfs so disk syncs do not hide CPU cost; and the LMDB one again
-with FULL_STORE_KEYS keys in its store, as a busy server's would hold."""
+with FULL_STORE_KEYS keys in its store, as a busy server's would hold.
+
+ROUNDS interleaved rounds, each kind measured once per round, so that the
+machine's noise hits every kind alike; a round's ratio is a kind's figure
+over plain Exim's in the same round. summary() gives the median of the
+rounds and the spread (lowest and highest ratio)."""
 
 import os
 import shutil
@@ -19,22 +24,26 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 from harness import Exim, RedisServer, build_dir, exim_ids, message  # noqa: E402
 
 SESSIONS = 8
-MESSAGES_PER_SESSION = 25
-CONNECTIONS = 240
+MESSAGES_PER_SESSION = 250
+CONNECTIONS = 480
+ROUNDS = int(os.environ.get("MOAT_E2E_ROUNDS", "5"))
 FULL_STORE_KEYS = 1000000
 KINDS = ("plain", "lmdb", "redis", "lmdb-full")
+MODULES = ["rcpt", "authlock", "catchall", "autoreply", "batv"]
 RCPTS = "alice@example.test\nbob@example.test\npostmaster@example.test\ncarol@example.test\n"
 BODY = message(sender="load@remote.test", to="alice@example.test", body="x" * 2000 + "\n")
 
 
 def make(kind, tmp, redis=None):
-    modules = [] if kind == "plain" else ["rcpt", "authlock", "catchall", "autoreply"]
+    modules = [] if kind == "plain" else MODULES
     ex = Exim(modules=modules, root_dir=os.path.join(tmp, kind), name=kind,
               store="redis" if kind == "redis" else "lmdb", redis=redis, sink=False,
               files={"recipients": RCPTS}, extra_main="queue_only = true\n",
               map_size="512M" if kind == "lmdb-full" else "64M")
     ex.prepare()
-    ex.write_moat_conf('rcpt {\n  source = file\n  file = "%s"\n}\n' % ex.path("recipients"))
+    ex.write_moat_conf('rcpt {\n  source = file\n  file = "%s"\n}\n' % ex.path("recipients")
+                       + 'batv {\n  domains = {"example.test"}\n  keys = "%s"\n}\n'
+                       % ex.path("state"))
     if kind == "lmdb-full":
         fill(ex)
     return ex
@@ -89,7 +98,7 @@ def connection_rate(ex):
 
 
 def run():
-    """[(kind, messages/s, connections/s)] with moat kinds' ratios to plain."""
+    """{kind: [(messages/s, connections/s, seconds) per round]}"""
     tmp = tempfile.mkdtemp(prefix="moat-bench-", dir="/dev/shm" if os.path.isdir("/dev/shm")
                            else "/var/tmp")
     os.chmod(tmp, 0o755)
@@ -99,15 +108,39 @@ def run():
         exims = {k: make(k, tmp, redis) for k in KINDS}
         for ex in exims.values():
             ex.start()
-        for round_ in range(3):   # interleaved rounds: the machine's noise hits all alike
+        for _ in range(ROUNDS):
             for kind, ex in exims.items():
+                t0 = time.time()
                 m = throughput(ex)
                 c = connection_rate(ex)
-                prev = results.get(kind, (0, 0))
-                results[kind] = (max(prev[0], m), max(prev[1], c))
+                results.setdefault(kind, []).append((m, c, time.time() - t0))
         for ex in exims.values():
             ex.stop()
     finally:
         redis.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return results
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def summary(results):
+    """{kind: (median messages/s, median connections/s, (median, low, high)
+    throughput ratio, (median, low, high) connection-rate ratio)}"""
+    plain = results["plain"]
+    out = {}
+    for kind, rounds in results.items():
+        rm = [r[0] / p[0] for r, p in zip(rounds, plain)]
+        rc = [r[1] / p[1] for r, p in zip(rounds, plain)]
+        out[kind] = (median(r[0] for r in rounds), median(r[1] for r in rounds),
+                     (median(rm), min(rm), max(rm)), (median(rc), min(rc), max(rc)))
+    return out
+
+
+def round_seconds(results):
+    """How long one kind's measurement (throughput, then connection rate) took, median."""
+    return median(r[2] for rounds in results.values() for r in rounds)

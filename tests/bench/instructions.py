@@ -1,16 +1,25 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Instruction counts for make bench: what one RCPT costs when Exim runs
-moat's rcpt module, against Exim's own `verify = recipient` and
-`ratelimit` doing the nearest equivalent, counted by callgrind (stable
-where wall-clock time is not).
+"""Instruction counts for make bench, counted by callgrind (stable where
+wall-clock time is not).
 
-Each variant is the same Exim configuration (the integration harness's),
-run as `exim -bh` (a whole SMTP session on stdin, ACLs and all, nothing
-delivered) under valgrind --tool=callgrind, once with 1 RCPT and once
+Per RCPT: what one RCPT costs when Exim runs moat's rcpt module, and every
+module, against Exim's own `verify = recipient` and `ratelimit` doing the
+nearest equivalent. Each variant is the same Exim configuration (the
+integration harness's), run as `exim -bs` (a whole SMTP session on stdin,
+ACLs and all) under valgrind --tool=callgrind, once with 1 RCPT and once
 with 1 + RCPTS: the difference divided by RCPTS is the instructions of one
 RCPT, process start-up, module loading and configuration parsing excluded.
 The cost a check adds is that figure minus the variant that accepts the
-recipient unchecked."""
+recipient unchecked.
+
+Per SMTP session, plain Exim against Exim with every module on: a
+connection as e2e.py's connection rate makes it (EHLO, MAIL, RCPT, QUIT)
+and a message as its throughput test sends it (MAIL, RCPT, DATA inside a
+session; sessions of 1 and 1 + MESSAGES messages, the difference per
+message). A connection's figure is the session less `exim -bV` on the same
+configuration: process start-up and configuration parsing, which Exim's
+daemon does once and not per connection. Module loading, moat.conf and the
+store's opening stay in: each connection's process pays them."""
 
 import os
 import pwd
@@ -26,6 +35,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 from harness import EXIM, EXIM_USER, Exim  # noqa: E402
 
 RCPTS = 100
+MESSAGES = 10
+EVERY = ["rcpt", "authlock", "catchall", "autoreply", "batv"]
 USERS = ["alice", "bob", "carol", "postmaster"]
 ACCEPT_LOCAL = "  accept  domains = +local_domains\n"
 RATELIMIT = ("  warn    ratelimit = 1000000 / 1h / per_rcpt / strict / "
@@ -44,7 +55,12 @@ VARIANTS = [
     ("ratelimit", "Exim's ratelimit per_rcpt (hints database)", [], RATELIMIT + ACCEPT_LOCAL,
      ""),
     ("moat-rcpt", "moat rcpt as shipped (Exim's verify + the module)", ["rcpt"], "", ""),
+    ("moat-every", "every moat module as shipped (%s)" % ", ".join(EVERY), EVERY, "", ""),
 ]
+# A fixed message (e2e.py's size), so that every run counts the same bytes.
+BODY = ("From: <load@remote.test>\r\nTo: <alice@example.test>\r\nSubject: bench\r\n"
+        "Message-ID: <bench@remote.test>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n"
+        + "x" * 2000 + "\r\n")
 
 
 def session(recipients):
@@ -54,8 +70,19 @@ def session(recipients):
     return "\r\n".join(lines) + "\r\n"
 
 
-def instructions(ex, exim, recipients, out):
-    """Instructions callgrind counted for one exim -bh session."""
+def message_session(messages):
+    """An SMTP session sending messages messages of BODY to alice."""
+    one = ("MAIL FROM:<load@remote.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n"
+           + BODY + ".\r\n")
+    return "EHLO bench.remote.test\r\n" + one * messages + "QUIT\r\n"
+
+
+SESSION_ARGS = ("-odq", "-oMa", "192.0.2.77", "-bs")   # -odq: queued, no delivery forked
+
+
+def instructions(ex, exim, recipients, out, text=None, args=SESSION_ARGS):
+    """Instructions callgrind counted for one exim -bs session (recipients,
+    or the session text), or another exim invocation (args)."""
     # Exim gives up root before it exits, when callgrind writes its counts:
     # the file must already exist and belong to Exim's user.
     with open(out, "w"):
@@ -63,9 +90,9 @@ def instructions(ex, exim, recipients, out):
     pw = pwd.getpwnam(EXIM_USER)
     os.chown(out, pw.pw_uid, pw.pw_gid)
     r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
-                    exim, "-C", ex.path("exim.conf"), "-bs", "-oMa", "192.0.2.77"],
-                   input=session(recipients), capture_output=True, text=True,
-                   env=ex.exim_env(), timeout=600)
+                        exim, "-C", ex.path("exim.conf")] + list(args),
+                       input=session(recipients) if text is None else text,
+                       capture_output=True, text=True, env=ex.exim_env(), timeout=600)
     with open(out) as f:
         m = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
     if not m:
@@ -84,8 +111,36 @@ def per_rcpt(ex, exim, kind, outdir):
     return (all_ - one) / RCPTS
 
 
+def instance(name, modules, tmp, first="", after=""):
+    """A prepared Exim of the harness with moat.conf for the counts."""
+    ex = Exim(modules=modules, root_dir=os.path.join(tmp, name), name=name, sink=False,
+              files={"recipients": "".join(u + "@example.test\n" for u in USERS)},
+              extra_acl_rcpt_first=first, extra_acl_rcpt=after)
+    ex.prepare()
+    conf = MOAT_RCPT % ex.path("recipients")
+    if "batv" in modules:
+        conf += 'batv {\n  domains = {"example.test"}\n  keys = "%s"\n}\n' % ex.path("state")
+    ex.write_moat_conf(conf)
+    return ex
+
+
+def per_session(ex, exim, outdir):
+    """(instructions per connection, per message) of one configuration."""
+    name = ex.name
+    start = instructions(ex, exim, None, os.path.join(outdir, name + "-bV.out"), text="",
+                         args=("-bV",))
+    conn = instructions(ex, exim, ["alice"], os.path.join(outdir, name + "-conn.out"))
+    one = instructions(ex, exim, None, os.path.join(outdir, name + "-msg1.out"),
+                       text=message_session(1))
+    many = instructions(ex, exim, None, os.path.join(outdir, name + "-msgN.out"),
+                        text=message_session(1 + MESSAGES))
+    return conn - start, (many - one) / MESSAGES
+
+
 def run():
-    """{(variant, kind): instructions per RCPT}, and the variants' descriptions."""
+    """{(variant, kind): instructions per RCPT}, and the variants' descriptions;
+    kinds valid and unknown, and for "verify" and "moat-every" also
+    connection and message (per_session)."""
     if not shutil.which("valgrind"):
         return {}, VARIANTS
     tmp = tempfile.mkdtemp(prefix="moat-insn-", dir="/var/tmp")
@@ -100,13 +155,12 @@ def run():
     os.mkdir(outdir)
     try:
         for name, _, modules, first, after in VARIANTS:
-            ex = Exim(modules=modules, root_dir=os.path.join(tmp, name), name=name, sink=False,
-                      files={"recipients": "".join(u + "@example.test\n" for u in USERS)},
-                      extra_acl_rcpt_first=first, extra_acl_rcpt=after)
-            ex.prepare()
-            ex.write_moat_conf(MOAT_RCPT % ex.path("recipients"))
+            ex = instance(name, modules, tmp, first, after)
             for kind in ("valid", "unknown"):
                 results[(name, kind)] = per_rcpt(ex, exim, kind, outdir)
+            if name in ("verify", "moat-every"):
+                results[(name, "connection")], results[(name, "message")] = \
+                    per_session(ex, exim, outdir)
     finally:
         if not os.environ.get("MOAT_KEEP"):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -124,8 +178,34 @@ def table(results):
     return "\n".join(rows)
 
 
+def every_vs_verify(results):
+    """(every module's valid RCPT over Exim's verify, moat's addition over
+    what Exim's verify adds): the two ratios the target is read from."""
+    every, verify = results[("moat-every", "valid")], results[("verify", "valid")]
+    unchecked = results[("unchecked", "valid")]
+    return every / verify, (every - verify) / (verify - unchecked)
+
+
+def session_table(results):
+    """Markdown rows: instructions per connection and per message, plain and every module."""
+    rows = ["| Exim | instructions per connection | ratio | instructions per message | ratio |",
+            "|---|---|---|---|---|"]
+    pc, pm = results[("verify", "connection")], results[("verify", "message")]
+    for name, what in (("verify", "without moat"),
+                       ("moat-every", "every module, LMDB")):
+        c, m = results[(name, "connection")], results[(name, "message")]
+        rows.append("| %s | %.0f | %.2f | %.0f | %.2f |" % (what, c, c / pc, m, m / pm))
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
     os.environ.setdefault("MOAT_BUILD", os.path.join(os.path.dirname(os.path.dirname(HERE)),
                                                      "build"))
     res, _ = run()
-    print(table(res) if res else "valgrind not installed")
+    if not res:
+        print("valgrind not installed")
+    else:
+        print(table(res))
+        print("every module / Exim's verify: %.1fx; moat's addition / what verify adds: %.1fx"
+              % every_vs_verify(res))
+        print(session_table(res))

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz_addr.c - libFuzzer harness for what the SMTP peer controls in common/:
- * envelope addresses (addr_parse), client addresses and CIDRs (net_*), and
+ * envelope addresses (addr_parse, addr_strip_prvs), client addresses and CIDRs (net_*), and
  * the verdict line carrying them back (verdict_add / verdict_get round trip).
  */
 #include <stddef.h>
@@ -37,6 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (why == NULL) {
         abort();
     }
+    if (addr_strip_prvs(text, key, sizeof key) == 1 &&
+        (strlen(key) != strlen(text) - 16 || strcmp(key, text + 16) != 0))
+        abort();
     if (net_parse_ip(text, &ip) == 0) {
         net_network(&ip, 24, 64, net, sizeof net);
         net_in_list(&ip, text);

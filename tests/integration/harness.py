@@ -663,11 +663,17 @@ def check_entry_points(snippets, libdir):
     the .so files are older than the snippets (run make), and Exim would
     answer 451 at that ACL with a paniclog line, which no test should have
     to puzzle out."""
-    calls = set()
+    calls, macros = set(), {}
     for dirpath, _, filenames in os.walk(snippets):
         for fn in filenames:
             with open(os.path.join(dirpath, fn), errors="replace") as f:
-                calls |= set(re.findall(r"dlfunc\{MOAT_LIBDIR/(\w+)\.so\}\{(\w+)\}", f.read()))
+                text = f.read()
+            calls |= set(re.findall(r"dlfunc\{MOAT_LIBDIR/(\w+)\.so\}\{(\w+)\}", text))
+            for name, value in re.findall(r"^(MOAT_\w+) = (moat_\w+)$", text, re.M):
+                macros.setdefault(name, set()).add(value)
+    # an entry point named by a macro (rcpt/main.conf's MOAT_RCPT_ENTRY): each value
+    calls = {(m, e) for module, entry in calls for m, e in
+             ((module, v) for v in sorted(macros.get(entry, {entry})))}
     exported = {}
     stale = []
     for module, entry in sorted(calls):

@@ -215,8 +215,8 @@ class BatvTest(unittest.TestCase):
             self.assertEqual(bounce(ex, forged).code, 250)
             self.assertTrue(ex.wait_for_log(
                 r"moat batv: action=warn reason=unsigned_bounce ip=127\.0\.0\.9 "
-                r"rcpt=<alice@example\.test> log_only"))
-            self.assertTrue(ex.wait_for_log(r"moat batv: action=warn reason=bad_tag .* log_only"))
+                r"rcpt=<alice@example\.test> mode=log-only"))
+            self.assertTrue(ex.wait_for_log(r"moat batv: action=warn reason=bad_tag .* mode=log-only"))
             self.assertTrue(ex.wait_maildir("alice", 4))
 
             # Per domain: log_only in the domain's own section.

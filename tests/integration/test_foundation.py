@@ -14,7 +14,8 @@ import time
 import unittest
 
 import harness  # noqa: E402
-from harness import HERE, ROOT, Client, Exim, build_dir, free_port, message
+from harness import (HERE, PLAIN_AUTHENTICATORS, ROOT, Client, Exim, build_dir, free_port,
+                     message)
 
 BROKEN_SYNTAX = "store {\n  backend = lmdb\n\nrcpt {\n  enabled = true\n"
 BROKEN_VALUE = "# an invalid value\nstore {\n  map_size = lots\n}\n"
@@ -114,17 +115,47 @@ class FoundationTest(unittest.TestCase):
             self.assertEqual(ex.maildir("alice"), [])
             self.assertEqual(ex.queue(), [])
 
-    def test_missing_module_file_does_not_break_mail(self):
-        ex = Exim(extra_acl_rcpt="  warn log_message = moat-verdict: $acl_m_moat_rcpt")
+    def test_removed_package_leaves_exim_working(self):
+        # What "apt remove" leaves: the site's configuration still names
+        # moat's files with .include_if_exists, the files are gone. Exim
+        # starts and mail flows without a trace of moat (the snippets call
+        # the modules without a per-call file test: they are there exactly
+        # while the package is, see README "Removing moat").
+        ex = Exim(authenticators=PLAIN_AUTHENTICATORS,
+                  extra_acl_rcpt="  warn log_message = moat-verdict: <$acl_m_moat_rcpt>")
         ex.prepare()
         for so in os.listdir(ex.path("lib")):
             os.unlink(ex.path("lib", so))
+        for entry in os.listdir(ex.path("snippets")):
+            if entry != "moat-macros.conf":   # included by the harness itself
+                path = ex.path("snippets", entry)
+                shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
         with ex:
             codes = full_transaction(ex, source="127.0.0.41")
             self.assertTrue(all(c < 400 or c == 334 for c in codes), codes)
             self.assertTrue(ex.wait_maildir("bob", 1))
-            self.assertIn("reason=module_missing", ex.mainlog())
+            self.assertIn("moat-verdict: <>", ex.mainlog())
+            self.assertNotIn("moat ", ex.mainlog().replace("moat-verdict", ""))
             self.assertEqual(ex.paniclog(), "")
+
+    def test_module_file_gone_under_a_running_configuration_only_defers(self):
+        # The seconds between dpkg removing the files and the reload its
+        # postrm asks for: a daemon still holding moat's snippets answers
+        # 4xx where a module is called, never 5xx, and loses nothing.
+        ex = Exim(modules=["rcpt"])
+        ex.prepare()
+        os.unlink(ex.path("lib", "rcpt.so"))
+        with ex:
+            c = ex.smtp("127.0.0.42")
+            codes = [c.banner[0]]
+            if codes[0] == 220:
+                codes += [c.ehlo()[0], c.mail("someone@remote.test")[0],
+                          c.rcpt("alice@example.test")[0]]
+            c.quit()
+            self.assertTrue(any(400 <= code < 500 for code in codes), codes)
+            self.assertFalse(any(code >= 500 for code in codes), codes)
+            self.assertEqual(ex.maildir("alice"), [])
+            self.assertIn("rcpt.so", ex.paniclog())
 
     def test_unknown_local_user_is_refused_without_moat(self):
         # The baseline the tests compare against: Exim alone refuses unknown users.

@@ -78,9 +78,14 @@ int redis_fixture_start(redis_fixture *rf)
             dup2(null, 1);
             dup2(null, 2);
         }
-        const char *argv[32] = {"redis-server", "--port", port, "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--dir", rf->dir};
-        int n = 11, j;
+        const char *argv[32] = {"redis-server"};
+        const char *common[] = {"--port", port, "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", rf->dir};
+        int n = 1, j;
+        if (rf->conf)                                  /* a file comes first (sentinel's) */
+            argv[n++] = rf->conf;
+        for (j = 0; j < 10; j++)
+            argv[n++] = common[j];
         for (j = 0; rf->extra && rf->extra[j] && n < 31; j++)
             argv[n++] = rf->extra[j];
         argv[n] = NULL;

@@ -14,6 +14,7 @@ typedef struct redis_fixture {
     int port;
     char dir[64];             /* "" : a temporary one is made */
     const char *const *extra; /* more redis-server arguments, NULL-terminated, or NULL */
+    const char *conf;         /* a configuration file (a sentinel needs one), or NULL */
 } redis_fixture;
 
 /*

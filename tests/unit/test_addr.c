@@ -86,6 +86,28 @@ static void domain_label_limits(void **state)
     assert_true(addr_domain_valid("xn--bcher-kva.test"));
 }
 
+static void strips_batv_tags_like_prvscheck(void **state)
+{
+    char out[ADDR_TEXT_MAX + 1];
+    (void)state;
+
+    assert_int_equal(addr_strip_prvs("prvs=1234abcDEF=bob@example.test", out, sizeof out), 1);
+    assert_string_equal(out, "bob@example.test");
+    assert_int_equal(addr_strip_prvs("PRVS=0000000000=a@b@example.test", out, sizeof out), 1);
+    assert_string_equal(out, "a@b@example.test");
+    /* not the form ${prvscheck} takes apart: left as it is */
+    assert_int_equal(addr_strip_prvs("bob@example.test", out, sizeof out), 0);
+    assert_int_equal(addr_strip_prvs("prvs=", out, sizeof out), 0);
+    assert_int_equal(addr_strip_prvs("prvs=123abcdef0=bob@example.test", out, sizeof out), 0);
+    assert_int_equal(addr_strip_prvs("prvs=1234abcdeg=bob@example.test", out, sizeof out), 0);
+    assert_int_equal(addr_strip_prvs("prvs=1234abcdef-bob@example.test", out, sizeof out), 0);
+    assert_int_equal(addr_strip_prvs("prvs=1234abcdef=@example.test", out, sizeof out), 0);
+    assert_int_equal(addr_strip_prvs("prvs=1234abcdef=bob@", out, sizeof out), 0);
+    assert_int_equal(addr_strip_prvs("prvs=1234abcdef=bob", out, sizeof out), 0);
+    assert_int_equal(addr_strip_prvs("prvs=1234abcdef=b\nob@example.test", out, sizeof out), 0);
+    assert_int_equal(addr_strip_prvs("prvs=1234abcdef=bob@example.test", out, 16), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -93,6 +115,7 @@ int main(void)
         cmocka_unit_test(quoted_local_parts_and_literals),
         cmocka_unit_test(reports_why),
         cmocka_unit_test(domain_label_limits),
+        cmocka_unit_test(strips_batv_tags_like_prvscheck),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

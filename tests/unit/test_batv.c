@@ -320,7 +320,7 @@ static void bounces_are_judged(void **state)
     assert_int_equal(batv_check(rt, "192.0.2.9", "alice@example.test", "none", now, &v, &why), 0);
     assert_true(verdict_get(v.text, "action", val, sizeof val));
     assert_string_equal(val, "warn");
-    assert_non_null(strstr(last_line, " log_only"));
+    assert_non_null(strstr(last_line, " mode=log-only"));
     rt = runtime_with("domain \"example.test\" { log_only = true grace = 0 }");
     assert_int_equal(batv_check(rt, "192.0.2.9", "bob@example.test", "invalid", now, &v, &why),
                      0);

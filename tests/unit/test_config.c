@@ -413,6 +413,55 @@ static void nested_errors_name_their_module(void **state)
     assert_non_null(strstr(err, ":3: demo: inner: pause: 'soon' is not a duration"));
 }
 
+static void sentinels_are_read_and_checked(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = load("store { redis { sentinels = {\"192.0.2.1:26379\", "
+                          "\"[2001:db8::1]:26380\"} master_name = \"mx\" } }\n", err);
+    static const char *const bad[] = {
+        "store { redis { sentinels = {\"192.0.2.1\"} master_name = \"mx\" } }\n",
+        "store { redis { sentinels = {\"192.0.2.1:0\"} master_name = \"mx\" } }\n",
+        "store { redis { sentinels = {\":26379\"} master_name = \"mx\" } }\n",
+        "store { redis { sentinels = {\"192.0.2.1:26379x\"} master_name = \"mx\" } }\n",
+    };
+    size_t i;
+
+    (void)state;
+    assert_non_null(c);
+    assert_int_equal(c->store.sentinel_count, 2);
+    assert_string_equal(c->store.sentinels[0].host, "192.0.2.1");
+    assert_int_equal(c->store.sentinels[0].port, 26379);
+    assert_string_equal(c->store.sentinels[1].host, "2001:db8::1");
+    assert_int_equal(c->store.sentinels[1].port, 26380);
+    assert_string_equal(c->store.master_name, "mx");
+    moat_config_free(c);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        assert_null(load(bad[i], err));
+        assert_non_null(strstr(err, "is not HOST:PORT"));
+    }
+    assert_null(load("store { redis { sentinels = {\"192.0.2.1:26379\"} } }\n", err));
+    assert_non_null(strstr(err, "sentinels and master_name go together"));
+}
+
+static void tls_is_refused_where_the_build_has_none(void **state)
+{
+    char err[MOAT_ERR_MAX] = "";
+    moat_config *c = load("store { redis { tls = true tls_server_name = \"redis.test\" } }\n",
+                          err);
+
+    (void)state;
+    if (moat_store_tls_available()) {
+        assert_non_null(c);
+        assert_int_equal(c->store.redis_tls, 1);
+        assert_string_equal(c->store.tls_server_name, "redis.test");
+        moat_config_free(c);
+    } else {
+        assert_null(c);
+        assert_non_null(strstr(err, "this build of moat has no TLS for Redis"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +484,8 @@ int main(void)
         cmocka_unit_test_teardown(salvage_finds_defer_in_a_broken_file, teardown),
         cmocka_unit_test_teardown(registry_loads_every_module, teardown),
         cmocka_unit_test(durations_parse),
+        cmocka_unit_test_teardown(sentinels_are_read_and_checked, teardown),
+        cmocka_unit_test_teardown(tls_is_refused_where_the_build_has_none, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

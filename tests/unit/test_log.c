@@ -20,6 +20,9 @@ static void printable_text_stays(void **state)
     assert_string_equal(moat_log_field("alice@example.test", out, sizeof out),
                         "alice@example.test");
     assert_string_equal(moat_log_field("a b=c", out, sizeof out), "a b=c");
+    /* a bare value: no blank or = that could start a forged field */
+    assert_string_equal(moat_log_word("x asn=AS1", out, sizeof out), "x\\x20asn\\x3dAS1");
+    assert_string_equal(moat_log_word("alice", out, sizeof out), "alice");
     assert_string_equal(moat_log_field("J\xc3\xbcrgen", out, sizeof out), "J\xc3\xbcrgen");
     assert_string_equal(moat_log_field(NULL, out, sizeof out), "");
 }

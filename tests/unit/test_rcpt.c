@@ -69,7 +69,7 @@ static int teardown(void **state)
 static void decide(moat_runtime *rt, const char *ip, const char *rcpt, const char *auth,
                    char *action, char *reason)
 {
-    rcpt_request req = {ip, "someone@remote.test", rcpt, auth, "", 0, 1800000000};
+    rcpt_request req = {ip, "someone@remote.test", rcpt, auth, "", 0, 1800000000, 0};
     moat_verdict v;
     const char *why = NULL;
 
@@ -90,6 +90,47 @@ static void file_directory_answers(void **state)
     assert_int_equal(rcpt_directory_lookup(rt, "x@elsewhere.test", "", 1), RCPT_DIR_SKIP);
 }
 
+/* With batv on (UNTAG = prvs) a tagged recipient is judged as the user it tags. */
+static void a_batv_tag_is_taken_off_only_when_asked(void **state)
+{
+    moat_runtime *rt = runtime_with("");
+    rcpt_request req = {"192.0.2.77", "", "prvs=1234abcdef=alice@example.test", "", "", 0,
+                        1800000000, 1};
+    moat_verdict v;
+    const char *why = NULL;
+    char reason[48];
+
+    (void)state;
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    assert_int_equal(verdict_get(v.text, "reason", reason, sizeof reason), 1);
+    assert_string_equal(reason, "valid");
+    req.untag_prvs = 0;
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    assert_int_equal(verdict_get(v.text, "reason", reason, sizeof reason), 1);
+    assert_string_equal(reason, "unknown_user");
+}
+
+/* listed=yes (the catchall snippet's cue) only when moat's own directory found it */
+static void only_moats_own_directory_lists_a_recipient(void **state)
+{
+    rcpt_request req = {"192.0.2.78", "", "alice@example.test", "", "yes", 0, 1800000000, 0};
+    moat_runtime *rt = runtime_with("");
+    moat_verdict v;
+    const char *why = NULL;
+    char listed[8];
+
+    (void)state;
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    assert_int_equal(verdict_get(v.text, "listed", listed, sizeof listed), 1);
+    assert_string_equal(listed, "yes");
+    moat_runtime_reset();
+    rt = runtime_with("source = exim");
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    assert_int_equal(verdict_get(v.text, "reason", listed, sizeof listed), 1);
+    assert_string_equal(listed, "valid");
+    assert_int_equal(verdict_get(v.text, "listed", listed, sizeof listed), 0);
+}
+
 static void exim_source_uses_the_routing_verdict(void **state)
 {
     moat_runtime *rt = runtime_with("source = exim");
@@ -100,7 +141,7 @@ static void exim_source_uses_the_routing_verdict(void **state)
     assert_int_equal(rcpt_directory_lookup(rt, "a@example.test", "", 1), RCPT_DIR_SKIP);
     assert_int_equal(rcpt_directory_lookup(rt, "a@example.test", "defer", 1), RCPT_DIR_TEMPFAIL);
     {   /* Exim could not route: 451, never 550, never counted */
-        rcpt_request req = {"192.0.2.180", "", "a@example.test", "", "defer", 0, 1800000000};
+        rcpt_request req = {"192.0.2.180", "", "a@example.test", "", "defer", 0, 1800000000, 0};
         moat_verdict v;
         const char *why = NULL;
         char action[16], code[8];
@@ -160,7 +201,7 @@ static void repeat_offenders_get_longer_blocks(void **state)
         moat_verdict v;
         for (i = 0; i < 3; i++) {
             char rcpt[32];
-            rcpt_request req = {"192.0.2.50", "x@repeat.test", rcpt, "", "", 0, t};
+            rcpt_request req = {"192.0.2.50", "x@repeat.test", rcpt, "", "", 0, t, 0};
             snprintf(rcpt, sizeof rcpt, "r%d-%d@example.test", round, i);
             assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
         }
@@ -189,7 +230,7 @@ static void network_counter_blocks_the_network(void **state)
 static void log_only_answers_accept(void **state)
 {
     moat_runtime *rt = runtime_with("mode = log-only");
-    rcpt_request req = {"192.0.2.9", "", "nobody@example.test", "", "", 0, 1800000000};
+    rcpt_request req = {"192.0.2.9", "", "nobody@example.test", "", "", 0, 1800000000, 0};
     moat_verdict v;
     const char *why;
     char out[32];
@@ -206,7 +247,7 @@ static void store_failure_is_reported_not_answered(void **state)
 {
     char text[512];
     moat_runtime *rt;
-    rcpt_request req = {"192.0.2.9", "", "nobody@example.test", "", "", 0, 1800000000};
+    rcpt_request req = {"192.0.2.9", "", "nobody@example.test", "", "", 0, 1800000000, 0};
     moat_verdict v;
     const char *why = NULL;
 
@@ -499,7 +540,7 @@ static void dead_and_exempt_recipients_are_not_counted(void **state)
 {
     moat_runtime *rt = runtime_with("dead_recipients = {\"former@example.test\"} "
                                     "exempt_senders = {\"@monitor.test\"}");
-    rcpt_request req = {"192.0.2.120", "probe@monitor.test", "", "", "", 0, 1800000000};
+    rcpt_request req = {"192.0.2.120", "probe@monitor.test", "", "", "", 0, 1800000000, 0};
     moat_verdict v;
     const char *why;
     char action[16], reason[48];
@@ -531,7 +572,7 @@ static void tarpit_grows_and_is_capped(void **state)
 
     (void)state;
     for (i = 0; i < 5; i++) {
-        rcpt_request req = {"192.0.2.140", "t@tarpit.test", rcpt, "", "", i, 1800000000};
+        rcpt_request req = {"192.0.2.140", "t@tarpit.test", rcpt, "", "", i, 1800000000, 0};
         snprintf(rcpt, sizeof rcpt, "t%d@example.test", i);
         assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
         assert_int_equal(verdict_get(v.text, "delay", delay, sizeof delay), 1);
@@ -543,7 +584,7 @@ static void session_cap_drops(void **state)
 {
     moat_runtime *rt = runtime_with("ip_threshold = 100 net_threshold = 100 "
                                     "session_max_invalid = 3");
-    rcpt_request req = {"192.0.2.150", "", "s@example.test", "", "", 2, 1800000000};
+    rcpt_request req = {"192.0.2.150", "", "s@example.test", "", "", 2, 1800000000, 0};
     moat_verdict v;
     const char *why;
     char action[16];
@@ -601,7 +642,7 @@ static void cdb_directory_compiled_from_text(void **state)
     rt = runtime_with("source = cdb cdb = \"/tmp/moat-none/recipients.cdb\"");
     /* An unreadable directory is moat's own failure: on_error answers. */
     {
-        rcpt_request req = {"192.0.2.160", "", "alice@example.test", "", "", 0, 1800000000};
+        rcpt_request req = {"192.0.2.160", "", "alice@example.test", "", "", 0, 1800000000, 0};
         moat_verdict v;
         const char *why = NULL;
         assert_int_equal(rcpt_check(rt, &req, &v, &why), -1);
@@ -682,7 +723,7 @@ static void the_domain_attack_state_holds_for_its_threshold_only(void **state)
     moat_runtime *rt = runtime_with("ip_threshold = 1000 net_threshold = 1000 "
                                     "sender_domain_threshold = 1000 "
                                     "domain_attack_threshold = 5 domain_attack_window = 80s");
-    rcpt_request req = {"192.0.2.200", "someone@remote.test", "", "", "", 0, 1900000000};
+    rcpt_request req = {"192.0.2.200", "someone@remote.test", "", "", "", 0, 1900000000, 0};
     char rcpt[32];
     moat_verdict v;
     const char *why;
@@ -709,7 +750,7 @@ static void the_domain_attack_state_holds_for_its_threshold_only(void **state)
 static void bounces_have_their_own_count_and_threshold(void **state)
 {
     moat_runtime *rt = runtime_with("bounce_threshold = 3 ip_threshold = 2");
-    rcpt_request req = {"10.16.1.190", "", "", "", "", 0, 1800000000};
+    rcpt_request req = {"10.16.1.190", "", "", "", "", 0, 1800000000, 0};
     char rcpt[32], action[16], count[8];
     moat_verdict v;
     const char *why;
@@ -755,7 +796,7 @@ static void bounces_have_their_own_count_and_threshold(void **state)
 static void a_forged_sender_domain_holds_its_mail_and_blocks_no_client(void **state)
 {
     moat_runtime *rt = runtime_with("sender_domain_threshold = 4 ip_threshold = 10");
-    rcpt_request req = {"", "x@partner.test", "", "", "", 0, 1800000000};
+    rcpt_request req = {"", "x@partner.test", "", "", "", 0, 1800000000, 0};
     char ip[32], rcpt[32], action[16], reason[32];
     moat_verdict v;
     const char *why;
@@ -791,7 +832,7 @@ static void tarpits_at_once_are_bounded_per_client(void **state)
 {
     moat_runtime *rt = runtime_with("ip_threshold = 1000 net_threshold = 1000 "
                                     "tarpit_concurrency = 3");
-    rcpt_request req = {"10.19.0.200", "h@harvest.test", "", "", "", 0, 1800000000};
+    rcpt_request req = {"10.19.0.200", "h@harvest.test", "", "", "", 0, 1800000000, 0};
     char rcpt[32], action[16], reason[32];
     moat_verdict v;
     const char *why;
@@ -835,7 +876,7 @@ static void unparsable_recipients_are_unknown_recipients(void **state)
                                       "\"\"@example.test",
                                       "a1234567890123456789012345678901234567890123456789"
                                       "01234567890123456789@example.test"};
-    rcpt_request req = {"10.20.0.210", "s@unparsable.test", "", "", "", 0, 1800000000};
+    rcpt_request req = {"10.20.0.210", "s@unparsable.test", "", "", "", 0, 1800000000, 0};
     char action[16], reason[32], count[8];
     moat_verdict v;
     const char *why;
@@ -924,7 +965,7 @@ static void fetched_mail_is_never_refused_nor_counted(void **state)
 {
     moat_runtime *rt;
     char action[16], reason[48], fetched[8], target[128];
-    rcpt_request req = {"127.0.0.1", "spam@forged.test", "", "", "no", 0, 1800000000};
+    rcpt_request req = {"127.0.0.1", "spam@forged.test", "", "", "no", 0, 1800000000, 0};
     moat_verdict v;
     const char *why = NULL;
 
@@ -969,6 +1010,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(file_directory_answers),
         cmocka_unit_test(exim_source_uses_the_routing_verdict),
+        cmocka_unit_test(a_batv_tag_is_taken_off_only_when_asked),
+        cmocka_unit_test(only_moats_own_directory_lists_a_recipient),
         cmocka_unit_test(unknown_then_blocked_then_escalated),
         cmocka_unit_test(repeat_offenders_get_longer_blocks),
         cmocka_unit_test(network_counter_blocks_the_network),

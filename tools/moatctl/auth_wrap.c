@@ -158,11 +158,10 @@ char *auth_wrap(const deb_exim *d, const char *conf, int *external, char wrapped
         for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++)
             if (*opt_get(&a, copied[i]) != '\0')
                 OUT("  %s = %s\n", copied[i], opt_get(&a, copied[i]));
-        OUT("  server_condition = ${if eq{${extract{action}{${if exists{%s/authlock.so}\\\n"
+        OUT("  server_condition = ${if eq{${extract{action}\\\n"
             "    {${dlfunc{%s/authlock.so}{moat_authlock_check}{%s}\\\n"
-            "      {$sender_host_address}{%s}{%s}{${if bool{%s}{yes}{no}}}}}\\\n"
-            "    {${if bool{%s}{action=accept}{action=deny}}}}}}}{accept}}\n",
-            d->libdir, d->libdir, d->moat_config, user, pass, cond, cond);
+            "      {$sender_host_address}{%s}{%s}{${if bool{%s}{yes}{no}}}}}}}{accept}}\n",
+            d->libdir, d->moat_config, user, pass, cond);
         SAY("  %s (%s): wrapped as moat_%s; its password check%s%s kept\n", name,
             opt_get(&a, "public_name"), name,
             *opt_get(&a, "server_advertise_condition") ? " and server_advertise_condition "

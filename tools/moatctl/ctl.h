@@ -82,5 +82,7 @@ int ctl_status(const ctl_env *env, int argc, char **argv);
 int ctl_store(const ctl_env *env, int argc, char **argv);
 int ctl_audit(const ctl_env *env, int argc, char **argv);   /* audit.c */
 int ctl_queue(const ctl_env *env, int argc, char **argv);   /* queue.c */
+int ctl_metrics(const ctl_env *env, int argc, char **argv);
+int ctl_report(const ctl_env *env, int argc, char **argv);
 
 #endif

@@ -33,6 +33,8 @@ static const command commands[] = {
     {"batv", ctl_batv, "batv status|rotate      bounce address tags: keys and counters"},
     {"audit", ctl_audit, "audit [--no-probes]     configuration risks: errors_copy, AUTH on 25, ..."},
     {"queue", ctl_queue, "queue [--dnsbl] ...     Exim's queue: bounces, frozen, blocklists"},
+    {"metrics", ctl_metrics, "metrics [--textfile F]  Prometheus metrics (node_exporter textfile)"},
+    {"report", ctl_report, "report [--since 24h]    what moat did: blocks, locks, harvests, near misses"},
 };
 
 static void usage(FILE *out)
