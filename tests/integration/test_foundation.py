@@ -228,7 +228,9 @@ class FoundationTest(unittest.TestCase):
             self.assertGreaterEqual(len(calls), 10)
             for module, entry in sorted(calls):
                 r = ex.exim("-be", "${dlfunc{%s}{%s}}" % (ex.path("lib", module + ".so"), entry))
-                self.assertIn("moat %s: %s takes" % (module, entry), r.stdout + r.stderr)
+                # an entry named by a macro (MOAT_RCPT_ENTRY): Exim says which
+                name = entry if entry.startswith("moat_") else r"moat_\w+"
+                self.assertRegex(r.stdout + r.stderr, r"moat %s: %s takes" % (module, name))
             # the store down (Redis on a port nobody listens on): every
             # entry point still answers, per on_error, and never refuses
             down = ex.path("down.conf")
