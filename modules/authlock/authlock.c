@@ -583,6 +583,17 @@ static int forget(moat_store *st, const authlock_key_kind *kinds, size_t n, cons
     return 0;
 }
 
+/* lift - lift subject's block; 1 when it was in force, 0 when not, -1 on a store error */
+static int lift(moat_store *st, const char *subject)
+{
+    long until;
+    int active = block_active(st, "authlock", subject, time(NULL), &until);
+
+    if (active < 0 || block_lift(st, "authlock", subject) != 0)
+        return -1;
+    return active;
+}
+
 int authlock_unlock(moat_runtime *rt, const char *what)
 {
     static const authlock_key_kind ip_keys[] = {AUTHLOCK_KEY_IP, AUTHLOCK_KEY_SPRAY};
@@ -591,35 +602,42 @@ int authlock_unlock(moat_runtime *rt, const char *what)
     static const authlock_key_kind user_keys[] = {AUTHLOCK_KEY_UNFAMILIAR, AUTHLOCK_KEY_FAMILIAR,
                                                   AUTHLOCK_KEY_USER_IPS, AUTHLOCK_KEY_USER_ASNS};
     char subject[STORE_KEY_MAX], text[MOAT_IP_TEXT_MAX], user[USER_MAX];
+    const authlock_key_kind *keys = user_keys;
+    size_t nkeys = sizeof user_keys / sizeof user_keys[0];
     moat_cidr cidr;
+    int was, other;
 
     /* An unlocked subject starts afresh: its counters go too, or its next
      * failure would lock it again at once. */
     if (net_parse_ip(what, &cidr.ip) == 0) {
         net_format_ip(&cidr.ip, text, sizeof text);
         snprintf(subject, sizeof subject, "ip:%s", text);
-        return block_lift(rt->store, "authlock", subject) == 0 &&
-                       forget(rt->store, ip_keys, sizeof ip_keys / sizeof ip_keys[0], text) == 0 ? 0 : -1;
-    }
-    if (net_parse_cidr(what, &cidr) == 0) {
+        keys = ip_keys;
+        nkeys = sizeof ip_keys / sizeof ip_keys[0];
+    } else if (net_parse_cidr(what, &cidr) == 0) {
         net_network(&cidr.ip, cidr.prefix, cidr.prefix, text, sizeof text);
         snprintf(subject, sizeof subject, "net:%s", text);
-        return block_lift(rt->store, "authlock", subject) == 0 &&
-                       forget(rt->store, net_keys, sizeof net_keys / sizeof net_keys[0], text) == 0 ? 0 : -1;
-    }
-    if ((what[0] == 'A' || what[0] == 'a') && (what[1] == 'S' || what[1] == 's') &&
-        what[2] >= '0' && what[2] <= '9') {
+        keys = net_keys;
+        nkeys = 1;
+    } else if ((what[0] == 'A' || what[0] == 'a') && (what[1] == 'S' || what[1] == 's') &&
+               what[2] >= '0' && what[2] <= '9') {
         snprintf(text, sizeof text, "AS%lu", strtoul(what + 2, NULL, 10));
         snprintf(subject, sizeof subject, "asn:%s", text);
-        return block_lift(rt->store, "authlock", subject) == 0 &&
-                       forget(rt->store, asn_keys, sizeof asn_keys / sizeof asn_keys[0], text) == 0 ? 0 : -1;
+        keys = asn_keys;
+        nkeys = 1;
+    } else {
+        addr_lower(what, user, sizeof user);
+        if (authlock_release(rt, user) != 0 || forget(rt->store, user_keys, nkeys, user) != 0)
+            return -1;
+        snprintf(subject, sizeof subject, "user:%s:unfamiliar", user);
+        if ((was = lift(rt->store, subject)) < 0)
+            return -1;
+        snprintf(subject, sizeof subject, "user:%s:familiar", user);
+        if ((other = lift(rt->store, subject)) < 0)
+            return -1;
+        return was || other;
     }
-    addr_lower(what, user, sizeof user);
-    if (authlock_release(rt, user) != 0 || forget(rt->store, user_keys, sizeof user_keys / sizeof user_keys[0], user) != 0)
+    if ((was = lift(rt->store, subject)) < 0 || forget(rt->store, keys, nkeys, text) != 0)
         return -1;
-    snprintf(subject, sizeof subject, "user:%s:unfamiliar", user);
-    if (block_lift(rt->store, "authlock", subject) != 0)
-        return -1;
-    snprintf(subject, sizeof subject, "user:%s:familiar", user);
-    return block_lift(rt->store, "authlock", subject);
+    return was;
 }

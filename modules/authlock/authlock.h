@@ -56,7 +56,11 @@ MOAT_API int authlock_session_failed(moat_runtime *rt, const char *ip, const cha
 MOAT_API int authlock_attempt_failed(moat_runtime *rt, const char *ip, const char *user, time_t now,
                             moat_verdict *v, const char **why);
 
-/* authlock_unlock - lift locks of an IP, network ("a.b.c.0/24"), ASN ("AS64500") or user */
+/*
+ * authlock_unlock - lift locks of an IP, network ("a.b.c.0/24"), ASN
+ * ("AS64500") or user, and forget its counts: 1 when a lock was in force,
+ * 0 when none was, -1 on a store error
+ */
 int authlock_unlock(moat_runtime *rt, const char *what);
 
 #endif

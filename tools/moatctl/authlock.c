@@ -347,11 +347,13 @@ int ctl_authlock(const ctl_env *env, int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "unlock") == 0) {
         if ((rt = ctl_runtime(env)) == NULL)
             return CTL_USAGE;
-        if (authlock_unlock(rt, argv[2]) != 0) {
+        int was = authlock_unlock(rt, argv[2]);
+        if (was < 0) {
             fprintf(stderr, "moatctl authlock unlock: %s\n", moat_store_last_error(rt->store));
             return CTL_USAGE;
         }
-        printf("%s unlocked\n", argv[2]);
+        printf(was ? "%s unlocked; its counts are forgotten\n"
+                   : "%s was not locked; its counts are forgotten\n", ctl_safe(argv[2]));
         return CTL_OK;
     }
     return usage();
