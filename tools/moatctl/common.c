@@ -165,11 +165,10 @@ void ctl_json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-int ctl_run_exim(const ctl_env *env, const char *const *args, char *out, size_t cap)
+pid_t ctl_spawn_exim(const ctl_env *env, const char *const *args, int in_fd, int out_fd)
 {
     const char *argv[24], *binary = getenv("MOAT_EXIM");
-    size_t len = 0;
-    int pipefd[2], status = 0, n = 0, i;
+    int n = 0;
     pid_t pid;
 
     if (binary == NULL || *binary == '\0')
@@ -179,25 +178,37 @@ int ctl_run_exim(const ctl_env *env, const char *const *args, char *out, size_t 
         argv[n++] = "-C";
         argv[n++] = env->exim_config;
     }
-    for (i = 0; args[i] && n < 23; i++)
+    for (int i = 0; args[i] && n < 23; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
+    if ((pid = fork()) != 0)
+        return pid;
+    if (in_fd >= 0)
+        dup2(in_fd, 0);
+    if (out_fd >= 0) {
+        dup2(out_fd, 1);
+        dup2(out_fd, 2);
+    }
+    /* root again if ctl_become_store_owner gave it up (effective ids only) */
+    if (getuid() == 0 && geteuid() != 0 &&
+        (seteuid(0) != 0 || setegid(0) != 0 || setgroups(0, NULL) != 0))
+        _exit(126);
+    execv(binary, (char *const *)argv);
+    _exit(127);
+}
+
+int ctl_run_exim(const ctl_env *env, const char *const *args, char *out, size_t cap)
+{
+    size_t len = 0;
+    int pipefd[2], status = 0;
+    pid_t pid;
+
     if (pipe2(pipefd, O_CLOEXEC) != 0)
         return -1;
-    if ((pid = fork()) < 0) {
+    if ((pid = ctl_spawn_exim(env, args, -1, pipefd[1])) < 0) {
         close(pipefd[0]);
         close(pipefd[1]);
         return -1;
-    }
-    if (pid == 0) {
-        dup2(pipefd[1], 1);
-        dup2(pipefd[1], 2);
-        /* root again if ctl_become_store_owner gave it up (effective ids only) */
-        if (getuid() == 0 && geteuid() != 0 &&
-            (seteuid(0) != 0 || setegid(0) != 0 || setgroups(0, NULL) != 0))
-            _exit(126);
-        execv(binary, (char *const *)argv);
-        _exit(127);
     }
     close(pipefd[1]);
     for (;;) {

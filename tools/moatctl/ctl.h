@@ -49,6 +49,13 @@ int ctl_become_store_owner(const char *config_path, char *err, size_t errlen);
 moat_runtime *ctl_runtime(const ctl_env *env);
 
 /*
+ * ctl_spawn_exim - start Exim (MOAT_EXIM, else /usr/sbin/exim4; with
+ * --exim-config's file when given) with args, its standard input from
+ * in_fd and output and error to out_fd (-1: as they are), as root again
+ * when moatctl gave root up for the store. The child's pid, -1 on failure.
+ */
+pid_t ctl_spawn_exim(const ctl_env *env, const char *const *args, int in_fd, int out_fd);
+/*
  * ctl_run_exim - run Exim (with --exim-config's file when given) with args;
  * its standard output and error in out. Returns the exit status, -1 if it
  * could not run.

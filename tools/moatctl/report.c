@@ -430,36 +430,18 @@ static int address_ok(const char *a)
 /* mail - body to address through Exim (its -C when --exim-config); 0 or -1 */
 static int mail(const ctl_env *env, const char *address, const char *body, size_t len)
 {
-    const char *binary = getenv("MOAT_EXIM"), *argv[8];
+    const char *args[] = {"-oi", "--", address, NULL};
     char host[256] = "";
-    int fd[2], status = 0, n = 0;
+    int fd[2], status = 0;
     pid_t pid;
     FILE *in;
 
-    if (binary == NULL || *binary == '\0')
-        binary = access("/usr/sbin/exim4", X_OK) == 0 ? "/usr/sbin/exim4" : "/usr/sbin/exim";
-    argv[n++] = binary;
-    if (env->exim_config) {
-        argv[n++] = "-C";
-        argv[n++] = env->exim_config;
-    }
-    argv[n++] = "-oi";
-    argv[n++] = "--";
-    argv[n++] = address;
-    argv[n] = NULL;
     if (pipe2(fd, O_CLOEXEC) != 0)
         return -1;
-    if ((pid = fork()) < 0) {
+    if ((pid = ctl_spawn_exim(env, args, fd[0], -1)) < 0) {
         close(fd[0]);
         close(fd[1]);
         return -1;
-    }
-    if (pid == 0) {
-        dup2(fd[0], 0);
-        if (getuid() == 0 && geteuid() != 0 && (seteuid(0) != 0 || setegid(0) != 0))
-            _exit(126);
-        execv(binary, (char *const *)argv);
-        _exit(127);
     }
     close(fd[0]);
     if ((in = fdopen(fd[1], "w")) == NULL) {
