@@ -236,18 +236,26 @@ def instance_pids(marker, but=None):
     return out
 
 
+def wait_until(condition, timeout=10.0, interval=0.05):
+    """Poll condition() until it gives a true value or timeout seconds have
+    passed; its last value. The one way tests wait: for a condition, with a
+    deadline sized for a loaded machine, never for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
 def wait_idle(*exims, timeout=30.0):
     """Wait until every instance is idle at once: no process of it at work
     (connections, deliveries, auto-replies being submitted) and nothing in
     its queue. A message is always in a spool or in a process handling it,
     so this is when all the mail sent so far has gone where it goes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(ex.busy() for ex in exims) and not any(ex.queue() for ex in exims) \
-                and not any(ex.busy() for ex in exims):
-            return True
-        time.sleep(0.05)
-    return False
+    return wait_until(lambda: not any(ex.busy() for ex in exims) and
+                      not any(ex.queue() for ex in exims) and
+                      not any(ex.busy() for ex in exims), timeout)
 
 
 def free_port():
@@ -988,9 +996,7 @@ class Exim:
             # sessions closing after QUIT and deliveries finishing end by
             # themselves (their work, and in coverage builds their gcov
             # data, complete); what is still busy after a while is ended
-            deadline = time.monotonic() + 5
-            while self.busy() and time.monotonic() < deadline:
-                time.sleep(0.02)
+            wait_until(lambda: not self.busy(), timeout=5, interval=0.02)
         if self.proc:
             if self._own_session:
                 end_session(self.proc)

@@ -13,7 +13,7 @@ import unittest
 
 import json
 
-from harness import HERE, PLAIN_AUTHENTICATORS, Exim, RedisServer, SmtpSink, message
+from harness import HERE, PLAIN_AUTHENTICATORS, Exim, RedisServer, SmtpSink, message, wait_until
 
 GEO = ["127.0.20.0/24=DE:64500",    # alice's home network
        "127.0.21.0/24=CN:64501",    # an attacker's network
@@ -332,15 +332,12 @@ class ContainmentTest(unittest.TestCase):
         """Wait until every message left in the queue is frozen and no
         process of the instance is at work: every freeze_tell note has been
         written and delivered by then."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not ex.busy():
-                listing = ex.exim("-bp").stdout
-                ids = ex.queue()
-                if listing.count("*** frozen ***") == len(ids) and not ex.busy():
-                    return True
-            time.sleep(0.05)
-        return False
+        def settled():
+            if ex.busy():
+                return False
+            listing = ex.exim("-bp").stdout
+            return listing.count("*** frozen ***") == len(ex.queue()) and not ex.busy()
+        return bool(wait_until(settled, timeout))
 
     def run_rejections(self, store, redis=None):
         """Recipients refused by a remote server (msg:fail:delivery through the
@@ -394,9 +391,7 @@ class ContainmentTest(unittest.TestCase):
                     sent += 1
                     # its delivery is over (refused there, and moat's event has
                     # counted it; or held): no process of the instance at work
-                    deadline = time.monotonic() + 30
-                    while ex.busy() and time.monotonic() < deadline:
-                        time.sleep(0.02)
+                    wait_until(lambda: not ex.busy(), timeout=30, interval=0.02)
                 self.assertLess(sent, 15, ex.mainlog())
                 self.assertIn(code, (451, "auth_refused"))
                 self.assertEqual(submit("bob", "y@partner.test"), "auth_refused")

@@ -45,7 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from harness import Client, free_port, message, wait_port  # noqa: E402
+from harness import Client, free_port, message, wait_port, wait_until  # noqa: E402
 from overlay_root import OverlayRoot  # noqa: E402
 from dovecot_fixture import CONF_23, CONF_24, dovecot_version  # noqa: E402
 
@@ -129,12 +129,7 @@ DOVECOT_AUTH = """dovecot_plain_server:
 
 def wait_for(predicate, timeout=15.0):
     """True once predicate() is, False after timeout seconds."""
-    deadline = time.time() + timeout
-    while not predicate():
-        if time.time() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    return bool(wait_until(predicate, timeout))
 
 
 def uncomment_site_auth(text):

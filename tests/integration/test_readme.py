@@ -17,13 +17,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import ROOT, Client, build_dir, free_port  # noqa: E402
+from harness import ROOT, Client, build_dir, free_port, wait_until  # noqa: E402
 
 CTL = "build/moatctl --exim-config run/exim.conf "
 SWAKS = "swaks --server 127.0.0.1:2525 "
@@ -125,11 +124,8 @@ class ReadmeTest(unittest.TestCase):
         return r.returncode, r.stdout + r.stderr
 
     def wait_for(self, condition, what, timeout=60):
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                self.fail("waited %ds for %s" % (timeout, what))
-            time.sleep(0.05)
+        if not wait_until(condition, timeout):
+            self.fail("waited %ds for %s" % (timeout, what))
 
     def test_readme_walk_through_against_make_run(self):
         commands = readme_commands()

@@ -10,10 +10,9 @@ locks), which is what a runtime per module did."""
 
 import os
 import re
-import time
 import unittest
 
-from harness import ALL_MODULES, Exim, message
+from harness import ALL_MODULES, Exim, message, wait_until
 
 
 def children(pid):
@@ -64,13 +63,8 @@ class RuntimeTest(unittest.TestCase):
                                             to="bob@example.test"))[0], 250)  # autoreply
 
             # The connection is open: its process is the daemon's only child.
-            pids = []
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                pids = children(ex.proc.pid)
-                if len(pids) == 1:
-                    break
-                time.sleep(0.02)
+            wait_until(lambda: len(children(ex.proc.pid)) == 1, timeout=10, interval=0.02)
+            pids = children(ex.proc.pid)
             self.assertEqual(len(pids), 1, "the daemon's children: %s" % pids)
             with open("/proc/%d/maps" % pids[0]) as f:
                 maps = f.read()

@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Exim, free_port, wait_port
+from harness import Exim, free_port, wait_port, wait_until
 from test_rcpt import RECIPIENTS, rcpt_conf
 
 MASTER = "moat"
@@ -59,13 +59,7 @@ class Redis:
 
 
 def wait(cond, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)
-    return cond()
+    return wait_until(cond, timeout, interval=0.1)
 
 
 def store_section(sentinels):
