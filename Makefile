@@ -217,17 +217,21 @@ asan-integration:
 # both with gcovr into docs/coverage.md.
 COV_BUILD  := build/coverage
 COV_CFLAGS := -O0 -g --coverage -DMOAT_COVERAGE
+# Each object keeps its libgcov to itself: were libmoat.so.0 to export
+# __gcov_dump, a module's moat_coverage_dump would bind to it and write
+# libmoat's counters, never the module's own (lost at _exit).
+COV_LDFLAGS := --coverage -Wl,--exclude-libs,libgcov.a
 COV_GCDA   ?= /var/tmp/moat-coverage-gcda
 COVERAGE_TESTS ?= $(ASAN_TESTS) test_readme.py
 
 coverage: deps
-	$(MAKE) BUILD=$(COV_BUILD) CFLAGS="$(COV_CFLAGS)" LDFLAGS="--coverage" all \
+	$(MAKE) BUILD=$(COV_BUILD) CFLAGS="$(COV_CFLAGS)" LDFLAGS="$(COV_LDFLAGS)" all \
 	    $(UNIT_BIN:$(BUILD)/%=$(COV_BUILD)/%)
 	$(CC) -O2 -g -Wall -Wextra -Werror -shared -fPIC -o $(COV_BUILD)/exit_shim.so \
 	    tests/coverage/exit_shim.c -ldl
 	find $(COV_BUILD) -name '*.gcda' -delete
 	rm -rf $(COV_GCDA) && install -d -m 1777 $(COV_GCDA)
-	$(MAKE) BUILD=$(COV_BUILD) CFLAGS="$(COV_CFLAGS)" LDFLAGS="--coverage" unit
+	$(MAKE) BUILD=$(COV_BUILD) CFLAGS="$(COV_CFLAGS)" LDFLAGS="$(COV_LDFLAGS)" unit
 	@# the report is written even when a test fails; make fails after it
 	umask 0 && MOAT_COVERAGE=$(abspath $(COV_BUILD))/exit_shim.so GCOV_PREFIX=$(COV_GCDA) \
 	    $(PYTHON) tests/integration/runner.py --build $(COV_BUILD) $(COVERAGE_TESTS); \
