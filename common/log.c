@@ -21,6 +21,7 @@ static int once_count;
 void moat_log_set_sink(moat_log_sink sink) { current_sink = sink; }
 void moat_log_set_tap(moat_log_tap tap) { current_tap = tap; }
 void moat_log_set_level(moat_log_level level) { current_level = level; }
+int moat_log_wanted(moat_log_level level) { return level <= current_level; }
 
 /* flatten - replace control characters so a line stays one line */
 static void flatten(char *s)

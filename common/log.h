@@ -38,6 +38,13 @@ void moat_log_set_tap(moat_log_tap tap);
 /* moat_log_set_level - drop lines less severe than level */
 void moat_log_set_level(moat_log_level level);
 
+/*
+ * moat_log_wanted - whether a line of level would be written: a caller
+ * with a costly line to build (a decision made on every RCPT) skips it
+ * when not, and counts the decision itself (moat_stats_count)
+ */
+int moat_log_wanted(moat_log_level level);
+
 void moat_log(moat_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void moat_vlog(moat_log_level level, const char *fmt, va_list ap);

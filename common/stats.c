@@ -28,23 +28,26 @@ int moat_stats_key(char *buf, size_t cap, const char *module, const char *action
     return 0;
 }
 
-void moat_stats_note(const char *line)
+void moat_stats_count(const char *module, const char *action, const char *reason)
 {
-    moat_logline l;
     char key[STORE_KEY_MAX];
-    const char *action, *reason;
     time_t now;
 
-    if (counting == NULL || logline_parse(line, strlen(line), &l) != 0 || l.nfields < 2 ||
-        strcmp(l.key[0], "action") != 0)
-        return;
-    action = l.value[0];
-    reason = logline_get(&l, "reason");
-    if (moat_stats_key(key, sizeof key, l.module, action, reason) != 0)
+    if (counting == NULL || moat_stats_key(key, sizeof key, module, action, reason) != 0)
         return;
     now = time(NULL);
     if (now < paused_until)
         return;
     if (moat_store_tally_note(counting, key, now) != STORE_OK)
         paused_until = now + STATS_PAUSE;
+}
+
+void moat_stats_note(const char *line)
+{
+    moat_logline l;
+
+    if (counting == NULL || logline_parse(line, strlen(line), &l) != 0 || l.nfields < 2 ||
+        strcmp(l.key[0], "action") != 0)
+        return;
+    moat_stats_count(l.module, l.value[0], logline_get(&l, "reason"));
 }

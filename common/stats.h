@@ -26,6 +26,14 @@ void moat_stats_attach(moat_store *st);
 void moat_stats_note(const char *line);
 
 /*
+ * moat_stats_count - count one decision of module without its line: what
+ * moat_stats_note does with the line "moat MODULE: action=ACTION
+ * reason=REASON", for a decision whose line is below the log level (the
+ * caller asked moat_log_wanted) and so never formatted
+ */
+void moat_stats_count(const char *module, const char *action, const char *reason);
+
+/*
  * moat_stats_key - "stats:MODULE:ACTION:REASON" into buf when the three are
  * labels (logline_word_ok); 0, or -1 when they are not
  */

@@ -35,28 +35,38 @@
 #include "log.h"
 #include "nearmiss.h"
 #include "net.h"
+#include "stats.h"
 
 
 /* Near misses are looked for only while a client has this many unknown recipients or fewer. */
 #define NEAR_MISS_CLIENT_MAX 3
 
-/* log_decision - the one line per decision, readable by fail2ban */
+/*
+ * log_decision - the one line per decision, readable by fail2ban. A good
+ * recipient's line is a debug line: below that level it is only counted
+ * (the metrics), never formatted - this runs for every RCPT.
+ */
 static void log_decision(const rcpt_request *req, const moat_verdict *v, int log_only)
 {
     char action[16] = "", reason[48] = "", extra[160] = "", value[32];
     char sender[ADDR_TEXT_MAX * 4 + 1], rcpt[ADDR_TEXT_MAX * 4 + 1];
     static const char *const keys[] = {"delay", "count", "bounce_count", "domain_attack"};
+    moat_log_level level;
     size_t i, n = 0;
 
     verdict_get(v->text, "action", action, sizeof action);
     verdict_get(v->text, "reason", reason, sizeof reason);
+    level = strcmp(action, "accept") == 0 && strcmp(reason, "fetched_unknown") != 0
+                ? MOAT_LOG_DEBUG : MOAT_LOG_INFO;
+    if (!moat_log_wanted(level)) {
+        moat_stats_count("rcpt", action, reason);
+        return;
+    }
     for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (verdict_get(v->text, keys[i], value, sizeof value))
             n += (size_t)snprintf(extra + n, sizeof extra - n, " %s=%s", keys[i], value);
-    moat_log(strcmp(action, "accept") == 0 && strcmp(reason, "fetched_unknown") != 0
-                 ? MOAT_LOG_DEBUG : MOAT_LOG_INFO,
-             "moat rcpt: action=%s reason=%s ip=%s sender=<%s> rcpt=<%s>%s%s", action, reason,
-             req->client_ip && *req->client_ip ? req->client_ip : "local",
+    moat_log(level, "moat rcpt: action=%s reason=%s ip=%s sender=<%s> rcpt=<%s>%s%s", action,
+             reason, req->client_ip && *req->client_ip ? req->client_ip : "local",
              moat_log_field(req->sender, sender, sizeof sender),
              moat_log_field(req->recipient, rcpt, sizeof rcpt), extra,
              log_only ? " mode=log-only" : "");

@@ -22,6 +22,7 @@
 #include "rcpt/nearmiss.h"
 #include "rcpt/owndomain.h"
 #include "rcpt/rcpt.h"
+#include "log.h"
 #include "runtime.h"
 #include "runtime_fixture.h"
 
@@ -88,6 +89,53 @@ static void file_directory_answers(void **state)
     assert_int_equal(rcpt_directory_lookup(rt, "carol@example.test", "", 1), RCPT_DIR_NOTFOUND);
     assert_int_equal(rcpt_directory_lookup(rt, "x@skip.test", "", 1), RCPT_DIR_SKIP);
     assert_int_equal(rcpt_directory_lookup(rt, "x@elsewhere.test", "", 1), RCPT_DIR_SKIP);
+}
+
+static int lines_written;
+static void count_line(moat_log_level level, const char *line)
+{
+    (void)level;
+    (void)line;
+    lines_written++;
+}
+
+/* valid_count - the metrics' count of good recipients (stats:rcpt:accept:valid) */
+static uint64_t valid_count(moat_runtime *rt)
+{
+    uint64_t n = 0;
+
+    assert_int_equal(moat_store_tally_add(rt->store, "stats:rcpt:accept:valid", 0, 1800000000, &n),
+                     STORE_OK);
+    return n;
+}
+
+/*
+ * A good recipient's line is a debug line, formatted only when it is
+ * written (it runs on every RCPT); the metrics count it either way.
+ */
+static void a_good_recipient_is_counted_with_or_without_its_line(void **state)
+{
+    moat_runtime *rt = runtime_with("");
+    rcpt_request req = {"192.0.2.9", "someone@remote.test", "alice@example.test", "", "", 0,
+                        1800000000, 0};
+    moat_verdict v;
+    const char *why = NULL;
+    uint64_t before;
+
+    (void)state;
+    moat_log_set_sink(count_line);
+    before = valid_count(rt);
+    lines_written = 0;
+    moat_log_set_level(MOAT_LOG_INFO);
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    assert_int_equal(lines_written, 0);
+    assert_int_equal(valid_count(rt), before + 1);
+    moat_log_set_level(MOAT_LOG_DEBUG);
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    assert_int_equal(lines_written, 1);
+    assert_int_equal(valid_count(rt), before + 2);
+    moat_log_set_level(MOAT_LOG_INFO);
+    moat_log_set_sink(NULL);
 }
 
 /* With batv on (UNTAG = prvs) a tagged recipient is judged as the user it tags. */
@@ -1009,6 +1057,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(file_directory_answers),
+        cmocka_unit_test(a_good_recipient_is_counted_with_or_without_its_line),
         cmocka_unit_test(exim_source_uses_the_routing_verdict),
         cmocka_unit_test(a_batv_tag_is_taken_off_only_when_asked),
         cmocka_unit_test(only_moats_own_directory_lists_a_recipient),
