@@ -116,10 +116,7 @@ static uint64_t valid_count(moat_runtime *rt)
 static void a_good_recipient_is_counted_with_or_without_its_line(void **state)
 {
     moat_runtime *rt = runtime_with("");
-    rcpt_request req = {"192.0.2.9", "someone@remote.test", "alice@example.test", "", "", 0,
-                        1800000000, 0};
-    moat_verdict v;
-    const char *why = NULL;
+    char action[16], reason[48];
     uint64_t before;
 
     (void)state;
@@ -127,11 +124,12 @@ static void a_good_recipient_is_counted_with_or_without_its_line(void **state)
     before = valid_count(rt);
     lines_written = 0;
     moat_log_set_level(MOAT_LOG_INFO);
-    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    decide(rt, "192.0.2.9", "alice@example.test", "", action, reason);
+    assert_string_equal(reason, "valid");
     assert_int_equal(lines_written, 0);
     assert_int_equal(valid_count(rt), before + 1);
     moat_log_set_level(MOAT_LOG_DEBUG);
-    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    decide(rt, "192.0.2.9", "alice@example.test", "", action, reason);
     assert_int_equal(lines_written, 1);
     assert_int_equal(valid_count(rt), before + 2);
     moat_log_set_level(MOAT_LOG_INFO);
