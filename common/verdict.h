@@ -44,8 +44,9 @@ void verdict_add_int(moat_verdict *v, const char *key, long long value);
 /*
  * verdict_get - read key's value out of a verdict text (the same rules as
  * Exim's ${extract}); returns 1 and fills out, or 0 when absent.
- * Used by moatctl and the tests to read what the ACL would read.
+ * Used by moatctl and the tests to read what the ACL would read, and by
+ * the glue to tell whether the ACL has anything left to do.
  */
-int verdict_get(const char *text, const char *key, char *out, size_t outlen);
+MOAT_API int verdict_get(const char *text, const char *key, char *out, size_t outlen);
 
 #endif

@@ -35,6 +35,17 @@
  * mail from outside in the name of our own domains (DATA ACL): SENDER_LOCAL
  * and FROM_LOCAL are yes/no (the domain is one of Exim's local domains),
  * FROM the From: address, SPF Exim's SPF result for the sender ("" unknown).
+ * The entry point of moat 0.2's snippet, kept for an Exim still running it.
+ *
+ *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_own_domain_data}{MOAT_CONFIG}
+ *      {MOAT_RCPT_DOMAINS}{FROM}{SPF}}
+ *
+ * the same check as the shipped snippet makes it: the client and the
+ * envelope sender read from Exim's globals, and the two "is the domain
+ * ours" tests made here with Exim's own domain-list match against DOMAINS
+ * (each argument and ${if} costs Exim 4.96 thousands of instructions per
+ * message). Yields "" when the ACL has nothing more to do (accepted, not
+ * marked, no SPF result needed), else the verdict.
  */
 #define DLFUNC_IMPL
 #include <local_scan.h>
@@ -152,5 +163,62 @@ MOAT_EXPORT int moat_rcpt_own_domain(uschar **yield, int argc, uschar *argv[])
         verdict_add(&call.verdict, "reason", "log_only");
         verdict_add(&call.verdict, "would", "deny");
     }
+    return moat_call_end(&call, yield);
+}
+
+/* local_domain - whether address's domain is in Exim's domain list (OK),
+ * not (FAIL), or the list could not be searched (DEFER) */
+static int local_domain(const char *address, const char *list)
+{
+    const char *at = strrchr(address, '@');
+
+    if (at == NULL || at[1] == '\0')
+        return FAIL;
+    return lss_match_domain(US(at + 1), US list);
+}
+
+/* nothing_to_do - an own-domain verdict the ACL need not look at again */
+static int nothing_to_do(const char *verdict)
+{
+    char action[16], reason[32], mark[8];
+
+    return verdict_get(verdict, "action", action, sizeof action) &&
+           strcmp(action, "accept") == 0 &&
+           !(verdict_get(verdict, "reason", reason, sizeof reason) &&
+             strcmp(reason, "spf_needed") == 0) &&
+           !verdict_get(verdict, "mark", mark, sizeof mark);
+}
+
+MOAT_EXPORT int moat_rcpt_own_domain_data(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+    own_request req;
+    const char *why = NULL;
+    int sender_local, from_local;
+
+    if (moat_call_begin(&call, "rcpt", "moat_rcpt_own_domain_data", yield, argc, argv, 4, 4,
+                        "CONFIG DOMAINS FROM SPF") != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    req.client_ip = sender_host_address ? (const char *)sender_host_address : "";
+    req.sender = sender_address ? (const char *)sender_address : "";
+    req.from = moat_arg(&call, 2);
+    req.spf = moat_arg(&call, 3);
+    sender_local = local_domain(req.sender, moat_arg(&call, 1));
+    from_local = local_domain(req.from, moat_arg(&call, 1));
+    if (sender_local == DEFER || from_local == DEFER) {
+        moat_call_fault(&call, "rcpt: the list of our domains could not be searched");
+        return moat_call_end(&call, yield);
+    }
+    req.sender_local = sender_local == OK;
+    req.from_local = from_local == OK;
+    if (rcpt_own_domain(call.rt, &req, &call.verdict, &why) != 0)
+        moat_call_fault(&call, why ? why : "rcpt: internal error");
+    else if (call.log_only && strncmp(call.verdict.text, "action=deny", 11) == 0) {
+        verdict_init(&call.verdict, "accept");
+        verdict_add(&call.verdict, "reason", "log_only");
+        verdict_add(&call.verdict, "would", "deny");
+    }
+    if (nothing_to_do(call.verdict.text))
+        return moat_call_text(&call, yield, "");
     return moat_call_end(&call, yield);
 }

@@ -17,8 +17,11 @@ CONF = ('rcpt {\n  own_domains {\n    domain "example.test" {\n      policy = %s
 
 def send(ex, sender, from_, rcpt="bob@example.test", source="127.0.0.5", auth=None,
          headers=None):
-    r = ex.send(sender, rcpt, body=message(sender=from_, to=rcpt, headers=headers),
-                source=source, auth=auth)
+    """from_ is the From: address, or a whole From: field value when it holds "<"."""
+    body = message(sender=from_, to=rcpt, headers=headers)
+    if "<" in from_:
+        body = body.replace("From: <%s>" % from_, "From: %s" % from_, 1)
+    r = ex.send(sender, rcpt, body=body, source=source, auth=auth)
     return r[-1]
 
 
@@ -53,10 +56,18 @@ class OwnDomainTest(unittest.TestCase):
             self.assertEqual(send(ex, "x@remote.test", "x@remote.test",
                                   headers={"X-Moat-Own-Domain": "forged by the sender"}).code,
                              250)
-            self.assertTrue(ex.wait_maildir("bob", 2))
+            # the domain is matched as Exim matches it (caseless); our address
+            # in a display name in front of a stranger's is not ours
+            self.assertEqual(send(ex, "x@remote.test", "Bob <BOB@EXAMPLE.TEST>").code, 250)
+            self.assertEqual(send(ex, "x@remote.test",
+                                  '"bob@example.test" <x@remote.test>').code, 250)
+            self.assertTrue(ex.wait_maildir("bob", 4))
             marked = [m for m in ex.maildir("bob") if b"X-Moat-Own-Domain" in m]
-            self.assertEqual(len(marked), 1)
-            self.assertIn(b"X-Moat-Own-Domain: forged domain=example.test via=from", marked[0])
+            self.assertEqual(len(marked), 2)
+            for m in marked:
+                self.assertIn(b"X-Moat-Own-Domain: forged domain=", m)
+                self.assertIn(b" via=from", m)
+            self.assertFalse([m for m in ex.maildir("bob") if b"forged by the sender" in m])
 
     def test_spf_policy_asks_exim_for_spf(self):
         # Exim's SPF (libspf2) passes the loopback addresses the tests send
