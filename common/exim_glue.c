@@ -133,3 +133,37 @@ void moat_coverage_dump(void)
     __gcov_dump();
 }
 #endif
+
+char *moat_exim_recipients(void)
+{
+    size_t total = 1, off = 0;
+    char *buf;
+
+    for (int i = 0; i < recipients_count; i++)
+        total += strlen((const char *)recipients_list[i].address) + 2;
+    buf = malloc(total);
+    if (buf == NULL)
+        return NULL;
+    for (int i = 0; i < recipients_count; i++) {
+        size_t n = strlen((const char *)recipients_list[i].address);
+        if (i > 0) {
+            memcpy(buf + off, ", ", 2);
+            off += 2;
+        }
+        memcpy(buf + off, recipients_list[i].address, n);
+        off += n;
+    }
+    buf[off] = '\0';
+    return buf;
+}
+
+int moat_exim_client_in(const char *list)
+{
+    int rc;
+
+    if (sender_host_address == NULL || *sender_host_address == '\0')
+        return 0;
+    /* an empty host name: name items never match, and no name is looked up */
+    rc = lss_match_host(US"", sender_host_address, US list);
+    return rc == OK ? 1 : rc == FAIL ? 0 : -1;
+}

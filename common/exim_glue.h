@@ -80,4 +80,20 @@ int moat_call_text(moat_call *c, unsigned char **yield, const char *text);
  */
 char *moat_exim_headers(size_t *len);
 
+/*
+ * moat_exim_recipients - the message's envelope recipients (Exim's
+ * recipients_list) joined with ", ", as Exim's $recipients gives them, in
+ * one malloc'd string ("" when none); NULL when out of memory.
+ */
+char *moat_exim_recipients(void);
+
+/*
+ * moat_exim_client_in - whether the SMTP client's address is in an Exim
+ * host list, matched as Exim's match_ip condition matches it (addresses,
+ * networks, named lists and lookups by address; host names never, so no
+ * DNS lookup): 1 yes, 0 no or no client address, -1 the list could not
+ * be searched (a lookup deferred).
+ */
+int moat_exim_client_in(const char *list);
+
 #endif
