@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "stats.h"
 
 /* exim_sink - moat_log's destination inside Exim: the mainlog, never the paniclog */
 static void exim_sink(moat_log_level level, const char *line)
@@ -22,13 +23,13 @@ static void exim_sink(moat_log_level level, const char *line)
     log_write(0, LOG_MAIN, "%s", line);
 }
 
-int moat_call_begin(moat_call *c, const char *module, const char *entry,
-                    unsigned char **yield, int argc, unsigned char *argv[],
-                    int min_args, int max_args, const char *usage)
+/* call_begin - moat_call_begin; per_rcpt: leave the decision counts held */
+static int call_begin(moat_call *c, const char *module, const char *entry, int argc,
+                      unsigned char *argv[], int min_args, int max_args, const char *usage,
+                      int per_rcpt)
 {
     char err[MOAT_ERR_MAX];
 
-    (void)yield;
     memset(c, 0, sizeof *c);
     c->module = module;
     c->entry = entry;
@@ -50,6 +51,10 @@ int moat_call_begin(moat_call *c, const char *module, const char *entry,
         c->status = MOAT_CALL_DONE;
         return c->status;
     }
+    /* an Exim process writes its decision counts together (common/stats.h) */
+    moat_stats_hold(1);
+    if (!per_rcpt)
+        moat_stats_flush();
     c->on_error = moat_config_on_error(c->rt->config, module);
     c->log_only = moat_config_log_only(c->rt->config, module);
     if (!moat_config_enabled(c->rt->config, module)) {
@@ -62,6 +67,22 @@ int moat_call_begin(moat_call *c, const char *module, const char *entry,
     }
     c->status = MOAT_CALL_RUN;
     return c->status;
+}
+
+int moat_call_begin(moat_call *c, const char *module, const char *entry,
+                    unsigned char **yield, int argc, unsigned char *argv[],
+                    int min_args, int max_args, const char *usage)
+{
+    (void)yield;
+    return call_begin(c, module, entry, argc, argv, min_args, max_args, usage, 0);
+}
+
+int moat_call_begin_per_rcpt(moat_call *c, const char *module, const char *entry,
+                             unsigned char **yield, int argc, unsigned char *argv[],
+                             int min_args, int max_args, const char *usage)
+{
+    (void)yield;
+    return call_begin(c, module, entry, argc, argv, min_args, max_args, usage, 1);
 }
 
 const char *moat_arg(const moat_call *c, int i)

@@ -55,6 +55,15 @@ typedef struct moat_call {
 int moat_call_begin(moat_call *c, const char *module, const char *entry,
                     unsigned char **yield, int argc, unsigned char *argv[],
                     int min_args, int max_args, const char *usage);
+/*
+ * moat_call_begin_per_rcpt - the same for an entry Exim calls on every RCPT:
+ * the decision counts of the process stay held (common/stats.h), to be
+ * written by the next call of another kind (DATA, QUIT, notquit), so that
+ * a good recipient costs no store write. Every other entry writes them.
+ */
+int moat_call_begin_per_rcpt(moat_call *c, const char *module, const char *entry,
+                             unsigned char **yield, int argc, unsigned char *argv[],
+                             int min_args, int max_args, const char *usage);
 
 /* moat_arg - argument i as a C string ("" when absent) */
 const char *moat_arg(const moat_call *c, int i);

@@ -13,10 +13,62 @@
 static moat_store *counting;
 static time_t paused_until;
 
+/* the counts held (moat_stats_hold): kinds of decision and how many of each */
+static int holding;
+static struct held {
+    char key[STORE_KEY_MAX];
+    uint64_t n;
+} held[STATS_HOLD_KEYS];
+static int nheld;
+static unsigned total_held;
+
 void moat_stats_attach(moat_store *st)
 {
+    moat_stats_flush();
     counting = st;
     paused_until = 0;
+}
+
+void moat_stats_hold(int on)
+{
+    if (!on)
+        moat_stats_flush();
+    holding = on;
+}
+
+void moat_stats_flush(void)
+{
+    time_t now;
+    store_status rc = STORE_OK;
+
+    if (nheld == 0)
+        return;
+    now = time(NULL);
+    for (int i = 0; i < nheld && rc == STORE_OK && counting != NULL && now >= paused_until; i++)
+        if ((rc = moat_store_tally_note(counting, held[i].key, held[i].n, now)) != STORE_OK)
+            paused_until = now + STATS_PAUSE;
+    nheld = 0;
+    total_held = 0;
+}
+
+/* hold - add one to key's held count; 0, or -1 when the table has no room */
+static int hold(const char *key)
+{
+    int i;
+
+    for (i = 0; i < nheld; i++)
+        if (strcmp(held[i].key, key) == 0)
+            break;
+    if (i == nheld) {
+        if (nheld == STATS_HOLD_KEYS)
+            return -1;
+        snprintf(held[i].key, sizeof held[i].key, "%s", key);
+        held[i].n = 0;
+        nheld++;
+    }
+    held[i].n++;
+    total_held++;
+    return 0;
 }
 
 int moat_stats_key(char *buf, size_t cap, const char *module, const char *action,
@@ -28,26 +80,42 @@ int moat_stats_key(char *buf, size_t cap, const char *module, const char *action
     return 0;
 }
 
+/* count - one decision under key: held when hold_ok and holding, else written */
+static void count(const char *key, int hold_ok)
+{
+    time_t now = time(NULL);
+
+    if (now < paused_until)
+        return;
+    if (hold_ok && holding) {
+        if (hold(key) != 0) {
+            moat_stats_flush();
+            (void)hold(key);
+        }
+        if (total_held >= STATS_HOLD_MAX)
+            moat_stats_flush();
+        return;
+    }
+    if (moat_store_tally_note(counting, key, 1, now) != STORE_OK)
+        paused_until = now + STATS_PAUSE;
+}
+
 void moat_stats_count(const char *module, const char *action, const char *reason)
 {
     char key[STORE_KEY_MAX];
-    time_t now;
 
-    if (counting == NULL || moat_stats_key(key, sizeof key, module, action, reason) != 0)
-        return;
-    now = time(NULL);
-    if (now < paused_until)
-        return;
-    if (moat_store_tally_note(counting, key, now) != STORE_OK)
-        paused_until = now + STATS_PAUSE;
+    if (counting != NULL && moat_stats_key(key, sizeof key, module, action, reason) == 0)
+        count(key, 1);
 }
 
 void moat_stats_note(const char *line)
 {
     moat_logline l;
+    char key[STORE_KEY_MAX];
 
     if (counting == NULL || logline_parse(line, strlen(line), &l) != 0 || l.nfields < 2 ||
         strcmp(l.key[0], "action") != 0)
         return;
-    moat_stats_count(l.module, l.value[0], logline_get(&l, "reason"));
+    if (moat_stats_key(key, sizeof key, l.module, l.value[0], logline_get(&l, "reason")) == 0)
+        count(key, 0);
 }

@@ -9,12 +9,33 @@
 #ifndef MOAT_STATS_H
 #define MOAT_STATS_H
 
+#include "api.h"
 #include "store.h"
 
 #define STATS_PREFIX "stats:"
 
-/* moat_stats_attach - count into st from now on (NULL: stop); set by the runtime */
+/*
+ * moat_stats_attach - count into st from now on (NULL: stop), after writing
+ * what is held; set by the runtime
+ */
 void moat_stats_attach(moat_store *st);
+
+/*
+ * moat_stats_hold - with on set, the counts of moat_stats_count (decisions
+ * without a line: a good recipient's) are held in the process and written
+ * together: by moat_stats_flush, when STATS_HOLD_MAX are held, or when a
+ * decision does not fit the STATS_HOLD_KEYS kinds held. Exim's processes
+ * hold (the glue): a good recipient then costs no store write of its own,
+ * and an SMTP session's are written by the next call that is not made per
+ * RCPT (DATA, QUIT, notquit). Logged decisions are written at once, held
+ * or not. Off (moatctl, the tests): each count is written at once.
+ */
+#define STATS_HOLD_MAX 64
+#define STATS_HOLD_KEYS 16
+MOAT_API void moat_stats_hold(int on);
+
+/* moat_stats_flush - write the counts held (one batch); nothing held: nothing done */
+MOAT_API void moat_stats_flush(void);
 
 /*
  * moat_stats_note - count the decision line records (the log tap). Never

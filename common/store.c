@@ -417,7 +417,7 @@ store_status moat_store_tally_add(moat_store *st, const char *key, uint64_t n, t
     return st->ops->tally_add(st, key, n, now, total ? total : &ignored);
 }
 
-store_status moat_store_tally_note(moat_store *st, const char *key, time_t now)
+store_status moat_store_tally_note(moat_store *st, const char *key, uint64_t n, time_t now)
 {
     char saved[STORE_ERR_MAX];
     uint64_t ignored;
@@ -425,7 +425,7 @@ store_status moat_store_tally_note(moat_store *st, const char *key, time_t now)
 
     memcpy(saved, st->err, sizeof saved);
     st->quiet = 1;
-    s = moat_store_tally_add(st, key, 1, now, &ignored);
+    s = moat_store_tally_add(st, key, n, now, &ignored);
     st->quiet = 0;
     memcpy(st->err, saved, sizeof saved);
     return s;

@@ -240,11 +240,11 @@ store_status moat_store_tally_add(moat_store *st, const char *key, uint64_t n, t
                                   uint64_t *total);
 
 /*
- * moat_store_tally_note - add 1 to the tally, leaving moat_store_last_error
+ * moat_store_tally_note - add n to the tally, leaving moat_store_last_error
  * as it was: for counting while a caller still holds the text of an error.
  * A full LMDB map is not reported for it (the next real write reports it).
  */
-store_status moat_store_tally_note(moat_store *st, const char *key, time_t now);
+store_status moat_store_tally_note(moat_store *st, const char *key, uint64_t n, time_t now);
 
 /*
  * moat_store_usage - how full the store is: LMDB the bytes of pages in use

@@ -21,7 +21,7 @@ MOAT_EXPORT int moat_catchall_rcpt(uschar **yield, int argc, uschar *argv[])
     catchall_request req;
     const char *why = NULL;
 
-    if (moat_call_begin(&call, "catchall", "moat_catchall_rcpt", yield, argc, argv, 5, 6,
+    if (moat_call_begin_per_rcpt(&call, "catchall", "moat_catchall_rcpt", yield, argc, argv, 5, 6,
                         "CONFIG IP SENDER RCPT EXIM_VERIFY [AUTH_ID]") != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
     req.client_ip = moat_arg(&call, 1);

@@ -29,6 +29,11 @@
  * where the last router sends fetched mail for a recipient nobody routes:
  * the quarantine address or :blackhole: (also when moat cannot say).
  *
+ *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_session_end}{MOAT_CONFIG}}
+ *
+ * at QUIT and in the notquit ACL: writes the decision counts this SMTP
+ * session's good recipients left held (common/stats.h); yields "".
+ *
  *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_own_domain}{MOAT_CONFIG}
  *      {$sender_host_address}{$sender_address}{SENDER_LOCAL}{FROM}{FROM_LOCAL}{SPF}}
  *
@@ -65,7 +70,7 @@ static int check(uschar **yield, int argc, uschar *argv[], const char *entry, in
     rcpt_request req;
     const char *why = NULL;
 
-    if (moat_call_begin(&call, "rcpt", entry, yield, argc, argv, 4, 7,
+    if (moat_call_begin_per_rcpt(&call, "rcpt", entry, yield, argc, argv, 4, 7,
                         "CONFIG IP SENDER RCPT [AUTH_ID] [EXIM_VERIFY] [SESSION_INVALID]")
         != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
@@ -221,4 +226,13 @@ MOAT_EXPORT int moat_rcpt_own_domain_data(uschar **yield, int argc, uschar *argv
     if (nothing_to_do(call.verdict.text))
         return moat_call_text(&call, yield, "");
     return moat_call_end(&call, yield);
+}
+
+MOAT_EXPORT int moat_rcpt_session_end(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+
+    /* moat_call_begin itself writes what is held */
+    moat_call_begin(&call, "rcpt", "moat_rcpt_session_end", yield, argc, argv, 1, 1, "CONFIG");
+    return moat_call_text(&call, yield, "");
 }

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import unittest
 
-from harness import Exim, moatctl_path
+from harness import Exim, moatctl_path, wait_until
 from test_rcpt import RECIPIENTS, rcpt_conf
 
 AUTHLOCK = ("authlock {\n  window = 1h\n  ip_threshold = 50\n  net_threshold = 100\n"
@@ -53,6 +53,29 @@ def promtool_check(test, text):
 
 
 class OperatorsTest(unittest.TestCase):
+
+    def test_good_recipients_of_sessions_without_a_message_are_counted(self):
+        # A good recipient's count is held in the session's process (no store
+        # write per RCPT) and written at its next call of another kind: here
+        # there is none but the end of the session, by QUIT or by a client
+        # that just goes away (the notquit ACL).
+        with operators_exim() as ex:
+            def valid():
+                return decisions(ex.moatctl("metrics").stdout, "rcpt", "accept", "valid")
+            before = valid()
+            c = ex.smtp("127.0.33.1")
+            c.ehlo()
+            c.mail("someone@remote.test")
+            self.assertEqual([c.rcpt("alice@example.test").code,
+                              c.rcpt("bob@example.test").code], [250, 250])
+            c.quit()
+            c = ex.smtp("127.0.33.2")
+            c.ehlo()
+            c.mail("someone@remote.test")
+            self.assertEqual(c.rcpt("alice@example.test").code, 250)
+            c.close()
+            self.assertTrue(wait_until(lambda: valid() - before == 3, timeout=20),
+                            "counted %d of 3" % (valid() - before))
 
     def test_metrics_count_decisions_and_report_names_the_blocked_and_the_locked(self):
         with operators_exim() as ex:

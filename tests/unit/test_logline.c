@@ -158,6 +158,68 @@ static void each_logged_decision_is_counted_once(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* tally - the count under key in st */
+static uint64_t tally(moat_store *st, const char *key)
+{
+    uint64_t n = 0;
+
+    assert_int_equal(moat_store_tally_add(st, key, 0, time(NULL), &n), STORE_OK);
+    return n;
+}
+
+/* What an Exim process does: a good recipient's count (no line) is held and
+ * written with the others by a flush, by the hold limit, or when the store
+ * changes; a logged decision is written at once. */
+static void counts_without_a_line_are_held_until_flushed(void **state)
+{
+    char dir[] = "/tmp/moat-logline-XXXXXX", cmd[64];
+    moat_store_config cfg;
+    moat_store *st;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    moat_store_config_defaults(&cfg);
+    snprintf(cfg.path, sizeof cfg.path, "%s", dir);
+    cfg.map_size = 4UL * 1024 * 1024;
+    st = moat_store_new(&cfg);
+    moat_stats_attach(st);
+    moat_log_set_tap(moat_stats_note);
+    moat_stats_hold(1);
+    for (int i = 0; i < 3; i++)
+        moat_stats_count("rcpt", "accept", "valid");
+    moat_stats_count("catchall", "accept", "explicit");
+    moat_log(MOAT_LOG_INFO, "moat rcpt: action=deny reason=unknown_user ip=192.0.2.1");
+    assert_int_equal(tally(st, "stats:rcpt:accept:valid"), 0);
+    assert_int_equal(tally(st, "stats:rcpt:deny:unknown_user"), 1);
+    moat_stats_flush();
+    assert_int_equal(tally(st, "stats:rcpt:accept:valid"), 3);
+    assert_int_equal(tally(st, "stats:catchall:accept:explicit"), 1);
+    moat_stats_flush();                                  /* nothing held: nothing added */
+    assert_int_equal(tally(st, "stats:rcpt:accept:valid"), 3);
+    /* the limit writes them without a flush */
+    for (int i = 0; i < STATS_HOLD_MAX; i++)
+        moat_stats_count("rcpt", "accept", "valid");
+    assert_int_equal(tally(st, "stats:rcpt:accept:valid"), 3 + STATS_HOLD_MAX);
+    /* more kinds than the table holds: the held ones are written to make room */
+    for (int i = 0; i < STATS_HOLD_KEYS + 1; i++) {
+        char reason[16];
+        snprintf(reason, sizeof reason, "r%d", i);
+        moat_stats_count("rcpt", "accept", reason);
+    }
+    assert_int_equal(tally(st, "stats:rcpt:accept:r0"), 1);
+    assert_int_equal(tally(st, "stats:rcpt:accept:r16"), 0);
+    /* leaving the store (the runtime's reset) writes what is held */
+    moat_stats_count("rcpt", "accept", "valid");
+    moat_stats_attach(NULL);
+    assert_int_equal(tally(st, "stats:rcpt:accept:r16"), 1);
+    assert_int_equal(tally(st, "stats:rcpt:accept:valid"), 4 + STATS_HOLD_MAX);
+    moat_stats_hold(0);
+    moat_log_set_tap(NULL);
+    moat_store_free(st);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +229,7 @@ int main(void)
         cmocka_unit_test(a_line_is_read_only_up_to_its_length),
         cmocka_unit_test(labels_are_plain_words),
         cmocka_unit_test(each_logged_decision_is_counted_once),
+        cmocka_unit_test(counts_without_a_line_are_held_until_flushed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

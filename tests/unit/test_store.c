@@ -1482,7 +1482,7 @@ static void tallies_only_grow(void **state)
     assert_int_equal(n, 0);
     /* the error of an earlier call survives a tally_note */
     assert_int_equal(moat_store_get(f->st, "", NULL, 0, NULL, NULL, now), STORE_ERROR);
-    assert_int_equal(moat_store_tally_note(f->st, "stats:t:a:b", now), STORE_OK);
+    assert_int_equal(moat_store_tally_note(f->st, "stats:t:a:b", 1, now), STORE_OK);
     assert_string_equal(moat_store_last_error(f->st), "empty key");
     assert_int_equal(moat_store_usage(f->st, &used, &limit), STORE_OK);
     assert_true(used > 0);
