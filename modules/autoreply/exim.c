@@ -18,9 +18,9 @@
  * sender and the recipients read from Exim, the direction found here
  * ("out" for an authenticated session or a client in OUTBOUND_HOSTS,
  * matched as Exim's match_ip does), so that Exim expands five plain
- * arguments instead of an ${if} and a list per message;
- * moat_autoreply_data, the entry of moat 0.2's snippet, is kept for an
- * Exim still running that. acl_not_smtp gates everything generated here (Exim's autoreply
+ * arguments instead of an ${if} and a list per message; moat_autoreply_data,
+ * the entry of earlier releases' snippet, is kept for an Exim still running
+ * that. acl_not_smtp gates everything generated here (Exim's autoreply
  * transport, bounces, local programs). The event records a failed
  * delivery of one of our auto-replies. Headers come from Exim's
  * header_list through the glue; the body is never read.

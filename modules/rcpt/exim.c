@@ -1,6 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * exim.c - the rcpt module's dlfunc entry point.
+ * exim.c - the rcpt module's dlfunc entry points.
+ *
+ *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_recipient}{MOAT_CONFIG}
+ *      {$local_part@$domain}{$authenticated_id}{EXIM_VERIFY}{SESSION_INVALID}}
+ *
+ * judges one recipient; the client's address and the envelope sender are
+ * read from Exim ($sender_host_address, $sender_address), not passed: each
+ * argument costs Exim 4.96 some thousands of instructions per RCPT.
+ * moat_rcpt_check, the entry of earlier releases' snippet, takes them as
+ * arguments (kept for an Exim still running that configuration):
  *
  *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_check}{MOAT_CONFIG}
  *      {$sender_host_address}{$sender_address}{$local_part@$domain}
@@ -8,11 +17,11 @@
  *
  * EXIM_VERIFY is "yes"/"no"/"defer" from verify = recipient (source = exim), or "";
  * SESSION_INVALID the unknown recipients refused so far in this SMTP session ("" = 0).
- * moat_rcpt_check_prvs, the same with batv on: a BATV-tagged recipient
- * prvs=TAG=user@domain is judged as user@domain (what ${prvscheck} takes
- * apart; the tag is batv's to check). A separate entry point, not an eighth
- * argument: Exim 4.96 reads past its argument array when given the most
- * arguments it takes (eight).
+ * moat_rcpt_recipient_prvs and moat_rcpt_check_prvs, the same with batv
+ * on: a BATV-tagged recipient prvs=TAG=user@domain is judged as
+ * user@domain (what ${prvscheck} takes apart; the tag is batv's to check).
+ * Separate entry points, not one more argument: Exim 4.96 reads past its
+ * argument array when given the most arguments it takes (eight).
  *
  *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_connect}{MOAT_CONFIG}{$sender_host_address}}
  *
@@ -40,7 +49,8 @@
  * mail from outside in the name of our own domains (DATA ACL): SENDER_LOCAL
  * and FROM_LOCAL are yes/no (the domain is one of Exim's local domains),
  * FROM the From: address, SPF Exim's SPF result for the sender ("" unknown).
- * The entry point of moat 0.2's snippet, kept for an Exim still running it.
+ * The entry point of earlier releases' snippet, kept for an Exim still
+ * running it.
  *
  *   ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_own_domain_data}{MOAT_CONFIG}
  *      {MOAT_RCPT_DOMAINS}{FROM}{SPF}}
@@ -71,7 +81,7 @@ static int check(uschar **yield, int argc, uschar *argv[], const char *entry, in
     const char *why = NULL;
 
     if (moat_call_begin_per_rcpt(&call, "rcpt", entry, yield, argc, argv, 4, 7,
-                        "CONFIG IP SENDER RCPT [AUTH_ID] [EXIM_VERIFY] [SESSION_INVALID]")
+                                 "CONFIG IP SENDER RCPT [AUTH_ID] [EXIM_VERIFY] [SESSION_INVALID]")
         != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
     req.client_ip = moat_arg(&call, 1);
@@ -87,6 +97,30 @@ static int check(uschar **yield, int argc, uschar *argv[], const char *entry, in
     return moat_call_end(&call, yield);
 }
 
+/* recipient - moat_rcpt_recipient(_prvs): check with the client and the sender read from Exim */
+static int recipient(uschar **yield, int argc, uschar *argv[], const char *entry, int untag_prvs)
+{
+    moat_call call;
+    rcpt_request req;
+    const char *why = NULL;
+
+    if (moat_call_begin_per_rcpt(&call, "rcpt", entry, yield, argc, argv, 2, 5,
+                                 "CONFIG RCPT [AUTH_ID] [EXIM_VERIFY] [SESSION_INVALID]")
+        != MOAT_CALL_RUN)
+        return moat_call_end(&call, yield);
+    req.client_ip = sender_host_address ? (const char *)sender_host_address : "";
+    req.sender = sender_address ? (const char *)sender_address : "";
+    req.recipient = moat_arg(&call, 1);
+    req.auth_id = moat_arg(&call, 2);
+    req.exim_verify = moat_arg(&call, 3);
+    req.session_invalid = strtol(moat_arg(&call, 4), NULL, 10);
+    req.untag_prvs = untag_prvs;
+    req.now = time(NULL);
+    if (rcpt_check(call.rt, &req, &call.verdict, &why) != 0)
+        moat_call_fault(&call, why ? why : "rcpt: internal error");
+    return moat_call_end(&call, yield);
+}
+
 MOAT_EXPORT int moat_rcpt_check(uschar **yield, int argc, uschar *argv[])
 {
     return check(yield, argc, argv, "moat_rcpt_check", 0);
@@ -95,6 +129,16 @@ MOAT_EXPORT int moat_rcpt_check(uschar **yield, int argc, uschar *argv[])
 MOAT_EXPORT int moat_rcpt_check_prvs(uschar **yield, int argc, uschar *argv[])
 {
     return check(yield, argc, argv, "moat_rcpt_check_prvs", 1);
+}
+
+MOAT_EXPORT int moat_rcpt_recipient(uschar **yield, int argc, uschar *argv[])
+{
+    return recipient(yield, argc, argv, "moat_rcpt_recipient", 0);
+}
+
+MOAT_EXPORT int moat_rcpt_recipient_prvs(uschar **yield, int argc, uschar *argv[])
+{
+    return recipient(yield, argc, argv, "moat_rcpt_recipient_prvs", 1);
 }
 
 MOAT_EXPORT int moat_rcpt_connect(uschar **yield, int argc, uschar *argv[])

@@ -264,6 +264,7 @@ class FoundationTest(unittest.TestCase):
             for module, entry, args in [
                     ("rcpt", "moat_rcpt_connect", [ip]),
                     ("rcpt", "moat_rcpt_check", [ip, friend, "nobody@example.test"]),
+                    ("rcpt", "moat_rcpt_recipient", ["nobody@example.test"]),
                     ("authlock", "moat_authlock_authfail", [ip, "mallory"]),
                     ("authlock", "moat_authlock_quit", [ip, "mallory"]),
                     ("authlock", "moat_authlock_submit", ["alice", ip, "1"]),
@@ -274,10 +275,11 @@ class FoundationTest(unittest.TestCase):
                     ("batv", "moat_batv_sign", [alice, friend, "yes", "key"])]:
                 expr = "${dlfunc{%s}{%s}{%s}%s}" % (ex.path("lib", module + ".so"), entry, down,
                                                    "".join("{%s}" % a for a in args))
-                r = ex.exim("-be", expr)
+                # (the client and sender that moat_rcpt_recipient reads from Exim)
+                r = ex.exim("-oMa", ip, "-f", friend, "-be", expr)
                 self.assertEqual(r.returncode, 0, "%s: %s" % (entry, r.stdout + r.stderr))
                 self.assertNotIn("action=deny", r.stdout, entry)
-                if entry == "moat_rcpt_check":
+                if entry in ("moat_rcpt_check", "moat_rcpt_recipient"):
                     self.assertIn("reason=moat_error", r.stdout)
             # a sender without a domain: nothing to probe
             r = ex.exim("-be", "${dlfunc{%s}{moat_catchall_sender}{%s}{postmaster}}"

@@ -82,6 +82,24 @@ static void moat_first_or_a_verify_first_is_safe(void **state)
     assert_int_equal(audit_check_rcpt_acl(text, "acl_moat_rcpt", "127.0.0.1", f),
                      AUDIT_RCPT_MOAT);
     assert_int_equal(f->count, 0);
+    /* the same with the entry point the shipped snippet calls now */
+    f = fresh();
+    snprintf(text, sizeof text, "%s%s",
+             "begin acl
+"
+             "acl_moat_rcpt:
+"
+             "  warn domains = +local_domains
+"
+             "  set acl_m_moat_rcpt = ${dlfunc{/x/rcpt.so}{moat_rcpt_recipient}{/c}}
+"
+             "  require acl = acl_check_rcpt
+"
+             "  accept
+", strstr(debian_acl, "  acl_check_rcpt:"));
+    assert_int_equal(audit_check_rcpt_acl(text, "acl_moat_rcpt", "127.0.0.1", f),
+                     AUDIT_RCPT_MOAT);
+    assert_int_equal(f->count, 0);
     /* the same wrapper without moat's statement: found through the require */
     f = fresh();
     snprintf(text, sizeof text, "%s%s",

@@ -454,7 +454,8 @@ static int takes_local(const acl_stmt *s)
 static int verifies_local(const acl_stmt *s)
 {
     for (int i = 0; i < s->ncond; i++)
-        if (strstr(s->cond[i].value, "moat_rcpt_check") != NULL)
+        if (strstr(s->cond[i].value, "moat_rcpt_recipient") != NULL ||
+            strstr(s->cond[i].value, "moat_rcpt_check") != NULL)
             return 2;   /* moat's rcpt module: its deny follows in the same snippet */
     for (int i = 0; i < s->ncond; i++) {
         const acl_cond *c = &s->cond[i];
