@@ -269,7 +269,7 @@ static cfg_opt_t redis_opts[] = {
     CFG_STR("prefix", "moat:", CFGF_NONE),
     CFG_INT("connect_timeout_ms", 50, CFGF_NONE),
     CFG_INT("command_timeout_ms", 100, CFGF_NONE),
-    CFG_STR_LIST("sentinels", "{}", CFGF_NONE),
+    CFG_STR_LIST("sentinels", 0, CFGF_NONE),
     CFG_STR("master_name", "", CFGF_NONE),
     CFG_STR("sentinel_username", "", CFGF_NONE),
     CFG_STR("sentinel_password_file", "", CFGF_NONE),

@@ -13,10 +13,10 @@ static int parse_refuse(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *res
 }
 
 static cfg_opt_t domain_opts[] = {
-    CFG_STR_LIST("allow_countries", "{}", CFGF_NONE),
-    CFG_STR_LIST("deny_countries", "{}", CFGF_NONE),
-    CFG_STR_LIST("allow_asns", "{}", CFGF_NONE),
-    CFG_STR_LIST("deny_asns", "{}", CFGF_NONE),
+    CFG_STR_LIST("allow_countries", 0, CFGF_NONE),
+    CFG_STR_LIST("deny_countries", 0, CFGF_NONE),
+    CFG_STR_LIST("allow_asns", 0, CFGF_NONE),
+    CFG_STR_LIST("deny_asns", 0, CFGF_NONE),
     CFG_END()
 };
 
@@ -51,14 +51,14 @@ static cfg_opt_t authlock_opts[] = {
     CFG_STR("secret_file", "", CFGF_NONE),
     CFG_BOOL("block_at_connect", cfg_false, CFGF_NONE),
     MOAT_CFG_ENUM("refuse", 0, parse_refuse),
-    CFG_STR_LIST("allow_countries", "{}", CFGF_NONE),
-    CFG_STR_LIST("deny_countries", "{}", CFGF_NONE),
-    CFG_STR_LIST("allow_asns", "{}", CFGF_NONE),
-    CFG_STR_LIST("deny_asns", "{}", CFGF_NONE),
-    CFG_STR_LIST("exempt_networks", "{}", CFGF_NONE),
+    CFG_STR_LIST("allow_countries", 0, CFGF_NONE),
+    CFG_STR_LIST("deny_countries", 0, CFGF_NONE),
+    CFG_STR_LIST("allow_asns", 0, CFGF_NONE),
+    CFG_STR_LIST("deny_asns", 0, CFGF_NONE),
+    CFG_STR_LIST("exempt_networks", 0, CFGF_NONE),
     /* where AUTH belongs (issue 9): empty lists = everywhere */
-    CFG_INT_LIST("auth_ports", "{}", CFGF_NONE),
-    CFG_STR_LIST("internal_networks", "{}", CFGF_NONE),
+    CFG_INT_LIST("auth_ports", 0, CFGF_NONE),
+    CFG_STR_LIST("internal_networks", 0, CFGF_NONE),
     CFG_BOOL("auth_require_tls", cfg_false, CFGF_NONE),
     /* outbound containment (issue 9) */
     CFG_INT("send_floor", 100, CFGF_NONE),

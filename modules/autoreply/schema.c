@@ -15,7 +15,7 @@ static int parse_external(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *r
 
 /* user ADDRESS { addresses = {...} }: the other addresses mail for that user arrives at */
 static cfg_opt_t user_opts[] = {
-    CFG_STR_LIST("addresses", "{}", CFGF_NONE),
+    CFG_STR_LIST("addresses", 0, CFGF_NONE),
     CFG_END()
 };
 
@@ -23,7 +23,7 @@ static cfg_opt_t autoreply_opts[] = {
     MOAT_MODULE_OPTS,
     MOAT_CFG_DURATION("period", 7L * 86400),
     MOAT_CFG_ENUM("external", 0, parse_external),
-    CFG_STR_LIST("local_domains", "{}", CFGF_NONE),
+    CFG_STR_LIST("local_domains", 0, CFGF_NONE),
     CFG_INT("cap_address", 10, CFGF_NONE),
     CFG_INT("cap_domain", 200, CFGF_NONE),
     MOAT_CFG_DURATION("cap_window", 86400),

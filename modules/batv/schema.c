@@ -24,9 +24,9 @@ static cfg_opt_t domain_opts[] = {
 static cfg_opt_t batv_opts[] = {
     MOAT_MODULE_OPTS,
     CFG_STR("keys", "/var/lib/moat/batv", CFGF_NONE),
-    CFG_STR_LIST("domains", "{}", CFGF_NONE),
+    CFG_STR_LIST("domains", 0, CFGF_NONE),
     MOAT_CFG_DURATION("grace", 7L * 86400),
-    CFG_STR_LIST("exempt", "{}", CFGF_NONE),
+    CFG_STR_LIST("exempt", 0, CFGF_NONE),
     CFG_STR("autoreplies", "judge", CFGF_NONE),
     CFG_SEC("domain", domain_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()

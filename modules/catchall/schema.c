@@ -13,7 +13,7 @@ static int parse_policy(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *res
 static cfg_opt_t domain_opts[] = {
     MOAT_CFG_ENUM("policy", 1, parse_policy),
     CFG_STR("explicit", "", CFGF_NONE),
-    CFG_STR_LIST("allow", "{}", CFGF_NONE),
+    CFG_STR_LIST("allow", 0, CFGF_NONE),
     CFG_BOOL("count_as_invalid", cfg_true, CFGF_NONE),
     CFG_END()
 };

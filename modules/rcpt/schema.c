@@ -21,8 +21,8 @@ static int parse_fetched_unknown(cfg_t *cfg, cfg_opt_t *opt, const char *value, 
 
 /* fetched mail (fetchmail, getmail): who injects it, and where unknown recipients go */
 static cfg_opt_t fetched_opts[] = {
-    CFG_STR_LIST("hosts", "{}", CFGF_NONE),
-    CFG_STR_LIST("users", "{}", CFGF_NONE),
+    CFG_STR_LIST("hosts", 0, CFGF_NONE),
+    CFG_STR_LIST("users", 0, CFGF_NONE),
     MOAT_CFG_ENUM("unknown", 0, parse_fetched_unknown),
     CFG_STR("quarantine", "", CFGF_NONE),
     CFG_END()
@@ -42,13 +42,13 @@ static cfg_opt_t own_domain_opts[] = {
 static cfg_opt_t own_opts[] = {
     MOAT_CFG_ENUM("policy", 0, parse_own_policy),   /* every local domain without a section */
     CFG_SEC("domain", own_domain_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-    CFG_STR_LIST("exempt_hosts", "{}", CFGF_NONE),
-    CFG_STR_LIST("exempt_senders", "{}", CFGF_NONE),
+    CFG_STR_LIST("exempt_hosts", 0, CFGF_NONE),
+    CFG_STR_LIST("exempt_senders", 0, CFGF_NONE),
     CFG_END()
 };
 
 static cfg_opt_t ldap_opts[] = {
-    CFG_STR_LIST("uri", "{}", CFGF_NONE),
+    CFG_STR_LIST("uri", 0, CFGF_NONE),
     CFG_STR("bind_dn", "", CFGF_NONE),
     CFG_STR("password_file", "", CFGF_NONE),
     CFG_STR("base", "", CFGF_NONE),
@@ -96,10 +96,10 @@ static cfg_opt_t rcpt_opts[] = {
     CFG_INT("tarpit_concurrency", 4, CFGF_NONE),
     CFG_BOOL("block_at_connect", cfg_false, CFGF_NONE),
     /* exemptions */
-    CFG_STR_LIST("exempt_networks", "{}", CFGF_NONE),
-    CFG_STR_LIST("exempt_senders", "{}", CFGF_NONE),
-    CFG_STR_LIST("exempt_recipients", "{}", CFGF_NONE),
-    CFG_STR_LIST("dead_recipients", "{}", CFGF_NONE),
+    CFG_STR_LIST("exempt_networks", 0, CFGF_NONE),
+    CFG_STR_LIST("exempt_senders", 0, CFGF_NONE),
+    CFG_STR_LIST("exempt_recipients", 0, CFGF_NONE),
+    CFG_STR_LIST("dead_recipients", 0, CFGF_NONE),
     /* near-miss report */
     CFG_INT("near_miss_distance", 2, CFGF_NONE),
     CFG_END()

@@ -85,18 +85,12 @@ static void moat_first_or_a_verify_first_is_safe(void **state)
     /* the same with the entry point the shipped snippet calls now */
     f = fresh();
     snprintf(text, sizeof text, "%s%s",
-             "begin acl
-"
-             "acl_moat_rcpt:
-"
-             "  warn domains = +local_domains
-"
-             "  set acl_m_moat_rcpt = ${dlfunc{/x/rcpt.so}{moat_rcpt_recipient}{/c}}
-"
-             "  require acl = acl_check_rcpt
-"
-             "  accept
-", strstr(debian_acl, "  acl_check_rcpt:"));
+             "begin acl\n"
+             "acl_moat_rcpt:\n"
+             "  warn domains = +local_domains\n"
+             "  set acl_m_moat_rcpt = ${dlfunc{/x/rcpt.so}{moat_rcpt_recipient}{/c}}\n"
+             "  require acl = acl_check_rcpt\n"
+             "  accept\n", strstr(debian_acl, "  acl_check_rcpt:"));
     assert_int_equal(audit_check_rcpt_acl(text, "acl_moat_rcpt", "127.0.0.1", f),
                      AUDIT_RCPT_MOAT);
     assert_int_equal(f->count, 0);
