@@ -272,7 +272,13 @@ class FoundationTest(unittest.TestCase):
                     ("catchall", "moat_catchall_rcpt", [ip, friend, "nobody@example.test",
                                                         "fail"]),
                     ("batv", "moat_batv_check", [ip, "", "prvs=0123456789=" + alice]),
-                    ("batv", "moat_batv_sign", [alice, friend, "yes", "key"])]:
+                    ("batv", "moat_batv_sign", [alice, friend, "yes", "key"]),
+                    # the DATA entries, and those an Exim still running an
+                    # earlier release's snippets calls after an upgrade
+                    ("rcpt", "moat_rcpt_own_domain_data", ["+local_domains", alice, ""]),
+                    ("rcpt", "moat_rcpt_own_domain", [ip, friend, "no", alice, "yes", ""]),
+                    ("autoreply", "moat_autoreply_message", ["", "", "", "", "no"]),
+                    ("autoreply", "moat_autoreply_data", ["in", friend, alice])]:
                 expr = "${dlfunc{%s}{%s}{%s}%s}" % (ex.path("lib", module + ".so"), entry, down,
                                                    "".join("{%s}" % a for a in args))
                 # (the client and sender that moat_rcpt_recipient reads from Exim)
