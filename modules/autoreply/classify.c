@@ -367,6 +367,7 @@ static int autoreply_subject(const header_block *hb)
         "automatisk svar", "automatisk besked", "automaattinen vastaus",
         "automatyczna odpowied\xc5\xba", "automatick\xc3\xa1 odpov\xc4\x9b\xc4\x8f",
         "automatikus v\xc3\xa1lasz", "otomatik yan\xc4\xb1t",
+        /* one phrase in three pieces: NOLINTNEXTLINE(bugprone-suspicious-missing-comma) */
         "\xd0\x90\xd0\xb2\xd1\x82\xd0\xbe\xd0\xbc\xd0\xb0\xd1\x82\xd0\xb8"   /* ru: */
         "\xd1\x87\xd0\xb5\xd1\x81\xd0\xba\xd0\xb8\xd0\xb9 "                 /* "automatic */
         "\xd0\xbe\xd1\x82\xd0\xb2\xd0\xb5\xd1\x82",                        /* answer" */
