@@ -34,7 +34,7 @@ void moat_stats_attach(moat_store *st);
 #define STATS_HOLD_KEYS 16
 MOAT_API void moat_stats_hold(int on);
 
-/* moat_stats_flush - write the counts held (one batch); nothing held: nothing done */
+/* moat_stats_flush - write the counts held (a tally write per kind); none held: nothing done */
 MOAT_API void moat_stats_flush(void);
 
 /*

@@ -154,8 +154,8 @@ MOAT_EXPORT int moat_authlock_submit(uschar **yield, int argc, uschar *argv[])
     moat_call call;
     const char *why = NULL;
 
-    if (moat_call_begin_per_rcpt(&call, "authlock", "moat_authlock_submit", yield, argc, argv, 4, 4,
-                        "CONFIG USER RCPT RCPT_COUNT") != MOAT_CALL_RUN)
+    if (moat_call_begin_per_rcpt(&call, "authlock", "moat_authlock_submit", yield, argc, argv,
+                                 4, 4, "CONFIG USER RCPT RCPT_COUNT") != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
     if (authlock_submit(call.rt, moat_arg(&call, 1), moat_arg(&call, 2),
                         strcmp(moat_arg(&call, 3), "1") == 0, time(NULL), &call.verdict,

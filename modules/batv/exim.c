@@ -84,7 +84,7 @@ MOAT_EXPORT int moat_batv_check(uschar **yield, int argc, uschar *argv[])
     const char *why = NULL;
 
     if (moat_call_begin_per_rcpt(&call, "batv", "moat_batv_check", yield, argc, argv, 4, 4,
-                        "CONFIG IP RCPT none|valid|invalid") != MOAT_CALL_RUN)
+                                 "CONFIG IP RCPT none|valid|invalid") != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
     if (batv_check(call.rt, moat_arg(&call, 1), moat_arg(&call, 2), moat_arg(&call, 3),
                    time(NULL), &call.verdict, &why) != 0)

@@ -21,8 +21,9 @@ MOAT_EXPORT int moat_catchall_rcpt(uschar **yield, int argc, uschar *argv[])
     catchall_request req;
     const char *why = NULL;
 
-    if (moat_call_begin_per_rcpt(&call, "catchall", "moat_catchall_rcpt", yield, argc, argv, 5, 6,
-                        "CONFIG IP SENDER RCPT EXIM_VERIFY [AUTH_ID]") != MOAT_CALL_RUN)
+    if (moat_call_begin_per_rcpt(&call, "catchall", "moat_catchall_rcpt", yield, argc, argv,
+                                 5, 6, "CONFIG IP SENDER RCPT EXIM_VERIFY [AUTH_ID]")
+        != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
     req.client_ip = moat_arg(&call, 1);
     req.sender = moat_arg(&call, 2);
