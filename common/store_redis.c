@@ -20,6 +20,7 @@
 
 #include <fcntl.h>
 #include <hiredis.h>
+#include <openssl/evp.h>
 #ifdef MOAT_HIREDIS_SSL
 #include <hiredis_ssl.h>
 #endif
@@ -259,6 +260,38 @@ static int load_script(moat_store *st, const char *body, char *sha)
     return 0;
 }
 
+/*
+ * script_sha - the name Redis gives body (the hex SHA1 of its text), found
+ * here: a new connection then loads no script (four round trips in every
+ * Exim process that uses the store); a server that lacks one answers the
+ * first EVALSHA with NOSCRIPT, and eval_len loads it then. 0, or -1 when
+ * this libcrypto has no SHA1 (the caller loads the script instead).
+ */
+static int script_sha(const char *body, char *sha)
+{
+    static const char hex[] = "0123456789abcdef";
+    static EVP_MD *sha1;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (sha1 == NULL && (sha1 = EVP_MD_fetch(NULL, "SHA1", NULL)) == NULL)
+        return -1;
+    if (EVP_Digest(body, strlen(body), md, &mdlen, sha1, NULL) != 1 || mdlen != 20)
+        return -1;
+    for (size_t i = 0; i < mdlen; i++) {
+        sha[2 * i] = hex[md[i] >> 4];
+        sha[2 * i + 1] = hex[md[i] & 15];
+    }
+    sha[40] = '\0';
+    return 0;
+}
+
+/* name_script - body's name into sha: computed, or else loaded; 0, or -1 */
+static int name_script(moat_store *st, const char *body, char *sha)
+{
+    return script_sha(body, sha) == 0 ? 0 : load_script(st, body, sha);
+}
+
 #ifdef MOAT_HIREDIS_SSL
 static redisSSLContext *tls_ctx;   /* one per process, kept for its life */
 #endif
@@ -464,10 +497,10 @@ static redis_state *conn(moat_store *st)
         }
         freeReplyObject(r);
     }
-    if (load_script(st, counter_script, rs->counter_sha) != 0 ||
-        load_script(st, distinct_script, rs->distinct_sha) != 0 ||
-        load_script(st, add_script, rs->add_sha) != 0 ||
-        load_script(st, swap_script, rs->swap_sha) != 0)
+    if (name_script(st, counter_script, rs->counter_sha) != 0 ||
+        name_script(st, distinct_script, rs->distinct_sha) != 0 ||
+        name_script(st, add_script, rs->add_sha) != 0 ||
+        name_script(st, swap_script, rs->swap_sha) != 0)
         return NULL;
     return rs;
 }

@@ -1287,6 +1287,48 @@ static void redis_reloads_scripts_the_server_forgot(void **state)
     assert_int_equal(n, 2);
 }
 
+/*
+ * A new connection sends no SCRIPT LOAD (four round trips in every Exim
+ * process): moat names its scripts itself (their SHA1) and the server,
+ * which has them, runs them by that name. A wrong name would cost a
+ * NOSCRIPT and a SCRIPT LOAD here, which the command counts would show.
+ */
+static void redis_connections_load_no_script(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL);
+    char out[64], cmd[256], line[512];
+    uint64_t n;
+    int script_calls = 0, evalsha_calls = 0;
+    FILE *p;
+
+    /* the server has the scripts: this handle loaded those it lacked */
+    assert_int_equal(moat_store_counter_add(f->st, "named", 60, 1, t0, &n), STORE_OK);
+    assert_int_equal(moat_store_distinct_add(f->st, "named:s", "a", 60, t0, &n), STORE_OK);
+    redis_cli(f, "CONFIG RESETSTAT", out, sizeof out);
+    assert_string_equal(out, "OK");
+    for (int i = 0; i < 3; i++) {
+        moat_store *st = moat_store_new(&f->cfg);
+        assert_non_null(st);
+        assert_int_equal(moat_store_counter_add(st, "named", 60, 1, t0, &n), STORE_OK);
+        assert_int_equal(n, (uint64_t)i + 2);
+        assert_int_equal(moat_store_distinct_add(st, "named:s", "b", 60, t0, &n), STORE_OK);
+        moat_store_free(st);
+    }
+    snprintf(cmd, sizeof cmd, "redis-cli -p %d INFO commandstats 2>/dev/null", f->redis.port);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    while (fgets(line, sizeof line, p) != NULL) {
+        if (strncmp(line, "cmdstat_script", 14) == 0)
+            script_calls++;
+        if (strncmp(line, "cmdstat_evalsha:", 16) == 0)
+            evalsha_calls++;
+    }
+    pclose(p);
+    assert_int_equal(evalsha_calls, 1);
+    assert_int_equal(script_calls, 0);
+}
+
 static void redis_auth_database_and_unix_socket(void **state)
 {
     fixture *f = *state;
@@ -1604,6 +1646,7 @@ int main(void)
     const struct CMUnitTest redis_only[] = {
         cmocka_unit_test(redis_keys_carry_prefix_and_ttl),
         cmocka_unit_test(redis_reloads_scripts_the_server_forgot),
+        cmocka_unit_test(redis_connections_load_no_script),
         cmocka_unit_test(redis_auth_database_and_unix_socket),
         cmocka_unit_test(redis_stalled_times_out),
         cmocka_unit_test(redis_killed_then_back_reconnects),
