@@ -73,47 +73,38 @@
 #include "rcpt/owndomain.h"
 #include "rcpt/rcpt.h"
 
-/* check - moat_rcpt_check and moat_rcpt_check_prvs (untag_prvs set) */
-static int check(uschar **yield, int argc, uschar *argv[], const char *entry, int untag_prvs)
+/* exim_text - a string global of Exim's as a C string ("" when unset) */
+static const char *exim_text(const uschar *s)
 {
-    moat_call call;
-    rcpt_request req;
-    const char *why = NULL;
-
-    if (moat_call_begin_per_rcpt(&call, "rcpt", entry, yield, argc, argv, 4, 7,
-                                 "CONFIG IP SENDER RCPT [AUTH_ID] [EXIM_VERIFY] [SESSION_INVALID]")
-        != MOAT_CALL_RUN)
-        return moat_call_end(&call, yield);
-    req.client_ip = moat_arg(&call, 1);
-    req.sender = moat_arg(&call, 2);
-    req.recipient = moat_arg(&call, 3);
-    req.auth_id = moat_arg(&call, 4);
-    req.exim_verify = moat_arg(&call, 5);
-    req.session_invalid = strtol(moat_arg(&call, 6), NULL, 10);
-    req.untag_prvs = untag_prvs;
-    req.now = time(NULL);
-    if (rcpt_check(call.rt, &req, &call.verdict, &why) != 0)
-        moat_call_fault(&call, why ? why : "rcpt: internal error");
-    return moat_call_end(&call, yield);
+    return s ? (const char *)s : "";
 }
 
-/* recipient - moat_rcpt_recipient(_prvs): check with the client and the sender read from Exim */
-static int recipient(uschar **yield, int argc, uschar *argv[], const char *entry, int untag_prvs)
+/*
+ * judge - the recipient entries: moat_rcpt_recipient(_prvs) (from_exim:
+ * the client and the sender read from Exim) and moat_rcpt_check(_prvs)
+ * (passed as the first two arguments); untag_prvs set for the _prvs ones
+ */
+static int judge(uschar **yield, int argc, uschar *argv[], const char *entry, int untag_prvs,
+                 int from_exim)
 {
     moat_call call;
     rcpt_request req;
     const char *why = NULL;
+    int r = from_exim ? 1 : 3;   /* where RCPT is among the arguments */
 
-    if (moat_call_begin_per_rcpt(&call, "rcpt", entry, yield, argc, argv, 2, 5,
-                                 "CONFIG RCPT [AUTH_ID] [EXIM_VERIFY] [SESSION_INVALID]")
+    if (moat_call_begin_per_rcpt(&call, "rcpt", entry, yield, argc, argv, r + 1, r + 4,
+                                 from_exim ? "CONFIG RCPT [AUTH_ID] [EXIM_VERIFY] "
+                                             "[SESSION_INVALID]"
+                                           : "CONFIG IP SENDER RCPT [AUTH_ID] [EXIM_VERIFY] "
+                                             "[SESSION_INVALID]")
         != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
-    req.client_ip = sender_host_address ? (const char *)sender_host_address : "";
-    req.sender = sender_address ? (const char *)sender_address : "";
-    req.recipient = moat_arg(&call, 1);
-    req.auth_id = moat_arg(&call, 2);
-    req.exim_verify = moat_arg(&call, 3);
-    req.session_invalid = strtol(moat_arg(&call, 4), NULL, 10);
+    req.client_ip = from_exim ? exim_text(sender_host_address) : moat_arg(&call, 1);
+    req.sender = from_exim ? exim_text(sender_address) : moat_arg(&call, 2);
+    req.recipient = moat_arg(&call, r);
+    req.auth_id = moat_arg(&call, r + 1);
+    req.exim_verify = moat_arg(&call, r + 2);
+    req.session_invalid = strtol(moat_arg(&call, r + 3), NULL, 10);
     req.untag_prvs = untag_prvs;
     req.now = time(NULL);
     if (rcpt_check(call.rt, &req, &call.verdict, &why) != 0)
@@ -123,22 +114,22 @@ static int recipient(uschar **yield, int argc, uschar *argv[], const char *entry
 
 MOAT_EXPORT int moat_rcpt_check(uschar **yield, int argc, uschar *argv[])
 {
-    return check(yield, argc, argv, "moat_rcpt_check", 0);
+    return judge(yield, argc, argv, "moat_rcpt_check", 0, 0);
 }
 
 MOAT_EXPORT int moat_rcpt_check_prvs(uschar **yield, int argc, uschar *argv[])
 {
-    return check(yield, argc, argv, "moat_rcpt_check_prvs", 1);
+    return judge(yield, argc, argv, "moat_rcpt_check_prvs", 1, 0);
 }
 
 MOAT_EXPORT int moat_rcpt_recipient(uschar **yield, int argc, uschar *argv[])
 {
-    return recipient(yield, argc, argv, "moat_rcpt_recipient", 0);
+    return judge(yield, argc, argv, "moat_rcpt_recipient", 0, 1);
 }
 
 MOAT_EXPORT int moat_rcpt_recipient_prvs(uschar **yield, int argc, uschar *argv[])
 {
-    return recipient(yield, argc, argv, "moat_rcpt_recipient_prvs", 1);
+    return judge(yield, argc, argv, "moat_rcpt_recipient_prvs", 1, 1);
 }
 
 MOAT_EXPORT int moat_rcpt_connect(uschar **yield, int argc, uschar *argv[])
@@ -190,11 +181,24 @@ MOAT_EXPORT int moat_rcpt_fetched_target(uschar **yield, int argc, uschar *argv[
     return moat_call_text(&call, yield, target);
 }
 
+/* own_domain - the own-domain verdict for req into call (log-only: a refusal is only noted) */
+static void own_domain(moat_call *call, const own_request *req)
+{
+    const char *why = NULL;
+
+    if (rcpt_own_domain(call->rt, req, &call->verdict, &why) != 0)
+        moat_call_fault(call, why ? why : "rcpt: internal error");
+    else if (call->log_only && strncmp(call->verdict.text, "action=deny", 11) == 0) {
+        verdict_init(&call->verdict, "accept");
+        verdict_add(&call->verdict, "reason", "log_only");
+        verdict_add(&call->verdict, "would", "deny");
+    }
+}
+
 MOAT_EXPORT int moat_rcpt_own_domain(uschar **yield, int argc, uschar *argv[])
 {
     moat_call call;
     own_request req;
-    const char *why = NULL;
 
     if (moat_call_begin(&call, "rcpt", "moat_rcpt_own_domain", yield, argc, argv, 7, 7,
                         "CONFIG IP SENDER SENDER_LOCAL FROM FROM_LOCAL SPF") != MOAT_CALL_RUN)
@@ -205,13 +209,7 @@ MOAT_EXPORT int moat_rcpt_own_domain(uschar **yield, int argc, uschar *argv[])
     req.from = moat_arg(&call, 4);
     req.from_local = strcmp(moat_arg(&call, 5), "yes") == 0;
     req.spf = moat_arg(&call, 6);
-    if (rcpt_own_domain(call.rt, &req, &call.verdict, &why) != 0)
-        moat_call_fault(&call, why ? why : "rcpt: internal error");
-    else if (call.log_only && strncmp(call.verdict.text, "action=deny", 11) == 0) {
-        verdict_init(&call.verdict, "accept");
-        verdict_add(&call.verdict, "reason", "log_only");
-        verdict_add(&call.verdict, "would", "deny");
-    }
+    own_domain(&call, &req);
     return moat_call_end(&call, yield);
 }
 
@@ -242,14 +240,13 @@ MOAT_EXPORT int moat_rcpt_own_domain_data(uschar **yield, int argc, uschar *argv
 {
     moat_call call;
     own_request req;
-    const char *why = NULL;
     int sender_local, from_local;
 
     if (moat_call_begin(&call, "rcpt", "moat_rcpt_own_domain_data", yield, argc, argv, 4, 4,
                         "CONFIG DOMAINS FROM SPF") != MOAT_CALL_RUN)
         return moat_call_end(&call, yield);
-    req.client_ip = sender_host_address ? (const char *)sender_host_address : "";
-    req.sender = sender_address ? (const char *)sender_address : "";
+    req.client_ip = exim_text(sender_host_address);
+    req.sender = exim_text(sender_address);
     req.from = moat_arg(&call, 2);
     req.spf = moat_arg(&call, 3);
     sender_local = local_domain(req.sender, moat_arg(&call, 1));
@@ -260,13 +257,7 @@ MOAT_EXPORT int moat_rcpt_own_domain_data(uschar **yield, int argc, uschar *argv
     }
     req.sender_local = sender_local == OK;
     req.from_local = from_local == OK;
-    if (rcpt_own_domain(call.rt, &req, &call.verdict, &why) != 0)
-        moat_call_fault(&call, why ? why : "rcpt: internal error");
-    else if (call.log_only && strncmp(call.verdict.text, "action=deny", 11) == 0) {
-        verdict_init(&call.verdict, "accept");
-        verdict_add(&call.verdict, "reason", "log_only");
-        verdict_add(&call.verdict, "would", "deny");
-    }
+    own_domain(&call, &req);
     if (nothing_to_do(call.verdict.text))
         return moat_call_text(&call, yield, "");
     return moat_call_end(&call, yield);

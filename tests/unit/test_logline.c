@@ -119,19 +119,36 @@ static void labels_are_plain_words(void **state)
     assert_int_equal(moat_stats_key(key, sizeof key, "rcpt", "deny", NULL), -1);
 }
 
-static void each_logged_decision_is_counted_once(void **state)
+/* temp_store - an LMDB store in a new directory made from the template dir */
+static moat_store *temp_store(char *dir)
 {
-    char dir[] = "/tmp/moat-logline-XXXXXX", cmd[64];
     moat_store_config cfg;
-    moat_store *st;
-    uint64_t n = 0;
 
-    (void)state;
     assert_non_null(mkdtemp(dir));
     moat_store_config_defaults(&cfg);
     snprintf(cfg.path, sizeof cfg.path, "%s", dir);
     cfg.map_size = 4UL * 1024 * 1024;
-    st = moat_store_new(&cfg);
+    return moat_store_new(&cfg);
+}
+
+/* drop_store - free st and remove its directory */
+static void drop_store(moat_store *st, const char *dir)
+{
+    char cmd[64];
+
+    moat_store_free(st);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void each_logged_decision_is_counted_once(void **state)
+{
+    char dir[] = "/tmp/moat-logline-XXXXXX";
+    moat_store *st;
+    uint64_t n = 0;
+
+    (void)state;
+    st = temp_store(dir);
     moat_stats_attach(st);
     moat_log_set_tap(moat_stats_note);
     moat_log_set_level(MOAT_LOG_ERROR);                /* counted whatever the level */
@@ -153,9 +170,7 @@ static void each_logged_decision_is_counted_once(void **state)
     moat_log_set_tap(NULL);
     moat_stats_attach(NULL);
     moat_log_set_level(MOAT_LOG_INFO);
-    moat_store_free(st);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    drop_store(st, dir);
 }
 
 /* tally - the count under key in st */
@@ -172,16 +187,11 @@ static uint64_t tally(moat_store *st, const char *key)
  * changes; a logged decision is written at once. */
 static void counts_without_a_line_are_held_until_flushed(void **state)
 {
-    char dir[] = "/tmp/moat-logline-XXXXXX", cmd[64];
-    moat_store_config cfg;
+    char dir[] = "/tmp/moat-logline-XXXXXX";
     moat_store *st;
 
     (void)state;
-    assert_non_null(mkdtemp(dir));
-    moat_store_config_defaults(&cfg);
-    snprintf(cfg.path, sizeof cfg.path, "%s", dir);
-    cfg.map_size = 4UL * 1024 * 1024;
-    st = moat_store_new(&cfg);
+    st = temp_store(dir);
     moat_stats_attach(st);
     moat_log_set_tap(moat_stats_note);
     moat_stats_hold(1);
@@ -215,9 +225,7 @@ static void counts_without_a_line_are_held_until_flushed(void **state)
     assert_int_equal(tally(st, "stats:rcpt:accept:valid"), 4 + STATS_HOLD_MAX);
     moat_stats_hold(0);
     moat_log_set_tap(NULL);
-    moat_store_free(st);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    drop_store(st, dir);
 }
 
 int main(void)
