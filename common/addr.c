@@ -185,8 +185,14 @@ void addr_lower(const char *s, char *out, size_t cap)
 void addr_key(const moat_addr *a, char *out, size_t cap)
 {
     char buf[sizeof a->local + sizeof a->domain + 2];
+    size_t nl = strnlen(a->local, sizeof a->local - 1),
+           nd = strnlen(a->domain, sizeof a->domain - 1);
 
-    snprintf(buf, sizeof buf, "%s@%s", a->local, a->domain);
+    /* (runs for every RCPT: no printf) */
+    memcpy(buf, a->local, nl);
+    buf[nl] = '@';
+    memcpy(buf + nl + 1, a->domain, nd);
+    buf[nl + 1 + nd] = '\0';
     addr_lower(buf, out, cap);
 }
 

@@ -53,21 +53,30 @@ static int alias_known(cfg_t *sec, const char *key, time_t now)
 int rcpt_directory_lookup(moat_runtime *rt, const char *address, const char *exim_verify,
                           time_t now)
 {
-    cfg_t *sec = moat_config_module(rt->config, "rcpt");
-    char key[ADDR_TEXT_MAX + 1], err[512];
+    char key[ADDR_TEXT_MAX + 1];
     moat_addr a;
     const char *why;
-    int found;
 
     if (addr_parse(address, &a, &why) != 0)
         return RCPT_DIR_SKIP;
     addr_key(&a, key, sizeof key);
+    return rcpt_directory_lookup_key(rt, &a, key, exim_verify, now);
+}
+
+int rcpt_directory_lookup_key(moat_runtime *rt, const moat_addr *parsed, const char *key,
+                              const char *exim_verify, time_t now)
+{
+    cfg_t *sec = moat_config_module(rt->config, "rcpt");
+    char err[512];
+    int found;
+
     switch (moat_cfg_int(sec, "source")) {
     case SOURCE_FILE:
-        found = file_lookup(sec, key, a.domain, now);
+        found = file_lookup(sec, key, parsed->domain, now);
         break;
     case SOURCE_CDB:
-        found = cdb_directory_lookup(moat_cfg_str(sec, "cdb"), key, a.domain, now, err, sizeof err);
+        found = cdb_directory_lookup(moat_cfg_str(sec, "cdb"), key, parsed->domain, now, err,
+                                     sizeof err);
         if (found == RCPT_DIR_TEMPFAIL)
             moat_log_once("rcpt:cdb", MOAT_LOG_ERROR, "moat rcpt: error: %s", err);
         break;

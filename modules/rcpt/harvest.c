@@ -16,14 +16,22 @@
 
 void harvest_network(cfg_t *sec, const char *ip, char *out, size_t cap)
 {
+    /* An Exim process serves one client: its network is worked out once. */
+    static char last_ip[MOAT_IP_TEXT_MAX], last_net[MOAT_IP_TEXT_MAX];
+    static int last_v4 = -1, last_v6 = -1;
+    int v4 = (int)moat_cfg_int(sec, "v4_prefix"), v6 = (int)moat_cfg_int(sec, "v6_prefix");
     moat_ip parsed;
 
-    if (net_parse_ip(ip, &parsed) != 0) {
-        out[0] = '\0';
-        return;
+    if (v4 != last_v4 || v6 != last_v6 || strcmp(ip, last_ip) != 0) {
+        if (strlen(ip) >= sizeof last_ip || net_parse_ip(ip, &parsed) != 0)
+            last_net[0] = '\0';
+        else
+            net_network(&parsed, v4, v6, last_net, sizeof last_net);
+        snprintf(last_ip, sizeof last_ip, "%s", strlen(ip) < sizeof last_ip ? ip : "");
+        last_v4 = v4;
+        last_v6 = v6;
     }
-    net_network(&parsed, (int)moat_cfg_int(sec, "v4_prefix"), (int)moat_cfg_int(sec, "v6_prefix"),
-                out, cap);
+    snprintf(out, cap, "%s", last_net);
 }
 
 int harvest_blocked(moat_store *st, cfg_t *sec, const char *ip, time_t now, long *until)

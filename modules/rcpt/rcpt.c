@@ -183,7 +183,7 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         found = req->exim_verify && strcmp(req->exim_verify, "yes") == 0 ? RCPT_DIR_FOUND
                                                                          : RCPT_DIR_NOTFOUND;
     else
-        found = rcpt_directory_lookup(rt, req->recipient, req->exim_verify, req->now);
+        found = rcpt_directory_lookup_key(rt, &a, key, req->exim_verify, req->now);
     if (found == RCPT_DIR_FOUND) {
         answer(v, "accept", NULL, NULL, exempt ? "valid_exempt" : "valid", NULL);
         /* named by moat's own directory: the catchall snippet need not ask */

@@ -13,6 +13,7 @@
 
 #include <time.h>
 
+#include "addr.h"
 #include "runtime.h"
 #include "verdict.h"
 
@@ -55,6 +56,10 @@ MOAT_API int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, m
  */
 int rcpt_directory_lookup(moat_runtime *rt, const char *address, const char *exim_verify,
                           time_t now);
+
+/* rcpt_directory_lookup_key - the same for an address already parsed, and its key (addr_key) */
+int rcpt_directory_lookup_key(moat_runtime *rt, const moat_addr *parsed, const char *key,
+                              const char *exim_verify, time_t now);
 
 /*
  * rcpt_harvest_note_invalid - count an invalid (or catch-all-only)
