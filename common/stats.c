@@ -88,12 +88,14 @@ static void count(const char *key, int hold_ok)
     if (now < paused_until)
         return;
     if (hold_ok && holding) {
+        /* full: what was held before is written first, so the count just
+         * held stays in the process until the next call (moat_stats_uncount) */
+        if (total_held >= STATS_HOLD_MAX)
+            moat_stats_flush();
         if (hold(key) != 0) {
             moat_stats_flush();
             (void)hold(key);
         }
-        if (total_held >= STATS_HOLD_MAX)
-            moat_stats_flush();
         return;
     }
     if (moat_store_tally_note(counting, key, 1, now) != STORE_OK)
@@ -106,6 +108,20 @@ void moat_stats_count(const char *module, const char *action, const char *reason
 
     if (counting != NULL && moat_stats_key(key, sizeof key, module, action, reason) == 0)
         count(key, 1);
+}
+
+void moat_stats_uncount(const char *module, const char *action, const char *reason)
+{
+    char key[STORE_KEY_MAX];
+
+    if (moat_stats_key(key, sizeof key, module, action, reason) != 0)
+        return;
+    for (int i = 0; i < nheld; i++)
+        if (strcmp(held[i].key, key) == 0 && held[i].n > 0) {
+            held[i].n--;
+            total_held--;
+            return;
+        }
 }
 
 void moat_stats_note(const char *line)

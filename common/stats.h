@@ -55,6 +55,14 @@ void moat_stats_note(const char *line);
 void moat_stats_count(const char *module, const char *action, const char *reason);
 
 /*
+ * moat_stats_uncount - take back one count of moat_stats_count that is
+ * still held (a provisional decision the same RCPT then replaced: rcpt's
+ * first router counts a recipient valid that no router of Exim's takes).
+ * Nothing when none is held.
+ */
+MOAT_API void moat_stats_uncount(const char *module, const char *action, const char *reason);
+
+/*
  * moat_stats_key - "stats:MODULE:ACTION:REASON" into buf when the three are
  * labels (logline_word_ok); 0, or -1 when they are not
  */

@@ -65,11 +65,17 @@
 #define DLFUNC_IMPL
 #include <local_scan.h>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
+#include "catchall/catchall.h"
 #include "exim_glue.h"
+#include "stats.h"
 #include "rcpt/owndomain.h"
 #include "rcpt/rcpt.h"
 
@@ -270,4 +276,281 @@ MOAT_EXPORT int moat_rcpt_session_end(uschar **yield, int argc, uschar *argv[])
     /* moat_call_begin itself writes what is held */
     moat_call_begin(&call, "rcpt", "moat_rcpt_session_end", yield, argc, argv, 1, 1, "CONFIG");
     return moat_call_text(&call, yield, "");
+}
+
+/*
+ * The decision taken while Exim routes the recipient for the site's own
+ * verify = recipient (rcpt/routers.conf, rcpt/routers-last.conf): Exim
+ * routes each recipient once, and a good one costs one ${dlfunc} inside
+ * that routing instead of the ACL statements around it.
+ *
+ *   first router (verify_only):
+ *     condition = ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_route[_prvs][_catchall]}
+ *                   {MOAT_CONFIG}{MOAT_RCPT_ADDRESS}}
+ *   last router (verify_only; only recipients no router took reach it):
+ *     condition = ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_route_last[_prvs]}
+ *                   {MOAT_CONFIG}{MOAT_RCPT_ADDRESS}}
+ *   both:  data = ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_route_data}}
+ *
+ * The condition yields "" (the router declines: routing goes on) for a
+ * recipient moat lets pass, "yes" for one it refuses; the data call then
+ * gives ":fail: 550 5.1.1 text" or ":defer: 451 4.7.1 text" after the
+ * tarpit delay (":blackhole:" for fetched mail nobody routes: the verify
+ * passes, and the delivery drops or quarantines it). With source = exim
+ * the first router takes Exim's routing as "yes" (only a block, a dead or
+ * an exempt recipient is decided there); the last router's "no" replaces
+ * that provisional count. _catchall: the catchall module's RCPT decision
+ * is taken in the same call (catchall's ACL statements are not included
+ * then). The client and the sender are read from Exim; an authenticated
+ * session's recipients are not judged (the site's ACL may take them
+ * unverified, and a refusal of moat's would not be what happened). One Exim process is one SMTP session: what a refusal
+ * leaves for later (the session's unknown recipients, a drop, the
+ * catch-all mark) is kept here, and read by
+ *
+ *   moat_rcpt_drop                "yes" when the session must be closed (at MAIL,
+ *                                  and at RCPT behind $rcpt_fail_count)
+ *   moat_rcpt_mail {CONFIG}       at MAIL: "yes" when the client injects fetched
+ *                                  mail, else ""; begins a message
+ *   moat_rcpt_catchall_only       at DATA: "yes" when a recipient was accepted only
+ *                                  by a catch-all
+ */
+static struct {
+    char data[320];        /* what moat_rcpt_route_data answers for the refusal just made */
+    long delay;            /* its tarpit delay, seconds */
+    char accepted[48];     /* the reason counted by the first router for this recipient */
+    long invalid;          /* unknown recipients refused so far in this SMTP session */
+    int drop;              /* the session is to be closed at its next command */
+    int catchall_only;     /* this message has a recipient only a catch-all takes */
+} route;
+
+/* route_refusal - keep v's refusal for moat_rcpt_route_data; "yes", or "" to let it pass */
+static const char *route_refusal(const moat_verdict *v, int last)
+{
+    char action[16] = "", code[8] = "", xcode[16] = "", text[200] = "", delay[24] = "",
+         fetched[8] = "";
+    int defer;
+
+    verdict_get(v->text, "action", action, sizeof action);
+    if (strcmp(action, "deny") != 0 && strcmp(action, "drop") != 0 &&
+        strcmp(action, "defer") != 0) {
+        /* fetched mail no router takes: passes the verify, dropped or quarantined at delivery */
+        if (last && verdict_get(v->text, "fetched", fetched, sizeof fetched) &&
+            strcmp(action, "accept") == 0) {
+            snprintf(route.data, sizeof route.data, ":blackhole:");
+            route.delay = 0;
+            return "yes";
+        }
+        return "";
+    }
+    defer = strcmp(action, "defer") == 0;
+    verdict_get(v->text, "code", code, sizeof code);
+    verdict_get(v->text, "xcode", xcode, sizeof xcode);
+    verdict_get(v->text, "text", text, sizeof text);
+    snprintf(route.data, sizeof route.data, "%s %s %s %s", defer ? ":defer:" : ":fail:",
+             *code ? code : defer ? "451" : "550", *xcode ? xcode : defer ? "4.3.0" : "5.1.1",
+             *text ? text : defer ? "Try again later" : "No such user here");
+    route.delay = verdict_get(v->text, "delay", delay, sizeof delay) ? strtol(delay, NULL, 10)
+                                                                     : 0;
+    if (strcmp(action, "deny") == 0)
+        route.invalid++;
+    if (strcmp(action, "drop") == 0)
+        route.drop = 1;
+    return "yes";
+}
+
+/* route_catchall - the catchall module's decision for an accepted recipient, into v */
+static void route_catchall(moat_runtime *rt, const rcpt_request *req, moat_verdict *v)
+{
+    catchall_request creq;
+    moat_verdict cv;
+    const char *why = NULL;
+    char mark[8];
+
+    if (!moat_config_enabled(rt->config, "catchall"))
+        return;
+    creq.client_ip = req->client_ip;
+    creq.sender = req->sender;
+    creq.recipient = req->recipient;
+    creq.exim_verify = "yes";   /* judged before Exim routes it: the catch-all takes it */
+    creq.auth_id = req->auth_id;
+    creq.now = req->now;
+    if (catchall_rcpt(rt, &creq, &cv, &why) != 0)
+        moat_fault_verdict(&cv, moat_config_on_error(rt->config, "catchall"), "catchall",
+                           why ? why : "catchall: store error");
+    if (verdict_get(cv.text, "mark", mark, sizeof mark) && strcmp(mark, "yes") == 0)
+        route.catchall_only = 1;
+    if (strncmp(cv.text, "action=deny", 11) == 0 || strncmp(cv.text, "action=defer", 12) == 0)
+        *v = cv;
+}
+
+/* route_judge - the routers' condition: first (before Exim's routers) or last (after them) */
+static int route_judge(uschar **yield, int argc, uschar *argv[], const char *entry,
+                       int untag_prvs, int with_catchall, int last)
+{
+    moat_call call;
+    rcpt_request req;
+    const char *why = NULL;
+    char listed[8], fetched[8];
+
+    if (moat_call_begin_per_rcpt(&call, "rcpt", entry, yield, argc, argv, 2, 2, "CONFIG RCPT")
+        == MOAT_CALL_MISUSE)
+        return moat_call_end(&call, yield);
+    /* An authenticated user's recipients are the site's ACL's to judge (it
+     * may take them unverified): moat neither counts nor refuses them. */
+    if (sender_host_authenticated != NULL)
+        return moat_call_text(&call, yield, "");
+    if (call.status == MOAT_CALL_RUN) {
+        req.client_ip = exim_text(sender_host_address);
+        req.sender = exim_text(sender_address);
+        req.recipient = moat_arg(&call, 1);
+        req.auth_id = "";
+        req.exim_verify = last ? "no" : "yes";
+        req.session_invalid = route.invalid;
+        req.untag_prvs = untag_prvs;
+        req.now = time(NULL);
+        if (last && route.accepted[0])
+            moat_stats_uncount("rcpt", "accept", route.accepted);
+        route.accepted[0] = '\0';
+        if (rcpt_check(call.rt, &req, &call.verdict, &why) != 0)
+            moat_call_fault(&call, why ? why : "rcpt: internal error");
+        else if (strncmp(call.verdict.text, "action=accept", 13) == 0) {
+            if (!last)
+                verdict_get(call.verdict.text, "reason", route.accepted, sizeof route.accepted);
+            if (with_catchall && !last &&
+                !verdict_get(call.verdict.text, "listed", listed, sizeof listed) &&
+                !verdict_get(call.verdict.text, "fetched", fetched, sizeof fetched))
+                route_catchall(call.rt, &req, &call.verdict);
+        }
+    }
+    return moat_call_text(&call, yield, route_refusal(&call.verdict, last));
+}
+
+MOAT_EXPORT int moat_rcpt_route(uschar **yield, int argc, uschar *argv[])
+{
+    return route_judge(yield, argc, argv, "moat_rcpt_route", 0, 0, 0);
+}
+
+MOAT_EXPORT int moat_rcpt_route_prvs(uschar **yield, int argc, uschar *argv[])
+{
+    return route_judge(yield, argc, argv, "moat_rcpt_route_prvs", 1, 0, 0);
+}
+
+MOAT_EXPORT int moat_rcpt_route_catchall(uschar **yield, int argc, uschar *argv[])
+{
+    return route_judge(yield, argc, argv, "moat_rcpt_route_catchall", 0, 1, 0);
+}
+
+MOAT_EXPORT int moat_rcpt_route_prvs_catchall(uschar **yield, int argc, uschar *argv[])
+{
+    return route_judge(yield, argc, argv, "moat_rcpt_route_prvs_catchall", 1, 1, 0);
+}
+
+MOAT_EXPORT int moat_rcpt_route_last(uschar **yield, int argc, uschar *argv[])
+{
+    return route_judge(yield, argc, argv, "moat_rcpt_route_last", 0, 0, 1);
+}
+
+MOAT_EXPORT int moat_rcpt_route_last_prvs(uschar **yield, int argc, uschar *argv[])
+{
+    return route_judge(yield, argc, argv, "moat_rcpt_route_last_prvs", 1, 0, 1);
+}
+
+/*
+ * client_socket - the descriptor of the SMTP client's connection (the one
+ * whose peer port is the client's), or -1 (local SMTP, or not found)
+ */
+static int client_socket(void)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int port;
+
+    if (sender_host_address == NULL || sender_host_port <= 0)
+        return -1;
+    for (int fd = 0; fd < 64; fd++) {
+        memset(&ss, 0, sizeof ss);
+        len = sizeof ss;
+        if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+            continue;
+        port = ss.ss_family == AF_INET    ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+             : ss.ss_family == AF_INET6   ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                          : -1;
+        if (port == sender_host_port)
+            return fd;
+    }
+    return -1;
+}
+
+/* tarpit - wait seconds before answering, ending early when the client hangs up */
+static void tarpit(long seconds)
+{
+    struct timespec end, now;
+    struct pollfd p = {.fd = client_socket(), .events = POLLRDHUP};
+    long ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += seconds;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ms = (end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000;
+        if (ms <= 0)
+            return;
+        /* no socket: poll() on no descriptor is a plain sleep */
+        if (poll(&p, p.fd >= 0 ? 1 : 0, (int)ms) > 0 &&
+            (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
+            return;
+    }
+}
+
+/* misused - an entry that takes no argument given some: Exim's ERROR, naming it */
+static int misused(uschar **yield, int argc, const char *entry)
+{
+    if (argc == 0)
+        return 0;
+    *yield = string_sprintf("moat rcpt: %s takes 0 to 0 arguments (none), got %d", entry, argc);
+    return 1;
+}
+
+MOAT_EXPORT int moat_rcpt_route_data(uschar **yield, int argc, uschar *argv[])
+{
+    (void)argv;
+    if (misused(yield, argc, "moat_rcpt_route_data"))
+        return ERROR;
+    if (route.delay > 0)
+        tarpit(route.delay);
+    route.delay = 0;
+    /* moat's own text (no byte of the peer's): untainted, as router data must be */
+    *yield = string_copy(US(route.data[0] ? route.data : ":defer: 451 4.3.0 Try again later"));
+    return OK;
+}
+
+MOAT_EXPORT int moat_rcpt_drop(uschar **yield, int argc, uschar *argv[])
+{
+    (void)argv;
+    if (misused(yield, argc, "moat_rcpt_drop"))
+        return ERROR;
+    *yield = string_copy(US(route.drop ? "yes" : ""));
+    return OK;
+}
+
+MOAT_EXPORT int moat_rcpt_mail(uschar **yield, int argc, uschar *argv[])
+{
+    moat_call call;
+
+    route.catchall_only = 0;   /* a message begins */
+    if (moat_call_begin(&call, "rcpt", "moat_rcpt_mail", yield, argc, argv, 1, 1, "CONFIG")
+        != MOAT_CALL_RUN)
+        return moat_call_text(&call, yield, "");
+    return moat_call_text(&call, yield,
+                          rcpt_fetched_client(call.rt, exim_text(sender_host_address)) ? "yes"
+                                                                                       : "");
+}
+
+MOAT_EXPORT int moat_rcpt_catchall_only(uschar **yield, int argc, uschar *argv[])
+{
+    (void)argv;
+    if (misused(yield, argc, "moat_rcpt_catchall_only"))
+        return ERROR;
+    *yield = string_copy(US(route.catchall_only ? "yes" : ""));
+    return OK;
 }

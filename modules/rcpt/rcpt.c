@@ -399,6 +399,13 @@ int rcpt_unblock(moat_runtime *rt, const char *ip_or_net)
     return harvest_unblock(rt->store, moat_config_module(rt->config, "rcpt"), ip_or_net);
 }
 
+int rcpt_fetched_client(moat_runtime *rt, const char *client_ip)
+{
+    return client_ip && *client_ip &&
+           rcpt_in_cidr_list(cfg_getsec(moat_config_module(rt->config, "rcpt"), "fetched"),
+                             "hosts", client_ip);
+}
+
 int rcpt_fetched_user(moat_runtime *rt, const char *user)
 {
     cfg_t *fetched = cfg_getsec(moat_config_module(rt->config, "rcpt"), "fetched");

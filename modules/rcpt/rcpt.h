@@ -79,6 +79,9 @@ int rcpt_client_suspicious(moat_runtime *rt, const char *client_ip, time_t now);
 /* rcpt_domain_under_attack - 1 when many distinct unknown local parts hit the domain lately */
 int rcpt_domain_under_attack(moat_runtime *rt, const char *domain, time_t now);
 
+/* rcpt_fetched_client - 1 when client_ip is one of fetched { hosts } (it injects fetched mail) */
+MOAT_API int rcpt_fetched_client(moat_runtime *rt, const char *client_ip);
+
 /*
  * rcpt_fetched_user - 1 when user (the caller of exim -bm/-bS: $sender_ident)
  * is one of fetched { users }: its messages are fetched mail, 0 if not

@@ -572,8 +572,11 @@ acl_rcpt:
 {extra_acl_rcpt_first}
 .include_if_exists MOAT_SNIPPETS/acl-rcpt.conf
 {extra_acl_rcpt}
+  deny    domains = +local_domains
+          !hosts = +relay_from_hosts
+          !authenticated = *
+          !verify = recipient
   accept  domains = +local_domains
-          verify = recipient
   accept  hosts = +relay_from_hosts
   accept  authenticated = *
   deny    message = 550 5.7.1 Relaying not permitted

@@ -385,21 +385,32 @@ class PackageTest(unittest.TestCase):
         self.assertTrue(offered)
         self.assertEqual(code, 235)
 
-    def rcpt_code(self, source, rcpt, sender="someone@remote.test"):
+    def rcpt_reply(self, source, rcpt, sender="someone@remote.test"):
         c = self.client(source)
         c.ehlo("client.test")
         c.mail(sender)
         r = c.rcpt(rcpt)
         c.quit()
-        return r.code
+        return r
+
+    def rcpt_code(self, source, rcpt, sender="someone@remote.test"):
+        return self.rcpt_reply(source, rcpt, sender).code
 
     def prove_rcpt(self, net):
         off = len(self.mainlog())
-        # fetched mail's router, after Debian's last one
+        # rcpt's judge first of the routers a verification meets (Debian's
+        # dnslookup aside, which takes no local domain), fetched mail's router
+        # and the judge of recipients nobody routes after Debian's last one
         routers = self.sh("exim4 -bP router_list").stdout.split()
-        self.assertEqual(routers[-1], "moat_fetched_unknown", routers)
-        self.assertEqual(self.rcpt_code(net + ".1", "nosuchuser@moat.test"), 550)
-        self.assertIsNotNone(self.wait_log(off, r"moat rcpt"), self.mainlog()[off:])
+        self.assertEqual(routers[-2:], ["moat_fetched_unknown", "moat_rcpt_unknown"], routers)
+        self.assertLess(routers.index("moat_rcpt_judge"), routers.index("system_aliases"),
+                        routers)
+        # judged while Exim routes it for Debian's own "require verify =
+        # recipient", which answers with moat's reply
+        self.assertEqual(self.rcpt_reply(net + ".1", "nosuchuser@moat.test"),
+                         (550, b"5.1.1 No such user here"))
+        self.assertIsNotNone(self.wait_log(off, r"moat rcpt: action=deny reason=unknown_user"),
+                             self.mainlog()[off:])
         # a harvester: unknown recipients across connections, then blocked
         for i in range(4):
             self.rcpt_code(net + ".2", "guess%d@moat.test" % i)
@@ -680,7 +691,9 @@ class PackageTest(unittest.TestCase):
         self.prove_authlock("127.0.9", "127.0.39.2", out)
         routers = self.sh("exim4 -bP router_list").stdout.split()
         self.assertEqual(routers[0], "moat_autoreply_gate", routers)
-        self.assertEqual(routers[-1], "moat_fetched_unknown", routers)
+        self.assertEqual(routers[-2:], ["moat_fetched_unknown", "moat_rcpt_unknown"], routers)
+        self.assertLess(routers.index("moat_rcpt_judge"), routers.index("system_aliases"),
+                        routers)
         self.assertIn("# moat: delivery events", tmpl)
         self.assert_delivery_events("authlock", False)
         self.assert_delivery_events("autoreply", False)
@@ -702,6 +715,7 @@ class PackageTest(unittest.TestCase):
             routers = self.sh("exim4 -bP router_list").stdout.split()
             self.assertNotIn("moat_autoreply_gate", routers)
             self.assertNotIn("moat_fetched_unknown", routers)
+            self.assertNotIn("moat_rcpt_judge", routers)
             auths = self.sh("exim4 -bP authenticator_list").stdout.split()
             self.assertNotIn("moat_plain_server", auths)
             # Debian's smtp transports as they were (moatctl's .rul copies gone)

@@ -58,7 +58,7 @@ class RuntimeTest(unittest.TestCase):
             c.rcpt("alice@example.test")
             c.rset()
             self.assertEqual(c.mail("someone@remote.test")[0], 250)
-            self.assertEqual(c.rcpt("bob@example.test")[0], 250)     # rcpt, catchall
+            self.assertEqual(c.rcpt("bob@example.test")[0], 250)     # rcpt (and catchall)
             self.assertEqual(c.data(message(sender="someone@remote.test",
                                             to="bob@example.test"))[0], 250)  # autoreply
 
@@ -75,8 +75,12 @@ class RuntimeTest(unittest.TestCase):
             state = os.path.realpath(ex.path("state"))
             # what a failure shows: moat's part of the map
             maps = "\n".join(l for l in maps.splitlines() if lib in l or state in l)
+            # (catchall's RCPT decision is taken by rcpt's router call, in
+            # libmoat: with rcpt on, catchall.so is not needed in an SMTP
+            # session without a sender probe)
             for m in ALL_MODULES:
-                self.assertEqual(counts.get(os.path.join(lib, m + ".so")), 1,
+                self.assertEqual(counts.get(os.path.join(lib, m + ".so")),
+                                 None if m == "catchall" else 1,
                                  "%s.so loaded once (called in the session):\n%s" % (m, maps))
             self.assertEqual(counts.get(os.path.join(lib, "libmoat.so.0")), 1, maps)
             for f in ("lock.mdb", "data.mdb"):
@@ -84,7 +88,8 @@ class RuntimeTest(unittest.TestCase):
                                  "%s mapped once:\n%s" % (f, maps))
             # Nothing else of moat's is mapped: no second libmoat under another name.
             ours = sorted(p for p in counts if p.startswith(lib + "/"))
-            self.assertEqual(ours, sorted([os.path.join(lib, m + ".so") for m in ALL_MODULES]
+            self.assertEqual(ours, sorted([os.path.join(lib, m + ".so") for m in ALL_MODULES
+                                           if m != "catchall"]
                                           + [os.path.join(lib, "libmoat.so.0")]))
             self.assertIsNone(re.search(r"moat .*error", ex.mainlog()), ex.mainlog())
             self.assertEqual(ex.paniclog(), "")

@@ -463,6 +463,10 @@ static int verifies_local(const acl_stmt *s)
             continue;
         if (!takes_local(s))
             return 0;
+        /* "!hosts = +relay_from_hosts": the relay hosts' recipients go unverified */
+        if (cond_get(s, "hosts") != NULL && cond_get(s, "hosts")->negated &&
+            positive_item(cond_get(s, "hosts")->value, "+relay_from_hosts"))
+            return 0;
         if (strcmp(s->verb, "require") == 0 && !c->negated)
             return 1;
         if ((strcmp(s->verb, "deny") == 0 || strcmp(s->verb, "drop") == 0 ||
@@ -543,11 +547,11 @@ static int walk_rcpt(walk_ctx *w, const char *acl)
                      "other domains, what this statement is for, is not the risk.)",
                      w->relay);
             audit_add(w->f, "relay_unverified", where, problem,
-                      "verify local recipients before this statement: moatctl enable rcpt "
-                      "(moat's RCPT statements run before your ACL; for fetched mail set "
-                      "rcpt { fetched { hosts = ... } }, docs/fetchmail.md), or add "
-                      "\"domains = !+local_domains\" to this accept so that local recipients "
-                      "reach verify = recipient");
+                      "add \"domains = !+local_domains\" to this accept so that local "
+                      "recipients reach verify = recipient (where moat's rcpt judges them: "
+                      "moatctl enable rcpt); for fetched mail set rcpt { fetched { hosts = "
+                      "... } } (the message is marked, its unknown recipients dropped or "
+                      "quarantined, never bounced: docs/fetchmail.md)");
             w->depth--;
             return WALK_FLAGGED;
         }

@@ -801,6 +801,17 @@ static int ran_snippet(const deb_exim *d, const char *probe, const char *module,
     return strstr(probe, needle) != NULL;
 }
 
+/* has_line - whether text (exim -bP's one name per line) has the line name */
+static int has_line(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = strstr(text, name); p; p = strstr(p + 1, name))
+        if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
 int deb_module_wired(const deb_exim *d, const char *conf, const char *probe, const char *module,
                      char *why, size_t whylen)
 {
@@ -848,6 +859,20 @@ int deb_module_wired(const deb_exim *d, const char *conf, const char *probe, con
             return 0;
         }
         return 1;
+    }
+    /* rcpt judges recipients in its router during the site's verify, and
+     * takes catchall's RCPT decision there too (catchall's RCPT statements
+     * are included only without rcpt) */
+    if (strcmp(module, "rcpt") == 0 || strcmp(module, "catchall") == 0) {
+        int judged = bp(d, conf, "router_list", out, sizeof out) == 0 &&
+                     has_line(out, "moat_rcpt_judge");
+        if (strcmp(module, "catchall") == 0 && judged)
+            return 1;
+        if (strcmp(module, "rcpt") == 0 && !judged) {
+            snprintf(why, whylen, "its router moat_rcpt_judge is not in begin routers: include "
+                                  "%.200s/debian/routers.conf first there", d->snippets);
+            return 0;
+        }
     }
     if (!ran_snippet(d, probe, module, "acl-rcpt.conf")) {
         bp(d, conf, "acl_smtp_rcpt", out, sizeof out);
