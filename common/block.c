@@ -27,6 +27,26 @@ int block_active(moat_store *st, const char *prefix, const char *subject, time_t
     return 1;
 }
 
+int block_active_either(moat_store *st, const char *prefix, const char *a, const char *b,
+                        time_t now, long *until)
+{
+    char ka[STORE_KEY_MAX + 1], kb[STORE_KEY_MAX + 1];
+    const char *keys[2] = {ka, kb};
+    time_t expires = 0;
+    store_status s;
+
+    moat_store_key(ka, sizeof ka, prefix, ":block:", a);
+    moat_store_key(kb, sizeof kb, prefix, ":block:", b);
+    s = moat_store_get_first(st, keys, b && *b ? 2 : 1, NULL, &expires, now);
+    if (s == STORE_ERROR)
+        return -1;
+    if (s == STORE_NOTFOUND)
+        return 0;
+    if (until)
+        *until = (long)expires;
+    return 1;
+}
+
 int block_escalate(moat_store *st, const char *prefix, const char *subject,
                    const block_policy *policy, time_t now, long *seconds)
 {

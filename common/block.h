@@ -29,6 +29,14 @@ int block_active(moat_store *st, const char *prefix, const char *subject, time_t
                  long *until);
 
 /*
+ * block_active_either - block_active for two subjects (an address and its
+ * network; b may be "") in one read of the store: 1 when either is blocked
+ * (its end in *until), 0 if neither, -1 on a store error
+ */
+int block_active_either(moat_store *st, const char *prefix, const char *a, const char *b,
+                        time_t now, long *until);
+
+/*
  * block_escalate - block subject for its next step: 1 when this call began
  * the block (*seconds its length), 0 when subject was blocked already
  * (nothing changes, *seconds = 0: concurrent failures that cross a

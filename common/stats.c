@@ -104,10 +104,25 @@ static void count(const char *key, int hold_ok)
 
 void moat_stats_count(const char *module, const char *action, const char *reason)
 {
-    char key[STORE_KEY_MAX];
+    /* the same decision again (a good recipient's, mostly): its key is the last one */
+    static char last_module[32], last_action[32], last_reason[64], last_key[STORE_KEY_MAX];
+    static int last_ok;
 
-    if (counting != NULL && moat_stats_key(key, sizeof key, module, action, reason) == 0)
-        count(key, 1);
+    if (counting == NULL)
+        return;
+    if (!last_ok || strcmp(reason, last_reason) != 0 || strcmp(action, last_action) != 0 ||
+        strcmp(module, last_module) != 0) {
+        last_ok = 0;
+        if (strlen(module) >= sizeof last_module || strlen(action) >= sizeof last_action ||
+            strlen(reason) >= sizeof last_reason ||
+            moat_stats_key(last_key, sizeof last_key, module, action, reason) != 0)
+            return;
+        last_ok = 1;
+        memcpy(last_module, module, strlen(module) + 1);
+        memcpy(last_action, action, strlen(action) + 1);
+        memcpy(last_reason, reason, strlen(reason) + 1);
+    }
+    count(last_key, 1);
 }
 
 void moat_stats_uncount(const char *module, const char *action, const char *reason)

@@ -360,6 +360,26 @@ store_status moat_store_get(moat_store *st, const char *key, void *buf, size_t c
                         expires ? expires : &ignored_exp, now);
 }
 
+store_status moat_store_get_first(moat_store *st, const char *const *keys, int n, int *which,
+                                  time_t *expires, time_t now)
+{
+    char kbuf[STORE_GET_FIRST_MAX][STORE_KEY_SHORT + 1];
+    const char *k[STORE_GET_FIRST_MAX];
+    int ignored_which;
+    time_t ignored_exp;
+
+    if (n < 1 || n > STORE_GET_FIRST_MAX)
+        return store_fail(st, "get_first: %d keys", n);
+    for (int i = 0; i < n; i++) {
+        if (!ready(st, keys[i]))
+            return STORE_ERROR;
+        k[i] = keys[i];
+        SHORT(st, k[i], STORE_KEY_SHORT, kbuf[i]);
+    }
+    return st->ops->get_first(st, k, n, which ? which : &ignored_which,
+                              expires ? expires : &ignored_exp, now);
+}
+
 store_status moat_store_del(moat_store *st, const char *key)
 {
     char kbuf[STORE_KEY_SHORT + 1];

@@ -193,6 +193,16 @@ store_status moat_store_get(moat_store *st, const char *key, void *buf, size_t c
                        size_t *len, time_t *expires, time_t now);
 
 /*
+ * moat_store_get_first - which of keys[0..n-1] (n <= STORE_GET_FIRST_MAX)
+ * holds a live value first, in one read (one LMDB read transaction, one
+ * Redis round trip): its index into *which and its expiry into *expires
+ * (either may be NULL); STORE_NOTFOUND when none does.
+ */
+#define STORE_GET_FIRST_MAX 4
+store_status moat_store_get_first(moat_store *st, const char *const *keys, int n, int *which,
+                                  time_t *expires, time_t now);
+
+/*
  * moat_store_get_str - the value as a C string in buf (cap >= 1): a value
  * of cap bytes or more, or one with a NUL byte inside, is STORE_NOTFOUND
  * (nothing moat writes is like that: it was planted or damaged), so a

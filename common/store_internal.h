@@ -35,6 +35,9 @@ typedef struct store_ops {
                          int *swapped);
     store_status (*get)(moat_store *st, const char *key, void *buf, size_t cap,
                         size_t *len, time_t *expires, time_t now);
+    /* get_first - moat_store_get_first, keys already shortened, 1 <= n <= STORE_GET_FIRST_MAX */
+    store_status (*get_first)(moat_store *st, const char *const *keys, int n, int *which,
+                              time_t *expires, time_t now);
     store_status (*del)(moat_store *st, const char *key);
     store_status (*scan)(moat_store *st, const char *prefix, time_t now,
                          moat_store_scan_fn fn, void *arg);

@@ -1497,6 +1497,42 @@ static store_status lmdb_get(moat_store *st, const char *key, void *buf, size_t 
     return result;
 }
 
+static store_status lmdb_get_first(moat_store *st, const char *const *keys, int n, int *which,
+                                   time_t *expires, time_t now)
+{
+    lmdb_state *ls = env(st);
+    MDB_txn *txn;
+    MDB_val k, v;
+    rec_header h;
+    int rc = 0, i;
+
+    if (ls == NULL)
+        return STORE_ERROR;
+    if ((rc = read_begin(ls, &txn)) != 0)
+        return fail_rc(st, "get", keys[0], rc);
+    *which = -1;
+    for (i = 0; i < n; i++) {
+        k.mv_size = strlen(keys[i]);
+        k.mv_data = (void *)keys[i];
+        rc = mdb_get(txn, ls->dbi, &k, &v);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            break;
+        if (rc == 0 && v.mv_size >= sizeof h) {
+            memcpy(&h, v.mv_data, sizeof h);
+            if (h.type == REC_VALUE && h.expires > now) {
+                *which = i;
+                *expires = (time_t)h.expires;
+                break;
+            }
+        }
+        rc = 0;
+    }
+    read_end(ls, txn);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return fail_rc(st, "get", keys[i], rc);
+    return *which >= 0 ? STORE_OK : STORE_NOTFOUND;
+}
+
 static int del_write(MDB_txn *txn, lmdb_state *ls, void *arg)
 {
     const char *key = arg;
@@ -1749,6 +1785,7 @@ const store_ops store_lmdb_ops = {
     lmdb_value_add,
     lmdb_swap,
     lmdb_get,
+    lmdb_get_first,
     lmdb_del,
     lmdb_scan,
     lmdb_sweep,

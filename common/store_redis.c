@@ -786,6 +786,44 @@ static store_status redis_get(moat_store *st, const char *key, void *buf, size_t
     return STORE_OK;
 }
 
+static store_status redis_get_first(moat_store *st, const char *const *keys, int n, int *which,
+                                    time_t *expires, time_t now)
+{
+    redis_state *rs = conn(st);
+    char k[STORE_GET_FIRST_MAX][STORE_KEY_MAX + 80];
+    const char *argv[STORE_GET_FIRST_MAX + 1] = {"MGET"};
+    size_t argl[STORE_GET_FIRST_MAX + 1] = {4};
+    uint64_t exp;
+    redisReply *r, *e;
+    int i, j;
+
+    if (rs == NULL)
+        return STORE_ERROR;
+    for (i = 0; i < n; i++) {
+        full_key(st, keys[i], k[i], sizeof k[i]);
+        argv[i + 1] = k[i];
+        argl[i + 1] = strlen(k[i]);
+    }
+    r = command_argv(rs->ctx, n + 1, argv, argl);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)n)
+        return broken(st, "MGET", r);
+    *which = -1;
+    for (i = 0; i < n && *which < 0; i++) {
+        /* (a key of another type answers nil to MGET: not a value) */
+        e = r->element[i];
+        if (e->type != REDIS_REPLY_STRING || e->len < 8)
+            continue;
+        for (exp = 0, j = 0; j < 8; j++)
+            exp = exp << 8 | (unsigned char)e->str[j];
+        if ((int64_t)exp > (int64_t)now) {
+            *which = i;
+            *expires = (time_t)exp;
+        }
+    }
+    freeReplyObject(r);
+    return *which >= 0 ? STORE_OK : STORE_NOTFOUND;
+}
+
 static store_status redis_del(moat_store *st, const char *key)
 {
     redis_state *rs = conn(st);
@@ -951,6 +989,7 @@ const store_ops store_redis_ops = {
     redis_value_add,
     redis_swap,
     redis_get,
+    redis_get_first,
     redis_del,
     redis_scan,
     redis_sweep,

@@ -14,12 +14,13 @@
 /* rcpt_in_cidr_list - whether ip matches one of the configured CIDRs */
 int rcpt_in_cidr_list(cfg_t *sec, const char *opt, const char *ip)
 {
+    unsigned i, n = moat_cfg_count(sec, opt);
     moat_ip parsed;
-    unsigned i;
 
-    if (ip == NULL || net_parse_ip(ip, &parsed) != 0)
+    /* (asked for every RCPT, mostly of an empty list) */
+    if (n == 0 || ip == NULL || net_parse_ip(ip, &parsed) != 0)
         return 0;
-    for (i = 0; i < moat_cfg_count(sec, opt); i++) {
+    for (i = 0; i < n; i++) {
         moat_cidr c;
         if (net_parse_cidr(moat_cfg_nstr(sec, opt, i), &c) == 0 && net_in_cidr(&parsed, &c))
             return 1;

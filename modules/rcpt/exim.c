@@ -323,6 +323,15 @@ static struct {
     int catchall_only;     /* this message has a recipient only a catch-all takes */
 } route;
 
+/* action_is - whether verdict text (which begins "action=...") has that action */
+static int action_is(const char *text, const char *action)
+{
+    size_t n = strlen(action);
+
+    return strncmp(text, "action=", 7) == 0 && strncmp(text + 7, action, n) == 0 &&
+           (text[7 + n] == ' ' || text[7 + n] == '\0');
+}
+
 /* route_refusal - keep v's refusal for moat_rcpt_route_data; "yes", or "" to let it pass */
 static const char *route_refusal(const moat_verdict *v, int last)
 {
@@ -330,18 +339,19 @@ static const char *route_refusal(const moat_verdict *v, int last)
          fetched[8] = "";
     int defer;
 
-    verdict_get(v->text, "action", action, sizeof action);
-    if (strcmp(action, "deny") != 0 && strcmp(action, "drop") != 0 &&
-        strcmp(action, "defer") != 0) {
+    /* (a good recipient's answer is read no further than its action) */
+    if (!action_is(v->text, "deny") && !action_is(v->text, "drop") &&
+        !action_is(v->text, "defer")) {
         /* fetched mail no router takes: passes the verify, dropped or quarantined at delivery */
-        if (last && verdict_get(v->text, "fetched", fetched, sizeof fetched) &&
-            strcmp(action, "accept") == 0) {
+        if (last && action_is(v->text, "accept") &&
+            verdict_get(v->text, "fetched", fetched, sizeof fetched)) {
             snprintf(route.data, sizeof route.data, ":blackhole:");
             route.delay = 0;
             return "yes";
         }
         return "";
     }
+    verdict_get(v->text, "action", action, sizeof action);
     defer = strcmp(action, "defer") == 0;
     verdict_get(v->text, "code", code, sizeof code);
     verdict_get(v->text, "xcode", xcode, sizeof xcode);
@@ -379,7 +389,7 @@ static void route_catchall(moat_runtime *rt, const rcpt_request *req, moat_verdi
                            why ? why : "catchall: store error");
     if (verdict_get(cv.text, "mark", mark, sizeof mark) && strcmp(mark, "yes") == 0)
         route.catchall_only = 1;
-    if (strncmp(cv.text, "action=deny", 11) == 0 || strncmp(cv.text, "action=defer", 12) == 0)
+    if (action_is(cv.text, "deny") || action_is(cv.text, "defer"))
         *v = cv;
 }
 
@@ -396,8 +406,9 @@ static int route_judge(uschar **yield, int argc, uschar *argv[], const char *ent
         == MOAT_CALL_MISUSE)
         return moat_call_end(&call, yield);
     /* An authenticated user's recipients are the site's ACL's to judge (it
-     * may take them unverified): moat neither counts nor refuses them. */
-    if (sender_host_authenticated != NULL)
+     * may take them unverified): moat neither counts nor refuses them. Nor
+     * an address the admin tests with exim -bv: only SMTP input is judged. */
+    if (sender_host_authenticated != NULL || !smtp_input)
         return moat_call_text(&call, yield, "");
     if (call.status == MOAT_CALL_RUN) {
         req.client_ip = exim_text(sender_host_address);
@@ -413,7 +424,7 @@ static int route_judge(uschar **yield, int argc, uschar *argv[], const char *ent
         route.accepted[0] = '\0';
         if (rcpt_check(call.rt, &req, &call.verdict, &why) != 0)
             moat_call_fault(&call, why ? why : "rcpt: internal error");
-        else if (strncmp(call.verdict.text, "action=accept", 13) == 0) {
+        else if (action_is(call.verdict.text, "accept")) {
             if (!last)
                 verdict_get(call.verdict.text, "reason", route.accepted, sizeof route.accepted);
             if (with_catchall && !last &&

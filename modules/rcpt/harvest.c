@@ -37,14 +37,10 @@ void harvest_network(cfg_t *sec, const char *ip, char *out, size_t cap)
 int harvest_blocked(moat_store *st, cfg_t *sec, const char *ip, time_t now, long *until)
 {
     char net[MOAT_IP_TEXT_MAX];
-    int r;
 
-    if ((r = block_active(st, "rcpt", ip, now, until)) != 0)
-        return r;
+    /* the client and its network in one read: asked for every RCPT */
     harvest_network(sec, ip, net, sizeof net);
-    if (net[0] == '\0')
-        return 0;
-    return block_active(st, "rcpt", net, now, until);
+    return block_active_either(st, "rcpt", ip, net, now, until);
 }
 
 /*

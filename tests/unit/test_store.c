@@ -187,6 +187,40 @@ static void distinct_counts_members_once(void **state)
     assert_int_equal(n, 2);
 }
 
+/* one read for several keys: the first live value wins; expired, absent,
+ * a key of another kind and a long name's digest are handled as by get */
+static void get_first_finds_the_first_live_value(void **state)
+{
+    fixture *f = *state;
+    time_t t0 = time(NULL), exp = 0;
+    char long_name[STORE_KEY_MAX + 1];
+    const char *keys[4] = {"gf:a", "gf:b", "gf:c", long_name};
+    uint64_t n;
+    int which = 7;
+
+    memset(long_name, 'q', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    assert_int_equal(moat_store_get_first(f->st, keys, 4, &which, &exp, t0), STORE_NOTFOUND);
+    assert_int_equal(which, -1);
+    assert_int_equal(moat_store_counter_add(f->st, "gf:a", 60, 1, t0, &n), STORE_OK);
+    assert_int_equal(moat_store_set(f->st, "gf:b", "x", 1, 10, t0), STORE_OK);
+    assert_int_equal(moat_store_set(f->st, "gf:c", "y", 1, 60, t0), STORE_OK);
+    assert_int_equal(moat_store_get_first(f->st, keys, 4, &which, &exp, t0), STORE_OK);
+    assert_int_equal(which, 1);
+    assert_int_equal(exp, t0 + 10);
+    /* b expired: c */
+    assert_int_equal(moat_store_get_first(f->st, keys, 4, &which, &exp, t0 + 10), STORE_OK);
+    assert_int_equal(which, 2);
+    assert_int_equal(exp, t0 + 60);
+    assert_int_equal(moat_store_del(f->st, "gf:c"), STORE_OK);
+    assert_int_equal(moat_store_set(f->st, long_name, "z", 1, 30, t0), STORE_OK);
+    assert_int_equal(moat_store_get_first(f->st, keys, 4, &which, NULL, t0 + 10), STORE_OK);
+    assert_int_equal(which, 3);
+    assert_int_equal(moat_store_get_first(f->st, keys, 1, NULL, NULL, t0), STORE_NOTFOUND);
+    assert_int_equal(moat_store_get_first(f->st, keys, 0, &which, NULL, t0), STORE_ERROR);
+    assert_int_equal(moat_store_get_first(f->st, keys, 5, &which, NULL, t0), STORE_ERROR);
+}
+
 static void values_expire_and_delete(void **state)
 {
     fixture *f = *state;
@@ -1611,6 +1645,7 @@ int main(void)
         BOTH(counter_slides_slot_by_slot),
         BOTH(distinct_counts_members_once),
         BOTH(values_expire_and_delete),
+        BOTH(get_first_finds_the_first_live_value),
         BOTH(delete_removes_sets_and_counters),
         BOTH(scan_lists_live_keys_by_prefix),
         BOTH(a_scan_callback_may_read_the_store),
