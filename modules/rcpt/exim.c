@@ -303,9 +303,10 @@ MOAT_EXPORT int moat_rcpt_session_end(uschar **yield, int argc, uschar *argv[])
  * is taken in the same call (catchall's ACL statements are not included
  * then). The client and the sender are read from Exim; an authenticated
  * session's recipients are not judged (the site's ACL may take them
- * unverified, and a refusal of moat's would not be what happened). One Exim process is one SMTP session: what a refusal
- * leaves for later (the session's unknown recipients, a drop, the
- * catch-all mark) is kept here, and read by
+ * unverified, and a refusal of moat's would not be what happened), nor
+ * anything but SMTP input (exim -bv). One Exim process is one SMTP
+ * session: what a refusal leaves for later (the session's unknown
+ * recipients, a drop, the catch-all mark) is kept here, and read by
  *
  *   moat_rcpt_drop                "yes" when the session must be closed (at MAIL,
  *                                  and at RCPT behind $rcpt_fail_count)
