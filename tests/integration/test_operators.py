@@ -77,6 +77,33 @@ class OperatorsTest(unittest.TestCase):
             self.assertTrue(wait_until(lambda: valid() - before == 3, timeout=20),
                             "counted %d of 3" % (valid() - before))
 
+    def test_each_recipient_is_counted_once_when_exim_knows_the_users(self):
+        # source = exim: rcpt's first router counts a recipient valid before
+        # Exim's routers have said; one that no router takes reaches the last
+        # router, whose refusal replaces that count (held in the process)
+        ex = Exim(modules=["rcpt"])
+        ex.prepare()
+        ex.write_moat_conf(rcpt_conf("unused", source="exim"))
+        with ex:
+            def count(action, reason):
+                return decisions(ex.moatctl("metrics").stdout, "rcpt", action, reason)
+            c = ex.smtp("127.0.33.5")
+            c.ehlo()
+            c.mail("someone@remote.test")
+            self.assertEqual([c.rcpt("alice@example.test").code,
+                              c.rcpt("nobody1@example.test").code,
+                              c.rcpt("nobody2@example.test").code,
+                              c.rcpt("bob@example.test").code], [250, 550, 550, 250])
+            c.quit()
+            self.assertTrue(wait_until(lambda: count("accept", "valid") == 2, timeout=20),
+                            ex.moatctl("metrics").stdout)
+            self.assertEqual(count("deny", "unknown_user"), 2)
+            # and nothing more arrives later
+            c = ex.smtp("127.0.33.6")
+            c.ehlo()
+            c.quit()
+            self.assertEqual(count("accept", "valid"), 2)
+
     def test_metrics_count_decisions_and_report_names_the_blocked_and_the_locked(self):
         with operators_exim() as ex:
             before = ex.moatctl("metrics")
