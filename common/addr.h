@@ -11,6 +11,8 @@
 #ifndef MOAT_ADDR_H
 #define MOAT_ADDR_H
 
+#include "api.h"
+
 #include <stddef.h>
 
 #define ADDR_LOCAL_MAX 64
@@ -44,6 +46,6 @@ int addr_domain_valid(const char *text);
  * as ${prvscheck} gives it (the tag is not checked: batv does that). 1 with
  * the address in out; 0 when text is not of that form or out is too small.
  */
-int addr_strip_prvs(const char *text, char *out, size_t cap);
+MOAT_API int addr_strip_prvs(const char *text, char *out, size_t cap);
 
 #endif

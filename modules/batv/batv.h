@@ -35,7 +35,7 @@ int batv_autoreplies_ok(const char *value, int may_inherit);
 const char *batv_keys_dir(const moat_runtime *rt);
 
 /* batv_domain_policy - 1 and *p when domain is a BATV domain, else 0 */
-int batv_domain_policy(const moat_runtime *rt, const char *domain, batv_policy *p);
+MOAT_API int batv_domain_policy(const moat_runtime *rt, const char *domain, batv_policy *p);
 
 /* batv_domains - the BATV domains (domains, then domain sections' titles) into out; how many */
 unsigned batv_domains(const moat_runtime *rt, const char **out, unsigned cap);

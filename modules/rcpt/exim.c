@@ -73,6 +73,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "addr.h"
+#include "batv/batv.h"
+#include "batv/prvs.h"
 #include "catchall/catchall.h"
 #include "exim_glue.h"
 #include "stats.h"
@@ -314,6 +317,11 @@ MOAT_EXPORT int moat_rcpt_session_end(uschar **yield, int argc, uschar *argv[])
  *                                  mail, else ""; begins a message
  *   moat_rcpt_catchall_only       at DATA: "yes" when a recipient was accepted only
  *                                  by a catch-all
+ *   moat_rcpt_batv_noted {rcpt|tag}  at DATA: batv's first recipient without a valid
+ *                                  tag, and that tag ("" none, "invalid")
+ *
+ * _prvs (batv on): batv's RCPT decision is taken in the first router's
+ * call too (route_batv), and batv's RCPT statements are not included.
  */
 static struct {
     char data[320];        /* what moat_rcpt_route_data answers for the refusal just made */
@@ -322,7 +330,25 @@ static struct {
     long invalid;          /* unknown recipients refused so far in this SMTP session */
     int drop;              /* the session is to be closed at its next command */
     int catchall_only;     /* this message has a recipient only a catch-all takes */
+    int batv_noted;        /* batv: this message's first recipient without a valid tag found */
+    char batv_rcpt[ADDR_TEXT_MAX + 1];   /* ... that recipient, */
+    char batv_tag[8];      /* ... and its tag: "" (none) or "invalid" */
+    char untagged[ADDR_TEXT_MAX + 1];    /* a tagged recipient just let pass, untagged */
 } route;
+
+/*
+ * untagged_child - whether recipient is the address batv's router makes of
+ * the tagged one the first router just let pass (Exim routes it from the
+ * first router again): judged already, as the user it stands for
+ */
+static int untagged_child(const char *recipient, int last, int untag_prvs)
+{
+    int child = !last && untag_prvs && route.untagged[0] &&
+                strcasecmp(recipient, route.untagged) == 0;
+
+    route.untagged[0] = '\0';
+    return child;
+}
 
 /* action_is - whether verdict text (which begins "action=...") has that action */
 static int action_is(const char *text, const char *action)
@@ -394,6 +420,44 @@ static void route_catchall(moat_runtime *rt, const rcpt_request *req, moat_verdi
         *v = cv;
 }
 
+/*
+ * route_batv - batv's RCPT decision for a recipient moat accepted (rcpt's
+ * _prvs entries: batv is on): a bounce's recipient must carry our valid
+ * tag (the refusal into v); for mail with a sender, the message's first
+ * recipient without a valid tag (postmaster aside) is noted for DATA
+ * (moat_rcpt_batv_noted), where an auto-reply to it is judged
+ */
+static void route_batv(moat_runtime *rt, const rcpt_request *req, moat_verdict *v)
+{
+    const char *why = NULL, *tag, *at = strrchr(req->recipient, '@');
+    char untagged[ADDR_TEXT_MAX + 1];
+    moat_verdict bv;
+    batv_policy p;
+
+    if (!moat_config_enabled(rt->config, "batv"))
+        return;
+    if (req->sender[0] == '\0') {
+        if (batv_check(rt, req->client_ip, req->recipient,
+                       batv_tag_status(rt, req->recipient, req->now), req->now, &bv, &why) != 0)
+            moat_fault_verdict(&bv, moat_config_on_error(rt->config, "batv"), "batv",
+                               why ? why : "batv: the key file cannot be read");
+        if (action_is(bv.text, "deny") || action_is(bv.text, "defer"))
+            *v = bv;
+        return;
+    }
+    if (route.batv_noted || at == NULL || !batv_domain_policy(rt, at + 1, &p) || !p.check)
+        return;
+    if (addr_strip_prvs(req->recipient, untagged, sizeof untagged) != 1 &&
+        strncasecmp(req->recipient, "postmaster@", 11) == 0)
+        return;
+    tag = batv_tag_status(rt, req->recipient, req->now);
+    if (strcmp(tag, "valid") == 0)
+        return;
+    snprintf(route.batv_rcpt, sizeof route.batv_rcpt, "%s", req->recipient);
+    snprintf(route.batv_tag, sizeof route.batv_tag, "%s", strcmp(tag, "none") == 0 ? "" : tag);
+    route.batv_noted = 1;
+}
+
 /* route_judge - the routers' condition: first (before Exim's routers) or last (after them) */
 static int route_judge(uschar **yield, int argc, uschar *argv[], const char *entry,
                        int untag_prvs, int with_catchall, int last)
@@ -409,7 +473,8 @@ static int route_judge(uschar **yield, int argc, uschar *argv[], const char *ent
     /* An authenticated user's recipients are the site's ACL's to judge (it
      * may take them unverified): moat neither counts nor refuses them. Nor
      * an address the admin tests with exim -bv: only SMTP input is judged. */
-    if (sender_host_authenticated != NULL || !smtp_input)
+    if (sender_host_authenticated != NULL || !smtp_input ||
+        untagged_child(moat_arg(&call, 1), last, untag_prvs))
         return moat_call_text(&call, yield, "");
     if (call.status == MOAT_CALL_RUN) {
         req.client_ip = exim_text(sender_host_address);
@@ -432,6 +497,12 @@ static int route_judge(uschar **yield, int argc, uschar *argv[], const char *ent
                 !verdict_get(call.verdict.text, "listed", listed, sizeof listed) &&
                 !verdict_get(call.verdict.text, "fetched", fetched, sizeof fetched))
                 route_catchall(call.rt, &req, &call.verdict);
+            if (untag_prvs && !last && !action_is(call.verdict.text, "deny") &&
+                !action_is(call.verdict.text, "defer"))
+                route_batv(call.rt, &req, &call.verdict);
+            if (untag_prvs && !last && action_is(call.verdict.text, "accept") &&
+                addr_strip_prvs(req.recipient, route.untagged, sizeof route.untagged) != 1)
+                route.untagged[0] = '\0';
         }
     }
     return moat_call_text(&call, yield, route_refusal(&call.verdict, last));
@@ -550,12 +621,30 @@ MOAT_EXPORT int moat_rcpt_mail(uschar **yield, int argc, uschar *argv[])
     moat_call call;
 
     route.catchall_only = 0;   /* a message begins */
+    route.batv_noted = 0;
+    route.batv_rcpt[0] = route.batv_tag[0] = '\0';
     if (moat_call_begin(&call, "rcpt", "moat_rcpt_mail", yield, argc, argv, 1, 1, "CONFIG")
         != MOAT_CALL_RUN)
         return moat_call_text(&call, yield, "");
     return moat_call_text(&call, yield,
                           rcpt_fetched_client(call.rt, exim_text(sender_host_address)) ? "yes"
                                                                                        : "");
+}
+
+/* moat_rcpt_batv_noted {rcpt|tag} - at DATA: batv's note of this message (route_batv) */
+MOAT_EXPORT int moat_rcpt_batv_noted(uschar **yield, int argc, uschar *argv[])
+{
+    if (argc != 1 || (strcmp((const char *)argv[0], "rcpt") != 0 &&
+                      strcmp((const char *)argv[0], "tag") != 0)) {
+        *yield = string_sprintf("moat rcpt: moat_rcpt_batv_noted takes 1 to 1 arguments "
+                                "(rcpt|tag), got %d", argc);
+        return ERROR;
+    }
+    /* the recipient is the peer's text: tainted */
+    *yield = string_copy_taint(US(strcmp((const char *)argv[0], "rcpt") == 0 ? route.batv_rcpt
+                                                                              : route.batv_tag),
+                               GET_TAINTED);
+    return OK;
 }
 
 MOAT_EXPORT int moat_rcpt_catchall_only(uschar **yield, int argc, uschar *argv[])

@@ -28,9 +28,15 @@ def batv_conf(keys, extra=""):
             '  exempt = {"lists.remote.test", "verify@callout.test"}\n%s}\n' % (DOMAIN, keys, extra))
 
 
+# modules every batv_exim also has on (BatvWithRcptTest: rcpt, whose router
+# then takes batv's RCPT decisions, checking the tags in moat itself)
+WITH = []
+
+
 def batv_exim(extra="", modules=None, **kw):
     """An Exim with batv on for example.test (no grace), keys under its state directory."""
-    ex = Exim(modules=modules if modules is not None else ["batv"], **kw)
+    mods = modules if modules is not None else ["batv"]
+    ex = Exim(modules=mods + [m for m in WITH if m not in mods], **kw)
     ex.prepare()
     ex.write_moat_conf(batv_conf(ex.path("state", "batv"), extra))
     return ex
@@ -299,6 +305,18 @@ class BatvTest(unittest.TestCase):
             r = bounce(ex, nobody)
             self.assertEqual(r.code, 550, r)
             self.assertIn(b"5.1.1", r.text)
+
+
+class BatvWithRcptTest(BatvTest):
+    """The same with rcpt on: a bounce's tag and the note of the first
+    untagged recipient are judged in rcpt's first router, by moat's own
+    check of the tag (modules/batv/prvs.c), not by ${prvscheck}."""
+
+    def setUp(self):
+        WITH[:] = ["rcpt"]
+
+    def tearDown(self):
+        WITH[:] = []
 
 
 if __name__ == "__main__":

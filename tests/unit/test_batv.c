@@ -20,6 +20,7 @@
 
 #include "batv/batv.h"
 #include "batv/keys.h"
+#include "batv/prvs.h"
 #include "log.h"
 #include "runtime.h"
 #include "runtime_fixture.h"
@@ -227,6 +228,53 @@ static void the_secret_for_a_tag(void **state)
     assert_int_equal(batv_secret(rt, "alice@example.test", "0", now, secret, 8), -1);
 }
 
+/* moat's own tag check (rcpt's router): Exim's ${prvs} signature, its expiry rule */
+static void tags_are_checked_as_exim_checks_them(void **state)
+{
+    moat_runtime *rt = runtime_with("");
+    char sig[7], tagged[400], day[4];
+    batv_key key;
+    const char *reason, *why;
+    time_t now = 1000 * 86400 + 500 * 86400 + 3600;   /* day 500 of a thousand */
+
+    (void)state;
+    /* HMAC-SHA1(secret, K DDD address), three bytes in hex (Python's hmac, the same) */
+    assert_int_equal(batv_tag_sign("alice@example.test", "0123456789abcdef", '1', "123", sig), 0);
+    assert_string_equal(sig, "9ed931");
+    assert_int_equal(batv_tag_sign("Bob.Smith@Example.test", "k", '0', "999", sig), 0);
+    assert_string_equal(sig, "7f0229");
+    memset(tagged, 'x', 65);
+    tagged[65] = '\0';
+    assert_int_equal(batv_tag_sign("a@b.test", tagged, '0', "123", sig), -1);
+
+    assert_string_equal(batv_tag_status(rt, "alice@example.test", now), "none");
+    assert_string_equal(batv_tag_status(rt, "prvs=alice@example.test", now), "none");
+    assert_int_equal(batv_sign(rt, "alice@example.test", "bob@remote.test", 1, now, &key,
+                               &reason, &why), 1);
+    /* signed today (expires in seven days), the last day, and the day after */
+    for (int i = 0, d; i < 3; i++) {
+        d = (int[]){7, 0, -1}[i];
+        snprintf(day, sizeof day, "%03d", (int)((now / 86400 + d) % 1000));
+        assert_int_equal(batv_tag_sign("alice@example.test", key.secret, '0', day, sig), 0);
+        snprintf(tagged, sizeof tagged, "prvs=0%s%s=alice@example.test", day, sig);
+        assert_string_equal(batv_tag_status(rt, tagged, now), d >= 0 ? "valid" : "invalid");
+    }
+    snprintf(day, sizeof day, "%03d", (int)((now / 86400 + 7) % 1000));
+    assert_int_equal(batv_tag_sign("alice@example.test", key.secret, '0', day, sig), 0);
+    /* the signature covers the local part as it was signed, and the key number */
+    snprintf(tagged, sizeof tagged, "prvs=0%s%s=Alice@example.test", day, sig);
+    assert_string_equal(batv_tag_status(rt, tagged, now), "invalid");
+    snprintf(tagged, sizeof tagged, "prvs=1%s%s=alice@example.test", day, sig);
+    assert_string_equal(batv_tag_status(rt, tagged, now), "invalid");
+    snprintf(tagged, sizeof tagged, "prvs=0%s000000=alice@example.test", day);
+    assert_string_equal(batv_tag_status(rt, tagged, now), "invalid");
+    /* the three digits wrap: a tag of day 002 is good on day 996 */
+    now = (time_t)(2000 + 996) * 86400;
+    assert_int_equal(batv_tag_sign("alice@example.test", key.secret, '0', "002", sig), 0);
+    snprintf(tagged, sizeof tagged, "prvs=0002%s=alice@example.test", sig);
+    assert_string_equal(batv_tag_status(rt, tagged, now), "valid");
+}
+
 static void bounces_are_judged(void **state)
 {
     moat_runtime *rt = runtime_with("");
@@ -388,6 +436,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(keys_made_once_and_rotated, setup, teardown),
         cmocka_unit_test_setup_teardown(who_is_signed, setup, teardown),
         cmocka_unit_test_setup_teardown(the_secret_for_a_tag, setup, teardown),
+        cmocka_unit_test_setup_teardown(tags_are_checked_as_exim_checks_them, setup, teardown),
         cmocka_unit_test_setup_teardown(bounces_are_judged, setup, teardown),
         cmocka_unit_test_setup_teardown(config_is_checked, setup, teardown),
     };

@@ -861,12 +861,13 @@ int deb_module_wired(const deb_exim *d, const char *conf, const char *probe, con
         return 1;
     }
     /* rcpt judges recipients in its router during the site's verify, and
-     * takes catchall's RCPT decision there too (catchall's RCPT statements
-     * are included only without rcpt) */
-    if (strcmp(module, "rcpt") == 0 || strcmp(module, "catchall") == 0) {
+     * takes catchall's and batv's RCPT decisions there too (their RCPT
+     * statements are included only without rcpt) */
+    if (strcmp(module, "rcpt") == 0 || strcmp(module, "catchall") == 0 ||
+        strcmp(module, "batv") == 0) {
         int judged = bp(d, conf, "router_list", out, sizeof out) == 0 &&
                      has_line(out, "moat_rcpt_judge");
-        if (strcmp(module, "catchall") == 0 && judged)
+        if (strcmp(module, "rcpt") != 0 && judged)
             return 1;
         if (strcmp(module, "rcpt") == 0 && !judged) {
             snprintf(why, whylen, "its router moat_rcpt_judge is not in begin routers: include "
