@@ -497,11 +497,10 @@ static redis_state *conn(moat_store *st)
         }
         freeReplyObject(r);
     }
-    if (name_script(st, counter_script, rs->counter_sha) != 0 ||
-        name_script(st, distinct_script, rs->distinct_sha) != 0 ||
-        name_script(st, add_script, rs->add_sha) != 0 ||
-        name_script(st, swap_script, rs->swap_sha) != 0)
-        return NULL;
+    /* the scripts are named when first run (eval_len): a connection that
+     * runs none - most Exim processes - never starts libcrypto, whose
+     * first digest costs millions of instructions (OpenSSL 3's providers) */
+    rs->counter_sha[0] = rs->distinct_sha[0] = rs->add_sha[0] = rs->swap_sha[0] = '\0';
     return rs;
 }
 
@@ -528,6 +527,8 @@ static redisReply *eval_len(moat_store *st, const char *body, char *sha, const c
     args[2] = "1";
     args[3] = key;
     if (argc > EVAL_ARGS_MAX)
+        return NULL;
+    if (sha[0] == '\0' && name_script(st, body, sha) != 0)
         return NULL;
     for (i = 0; i < argc; i++)
         args[4 + i] = argv[i];
