@@ -289,10 +289,10 @@ MOAT_EXPORT int moat_rcpt_session_end(uschar **yield, int argc, uschar *argv[])
  *
  *   first router (verify_only):
  *     condition = ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_route[_prvs][_catchall]}
- *                   {MOAT_CONFIG}{MOAT_RCPT_ADDRESS}}
+ *                   {MOAT_CONFIG}{MOAT_RCPT_ADDRESS}{$parent_local_part}}
  *   last router (verify_only; only recipients no router took reach it):
  *     condition = ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_route_last[_prvs]}
- *                   {MOAT_CONFIG}{MOAT_RCPT_ADDRESS}}
+ *                   {MOAT_CONFIG}{MOAT_RCPT_ADDRESS}{$parent_local_part@$parent_domain}}
  *   both:  data = ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_route_data}}
  *
  * The condition yields "" (the router declines: routing goes on) for a
@@ -333,22 +333,7 @@ static struct {
     int batv_noted;        /* batv: this message's first recipient without a valid tag found */
     char batv_rcpt[ADDR_TEXT_MAX + 1];   /* ... that recipient, */
     char batv_tag[8];      /* ... and its tag: "" (none) or "invalid" */
-    char untagged[ADDR_TEXT_MAX + 1];    /* a tagged recipient just let pass, untagged */
 } route;
-
-/*
- * untagged_child - whether recipient is the address batv's router makes of
- * the tagged one the first router just let pass (Exim routes it from the
- * first router again): judged already, as the user it stands for
- */
-static int untagged_child(const char *recipient, int last, int untag_prvs)
-{
-    int child = !last && untag_prvs && route.untagged[0] &&
-                strcasecmp(recipient, route.untagged) == 0;
-
-    route.untagged[0] = '\0';
-    return child;
-}
 
 /* action_is - whether verdict text (which begins "action=...") has that action */
 static int action_is(const char *text, const char *action)
@@ -458,6 +443,27 @@ static void route_batv(moat_runtime *rt, const rcpt_request *req, moat_verdict *
     route.batv_noted = 1;
 }
 
+/*
+ * generated - whether the recipient is an address a router generated from
+ * another, which moat does not judge: the client's recipient was (for the
+ * first router PARENT is the parent's local part, "" for none). For the
+ * last router PARENT is the parent's address ("@" for none), and the
+ * untagged form of a BATV tag is judged there: an alias's target nobody
+ * routes is not a guess of the client's, an untagged guess is.
+ */
+static int generated(const moat_call *call, int last)
+{
+    const char *parent = moat_arg(call, 2);
+    char untagged[ADDR_TEXT_MAX + 1];
+
+    if (!last)
+        return parent[0] != '\0';   /* the first router: any generated address */
+    if (parent[0] == '\0' || strcmp(parent, "@") == 0)
+        return 0;
+    return addr_strip_prvs(parent, untagged, sizeof untagged) != 1 ||
+           strcasecmp(untagged, moat_arg(call, 1)) != 0;
+}
+
 /* route_judge - the routers' condition: first (before Exim's routers) or last (after them) */
 static int route_judge(uschar **yield, int argc, uschar *argv[], const char *entry,
                        int untag_prvs, int with_catchall, int last)
@@ -467,14 +473,14 @@ static int route_judge(uschar **yield, int argc, uschar *argv[], const char *ent
     const char *why = NULL;
     char listed[8], fetched[8];
 
-    if (moat_call_begin_per_rcpt(&call, "rcpt", entry, yield, argc, argv, 2, 2, "CONFIG RCPT")
+    if (moat_call_begin_per_rcpt(&call, "rcpt", entry, yield, argc, argv, 2, 3,
+                                 last ? "CONFIG RCPT [PARENT]" : "CONFIG RCPT [PARENT_LOCAL_PART]")
         == MOAT_CALL_MISUSE)
         return moat_call_end(&call, yield);
     /* An authenticated user's recipients are the site's ACL's to judge (it
      * may take them unverified): moat neither counts nor refuses them. Nor
      * an address the admin tests with exim -bv: only SMTP input is judged. */
-    if (sender_host_authenticated != NULL || !smtp_input ||
-        untagged_child(moat_arg(&call, 1), last, untag_prvs))
+    if (sender_host_authenticated != NULL || !smtp_input || generated(&call, last))
         return moat_call_text(&call, yield, "");
     if (call.status == MOAT_CALL_RUN) {
         req.client_ip = exim_text(sender_host_address);
@@ -500,9 +506,6 @@ static int route_judge(uschar **yield, int argc, uschar *argv[], const char *ent
             if (untag_prvs && !last && !action_is(call.verdict.text, "deny") &&
                 !action_is(call.verdict.text, "defer"))
                 route_batv(call.rt, &req, &call.verdict);
-            if (untag_prvs && !last && action_is(call.verdict.text, "accept") &&
-                addr_strip_prvs(req.recipient, route.untagged, sizeof route.untagged) != 1)
-                route.untagged[0] = '\0';
         }
     }
     return moat_call_text(&call, yield, route_refusal(&call.verdict, last));

@@ -158,6 +158,31 @@ class RcptTest(unittest.TestCase):
             self.assertIn("reason=dead_recipient", ex.mainlog())
             self.assertEqual(try_rcpts(ex, "127.0.8.2", ["alice@example.test"]), [250])
 
+    def test_an_alias_is_judged_not_its_targets(self):
+        # moat judges the recipient the client gave; what Exim's routers make
+        # of it (an alias's targets, routed from the first router again) is
+        # the site's: sales@ is in moat's list, its target dave@ is not
+        alias = ("site_aliases:\n  driver = redirect\n  domains = +local_domains\n"
+                 "  local_parts = sales : broken\n"
+                 "  data = ${if eq{$local_part}{sales}{dave@example.test}{ghost@example.test}}\n")
+        ex = Exim(modules=["rcpt"], users=["postmaster", "alice", "dave"],
+                  files={"recipients": "alice@example.test\nsales@example.test\n"
+                                       "broken@example.test\n"},
+                  extra_routers=alias)
+        ex.prepare()
+        ex.write_moat_conf(rcpt_conf(ex.path("recipients")))
+        with ex:
+            self.assertEqual(try_rcpts(ex, "127.0.9.7", ["sales@example.test",
+                                                         "dave@example.test",
+                                                         "broken@example.test"]),
+                             [250, 550, 550])
+            log = ex.mainlog()
+            # dave@ is refused when the client names him, not as sales@'s target;
+            # broken@'s target nobody routes: Exim's refusal, not a guess counted
+            self.assertEqual(len(re.findall(r"moat rcpt: action=deny .*rcpt=<dave@", log)), 1, log)
+            self.assertNotIn("rcpt=<ghost@", log)
+            self.assertNotIn("rcpt=<sales@", log)
+
     def test_session_cap_drops_the_connection(self):
         with make_exim(session_max_invalid=3) as ex:
             codes = try_rcpts(ex, "127.0.9.1", ["s%d@example.test" % i for i in range(5)])
