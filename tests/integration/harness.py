@@ -682,7 +682,7 @@ def check_entry_points(snippets, libdir):
             calls |= set(re.findall(r"dlfunc\{MOAT_LIBDIR/(\w+)\.so\}\{(\w+)\}", text))
             for name, value in re.findall(r"^(MOAT_\w+) = (moat_\w+)$", text, re.M):
                 macros.setdefault(name, set()).add(value)
-    # an entry point named by a macro (rcpt/main.conf's MOAT_RCPT_ENTRY): each value
+    # an entry point named by a macro (rcpt/main.conf's MOAT_RCPT_JUDGE_FIRST): each value
     calls = {(m, e) for module, entry in calls for m, e in
              ((module, v) for v in sorted(macros.get(entry, {entry})))}
     exported = {}

@@ -266,7 +266,7 @@ class FoundationTest(unittest.TestCase):
                 # (the entries that take no argument are given one)
                 r = ex.exim("-be", "${dlfunc{%s}{%s}%s}" % (ex.path("lib", module + ".so"), entry,
                                                            "{x}" if entry in ARGLESS else ""))
-                # an entry named by a macro (MOAT_RCPT_ENTRY): Exim says which
+                # an entry named by a macro (MOAT_RCPT_JUDGE_FIRST): Exim says which
                 name = entry if entry.startswith("moat_") else r"moat_\w+"
                 self.assertRegex(r.stdout + r.stderr, r"moat %s: %s takes" % (module, name))
             # the store down (Redis on a port nobody listens on): every
