@@ -11,20 +11,7 @@
 int block_active(moat_store *st, const char *prefix, const char *subject, time_t now,
                  long *until)
 {
-    char key[STORE_KEY_MAX + 1], val[32];
-    size_t len = 0;
-    time_t expires = 0;
-    store_status s;
-
-    moat_store_key(key, sizeof key, prefix, ":block:", subject);
-    s = moat_store_get(st, key, val, sizeof val, &len, &expires, now);
-    if (s == STORE_ERROR)
-        return -1;
-    if (s == STORE_NOTFOUND)
-        return 0;
-    if (until)
-        *until = (long)expires;
-    return 1;
+    return block_active_either(st, prefix, subject, "", now, until);
 }
 
 int block_active_either(moat_store *st, const char *prefix, const char *a, const char *b,
@@ -32,12 +19,14 @@ int block_active_either(moat_store *st, const char *prefix, const char *a, const
 {
     char ka[STORE_KEY_MAX + 1], kb[STORE_KEY_MAX + 1];
     const char *keys[2] = {ka, kb};
+    int n = b && *b ? 2 : 1;
     time_t expires = 0;
     store_status s;
 
     moat_store_key(ka, sizeof ka, prefix, ":block:", a);
-    moat_store_key(kb, sizeof kb, prefix, ":block:", b);
-    s = moat_store_get_first(st, keys, b && *b ? 2 : 1, NULL, &expires, now);
+    if (n == 2)
+        moat_store_key(kb, sizeof kb, prefix, ":block:", b);
+    s = moat_store_get_first(st, keys, n, NULL, &expires, now);
     if (s == STORE_ERROR)
         return -1;
     if (s == STORE_NOTFOUND)
