@@ -22,7 +22,7 @@
 
 #include "log.h"
 
-#define MAX_SECTIONS 16
+#define MAX_SECTIONS MOAT_MODULES_MAX
 #define CONFIG_MAX_BYTES (1024L * 1024)
 
 /* The first error libconfuse reports during one load (one load at a time). */
@@ -568,6 +568,12 @@ const char *moat_cfg_str(cfg_t *sec, const char *name)
     return moat_cfg_nstr(sec, name, 0);
 }
 
+cfg_t *moat_cfg_sec(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *opt = option(sec, name);
+    return opt ? cfg_opt_getnsec(opt, 0) : NULL;
+}
+
 unsigned moat_cfg_count(cfg_t *sec, const char *name)
 {
     cfg_opt_t *opt = option(sec, name);
@@ -658,6 +664,15 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
     }
     if (fill_common(c, err, errlen) != 0)
         goto fail;
+    for (i = 0; i < nschemas; i++) {
+        moat_module_settings *m = &c->modules[c->nmodules++];
+        m->name = schemas[i]->name;
+        m->sec = cfg_getsec(c->cfg, m->name);
+        m->enabled = m->sec && cfg_getbool(m->sec, "enabled") == cfg_true;
+        m->log_only = m->sec && cfg_getint(m->sec, "mode") == 1;
+        m->on_error = m->sec && cfg_getint(m->sec, "on_error") == MOAT_ON_ERROR_DEFER
+                          ? MOAT_ON_ERROR_DEFER : MOAT_ON_ERROR_ACCEPT;
+    }
     return c;
 
 fail:
@@ -682,29 +697,42 @@ void moat_config_free(moat_config *config)
     free(config);
 }
 
+/* module_settings - the settings of a registered module, or NULL */
+static const moat_module_settings *module_settings(const moat_config *config, const char *module)
+{
+    size_t i;
+
+    for (i = 0; i < config->nmodules; i++)   /* callers pass the same literals */
+        if (config->modules[i].name == module)
+            return &config->modules[i];
+    for (i = 0; i < config->nmodules; i++)
+        if (strcmp(config->modules[i].name, module) == 0)
+            return &config->modules[i];
+    return NULL;
+}
+
 cfg_t *moat_config_module(const moat_config *config, const char *module)
 {
-    cfg_opt_t *opt = option(config->cfg, module);
-    return opt ? cfg_opt_getnsec(opt, 0) : NULL;
+    const moat_module_settings *m = module_settings(config, module);
+    return m ? m->sec : NULL;
 }
 
 int moat_config_enabled(const moat_config *config, const char *module)
 {
-    cfg_t *sec = moat_config_module(config, module);
-    return sec ? moat_cfg_bool(sec, "enabled") : 0;
+    const moat_module_settings *m = module_settings(config, module);
+    return m ? m->enabled : 0;
 }
 
 moat_on_error moat_config_on_error(const moat_config *config, const char *module)
 {
-    cfg_t *sec = moat_config_module(config, module);
-    return sec && moat_cfg_int(sec, "on_error") == MOAT_ON_ERROR_DEFER
-               ? MOAT_ON_ERROR_DEFER : MOAT_ON_ERROR_ACCEPT;
+    const moat_module_settings *m = module_settings(config, module);
+    return m ? m->on_error : MOAT_ON_ERROR_ACCEPT;
 }
 
 int moat_config_log_only(const moat_config *config, const char *module)
 {
-    cfg_t *sec = moat_config_module(config, module);
-    return sec ? moat_cfg_int(sec, "mode") == 1 : 0;
+    const moat_module_settings *m = module_settings(config, module);
+    return m ? m->log_only : 0;
 }
 
 /* next_token - the next word, brace or '=' of a config text, skipping comments */

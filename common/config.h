@@ -68,8 +68,22 @@ typedef struct moat_geoip_config {
     char asn_db[4096];
 } moat_geoip_config;
 
+/* Up to this many module schemas in one configuration. */
+#define MOAT_MODULES_MAX 16
+
+/* A module's section and the settings every entry point reads, found once at load. */
+typedef struct moat_module_settings {
+    const char *name;        /* the schema's name */
+    cfg_t *sec;
+    int enabled;
+    int log_only;            /* mode = log-only */
+    moat_on_error on_error;
+} moat_module_settings;
+
 typedef struct moat_config {
     cfg_t *cfg;
+    moat_module_settings modules[MOAT_MODULES_MAX];
+    size_t nmodules;
     char path[4096];
     moat_store_config store;
     moat_geoip_config geoip;
@@ -88,13 +102,14 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
 void moat_config_free(moat_config *config);
 
 /*
- * moat_cfg_int, moat_cfg_bool, moat_cfg_str, moat_cfg_count, moat_cfg_nint,
- * moat_cfg_nstr - cfg_getint and friends for the paths that run on every
+ * moat_cfg_int, moat_cfg_sec, moat_cfg_bool, moat_cfg_str, moat_cfg_count,
+ * moat_cfg_nint, moat_cfg_nstr - cfg_getint and friends for the paths that run on every
  * SMTP command: each option is found once and remembered (libconfuse finds
  * it by comparing names one by one). The memory is emptied whenever a
  * configuration is loaded or freed. An unknown name reads as 0 / NULL.
  */
 long moat_cfg_int(cfg_t *sec, const char *name);
+cfg_t *moat_cfg_sec(cfg_t *sec, const char *name);
 int moat_cfg_bool(cfg_t *sec, const char *name);
 const char *moat_cfg_str(cfg_t *sec, const char *name);
 unsigned moat_cfg_count(cfg_t *sec, const char *name);

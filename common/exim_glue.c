@@ -30,11 +30,18 @@ static int call_begin(moat_call *c, const char *module, const char *entry, int a
 {
     char err[MOAT_ERR_MAX];
 
-    memset(c, 0, sizeof *c);
+    /* every field but the verdict's text, which is 2 kB and cleared by its length */
     c->module = module;
     c->entry = entry;
+    c->rt = NULL;
+    c->on_error = MOAT_ON_ERROR_ACCEPT;
+    c->log_only = 0;
     c->argc = argc;
     c->argv = argv;
+    c->status = MOAT_CALL_RUN;
+    c->verdict.text[0] = '\0';
+    c->verdict.len = 0;
+    c->verdict.truncated = 0;
     moat_log_set_sink(exim_sink);
 
     if (argc < min_args || argc > max_args) {

@@ -71,9 +71,18 @@ void moat_store_free(moat_store *st)
 void moat_store_source(moat_store *st, const char *source)
 {
     char buf[STORE_MEMBER_SHORT + 1];
-    const char *s = source ? store_shorten(source, STORE_MEMBER_SHORT, buf) : NULL;
+    const char *s;
+    size_t n;
 
-    snprintf(st->source, sizeof st->source, "%s", s ? s : "");
+    /* the same source again (every RCPT of a session): nothing to do */
+    if (source != NULL && strcmp(st->source, source) == 0)
+        return;
+    s = source ? store_shorten(source, STORE_MEMBER_SHORT, buf) : NULL;
+    n = s ? strlen(s) : 0;
+    if (n >= sizeof st->source)
+        n = sizeof st->source - 1;
+    memcpy(st->source, s ? s : "", n);
+    st->source[n] = '\0';
 }
 
 const char *moat_store_last_error(const moat_store *st) { return st->err; }

@@ -31,10 +31,13 @@ int rcpt_in_cidr_list(cfg_t *sec, const char *opt, const char *ip)
 /* rcpt_in_address_list - whether key (lower-cased address) matches "addr", "@domain" or "domain" */
 int rcpt_in_address_list(cfg_t *sec, const char *opt, const char *key)
 {
-    const char *at = strrchr(key, '@');
-    unsigned i;
+    unsigned i, n = moat_cfg_count(sec, opt);
+    const char *at;
 
-    for (i = 0; key && *key && i < moat_cfg_count(sec, opt); i++) {
+    if (n == 0 || key == NULL || *key == '\0')   /* (asked for every RCPT, mostly empty) */
+        return 0;
+    at = strrchr(key, '@');
+    for (i = 0; i < n; i++) {
         const char *e = moat_cfg_nstr(sec, opt, i);
         if (strcasecmp(e, key) == 0)
             return 1;

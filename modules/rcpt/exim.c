@@ -326,7 +326,7 @@ MOAT_EXPORT int moat_rcpt_session_end(uschar **yield, int argc, uschar *argv[])
 static struct {
     char data[320];        /* what moat_rcpt_route_data answers for the refusal just made */
     long delay;            /* its tarpit delay, seconds */
-    char accepted[48];     /* the reason counted by the first router for this recipient */
+    const char *accepted;  /* the reason counted by the first router for this recipient */
     long invalid;          /* unknown recipients refused so far in this SMTP session */
     int drop;              /* the session is to be closed at its next command */
     int catchall_only;     /* this message has a recipient only a catch-all takes */
@@ -344,6 +344,14 @@ static int action_is(const char *text, const char *action)
            (text[7 + n] == ' ' || text[7 + n] == '\0');
 }
 
+/* route_blackhole - fetched mail no router takes: the verify passes, the delivery drops it */
+static const char *route_blackhole(void)
+{
+    snprintf(route.data, sizeof route.data, ":blackhole:");
+    route.delay = 0;
+    return "yes";
+}
+
 /* route_refusal - keep v's refusal for moat_rcpt_route_data; "yes", or "" to let it pass */
 static const char *route_refusal(const moat_verdict *v, int last)
 {
@@ -351,16 +359,11 @@ static const char *route_refusal(const moat_verdict *v, int last)
          fetched[8] = "";
     int defer;
 
-    /* (a good recipient's answer is read no further than its action) */
     if (!action_is(v->text, "deny") && !action_is(v->text, "drop") &&
         !action_is(v->text, "defer")) {
-        /* fetched mail no router takes: passes the verify, dropped or quarantined at delivery */
         if (last && action_is(v->text, "accept") &&
-            verdict_get(v->text, "fetched", fetched, sizeof fetched)) {
-            snprintf(route.data, sizeof route.data, ":blackhole:");
-            route.delay = 0;
-            return "yes";
-        }
+            verdict_get(v->text, "fetched", fetched, sizeof fetched))
+            return route_blackhole();
         return "";
     }
     verdict_get(v->text, "action", action, sizeof action);
@@ -470,8 +473,8 @@ static int route_judge(uschar **yield, int argc, uschar *argv[], const char *ent
 {
     moat_call call;
     rcpt_request req;
+    rcpt_outcome o;
     const char *why = NULL;
-    char listed[8], fetched[8];
 
     if (moat_call_begin_per_rcpt(&call, "rcpt", entry, yield, argc, argv, 2, 3,
                                  last ? "CONFIG RCPT [PARENT]" : "CONFIG RCPT [PARENT_LOCAL_PART]")
@@ -482,32 +485,37 @@ static int route_judge(uschar **yield, int argc, uschar *argv[], const char *ent
      * an address the admin tests with exim -bv: only SMTP input is judged. */
     if (sender_host_authenticated != NULL || !smtp_input || generated(&call, last))
         return moat_call_text(&call, yield, "");
-    if (call.status == MOAT_CALL_RUN) {
-        req.client_ip = exim_text(sender_host_address);
-        req.sender = exim_text(sender_address);
-        req.recipient = moat_arg(&call, 1);
-        req.auth_id = "";
-        req.exim_verify = last ? "no" : "yes";
-        req.session_invalid = route.invalid;
-        req.untag_prvs = untag_prvs;
-        req.now = time(NULL);
-        if (last && route.accepted[0])
-            moat_stats_uncount("rcpt", "accept", route.accepted);
-        route.accepted[0] = '\0';
-        if (rcpt_check(call.rt, &req, &call.verdict, &why) != 0)
-            moat_call_fault(&call, why ? why : "rcpt: internal error");
-        else if (action_is(call.verdict.text, "accept")) {
-            if (!last)
-                verdict_get(call.verdict.text, "reason", route.accepted, sizeof route.accepted);
-            if (with_catchall && !last &&
-                !verdict_get(call.verdict.text, "listed", listed, sizeof listed) &&
-                !verdict_get(call.verdict.text, "fetched", fetched, sizeof fetched))
-                route_catchall(call.rt, &req, &call.verdict);
-            if (untag_prvs && !last && !action_is(call.verdict.text, "deny") &&
-                !action_is(call.verdict.text, "defer"))
-                route_batv(call.rt, &req, &call.verdict);
-        }
+    if (call.status != MOAT_CALL_RUN)   /* disabled, or moat.conf broken: its verdict */
+        return moat_call_text(&call, yield, route_refusal(&call.verdict, last));
+    req.client_ip = exim_text(sender_host_address);
+    req.sender = exim_text(sender_address);
+    req.recipient = moat_arg(&call, 1);
+    req.auth_id = "";
+    req.exim_verify = last ? "no" : "yes";
+    req.session_invalid = route.invalid;
+    req.untag_prvs = untag_prvs;
+    req.now = time(NULL);
+    if (last && route.accepted)
+        moat_stats_uncount("rcpt", "accept", route.accepted);
+    route.accepted = NULL;
+    if (rcpt_judge(call.rt, &req, &o, &why) != 0) {
+        moat_call_fault(&call, why ? why : "rcpt: internal error");
+        return moat_call_text(&call, yield, route_refusal(&call.verdict, last));
     }
+    if (o.action != RCPT_ACCEPT) {
+        rcpt_outcome_text(&o, &call.verdict);
+        return moat_call_text(&call, yield, route_refusal(&call.verdict, last));
+    }
+    if (last)   /* fetched mail no router takes: passes, dropped or quarantined at delivery */
+        return moat_call_text(&call, yield, o.fetched ? route_blackhole() : "");
+    /* what the metrics counted: moat_rcpt_route_last takes it back */
+    route.accepted = o.would_reason == NULL ? o.reason : o.would == RCPT_ACCEPT ? o.would_reason
+                                                                                : NULL;
+    /* call.verdict stays empty unless catchall or batv refuses */
+    if (with_catchall && !o.listed && !o.fetched)
+        route_catchall(call.rt, &req, &call.verdict);
+    if (untag_prvs && call.verdict.len == 0)
+        route_batv(call.rt, &req, &call.verdict);
     return moat_call_text(&call, yield, route_refusal(&call.verdict, last));
 }
 

@@ -14,33 +14,40 @@
 #include "net.h"
 #include "store_keys.h"
 
-void harvest_network(cfg_t *sec, const char *ip, char *out, size_t cap)
+/* network_of - the network key of ip ("" if ip is not an IP), kept until the next call */
+static const char *network_of(cfg_t *sec, const char *ip)
 {
     /* An Exim process serves one client: its network is worked out once. */
     static char last_ip[MOAT_IP_TEXT_MAX], last_net[MOAT_IP_TEXT_MAX];
     static int last_v4 = -1, last_v6 = -1;
     int v4 = (int)moat_cfg_int(sec, "v4_prefix"), v6 = (int)moat_cfg_int(sec, "v6_prefix");
+    size_t n = strlen(ip);
     moat_ip parsed;
 
     if (v4 != last_v4 || v6 != last_v6 || strcmp(ip, last_ip) != 0) {
-        if (strlen(ip) >= sizeof last_ip || net_parse_ip(ip, &parsed) != 0)
+        if (n >= sizeof last_ip || net_parse_ip(ip, &parsed) != 0)
             last_net[0] = '\0';
         else
             net_network(&parsed, v4, v6, last_net, sizeof last_net);
-        snprintf(last_ip, sizeof last_ip, "%s", strlen(ip) < sizeof last_ip ? ip : "");
+        if (n >= sizeof last_ip)
+            n = 0;
+        memcpy(last_ip, ip, n);
+        last_ip[n] = '\0';
         last_v4 = v4;
         last_v6 = v6;
     }
-    snprintf(out, cap, "%s", last_net);
+    return last_net;
+}
+
+void harvest_network(cfg_t *sec, const char *ip, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", network_of(sec, ip));
 }
 
 int harvest_blocked(moat_store *st, cfg_t *sec, const char *ip, time_t now, long *until)
 {
-    char net[MOAT_IP_TEXT_MAX];
-
     /* the client and its network in one read: asked for every RCPT */
-    harvest_network(sec, ip, net, sizeof net);
-    return block_active_either(st, "rcpt", ip, net, now, until);
+    return block_active_either(st, "rcpt", ip, network_of(sec, ip), now, until);
 }
 
 /*

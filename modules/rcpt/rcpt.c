@@ -41,48 +41,82 @@
 /* Near misses are looked for only while a client has this many unknown recipients or fewer. */
 #define NEAR_MISS_CLIENT_MAX 3
 
+static const char *const action_names[] = {"accept", "deny", "defer", "drop"};
+
+const char *rcpt_action_name(rcpt_action action)
+{
+    return action_names[action];
+}
+
 /*
  * log_decision - the one line per decision, readable by fail2ban. A good
  * recipient's line is a debug line: below that level it is only counted
  * (the metrics), never formatted - this runs for every RCPT.
  */
-static void log_decision(const rcpt_request *req, const moat_verdict *v, int log_only)
+static void log_decision(const rcpt_request *req, const rcpt_outcome *o, int log_only)
 {
-    char action[16] = "", reason[48] = "", extra[160] = "", value[32];
+    char extra[160] = "";
     char sender[ADDR_TEXT_MAX * 4 + 1], rcpt[ADDR_TEXT_MAX * 4 + 1];
-    static const char *const keys[] = {"delay", "count", "bounce_count", "domain_attack"};
-    moat_log_level level;
-    size_t i, n = 0;
+    const char *action = rcpt_action_name(o->action);
+    moat_log_level level = o->action == RCPT_ACCEPT && strcmp(o->reason, "fetched_unknown") != 0
+                               ? MOAT_LOG_DEBUG : MOAT_LOG_INFO;
+    size_t n = 0;
 
-    verdict_get(v->text, "action", action, sizeof action);
-    verdict_get(v->text, "reason", reason, sizeof reason);
-    level = strcmp(action, "accept") == 0 && strcmp(reason, "fetched_unknown") != 0
-                ? MOAT_LOG_DEBUG : MOAT_LOG_INFO;
     if (!moat_log_wanted(level)) {
-        moat_stats_count("rcpt", action, reason);
+        moat_stats_count("rcpt", action, o->reason);
         return;
     }
-    for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (verdict_get(v->text, keys[i], value, sizeof value))
-            n += (size_t)snprintf(extra + n, sizeof extra - n, " %s=%s", keys[i], value);
+    if (o->delay >= 0)
+        n += (size_t)snprintf(extra + n, sizeof extra - n, " delay=%lds", o->delay);
+    if (o->count >= 0)
+        n += (size_t)snprintf(extra + n, sizeof extra - n, " count=%lld", o->count);
+    if (o->bounce_count >= 0)
+        n += (size_t)snprintf(extra + n, sizeof extra - n, " bounce_count=%lld", o->bounce_count);
+    if (o->domain_attack)
+        snprintf(extra + n, sizeof extra - n, " domain_attack=yes");
     moat_log(level, "moat rcpt: action=%s reason=%s ip=%s sender=<%s> rcpt=<%s>%s%s", action,
-             reason, req->client_ip && *req->client_ip ? req->client_ip : "local",
+             o->reason, req->client_ip && *req->client_ip ? req->client_ip : "local",
              moat_log_field(req->sender, sender, sizeof sender),
              moat_log_field(req->recipient, rcpt, sizeof rcpt), extra,
              log_only ? " mode=log-only" : "");
 }
 
-static void answer(moat_verdict *v, const char *action, const char *code, const char *xcode,
+/* answer - set o to a decision with nothing more to say than its reply */
+static void answer(rcpt_outcome *o, rcpt_action action, const char *code, const char *xcode,
                    const char *reason, const char *text)
 {
-    verdict_init(v, action);
-    if (code) {
-        verdict_add(v, "code", code);
-        verdict_add(v, "xcode", xcode);
+    *o = (rcpt_outcome){.action = action, .reason = reason, .code = code, .xcode = xcode,
+                        .text = text, .delay = -1, .count = -1, .bounce_count = -1};
+}
+
+void rcpt_outcome_text(const rcpt_outcome *o, moat_verdict *v)
+{
+    verdict_init(v, rcpt_action_name(o->action));
+    if (o->code) {
+        verdict_add(v, "code", o->code);
+        verdict_add(v, "xcode", o->xcode);
     }
-    verdict_add(v, "reason", reason);
-    if (text)
-        verdict_add(v, "text", text);
+    verdict_add(v, "reason", o->reason);
+    if (o->text)
+        verdict_add(v, "text", o->text);
+    if (o->action == RCPT_ACCEPT && strcmp(o->reason, "log_only") == 0)
+        verdict_add(v, "would", rcpt_action_name(o->would));
+    if (o->listed)
+        verdict_add(v, "listed", "yes");
+    if (o->fetched)
+        verdict_add(v, "fetched", "yes");
+    if (o->tripped) {
+        verdict_add(v, "tripped", o->tripped);
+        verdict_addf(v, "block", "%lds", o->block_seconds);
+    }
+    if (o->delay >= 0)
+        verdict_addf(v, "delay", "%lds", o->delay);
+    if (o->bounce_count >= 0)
+        verdict_add_int(v, "bounce_count", o->bounce_count);
+    if (o->count >= 0)
+        verdict_add_int(v, "count", o->count);
+    if (o->domain_attack)
+        verdict_add(v, "domain_attack", "yes");
 }
 
 /*
@@ -117,7 +151,7 @@ static long tarpit_seconds(cfg_t *sec, uint64_t n)
  * counted (a fetcher has no say in the recipients it is handed); only a
  * directory that cannot answer defers it, and the fetcher keeps the mail.
  */
-static int decide_fetched(moat_runtime *rt, const rcpt_request *req, moat_verdict *v,
+static int decide_fetched(moat_runtime *rt, const rcpt_request *req, rcpt_outcome *o,
                           const char **why)
 {
     int found = rcpt_directory_lookup(rt, req->recipient, req->exim_verify, req->now);
@@ -127,19 +161,19 @@ static int decide_fetched(moat_runtime *rt, const rcpt_request *req, moat_verdic
         return -1;
     }
     if (found == RCPT_DIR_TEMPFAIL)
-        answer(v, "defer", "451", "4.4.3", "directory_unavailable",
+        answer(o, RCPT_DEFER, "451", "4.4.3", "directory_unavailable",
                "Recipient verification is unavailable, try again later");
     else
-        answer(v, "accept", NULL, NULL,
+        answer(o, RCPT_ACCEPT, NULL, NULL,
                found == RCPT_DIR_FOUND ? "valid" : found == RCPT_DIR_SKIP ? "not_covered"
                                                                            : "fetched_unknown",
                NULL);
-    verdict_add(v, "fetched", "yes");
+    o->fetched = 1;
     return 0;
 }
 
 /* decide - the verdict, before log-only is applied */
-static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_verdict *v,
+static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, rcpt_outcome *o,
                   const char **why)
 {
     char key[ADDR_TEXT_MAX + 1];
@@ -149,8 +183,8 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
     harvest_state hs;
     long until = 0, delay;
 
-    if (rcpt_in_cidr_list(cfg_getsec(sec, "fetched"), "hosts", req->client_ip))
-        return decide_fetched(rt, req, v, why);
+    if (rcpt_in_cidr_list(moat_cfg_sec(sec, "fetched"), "hosts", req->client_ip))
+        return decide_fetched(rt, req, o, why);
     if (addr_parse(req->recipient, &a, &perr) != 0)
         unparsable(req->recipient, &a, key, sizeof key);
     else
@@ -167,13 +201,13 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
             return -1;
         }
         if (r > 0) {
-            answer(v, "defer", "451", "4.7.1", "harvest_block",
+            answer(o, RCPT_DEFER, "451", "4.7.1", "harvest_block",
                    "Too many invalid recipients from your address, try again later");
             return 0;
         }
     }
     if (rcpt_in_address_list(sec, "dead_recipients", key)) {
-        answer(v, "deny", "550", "5.1.1", "dead_recipient", "No such user here");
+        answer(o, RCPT_DENY, "550", "5.1.1", "dead_recipient", "No such user here");
         return 0;
     }
     /* An address moat cannot parse is in no directory of moat's; only
@@ -185,14 +219,13 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
     else
         found = rcpt_directory_lookup_key(rt, &a, key, req->exim_verify, req->now);
     if (found == RCPT_DIR_FOUND) {
-        answer(v, "accept", NULL, NULL, exempt ? "valid_exempt" : "valid", NULL);
+        answer(o, RCPT_ACCEPT, NULL, NULL, exempt ? "valid_exempt" : "valid", NULL);
         /* named by moat's own directory: the catchall snippet need not ask */
-        if (perr == NULL && rcpt_directory_own(rt))
-            verdict_add(v, "listed", "yes");
+        o->listed = perr == NULL && rcpt_directory_own(rt);
         return 0;
     }
     if (found == RCPT_DIR_SKIP) {
-        answer(v, "accept", NULL, NULL, "not_covered", NULL);
+        answer(o, RCPT_ACCEPT, NULL, NULL, "not_covered", NULL);
         return 0;
     }
     if (found == RCPT_DIR_TEMPFAIL && !rcpt_directory_outage_defers(rt)) {
@@ -200,7 +233,7 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         return -1;
     }
     if (found == RCPT_DIR_TEMPFAIL) {
-        answer(v, "defer", "451", "4.4.3", "directory_unavailable",
+        answer(o, RCPT_DEFER, "451", "4.4.3", "directory_unavailable",
                "Recipient verification is unavailable, try again later");
         return 0;
     }
@@ -208,7 +241,7 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
     if (exempt) {
         nearmiss_note(rt->store, rcpt_directory_file(rt), key,
                       (int)moat_cfg_int(sec, "near_miss_distance"), req->now);
-        answer(v, "deny", "550", "5.1.1", "unknown_user", "No such user here");
+        answer(o, RCPT_DENY, "550", "5.1.1", "unknown_user", "No such user here");
         return 0;
     }
     if (harvest_note(rt->store, sec, req->client_ip, req->sender, a.domain, a.local, req->now,
@@ -223,10 +256,10 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         nearmiss_note(rt->store, rcpt_directory_file(rt), key,
                       (int)moat_cfg_int(sec, "near_miss_distance"), req->now);
     if (hs.blocked) {
-        answer(v, "defer", "451", "4.7.1", "harvest_block",
+        answer(o, RCPT_DEFER, "451", "4.7.1", "harvest_block",
                "Too many invalid recipients from your address, try again later");
-        verdict_add(v, "tripped", hs.tripped);
-        verdict_addf(v, "block", "%lds", hs.block_seconds);
+        o->tripped = hs.tripped;
+        o->block_seconds = hs.block_seconds;
         if (hs.block_seconds > 0)                      /* this session began it */
             moat_log(MOAT_LOG_INFO, "moat rcpt: action=block reason=harvest_%s ip=%s seconds=%ld "
                  "ip_count=%llu net_count=%llu sender_domain_count=%llu bounce_count=%llu "
@@ -237,12 +270,12 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
         return 0;
     }
     if (hs.held) {
-        answer(v, "defer", "451", "4.7.1", "sender_domain_hold",
+        answer(o, RCPT_DEFER, "451", "4.7.1", "sender_domain_hold",
                "Too many invalid recipients from senders of your domain, try again later");
         return 0;
     }
     if (req->session_invalid + 1 >= moat_cfg_int(sec, "session_max_invalid")) {
-        answer(v, "drop", "550", "5.1.1", "session_limit",
+        answer(o, RCPT_DROP, "550", "5.1.1", "session_limit",
                "No such user here; too many unknown recipients, closing connection");
         return 0;
     }
@@ -255,30 +288,29 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, moat_ve
             *why = moat_store_last_error(rt->store);
             return -1;
         }
-        answer(v, "drop", "550", "5.1.1", "tarpit_full",
+        answer(o, RCPT_DROP, "550", "5.1.1", "tarpit_full",
                "No such user here; too many sessions from your address, closing connection");
         return 0;
     }
-    answer(v, "deny", "550", "5.1.1", "unknown_user", "No such user here");
-    verdict_addf(v, "delay", "%lds", delay);
+    answer(o, RCPT_DENY, "550", "5.1.1", "unknown_user", "No such user here");
+    o->delay = delay;
     if (hs.uncounted)
-        verdict_add_int(v, "bounce_count", (long long)hs.bounce_count);
+        o->bounce_count = (long long)hs.bounce_count;
     else
-        verdict_add_int(v, "count", (long long)hs.ip_count);
-    if (hs.under_attack)
-        verdict_add(v, "domain_attack", "yes");
+        o->count = (long long)hs.ip_count;
+    o->domain_attack = hs.under_attack;
     return 0;
 }
 
 /* apply_log_only - in log-only mode every answer becomes accept, keeping what it would have been */
-static void apply_log_only(moat_verdict *v)
+static void apply_log_only(rcpt_outcome *o)
 {
-    char would[16] = "";
+    rcpt_action would = o->action;
+    const char *why = o->reason;
 
-    verdict_get(v->text, "action", would, sizeof would);
-    verdict_init(v, "accept");
-    verdict_add(v, "reason", "log_only");
-    verdict_add(v, "would", would);
+    answer(o, RCPT_ACCEPT, NULL, NULL, "log_only", NULL);
+    o->would = would;
+    o->would_reason = why;
 }
 
 /*
@@ -288,17 +320,18 @@ static void apply_log_only(moat_verdict *v)
  */
 static void client_source(moat_runtime *rt, const char *client_ip)
 {
-    char source[80];
+    char source[80] = "ip:";
+    size_t n = client_ip ? strlen(client_ip) : 0;
 
-    if (client_ip == NULL || *client_ip == '\0') {
+    if (n == 0 || n >= sizeof source - 3) {
         moat_store_source(rt->store, NULL);
         return;
     }
-    snprintf(source, sizeof source, "ip:%s", client_ip);
+    memcpy(source + 3, client_ip, n + 1);
     moat_store_source(rt->store, source);
 }
 
-int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const char **why)
+int rcpt_judge(moat_runtime *rt, const rcpt_request *req, rcpt_outcome *o, const char **why)
 {
     cfg_t *sec = moat_config_module(rt->config, "rcpt");
     int log_only = moat_config_log_only(rt->config, "rcpt");
@@ -312,11 +345,21 @@ int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const
         req = &plain;
     }
     client_source(rt, req->client_ip);
-    if (decide(rt, sec, req, v, why) != 0)
+    if (decide(rt, sec, req, o, why) != 0)
         return -1;
-    log_decision(req, v, log_only);
+    log_decision(req, o, log_only);
     if (log_only)
-        apply_log_only(v);
+        apply_log_only(o);
+    return 0;
+}
+
+int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const char **why)
+{
+    rcpt_outcome o;
+
+    if (rcpt_judge(rt, req, &o, why) != 0)
+        return -1;
+    rcpt_outcome_text(&o, v);
     return 0;
 }
 
@@ -325,12 +368,14 @@ int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, moat_verdi
 {
     cfg_t *sec = moat_config_module(rt->config, "rcpt");
     int log_only = moat_config_log_only(rt->config, "rcpt");
+    rcpt_outcome o;
     long until = 0;
     int r;
 
     if (!moat_cfg_bool(sec, "block_at_connect") || client_ip == NULL || *client_ip == '\0' ||
         rcpt_in_cidr_list(sec, "exempt_networks", client_ip)) {
-        answer(v, "accept", NULL, NULL, "not_judged", NULL);
+        answer(&o, RCPT_ACCEPT, NULL, NULL, "not_judged", NULL);
+        rcpt_outcome_text(&o, v);
         return 0;
     }
     r = harvest_blocked(rt->store, sec, client_ip, now, &until);
@@ -339,16 +384,19 @@ int rcpt_connect(moat_runtime *rt, const char *client_ip, time_t now, moat_verdi
         return -1;
     }
     if (r == 0) {
-        answer(v, "accept", NULL, NULL, "not_blocked", NULL);
+        answer(&o, RCPT_ACCEPT, NULL, NULL, "not_blocked", NULL);
+        rcpt_outcome_text(&o, v);
         return 0;
     }
-    answer(v, "defer", "421", "4.7.1", "harvest_block",
-           "Too many invalid recipients from your address, try again later");
-    verdict_addf(v, "until", "%ld", until);
     moat_log(MOAT_LOG_INFO, "moat rcpt: action=defer reason=harvest_block ip=%s stage=connect "
              "until=%ld%s", client_ip, until, log_only ? " mode=log-only" : "");
+    answer(&o, RCPT_DEFER, "421", "4.7.1", "harvest_block",
+           "Too many invalid recipients from your address, try again later");
     if (log_only)
-        apply_log_only(v);
+        apply_log_only(&o);
+    rcpt_outcome_text(&o, v);
+    if (!log_only)
+        verdict_addf(v, "until", "%ld", until);
     return 0;
 }
 
@@ -402,7 +450,7 @@ int rcpt_unblock(moat_runtime *rt, const char *ip_or_net)
 int rcpt_fetched_client(moat_runtime *rt, const char *client_ip)
 {
     return client_ip && *client_ip &&
-           rcpt_in_cidr_list(cfg_getsec(moat_config_module(rt->config, "rcpt"), "fetched"),
+           rcpt_in_cidr_list(moat_cfg_sec(moat_config_module(rt->config, "rcpt"), "fetched"),
                              "hosts", client_ip);
 }
 

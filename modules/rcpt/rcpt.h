@@ -36,10 +36,45 @@ typedef struct rcpt_request {
     int untag_prvs;             /* judge prvs=TAG=user@domain as user@domain (batv is on) */
 } rcpt_request;
 
+/* The actions of a decision. */
+typedef enum { RCPT_ACCEPT, RCPT_DENY, RCPT_DEFER, RCPT_DROP } rcpt_action;
+
 /*
- * rcpt_check - decide one RCPT: fill v and return 0, or return -1 with
- * *why set when moat itself failed (the caller answers per on_error).
+ * What rcpt_judge decided: the verdict's fields, each a constant or a
+ * number (no byte of the request), so that a caller acts on it without
+ * formatting the verdict text and reading it back. rcpt_outcome_text
+ * renders it as the verdict text the ACL entries answer.
  */
+typedef struct rcpt_outcome {
+    rcpt_action action;
+    const char *reason;          /* valid, unknown_user, harvest_block, ... */
+    const char *code, *xcode, *text;   /* the refusal's; NULL when accepted */
+    long delay;                  /* tarpit seconds before the refusal; -1: none given */
+    long long count;             /* the client's unknown recipients; -1: not given */
+    long long bounce_count;      /* unknown recipients of bounces (counted apart); -1: not given */
+    int domain_attack;           /* the domain is being harvested */
+    int listed;                  /* named by moat's own directory (catchall need not ask) */
+    int fetched;                 /* the client injects fetched mail */
+    const char *tripped;         /* a block this recipient began: "ip" or "net"; NULL none */
+    long block_seconds;          /* ... and its length */
+    rcpt_action would;           /* log-only (reason log_only): what it would have been, */
+    const char *would_reason;    /* ... and why (what the metrics counted) */
+} rcpt_outcome;
+
+/*
+ * rcpt_judge - decide one RCPT into out and return 0, or return -1 with
+ * *why set when moat itself failed (the caller answers per on_error)
+ */
+MOAT_API int rcpt_judge(moat_runtime *rt, const rcpt_request *req, rcpt_outcome *out,
+                        const char **why);
+
+/* rcpt_outcome_text - the verdict text of an outcome of rcpt_judge */
+MOAT_API void rcpt_outcome_text(const rcpt_outcome *o, moat_verdict *v);
+
+/* rcpt_action_name - "accept", "deny", "defer" or "drop" */
+const char *rcpt_action_name(rcpt_action action);
+
+/* rcpt_check - rcpt_judge with the verdict as text: 0, or -1 with *why */
 MOAT_API int rcpt_check(moat_runtime *rt, const rcpt_request *req, moat_verdict *v, const char **why);
 
 /*
