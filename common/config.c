@@ -516,10 +516,14 @@ static void blank_comments(char *p)
 /*
  * The options found so far, by section and by the address of the name the
  * caller asked with (a string literal nearly always; the option's own name
- * is compared too, so a reused buffer is never mistaken). Emptied by
- * moat_config_load_with and moat_config_free: no entry outlives its section.
+ * is compared too, so a reused buffer is never mistaken). Open addressing:
+ * an entry is never evicted by another that hashes to its slot, so two
+ * options asked for on every RCPT cannot keep displacing each other. Emptied
+ * by moat_config_load_with and moat_config_free: no entry outlives its section.
  */
-#define OPT_MEMO_SLOTS 512
+#define OPT_MEMO_BITS 9
+#define OPT_MEMO_SLOTS (1u << OPT_MEMO_BITS)
+#define OPT_MEMO_PROBES 16   /* slots looked at before asking libconfuse unremembered */
 
 typedef struct opt_memo {
     const cfg_t *sec;
@@ -537,19 +541,26 @@ static void forget_options(void)
 /* option - the option name of sec, remembered */
 static cfg_opt_t *option(cfg_t *sec, const char *name)
 {
-    uintptr_t h = (uintptr_t)sec * 31 + (uintptr_t)name;
-    opt_memo *m;
+    const uint64_t golden = 0x9E3779B97F4A7C15u;   /* Fibonacci hashing */
+    uint64_t h;
+    unsigned i, n;
     cfg_opt_t *opt;
 
     if (sec == NULL || name == NULL)
         return NULL;
-    h ^= h >> 17;
-    m = &opt_memory[(h ^ (h >> 9)) % OPT_MEMO_SLOTS];
-    if (m->sec == sec && m->name == name && strcmp(m->opt->name, name) == 0)
-        return m->opt;
-    if ((opt = cfg_getopt(sec, name)) != NULL)
-        *m = (opt_memo){sec, name, opt};
-    return opt;
+    h = ((uint64_t)(uintptr_t)sec ^ (uint64_t)(uintptr_t)name * golden) * golden;
+    i = (unsigned)(h >> (64 - OPT_MEMO_BITS));
+    for (n = 0; n < OPT_MEMO_PROBES; n++, i = (i + 1) % OPT_MEMO_SLOTS) {
+        opt_memo *m = &opt_memory[i];
+        if (m->sec == NULL) {   /* not remembered yet: remembered here */
+            if ((opt = cfg_getopt(sec, name)) != NULL)
+                *m = (opt_memo){sec, name, opt};
+            return opt;
+        }
+        if (m->sec == sec && m->name == name && strcmp(m->opt->name, name) == 0)
+            return m->opt;
+    }
+    return cfg_getopt(sec, name);
 }
 
 long moat_cfg_int(cfg_t *sec, const char *name)
@@ -702,12 +713,11 @@ static const moat_module_settings *module_settings(const moat_config *config, co
 {
     size_t i;
 
-    for (i = 0; i < config->nmodules; i++)   /* callers pass the same literals */
-        if (config->modules[i].name == module)
+    for (i = 0; i < config->nmodules; i++) {
+        const char *name = config->modules[i].name;
+        if (name == module || (name[0] == module[0] && strcmp(name, module) == 0))
             return &config->modules[i];
-    for (i = 0; i < config->nmodules; i++)
-        if (strcmp(config->modules[i].name, module) == 0)
-            return &config->modules[i];
+    }
     return NULL;
 }
 
@@ -715,6 +725,11 @@ cfg_t *moat_config_module(const moat_config *config, const char *module)
 {
     const moat_module_settings *m = module_settings(config, module);
     return m ? m->sec : NULL;
+}
+
+const moat_module_settings *moat_config_settings(const moat_config *config, const char *module)
+{
+    return module_settings(config, module);
 }
 
 int moat_config_enabled(const moat_config *config, const char *module)

@@ -116,13 +116,16 @@ unsigned moat_cfg_count(cfg_t *sec, const char *name);
 long moat_cfg_nint(cfg_t *sec, const char *name, unsigned i);
 const char *moat_cfg_nstr(cfg_t *sec, const char *name, unsigned i);
 
+/* moat_config_settings - a module's settings (NULL for a module not registered) */
+MOAT_API const moat_module_settings *moat_config_settings(const moat_config *config,
+                                                       const char *module);
 /* moat_config_module - the section of one module (never NULL for a registered one) */
 cfg_t *moat_config_module(const moat_config *config, const char *module);
 
 MOAT_API int moat_config_enabled(const moat_config *config, const char *module);
 MOAT_API moat_on_error moat_config_on_error(const moat_config *config, const char *module);
 /* moat_config_log_only - 1 when the module's mode is log-only */
-MOAT_API int moat_config_log_only(const moat_config *config, const char *module);
+int moat_config_log_only(const moat_config *config, const char *module);
 
 /*
  * moat_config_salvage_on_error - for a file that does not parse: find

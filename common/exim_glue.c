@@ -28,6 +28,7 @@ static int call_begin(moat_call *c, const char *module, const char *entry, int a
                       unsigned char *argv[], int min_args, int max_args, const char *usage,
                       int per_rcpt)
 {
+    const moat_module_settings *settings;
     char err[MOAT_ERR_MAX];
 
     /* every field but the verdict's text, which is 2 kB and cleared by its length */
@@ -62,9 +63,10 @@ static int call_begin(moat_call *c, const char *module, const char *entry, int a
     moat_stats_hold(1);
     if (!per_rcpt)
         moat_stats_flush();
-    c->on_error = moat_config_on_error(c->rt->config, module);
-    c->log_only = moat_config_log_only(c->rt->config, module);
-    if (!moat_config_enabled(c->rt->config, module)) {
+    settings = moat_config_settings(c->rt->config, module);
+    c->on_error = settings ? settings->on_error : MOAT_ON_ERROR_ACCEPT;
+    c->log_only = settings ? settings->log_only : 0;
+    if (settings == NULL || !settings->enabled) {
         verdict_init(&c->verdict, "accept");
         verdict_add(&c->verdict, "reason", "disabled");
         verdict_add(&c->verdict, "module", module);

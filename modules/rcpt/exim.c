@@ -359,6 +359,8 @@ static const char *route_refusal(const moat_verdict *v, int last)
          fetched[8] = "";
     int defer;
 
+    if (v->len == 0)   /* nothing refused */
+        return "";
     if (!action_is(v->text, "deny") && !action_is(v->text, "drop") &&
         !action_is(v->text, "defer")) {
         if (last && action_is(v->text, "accept") &&
