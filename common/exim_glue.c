@@ -23,10 +23,13 @@ static void exim_sink(moat_log_level level, const char *line)
     log_write(0, LOG_MAIN, "%s", line);
 }
 
-/* call_begin - moat_call_begin; per_rcpt: leave the decision counts held */
+/*
+ * call_begin - moat_call_begin; per_rcpt: leave the decision counts held;
+ * named: argv[0] is the configuration's path (else the process's current one)
+ */
 static int call_begin(moat_call *c, const char *module, const char *entry, int argc,
                       unsigned char *argv[], int min_args, int max_args, const char *usage,
-                      int per_rcpt)
+                      int per_rcpt, int named)
 {
     const moat_module_settings *settings;
     char err[MOAT_ERR_MAX];
@@ -52,9 +55,11 @@ static int call_begin(moat_call *c, const char *module, const char *entry, int a
         c->status = MOAT_CALL_MISUSE;
         return c->status;
     }
-    c->rt = moat_runtime_get((const char *)argv[0], err, sizeof err);
+    c->rt = named ? moat_runtime_get((const char *)argv[0], err, sizeof err)
+                  : moat_runtime_current(err, sizeof err);
     if (c->rt == NULL) {
-        c->on_error = moat_config_salvage_on_error((const char *)argv[0], module);
+        c->on_error = moat_config_salvage_on_error(
+            named ? (const char *)argv[0] : moat_runtime_current_path(), module);
         moat_fault_verdict(&c->verdict, c->on_error, module, err);
         c->status = MOAT_CALL_DONE;
         return c->status;
@@ -83,7 +88,7 @@ int moat_call_begin(moat_call *c, const char *module, const char *entry,
                     int min_args, int max_args, const char *usage)
 {
     (void)yield;
-    return call_begin(c, module, entry, argc, argv, min_args, max_args, usage, 0);
+    return call_begin(c, module, entry, argc, argv, min_args, max_args, usage, 0, 1);
 }
 
 int moat_call_begin_per_rcpt(moat_call *c, const char *module, const char *entry,
@@ -91,7 +96,15 @@ int moat_call_begin_per_rcpt(moat_call *c, const char *module, const char *entry
                              int min_args, int max_args, const char *usage)
 {
     (void)yield;
-    return call_begin(c, module, entry, argc, argv, min_args, max_args, usage, 1);
+    return call_begin(c, module, entry, argc, argv, min_args, max_args, usage, 1, 1);
+}
+
+int moat_call_begin_in_session(moat_call *c, const char *module, const char *entry,
+                               unsigned char **yield, int argc, unsigned char *argv[],
+                               int min_args, int max_args, const char *usage)
+{
+    (void)yield;
+    return call_begin(c, module, entry, argc, argv, min_args, max_args, usage, 1, 0);
 }
 
 const char *moat_arg(const moat_call *c, int i)

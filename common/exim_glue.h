@@ -65,6 +65,17 @@ int moat_call_begin_per_rcpt(moat_call *c, const char *module, const char *entry
                              unsigned char **yield, int argc, unsigned char *argv[],
                              int min_args, int max_args, const char *usage);
 
+/*
+ * moat_call_begin_in_session - moat_call_begin_per_rcpt for an entry whose
+ * arguments do not begin with the configuration's path: it acts on the
+ * configuration an earlier call of the process named (the MAIL ACL's, in
+ * an SMTP session), else on the installed default (moat_runtime_current).
+ * Each argument costs Exim thousands of instructions on every RCPT.
+ */
+int moat_call_begin_in_session(moat_call *c, const char *module, const char *entry,
+                               unsigned char **yield, int argc, unsigned char *argv[],
+                               int min_args, int max_args, const char *usage);
+
 /* moat_arg - argument i as a C string ("" when absent) */
 const char *moat_arg(const moat_call *c, int i);
 

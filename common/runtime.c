@@ -44,6 +44,16 @@ moat_runtime *moat_runtime_get(const char *config_path, char *err, size_t errlen
     return &cached;
 }
 
+const char *moat_runtime_current_path(void)
+{
+    return cached_state != 0 ? cached_path : MOAT_CONFIG_DEFAULT_PATH;
+}
+
+moat_runtime *moat_runtime_current(char *err, size_t errlen)
+{
+    return moat_runtime_get(moat_runtime_current_path(), err, errlen);
+}
+
 void moat_runtime_reset(void)
 {
     moat_log_set_tap(NULL);

@@ -31,6 +31,18 @@ typedef struct moat_runtime {
  */
 MOAT_API moat_runtime *moat_runtime_get(const char *config_path, char *err, size_t errlen);
 
+/*
+ * moat_runtime_current - the runtime of the configuration an earlier call
+ * of this process named (in an SMTP session, the MAIL ACL's), else that of
+ * the installed default path: for the calls Exim makes on every RCPT,
+ * which do not pay for naming the file again. NULL and err as
+ * moat_runtime_get.
+ */
+MOAT_API moat_runtime *moat_runtime_current(char *err, size_t errlen);
+
+/* moat_runtime_current_path - the path moat_runtime_current loads */
+MOAT_API const char *moat_runtime_current_path(void);
+
 /* moat_runtime_reset - forget the cached runtime (tests, moatctl) */
 void moat_runtime_reset(void);
 

@@ -289,11 +289,15 @@ MOAT_EXPORT int moat_rcpt_session_end(uschar **yield, int argc, uschar *argv[])
  *
  *   first router (verify_only):
  *     condition = ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_route[_prvs][_catchall]}
- *                   {MOAT_CONFIG}{MOAT_RCPT_ADDRESS}{$parent_local_part}}
+ *                   {MOAT_RCPT_ADDRESS}{$parent_local_part}}
  *   last router (verify_only; only recipients no router took reach it):
  *     condition = ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_route_last[_prvs]}
- *                   {MOAT_CONFIG}{MOAT_RCPT_ADDRESS}{$parent_local_part@$parent_domain}}
+ *                   {MOAT_RCPT_ADDRESS}{$parent_local_part@$parent_domain}}
  *   both:  data = ${dlfunc{MOAT_LIBDIR/rcpt.so}{moat_rcpt_route_data}}
+ *
+ * No configuration is named: the one the MAIL ACL named (moat_rcpt_mail)
+ * is used (moat_call_begin_in_session). An earlier release's routers pass
+ * it first ({MOAT_CONFIG}{RCPT}{PARENT}), which is still understood.
  *
  * The condition yields "" (the router declines: routing goes on) for a
  * recipient moat lets pass, "yes" for one it refuses; the data call then
@@ -456,9 +460,8 @@ static void route_batv(moat_runtime *rt, const rcpt_request *req, moat_verdict *
  * untagged form of a BATV tag is judged there: an alias's target nobody
  * routes is not a guess of the client's, an untagged guess is.
  */
-static int generated(const moat_call *call, int last)
+static int generated(const char *rcpt, const char *parent, int last)
 {
-    const char *parent = moat_arg(call, 2);
     char untagged[ADDR_TEXT_MAX + 1];
 
     if (!last)
@@ -466,32 +469,47 @@ static int generated(const moat_call *call, int last)
     if (parent[0] == '\0' || strcmp(parent, "@") == 0)
         return 0;
     return addr_strip_prvs(parent, untagged, sizeof untagged) != 1 ||
-           strcasecmp(untagged, moat_arg(call, 1)) != 0;
+           strcasecmp(untagged, rcpt) != 0;
 }
 
-/* route_judge - the routers' condition: first (before Exim's routers) or last (after them) */
+/*
+ * route_judge - the routers' condition: first (before Exim's routers) or
+ * last (after them). The arguments are RCPT [PARENT]; an earlier release's
+ * routers pass CONFIG RCPT PARENT (an Exim not yet reloaded after an
+ * upgrade), told apart by their number.
+ */
 static int route_judge(uschar **yield, int argc, uschar *argv[], const char *entry,
                        int untag_prvs, int with_catchall, int last)
 {
+    const int named = argc == 3;
     moat_call call;
     rcpt_request req;
     rcpt_outcome o;
-    const char *why = NULL;
+    const char *why = NULL, *rcpt = "", *parent = "";
 
-    if (moat_call_begin_per_rcpt(&call, "rcpt", entry, yield, argc, argv, 2, 3,
-                                 last ? "CONFIG RCPT [PARENT]" : "CONFIG RCPT [PARENT_LOCAL_PART]")
-        == MOAT_CALL_MISUSE)
-        return moat_call_end(&call, yield);
+    if (argc >= 1 && argc <= 3) {
+        rcpt = argv[named] ? (const char *)argv[named] : "";
+        parent = argc > named + 1 && argv[named + 1] ? (const char *)argv[named + 1] : "";
+    }
     /* An authenticated user's recipients are the site's ACL's to judge (it
      * may take them unverified): moat neither counts nor refuses them. Nor
      * an address the admin tests with exim -bv: only SMTP input is judged. */
-    if (sender_host_authenticated != NULL || !smtp_input || generated(&call, last))
-        return moat_call_text(&call, yield, "");
+    if (argc >= 1 && argc <= 3 &&
+        (sender_host_authenticated != NULL || !smtp_input || generated(rcpt, parent, last))) {
+        *yield = string_copy(US "");
+        return OK;
+    }
+    if ((named ? moat_call_begin_per_rcpt(&call, "rcpt", entry, yield, argc, argv, 3, 3,
+                                          "CONFIG RCPT PARENT")
+               : moat_call_begin_in_session(&call, "rcpt", entry, yield, argc, argv, 1, 2,
+                                            last ? "RCPT [PARENT]" : "RCPT [PARENT_LOCAL_PART]"))
+        == MOAT_CALL_MISUSE)
+        return moat_call_end(&call, yield);
     if (call.status != MOAT_CALL_RUN)   /* disabled, or moat.conf broken: its verdict */
         return moat_call_text(&call, yield, route_refusal(&call.verdict, last));
     req.client_ip = exim_text(sender_host_address);
     req.sender = exim_text(sender_address);
-    req.recipient = moat_arg(&call, 1);
+    req.recipient = rcpt;
     req.auth_id = "";
     req.exim_verify = last ? "no" : "yes";
     req.session_invalid = route.invalid;

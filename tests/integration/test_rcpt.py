@@ -183,6 +183,42 @@ class RcptTest(unittest.TestCase):
             self.assertNotIn("rcpt=<ghost@", log)
             self.assertNotIn("rcpt=<sales@", log)
 
+    def test_the_router_uses_the_configuration_mail_named(self):
+        # The router's call names no configuration (an argument costs Exim
+        # thousands of instructions a RCPT): it uses the one the session
+        # named before it, at MAIL (and at connect). An earlier release's
+        # router, still in the configuration of an Exim not yet reloaded
+        # after an upgrade, names it first. Each judges with this moat.conf,
+        # not the default path's (absent here): bob, whom Exim knows, is
+        # refused by the first router only (a dead recipient).
+        old_router = ("{MOAT_RCPT_JUDGE_FIRST}{MOAT_CONFIG}{MOAT_RCPT_ADDRESS}\\\n"
+                      "                 {$parent_local_part}}")
+        for shape in ("now", "mail-only", "earlier"):
+            ex = make_exim(name="rcpt-%s" % shape, dead_recipients='{"bob@example.test"}')
+            routers = ex.path("snippets", "rcpt", "routers.conf")
+            with open(routers) as f:
+                text = f.read()
+            if shape == "earlier":
+                text, n = re.subn(r"\{MOAT_RCPT_JUDGE_FIRST\}\{MOAT_RCPT_ADDRESS\}\\\n\s*"
+                                  r"\{\$parent_local_part\}\}", lambda m: old_router, text)
+                self.assertEqual(n, 1)
+                with open(routers, "w") as f:
+                    f.write(text)
+            # no statement before the router names the configuration but MAIL's
+            # ("mail-only"), or none at all ("earlier")
+            emptied = {"now": [], "mail-only": ["acl-connect.conf"],
+                       "earlier": ["acl-connect.conf", "acl-mail.conf"]}[shape]
+            for name in emptied:
+                with open(ex.path("snippets", "rcpt", name), "w") as f:
+                    f.write("# (emptied by the test)\n")
+            with ex:
+                self.assertEqual(try_rcpts(ex, "127.0.9.8", ["alice@example.test",
+                                                             "bob@example.test"]),
+                                 [250, 550], shape)
+                log = ex.mainlog()
+                self.assertRegex(log, r"moat rcpt: action=deny reason=dead_recipient .*"
+                                      r"rcpt=<bob@example.test>", shape)
+
     def test_session_cap_drops_the_connection(self):
         with make_exim(session_max_invalid=3) as ex:
             codes = try_rcpts(ex, "127.0.9.1", ["s%d@example.test" % i for i in range(5)])
