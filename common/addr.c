@@ -94,7 +94,7 @@ int addr_parse(const char *text, moat_addr *out, const char **why)
     size_t n, ln, dn;
     int in_quote = 0;
 
-    memset(out, 0, sizeof *out);
+    out->local[0] = out->domain[0] = '\0';
     if (text == NULL) {
         *why = "empty address";
         return -1;
@@ -184,16 +184,19 @@ void addr_lower(const char *s, char *out, size_t cap)
 
 void addr_key(const moat_addr *a, char *out, size_t cap)
 {
-    char buf[sizeof a->local + sizeof a->domain + 2];
     size_t nl = strnlen(a->local, sizeof a->local - 1),
-           nd = strnlen(a->domain, sizeof a->domain - 1);
+           nd = strnlen(a->domain, sizeof a->domain - 1), i, n = 0;
 
-    /* (runs for every RCPT: no printf) */
-    memcpy(buf, a->local, nl);
-    buf[nl] = '@';
-    memcpy(buf + nl + 1, a->domain, nd);
-    buf[nl + 1 + nd] = '\0';
-    addr_lower(buf, out, cap);
+    /* (runs for every RCPT: no printf, one pass) */
+    if (cap == 0)
+        return;
+    for (i = 0; i < nl && n + 1 < cap; i++)
+        out[n++] = (char)tolower((unsigned char)a->local[i]);
+    if (n + 1 < cap)
+        out[n++] = '@';
+    for (i = 0; i < nd && n + 1 < cap; i++)
+        out[n++] = (char)tolower((unsigned char)a->domain[i]);
+    out[n] = '\0';
 }
 
 int addr_strip_prvs(const char *text, char *out, size_t cap)

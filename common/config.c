@@ -29,6 +29,7 @@
 static char load_error[MOAT_ERR_MAX];
 static const char *load_path;
 static const cfg_opt_t *load_root;    /* the root options while a file is parsed */
+static unsigned long loads;            /* configurations loaded by this process */
 
 /* capture_error - libconfuse error callback: keep the first message */
 /*
@@ -629,6 +630,7 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    c->generation = ++loads;
     copy_str(c->path, sizeof c->path, path);
     c->cfg = cfg_init(root, CFGF_NONE);
     if (c->cfg == NULL) {

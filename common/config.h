@@ -82,6 +82,7 @@ typedef struct moat_module_settings {
 
 typedef struct moat_config {
     cfg_t *cfg;
+    unsigned long generation;   /* this load's number in the process: caches of it key on it */
     moat_module_settings modules[MOAT_MODULES_MAX];
     size_t nmodules;
     char path[4096];

@@ -128,9 +128,13 @@ int moat_call_end(moat_call *c, unsigned char **yield)
 
 int moat_call_text(moat_call *c, unsigned char **yield, const char *text)
 {
+    static unsigned char nothing[1];
+
     if (c->status == MOAT_CALL_MISUSE)
         return moat_call_end(c, yield);
-    *yield = string_copy_taint(US text, GET_TAINTED);
+    /* Exim copies what a dlfunc yields into the expansion's result: "" (a
+     * good recipient's answer, on every RCPT) needs no store of Exim's */
+    *yield = *text ? string_copy_taint(US text, GET_TAINTED) : nothing;
     return OK;
 }
 

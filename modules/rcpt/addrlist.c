@@ -271,6 +271,11 @@ long addrlist_find(const addrlist *list, const char *address)
     return find_in(list->entries, list->count, key);
 }
 
+long addrlist_find_key(const addrlist *list, const char *key)
+{
+    return find_in(list->entries, list->count, key);
+}
+
 int addrlist_covers(const addrlist *list, const char *domain)
 {
     char key[ADDR_DOMAIN_MAX + 1];

@@ -49,6 +49,9 @@ int addrlist_load_stream(addrlist *fresh, FILE *f, const char *path, char *err, 
 
 /* addrlist_find - index of the lower-cased address, or -1 */
 long addrlist_find(const addrlist *list, const char *address);
+
+/* addrlist_find_key - the same for an address lower-cased already (addr_key) */
+long addrlist_find_key(const addrlist *list, const char *key);
 int addrlist_covers(const addrlist *list, const char *domain);
 int addrlist_skips(const addrlist *list, const char *domain);
 

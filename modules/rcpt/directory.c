@@ -28,7 +28,7 @@ static int file_lookup(cfg_t *sec, const char *key, const char *domain, time_t n
         moat_log_once("rcpt:file", MOAT_LOG_ERROR, "moat rcpt: error: %s", err);
         return RCPT_DIR_TEMPFAIL;
     }
-    if (addrlist_find(&file_source, key) >= 0)
+    if (addrlist_find_key(&file_source, key) >= 0)
         return RCPT_DIR_FOUND;
     if (addrlist_skips(&file_source, domain) || !addrlist_covers(&file_source, domain))
         return RCPT_DIR_SKIP;
@@ -47,7 +47,7 @@ static int alias_known(cfg_t *sec, const char *key, time_t now)
         moat_log_once("rcpt:aliases", MOAT_LOG_WARN, "moat rcpt: %s", err);
         return 0;
     }
-    return addrlist_find(&alias_map, key) >= 0;
+    return addrlist_find_key(&alias_map, key) >= 0;
 }
 
 int rcpt_directory_lookup(moat_runtime *rt, const char *address, const char *exim_verify,

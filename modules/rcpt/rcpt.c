@@ -172,10 +172,35 @@ static int decide_fetched(moat_runtime *rt, const rcpt_request *req, rcpt_outcom
     return 0;
 }
 
+/* Which of the lists decide() consults on every RCPT are set, per configuration. */
+typedef struct rcpt_lists {
+    unsigned long generation;   /* the configuration's (moat_config.generation) */
+    cfg_t *fetched;
+    int fetched_hosts, exempt_networks, exempt_senders, exempt_recipients, dead_recipients;
+} rcpt_lists;
+
+/* lists_of - those of rt's configuration: looked at once, not for every RCPT */
+static const rcpt_lists *lists_of(moat_runtime *rt, cfg_t *sec)
+{
+    static rcpt_lists l;
+
+    if (l.generation != rt->config->generation) {
+        l.generation = rt->config->generation;
+        l.fetched = moat_cfg_sec(sec, "fetched");
+        l.fetched_hosts = moat_cfg_count(l.fetched, "hosts") > 0;
+        l.exempt_networks = moat_cfg_count(sec, "exempt_networks") > 0;
+        l.exempt_senders = moat_cfg_count(sec, "exempt_senders") > 0;
+        l.exempt_recipients = moat_cfg_count(sec, "exempt_recipients") > 0;
+        l.dead_recipients = moat_cfg_count(sec, "dead_recipients") > 0;
+    }
+    return &l;
+}
+
 /* decide - the verdict, before log-only is applied */
 static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, rcpt_outcome *o,
                   const char **why)
 {
+    const rcpt_lists *lists = lists_of(rt, sec);
     char key[ADDR_TEXT_MAX + 1];
     moat_addr a;
     const char *perr = NULL;
@@ -183,16 +208,18 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, rcpt_ou
     harvest_state hs;
     long until = 0, delay;
 
-    if (rcpt_in_cidr_list(moat_cfg_sec(sec, "fetched"), "hosts", req->client_ip))
+    if (lists->fetched_hosts && rcpt_in_cidr_list(lists->fetched, "hosts", req->client_ip))
         return decide_fetched(rt, req, o, why);
     if (addr_parse(req->recipient, &a, &perr) != 0)
         unparsable(req->recipient, &a, key, sizeof key);
     else
         addr_key(&a, key, sizeof key);
     exempt = (req->auth_id && *req->auth_id) ||
-             rcpt_in_cidr_list(sec, "exempt_networks", req->client_ip) ||
-             rcpt_in_address_list(sec, "exempt_senders", req->sender) ||
-             rcpt_in_address_list(sec, "exempt_recipients", key);
+             (lists->exempt_networks && rcpt_in_cidr_list(sec, "exempt_networks",
+                                                          req->client_ip)) ||
+             (lists->exempt_senders && rcpt_in_address_list(sec, "exempt_senders",
+                                                            req->sender)) ||
+             (lists->exempt_recipients && rcpt_in_address_list(sec, "exempt_recipients", key));
 
     if (!exempt && req->client_ip && *req->client_ip) {
         r = harvest_blocked(rt->store, sec, req->client_ip, req->now, &until);
@@ -206,7 +233,7 @@ static int decide(moat_runtime *rt, cfg_t *sec, const rcpt_request *req, rcpt_ou
             return 0;
         }
     }
-    if (rcpt_in_address_list(sec, "dead_recipients", key)) {
+    if (lists->dead_recipients && rcpt_in_address_list(sec, "dead_recipients", key)) {
         answer(o, RCPT_DENY, "550", "5.1.1", "dead_recipient", "No such user here");
         return 0;
     }
