@@ -586,6 +586,19 @@ class PackageTest(unittest.TestCase):
         finally:
             self.root.write(LOCAL_MACROS_SPLIT, ADMIN_MACROS.format(port=self.port))
             self.sh("update-exim4.conf")
+        # ... and its own MAIL ACL: rcpt's router would not find the
+        # configuration the session names there
+        self.root.write(LOCAL_MACROS_SPLIT, ADMIN_MACROS.format(port=self.port) +
+                        "MAIN_ACL_CHECK_MAIL = acl_check_mail\n")
+        try:
+            r = self.moatctl("enable", "rcpt", check=False)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn("refused", r.stdout)
+            self.assertIn("acl_smtp_mail", r.stdout)
+            self.assertFalse(self.root.exists(EXIM_DIR + "/conf.d/main/01_moat_macros"))
+        finally:
+            self.root.write(LOCAL_MACROS_SPLIT, ADMIN_MACROS.format(port=self.port))
+            self.sh("update-exim4.conf")
 
     def test_04_upgrade_keeps_state(self):
         for module in ("rcpt", "authlock", "autoreply"):

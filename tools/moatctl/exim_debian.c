@@ -874,6 +874,16 @@ int deb_module_wired(const deb_exim *d, const char *conf, const char *probe, con
                                   "%.200s/debian/routers.conf first there", d->snippets);
             return 0;
         }
+        /* the router acts on the configuration the MAIL statements name */
+        if (strcmp(module, "rcpt") == 0 && !ran_snippet(d, probe, module, "acl-mail.conf")) {
+            bp(d, conf, "acl_smtp_mail", out, sizeof out);
+            value_of(out, acl, sizeof acl);
+            snprintf(why, whylen,
+                     "its MAIL ACL statements never run: acl_smtp_mail = %s (MAIN_ACL_CHECK_MAIL "
+                     "set by your configuration?); start that ACL with "
+                     ".include_if_exists %.200s/acl-mail.conf", acl, d->snippets);
+            return 0;
+        }
     }
     if (!ran_snippet(d, probe, module, "acl-rcpt.conf")) {
         bp(d, conf, "acl_smtp_rcpt", out, sizeof out);
