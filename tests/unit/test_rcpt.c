@@ -289,6 +289,48 @@ static void log_only_answers_accept(void **state)
     assert_string_equal(out, "deny");
 }
 
+/* text_of - the verdict text rcpt_check answers for rcpt from ip */
+static void text_of(moat_runtime *rt, const char *ip, const char *sender, const char *rcpt,
+                    char *out, size_t cap)
+{
+    rcpt_request req = {ip, sender, rcpt, "", "", 0, 1800000000, 0};
+    moat_verdict v;
+    const char *why = NULL;
+
+    assert_int_equal(rcpt_check(rt, &req, &v, &why), 0);
+    snprintf(out, cap, "%s", v.text);
+}
+
+static void verdict_texts_keep_their_keys_and_order(void **state)
+{
+    moat_runtime *rt = runtime_with("");
+    char text[512];
+
+    (void)state;
+    /* what ACLs of earlier releases (and moatctl, and people) read */
+    text_of(rt, "192.0.2.60", "a@remote.test", "alice@example.test", text, sizeof text);
+    assert_string_equal(text, "action=accept reason=valid listed=yes");
+    text_of(rt, "192.0.2.60", "a@remote.test", "who@skip.test", text, sizeof text);
+    assert_string_equal(text, "action=accept reason=not_covered");
+    text_of(rt, "192.0.2.60", "a@remote.test", "x1@example.test", text, sizeof text);
+    assert_string_equal(text, "action=deny code=550 xcode=5.1.1 reason=unknown_user "
+                              "text=\"No such user here\" delay=1s count=1");
+    text_of(rt, "192.0.2.61", "", "x1@example.test", text, sizeof text);
+    assert_string_equal(text, "action=deny code=550 xcode=5.1.1 reason=unknown_user "
+                              "text=\"No such user here\" delay=1s bounce_count=1");
+    text_of(rt, "192.0.2.60", "a@remote.test", "x2@example.test", text, sizeof text);
+    text_of(rt, "192.0.2.60", "a@remote.test", "x3@example.test", text, sizeof text);
+    assert_string_equal(text, "action=defer code=451 xcode=4.7.1 reason=harvest_block "
+                              "text=\"Too many invalid recipients from your address, try "
+                              "again later\" tripped=ip block=60s");
+    rt = runtime_with("mode = log-only");
+    text_of(rt, "192.0.2.62", "a@remote.test", "x1@example.test", text, sizeof text);
+    assert_string_equal(text, "action=accept reason=log_only would=deny");
+    rt = runtime_with("fetched { hosts = {\"127.0.0.1\"} }");
+    text_of(rt, "127.0.0.1", "a@remote.test", "x1@example.test", text, sizeof text);
+    assert_string_equal(text, "action=accept reason=fetched_unknown fetched=yes");
+}
+
 static void store_failure_is_reported_not_answered(void **state)
 {
     char text[512];
@@ -1063,6 +1105,7 @@ int main(void)
         cmocka_unit_test(repeat_offenders_get_longer_blocks),
         cmocka_unit_test(network_counter_blocks_the_network),
         cmocka_unit_test(log_only_answers_accept),
+        cmocka_unit_test(verdict_texts_keep_their_keys_and_order),
         cmocka_unit_test(store_failure_is_reported_not_answered),
         cmocka_unit_test(ldap_escaping),
         cmocka_unit_test(edit_distances),
