@@ -51,8 +51,8 @@ def every_note(insn):
     if not insn:
         return ""
     total, added = instructions.every_vs_verify(insn)
-    return ("With every module on, a valid RCPT costs %.1fx what it costs with Exim's own "
-            "`verify = recipient` alone; moat adds %.1fx what that verify adds." % (total, added))
+    return ("With every module on, a valid RCPT costs %.2fx what it costs with Exim's own "
+            "`verify = recipient` alone; moat adds %.2fx what that verify adds." % (total, added))
 
 
 def callgrind_counts(binary, factor):
@@ -173,12 +173,13 @@ def main():
                 "%d + 1 RCPTs through the same configuration; the difference per RCPT, so "
                 "start-up, module loading and configuration parsing are left out. \"added\" "
                 "is the cost over Exim accepting the recipient unchecked. Every row after "
-                "the first ends with the site's own `accept ... verify = recipient`; moat's "
-                "rcpt snippet routes the recipient once more before it (it hands Exim's "
-                "verdict to the module and to catchall), and the string expansions of its "
-                "ACL statements count (each costs Exim 4.96 some thousands of instructions). "
-                "Unknown recipients are counted (harvest detection, thresholds out of reach "
-                "so none is blocked).\n\n%s\n\n%s\n\n"
+                "the first verifies local recipients as Debian's ACL does (`deny ... "
+                "!verify = recipient` after relay hosts and authenticated clients); moat's "
+                "rcpt decides while Exim routes the recipient for that verification (a "
+                "first `verify_only` router: one `${dlfunc}` with two arguments), and what "
+                "is left of moat's ACL statements on a recipient's path counts (each costs "
+                "Exim 4.96 some thousands of instructions). Unknown recipients are counted "
+                "(harvest detection, thresholds out of reach so none is blocked).\n\n%s\n\n%s\n\n"
                 "## Instructions per SMTP session\n\nCounted by callgrind: one whole "
                 "`exim -bs` session (EHLO, a failed AUTH, a bounce to a local user, RSET, a "
                 "message from a remote sender to a local user, QUIT), %d runs each; "
@@ -264,7 +265,7 @@ def verdicts(res, rows, scale, insn):
     if insn:
         total, added = instructions.every_vs_verify(insn)
         out.append("- a valid RCPT with every module on within 2x of Exim's own verify = "
-                   "recipient: %.1fx (moat's addition %.1fx what the verify adds): %s"
+                   "recipient: %.2fx (moat's addition %.2fx what the verify adds): %s"
                    % (total, added, "met" if total <= 2 else "NOT met"))
     slow = ["%s %s %.1f us" % (m, c, float(v) / 1000) for m, c, v, u in rows
             if u == "ns/call" and m != "store" and "nearmiss" not in c and float(v) >= 10000]
