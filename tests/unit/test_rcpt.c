@@ -308,23 +308,23 @@ static void verdict_texts_keep_their_keys_and_order(void **state)
 
     (void)state;
     /* what ACLs of earlier releases (and moatctl, and people) read */
-    text_of(rt, "192.0.2.60", "a@remote.test", "alice@example.test", text, sizeof text);
+    text_of(rt, "100.64.7.60", "a@texts.test", "alice@example.test", text, sizeof text);
     assert_string_equal(text, "action=accept reason=valid listed=yes");
-    text_of(rt, "192.0.2.60", "a@remote.test", "who@skip.test", text, sizeof text);
+    text_of(rt, "100.64.7.60", "a@texts.test", "who@skip.test", text, sizeof text);
     assert_string_equal(text, "action=accept reason=not_covered");
-    text_of(rt, "192.0.2.60", "a@remote.test", "x1@example.test", text, sizeof text);
+    text_of(rt, "100.64.7.60", "a@texts.test", "x1@example.test", text, sizeof text);
     assert_string_equal(text, "action=deny code=550 xcode=5.1.1 reason=unknown_user "
                               "text=\"No such user here\" delay=1s count=1");
-    text_of(rt, "192.0.2.61", "", "x1@example.test", text, sizeof text);
+    text_of(rt, "100.64.8.61", "", "x1@example.test", text, sizeof text);
     assert_string_equal(text, "action=deny code=550 xcode=5.1.1 reason=unknown_user "
                               "text=\"No such user here\" delay=1s bounce_count=1");
-    text_of(rt, "192.0.2.60", "a@remote.test", "x2@example.test", text, sizeof text);
-    text_of(rt, "192.0.2.60", "a@remote.test", "x3@example.test", text, sizeof text);
+    text_of(rt, "100.64.7.60", "a@texts.test", "x2@example.test", text, sizeof text);
+    text_of(rt, "100.64.7.60", "a@texts.test", "x3@example.test", text, sizeof text);
     assert_string_equal(text, "action=defer code=451 xcode=4.7.1 reason=harvest_block "
                               "text=\"Too many invalid recipients from your address, try "
                               "again later\" tripped=ip block=60s");
     rt = runtime_with("mode = log-only");
-    text_of(rt, "192.0.2.62", "a@remote.test", "x1@example.test", text, sizeof text);
+    text_of(rt, "100.64.9.62", "a@texts.test", "x1@example.test", text, sizeof text);
     assert_string_equal(text, "action=accept reason=log_only would=deny");
     rt = runtime_with("fetched { hosts = {\"127.0.0.1\"} }");
     text_of(rt, "127.0.0.1", "a@remote.test", "x1@example.test", text, sizeof text);
