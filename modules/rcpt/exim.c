@@ -481,20 +481,19 @@ static int generated(const char *rcpt, const char *parent, int last)
 static int route_judge(uschar **yield, int argc, uschar *argv[], const char *entry,
                        int untag_prvs, int with_catchall, int last)
 {
-    const int named = argc == 3;
+    const int named = argc == 3, usable = argc >= 1 && argc <= 3;
     moat_call call;
     rcpt_request req;
     rcpt_outcome o;
-    const char *why = NULL, *rcpt = "", *parent = "";
+    const char *why = NULL;
+    const char *rcpt = usable && argv[named] ? (const char *)argv[named] : "";
+    const char *parent = usable && argc > named + 1 && argv[named + 1]
+                             ? (const char *)argv[named + 1] : "";
 
-    if (argc >= 1 && argc <= 3) {
-        rcpt = argv[named] ? (const char *)argv[named] : "";
-        parent = argc > named + 1 && argv[named + 1] ? (const char *)argv[named + 1] : "";
-    }
     /* An authenticated user's recipients are the site's ACL's to judge (it
      * may take them unverified): moat neither counts nor refuses them. Nor
      * an address the admin tests with exim -bv: only SMTP input is judged. */
-    if (argc >= 1 && argc <= 3 &&
+    if (usable &&
         (sender_host_authenticated != NULL || !smtp_input || generated(rcpt, parent, last))) {
         *yield = string_copy(US "");
         return OK;

@@ -812,6 +812,32 @@ static int has_line(const char *text, const char *name)
     return 0;
 }
 
+/*
+ * statements_run - whether the probe ran module's statements of the ACL
+ * of stage ("mail", "rcpt"); if not, why says which ACL Exim uses instead
+ */
+static int statements_run(const deb_exim *d, const char *conf, const char *probe,
+                          const char *module, const char *stage, char *why, size_t whylen)
+{
+    char file[32], option[32], out[4096], acl[256], upper[8];
+    size_t i;
+
+    snprintf(file, sizeof file, "acl-%s.conf", stage);
+    if (ran_snippet(d, probe, module, file))
+        return 1;
+    snprintf(option, sizeof option, "acl_smtp_%s", stage);
+    for (i = 0; stage[i] && i + 1 < sizeof upper; i++)
+        upper[i] = (char)toupper((unsigned char)stage[i]);
+    upper[i] = '\0';
+    bp(d, conf, option, out, sizeof out);
+    value_of(out, acl, sizeof acl);
+    snprintf(why, whylen,
+             "its %s ACL statements never run: %s = %s (MAIN_ACL_CHECK_%s set by your "
+             "configuration?); start that ACL with .include_if_exists %.200s/%s", upper, option,
+             acl, upper, d->snippets, file);
+    return 0;
+}
+
 int deb_module_wired(const deb_exim *d, const char *conf, const char *probe, const char *module,
                      char *why, size_t whylen)
 {
@@ -875,25 +901,12 @@ int deb_module_wired(const deb_exim *d, const char *conf, const char *probe, con
             return 0;
         }
         /* the router acts on the configuration the MAIL statements name */
-        if (strcmp(module, "rcpt") == 0 && !ran_snippet(d, probe, module, "acl-mail.conf")) {
-            bp(d, conf, "acl_smtp_mail", out, sizeof out);
-            value_of(out, acl, sizeof acl);
-            snprintf(why, whylen,
-                     "its MAIL ACL statements never run: acl_smtp_mail = %s (MAIN_ACL_CHECK_MAIL "
-                     "set by your configuration?); start that ACL with "
-                     ".include_if_exists %.200s/acl-mail.conf", acl, d->snippets);
+        if (strcmp(module, "rcpt") == 0 && !statements_run(d, conf, probe, module, "mail", why,
+                                                           whylen))
             return 0;
-        }
     }
-    if (!ran_snippet(d, probe, module, "acl-rcpt.conf")) {
-        bp(d, conf, "acl_smtp_rcpt", out, sizeof out);
-        value_of(out, acl, sizeof acl);
-        snprintf(why, whylen,
-                 "its RCPT ACL statements never run: acl_smtp_rcpt = %s (MAIN_ACL_CHECK_RCPT set "
-                 "by your configuration?); start that ACL with "
-                 ".include_if_exists %.200s/acl-rcpt.conf", acl, d->snippets);
+    if (!statements_run(d, conf, probe, module, "rcpt", why, whylen))
         return 0;
-    }
     if (strcmp(module, "authlock") == 0 && bp(d, conf, "acl_smtp_auth", out, sizeof out) == 0 &&
         strstr(out, "acl_moat_auth") == NULL &&
         !(bp(d, conf, "macro MOAT_KEEP_ACL_SMTP_AUTH", out, sizeof out) == 0 &&
