@@ -35,6 +35,8 @@ HIREDIS_SSL := $(shell pkg-config --exists hiredis_ssl 2>/dev/null && echo hired
 PKGS       += $(HIREDIS_SSL)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(HIREDIS_SSL),-DMOAT_HIREDIS_SSL)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lresolv
+# What libmoat.so.0 itself links: not the backends' libraries (below).
+CORE_LIBS  := $(shell pkg-config --libs libconfuse lmdb ldap lber libcrypto 2>/dev/null) -lresolv
 
 # What moat needs whatever the caller's CFLAGS say.
 # gcc's -Wformat-truncation flags every deliberate bounded snprintf.
@@ -68,6 +70,22 @@ LIBMOAT_OBJ := $(COMMON_OBJ) $(REGISTRY_OBJ) $(foreach m,$(MODULES),$(call logic
 LIBMOAT_SO  := $(BUILD)/modules/$(LIBMOAT_SONAME)
 LIBMOAT_A   := $(BUILD)/lib/libmoat.a
 
+# Backends (common/backend.h): what only some sites use, each a shared
+# object of its own beside libmoat.so.0 (backends/<name>.so), loaded when a
+# configuration first asks for it, so that every other Exim process maps
+# neither it nor its library. The static libmoat.a links them in.
+BACKENDS := redis geoip cdb
+backend_obj_redis  := $(BUILD)/obj/common/store_redis.o
+backend_obj_geoip  := $(BUILD)/obj/common/geo_mmdb.o
+backend_obj_cdb    := $(BUILD)/obj/modules/rcpt/directory_cdb.o
+backend_libs_redis := $(shell pkg-config --libs hiredis $(HIREDIS_SSL) libcrypto 2>/dev/null)
+backend_libs_geoip := $(shell pkg-config --libs libmaxminddb 2>/dev/null)
+backend_libs_cdb   := $(shell pkg-config --libs libcdb 2>/dev/null)
+BACKEND_OBJ := $(foreach b,$(BACKENDS),$(backend_obj_$(b)))
+BACKEND_SO  := $(BACKENDS:%=$(BUILD)/modules/backends/%.so)
+LIBMOAT_SO_OBJ := $(filter-out $(BACKEND_OBJ) $(BUILD)/obj/common/backend_static.o,$(LIBMOAT_OBJ))
+LIBMOAT_A_OBJ  := $(filter-out $(BUILD)/obj/common/backend_dl.o,$(LIBMOAT_OBJ))
+
 MOATCTL_SRC := $(wildcard tools/moatctl/*.c)
 MOATCTL_OBJ := $(MOATCTL_SRC:%.c=$(BUILD)/obj/%.o)
 
@@ -88,7 +106,7 @@ ALL_LIBS = $(LIBMOAT_A)
         fuzz-smoke scenarios install clean deb distclean lint asan-integration coverage
 .DEFAULT_GOAL := all
 
-all: $(LIBMOAT_SO) $(SO_FILES) $(BUILD)/moatctl
+all: $(LIBMOAT_SO) $(SO_FILES) $(BACKEND_SO) $(BUILD)/moatctl
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -96,16 +114,27 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/obj/common/exim_glue.o $(BUILD)/obj/modules/%/exim.o: MOAT_CFLAGS += $(EXIM_CFLAGS)
 
-$(LIBMOAT_A): $(LIBMOAT_OBJ)
+$(LIBMOAT_A): $(LIBMOAT_A_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
 # -z defs: libmoat needs nothing from Exim (only the modules' glue does);
 # -Bsymbolic: its own calls never bind to a same-named symbol of Exim's.
-$(LIBMOAT_SO): $(LIBMOAT_OBJ)
+$(LIBMOAT_SO): $(LIBMOAT_SO_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(SO_LDFLAGS) -Wl,-soname,$(LIBMOAT_SONAME) -Wl,-z,defs \
-	    -Wl,-Bsymbolic -o $@ $(LIBMOAT_OBJ) $(PKG_LIBS) -lm -lc
+	    -Wl,-Bsymbolic -o $@ $(LIBMOAT_SO_OBJ) $(CORE_LIBS) -lm -lc
+
+# A backend object: its part of moat and its library; what else it calls
+# is libmoat's (already loaded in the process that dlopens it; RUNPATH
+# $ORIGIN/.. for tools that look from outside).
+define backend_rule
+$(BUILD)/modules/backends/$(1).so: $(backend_obj_$(1)) $(LIBMOAT_SO)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$(SO_LDFLAGS) -Wl,-z,defs -Wl,--enable-new-dtags \
+	    -Wl,-rpath,'$$$$ORIGIN/..' -o $$@ $(backend_obj_$(1)) $$(LIBMOAT_SO) $(backend_libs_$(1)) -lc
+endef
+$(foreach b,$(BACKENDS),$(eval $(call backend_rule,$(b))))
 
 # A module object: its dlfunc entry points and the Exim glue, nothing else;
 # its logic is libmoat's, found beside it.
@@ -183,8 +212,9 @@ check-trixie check-bookworm: check-%:
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-export-test: $(LIBMOAT_SO) $(SO_FILES)
-	$(PYTHON) tests/integration/check_exports.py --libmoat $(LIBMOAT_SO) $(SO_FILES)
+export-test: $(LIBMOAT_SO) $(SO_FILES) $(BACKEND_SO)
+	$(PYTHON) tests/integration/check_exports.py --libmoat $(LIBMOAT_SO) \
+	    $(BACKEND_SO:%=--backend %) $(SO_FILES)
 
 integration: all
 	$(PYTHON) tests/integration/runner.py --build $(BUILD) $(TESTS)
@@ -282,6 +312,8 @@ install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SNIPPETDIR)
 	if [ -z "$(DESTDIR)" ]; then install -d $(SYSCONFDIR)/moat; fi
 	install -m 0644 $(LIBMOAT_SO) $(SO_FILES) $(DESTDIR)$(LIBDIR)/
+	install -d $(DESTDIR)$(LIBDIR)/backends
+	install -m 0644 $(BACKEND_SO) $(DESTDIR)$(LIBDIR)/backends/
 	install -m 0755 $(BUILD)/moatctl $(DESTDIR)$(SBINDIR)/moatctl
 	install -m 0644 conf/exim/*.conf $(DESTDIR)$(SNIPPETDIR)/
 	set -e; for d in $(SNIPPET_SUBDIRS); do \

@@ -9,7 +9,7 @@
  * per process. Everything is built with -fvisibility=hidden; MOAT_API marks
  * the few functions a module's exim.c or common/exim_glue.c calls, and no
  * others (tests/integration/check_exports.py holds the list to exactly what
- * the modules use). moatctl, the unit tests, benchmarks and fuzz harnesses
+ * the modules and libmoat's backends, backend.h, use). moatctl, the unit tests, benchmarks and fuzz harnesses
  * link the same objects statically and see everything.
  */
 #ifndef MOAT_API_H

@@ -6,13 +6,17 @@
  *
  * Each file is opened once per process and reopened when it is replaced
  * (checked at most once a second). A missing or corrupt file turns the geo
- * rules off with one log line; lookups then answer "unknown".
+ * rules off with one log line; lookups then answer "unknown". With no file
+ * named, nothing is loaded: libmaxminddb is mapped only into the processes
+ * of a site that uses it.
  */
 #ifndef MOAT_GEO_H
 #define MOAT_GEO_H
 
 #include <stdint.h>
 #include <time.h>
+
+#include "api.h"
 
 typedef struct geo_info {
     char country[3];     /* ISO 3166-1 alpha-2, "" when unknown */
@@ -30,5 +34,15 @@ int geo_lookup(const char *country_db, const char *asn_db, const char *ip, time_
 
 /* geo_available - whether at least one database is open and usable */
 int geo_available(const char *country_db, const char *asn_db, time_t now);
+
+/* What the GeoIP backend (geo_mmdb.c: backends/geoip.so, with libmaxminddb)
+ * does for the two above; they load it only when a database is named. */
+typedef struct geo_backend {
+    int (*lookup)(const char *country_db, const char *asn_db, const char *ip, time_t now,
+                  geo_info *info);
+    int (*available)(const char *country_db, const char *asn_db, time_t now);
+} geo_backend;
+
+extern MOAT_API const geo_backend moat_backend_geoip;
 
 #endif

@@ -5,6 +5,8 @@
  */
 #include "store_internal.h"
 
+#include "backend.h"
+
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -52,7 +54,8 @@ moat_store *moat_store_new(const moat_store_config *sc)
     if (st == NULL)
         return NULL;
     st->cfg = *sc;
-    st->ops = sc->backend == STORE_BACKEND_REDIS ? &store_redis_ops : &store_lmdb_ops;
+    /* Redis's operations are a backend of their own, loaded at first use */
+    st->ops = sc->backend == STORE_BACKEND_REDIS ? NULL : &store_lmdb_ops;
     (void)pthread_once(&atfork_once, watch_forks);
     st->generation = fork_generation;
     return st;
@@ -62,7 +65,8 @@ void moat_store_free(moat_store *st)
 {
     if (st == NULL)
         return;
-    st->ops->drop(st, st->generation != fork_generation);
+    if (st->ops != NULL)
+        st->ops->drop(st, st->generation != fork_generation);
     memset(st->cfg.redis_password, 0, sizeof st->cfg.redis_password);
     memset(st->cfg.sentinel_password, 0, sizeof st->cfg.sentinel_password);
     free(st);
@@ -85,8 +89,24 @@ void moat_store_source(moat_store *st, const char *source)
     st->source[n] = '\0';
 }
 
+/* moat_store_tls_available - a property of the build: the Redis backend is
+ * built with the same flags (MOAT_HIREDIS_SSL where hiredis_ssl exists) */
+int moat_store_tls_available(void)
+{
+#ifdef MOAT_HIREDIS_SSL
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 const char *moat_store_last_error(const moat_store *st) { return st->err; }
-const char *moat_store_backend_name(const moat_store *st) { return st->ops->name; }
+const char *moat_store_backend_name(const moat_store *st)
+{
+    if (st->ops != NULL)
+        return st->ops->name;
+    return st->cfg.backend == STORE_BACKEND_REDIS ? "redis" : "lmdb";
+}
 
 store_status store_fail(moat_store *st, const char *fmt, ...)
 {
@@ -156,10 +176,25 @@ const char *store_shorten(const char *s, size_t limit, char *buf)
     return buf;
 }
 
-/* ready - common checks before every call: a usable key, and a fresh backend after fork */
+/* load_ops - the Redis backend's operations, loaded on the first call that needs them */
+static int load_ops(moat_store *st)
+{
+    char why[STORE_ERR_MAX - 32];
+
+    if ((st->ops = moat_backend("redis", why, sizeof why)) == NULL) {
+        store_fail(st, "the redis store: %s", why);
+        return 0;
+    }
+    return 1;
+}
+
+/* ready - common checks before every call: a usable key, the backend's
+ * operations at hand, and a fresh backend after fork */
 static int ready(moat_store *st, const char *key)
 {
     st->err[0] = '\0';
+    if (st->ops == NULL && !load_ops(st))
+        return 0;
     if (st->generation != fork_generation) {
         st->ops->drop(st, 1);
         st->generation = fork_generation;

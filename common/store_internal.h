@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include "api.h"
 #include "store.h"
 
 #define STORE_ERR_MAX 256
@@ -62,10 +63,11 @@ struct moat_store {
 };
 
 extern const store_ops store_lmdb_ops;
-extern const store_ops store_redis_ops;
+/* The Redis store: backends/redis.so, loaded when first used (backend.h). */
+extern MOAT_API const store_ops moat_backend_redis;
 
 /* store_fail - record why the last call failed; returns STORE_ERROR */
-store_status store_fail(moat_store *st, const char *fmt, ...)
+MOAT_API store_status store_fail(moat_store *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #define STORE_NUMBER_MAX 9007199254740991LL   /* 2^53 - 1: exact in Redis's Lua too */
@@ -80,6 +82,6 @@ const char *store_shorten(const char *s, size_t limit, char *buf);
 int64_t store_parse_number(const void *value, size_t len);
 
 /* store_slot_len - seconds per slot of a window of window_s seconds (at least 1) */
-uint32_t store_slot_len(uint32_t window_s);
+MOAT_API uint32_t store_slot_len(uint32_t window_s);
 
 #endif

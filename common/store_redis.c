@@ -126,15 +126,6 @@ typedef struct redis_state {
     char swap_sha[41];
 } redis_state;
 
-int moat_store_tls_available(void)
-{
-#ifdef MOAT_HIREDIS_SSL
-    return 1;
-#else
-    return 0;
-#endif
-}
-
 static struct timeval ms_to_tv(int ms)
 {
     struct timeval tv;
@@ -979,7 +970,7 @@ static store_status redis_usage(moat_store *st, uint64_t *used, uint64_t *limit)
     return STORE_OK;
 }
 
-const store_ops store_redis_ops = {
+const store_ops moat_backend_redis = {
     "redis",
     redis_drop,
     redis_counter_add,

@@ -15,6 +15,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "api.h"
+
 typedef struct addrlist {
     char path[4096];
     char **entries;        /* sorted, lower-cased "local@domain" */
@@ -38,7 +40,8 @@ typedef struct addrlist {
  * list is usable (possibly unchanged), -1 with err when the file cannot be
  * read and nothing was loaded before.
  */
-int addrlist_refresh(addrlist *list, const char *path, time_t now, char *err, size_t errlen);
+MOAT_API int addrlist_refresh(addrlist *list, const char *path, time_t now, char *err,
+                              size_t errlen);
 
 /*
  * addrlist_load_stream - parse the list format from f into fresh (zeroed
@@ -55,6 +58,6 @@ long addrlist_find_key(const addrlist *list, const char *key);
 int addrlist_covers(const addrlist *list, const char *domain);
 int addrlist_skips(const addrlist *list, const char *domain);
 
-void addrlist_free(addrlist *list);
+MOAT_API void addrlist_free(addrlist *list);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "addr.h"
 #include "addrlist.h"
+#include "backend.h"
 #include "directory.h"
 #include "directory_cdb.h"
 #include "directory_ldap.h"
@@ -18,6 +19,21 @@ enum { SOURCE_EXIM, SOURCE_FILE, SOURCE_CDB, SOURCE_LDAP };
 
 static addrlist file_source;
 static addrlist alias_map;
+
+int cdb_directory_lookup(const char *path, const char *address, const char *domain,
+                         time_t now, char *err, size_t errlen)
+{
+    const cdb_backend *b = moat_backend("cdb", err, errlen);
+
+    return b ? b->lookup(path, address, domain, now, err, errlen) : RCPT_DIR_TEMPFAIL;
+}
+
+long cdb_directory_compile(const char *src, const char *dst, char *err, size_t errlen)
+{
+    const cdb_backend *b = moat_backend("cdb", err, errlen);
+
+    return b ? b->compile(src, dst, err, errlen) : -1;
+}
 
 /* file_lookup - RCPT_DIR_* from the text file source */
 static int file_lookup(cfg_t *sec, const char *key, const char *domain, time_t now)

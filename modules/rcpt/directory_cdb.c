@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * directory_cdb.c - lookups in, and compilation of, the CDB directory.
- * The file is opened once per process and reopened when it is replaced.
+ * directory_cdb.c - the CDB backend (backends/cdb.so, with tinycdb):
+ * lookups in, and compilation of, the CDB directory. The file is opened
+ * once per process and reopened when it is replaced.
  */
 #include "directory_cdb.h"
 
@@ -72,8 +73,8 @@ static int has(const char *key)
     return cdb_find(&cache.db, key, (unsigned)strlen(key)) > 0;
 }
 
-int cdb_directory_lookup(const char *path, const char *address, const char *domain,
-                         time_t now, char *err, size_t errlen)
+static int cdb_lookup(const char *path, const char *address, const char *domain, time_t now,
+                      char *err, size_t errlen)
 {
     char key[600];
 
@@ -88,7 +89,7 @@ int cdb_directory_lookup(const char *path, const char *address, const char *doma
     return has(key) ? RCPT_DIR_NOTFOUND : RCPT_DIR_SKIP;
 }
 
-long cdb_directory_compile(const char *src, const char *dst, char *err, size_t errlen)
+static long cdb_compile(const char *src, const char *dst, char *err, size_t errlen)
 {
     addrlist list;
     struct cdb_make cm;
@@ -132,3 +133,5 @@ long cdb_directory_compile(const char *src, const char *dst, char *err, size_t e
     addrlist_free(&list);
     return (long)i;
 }
+
+const cdb_backend moat_backend_cdb = {cdb_lookup, cdb_compile};

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "api.h"
+
 /* cdb_directory_lookup - RCPT_DIR_* for address (lower-cased local@domain) */
 int cdb_directory_lookup(const char *path, const char *address, const char *domain,
                          time_t now, char *err, size_t errlen);
@@ -22,5 +24,15 @@ int cdb_directory_lookup(const char *path, const char *address, const char *doma
  * returns the number of addresses, or -1 with err.
  */
 long cdb_directory_compile(const char *src, const char *dst, char *err, size_t errlen);
+
+/* What the CDB backend (directory_cdb.c: backends/cdb.so, with tinycdb)
+ * does for the two above (directory.c), which load it on first use. */
+typedef struct cdb_backend {
+    int (*lookup)(const char *path, const char *address, const char *domain, time_t now,
+                  char *err, size_t errlen);
+    long (*compile)(const char *src, const char *dst, char *err, size_t errlen);
+} cdb_backend;
+
+extern MOAT_API const cdb_backend moat_backend_cdb;
 
 #endif

@@ -18,10 +18,17 @@ libmoat.so.0 (--libmoat) must
   - export no name that Exim or a library Exim loads already exports (the
     loader would bind a module's call to that one: the global scope first);
   - need nothing from Exim: every undefined symbol is its libraries'.
+Each backend (--backend backends/NAME.so, loaded by libmoat when a
+configuration uses it) must
+  - export one symbol, its table moat_backend_NAME, and nothing else;
+  - need libmoat.so.0 and take from it only what libmoat exports;
+  - be linked with -z now, and need nothing else its libraries lack.
+libmoat's exports then count as called when a backend calls them.
 Exim's exports are read from the installed binary (EXIM, default the
 target of /usr/sbin/exim4). Prints one line per problem; exit 1 on any.
 
-usage: check_exports.py [--exim BINARY] [--libmoat libmoat.so.0] MODULE.so...
+usage: check_exports.py [--exim BINARY] [--libmoat libmoat.so.0]
+                        [--backend BACKEND.so]... MODULE.so...
 """
 
 import argparse
@@ -123,6 +130,39 @@ def exim_libraries_symbols(exim):
     return names
 
 
+def check_backend(so, libmoat_exports, libmoat):
+    """The problems of one backend object, as printable lines."""
+    problems = []
+    name = os.path.splitext(os.path.basename(so))[0]
+    defined = dynamic_symbols(so, "--defined-only")
+    ours = {n: k for n, k in defined.items() if n not in TOOLCHAIN_SYMBOLS and k != "A"}
+    wanted = "moat_backend_" + name
+    if set(ours) != {wanted}:
+        problems.append("exports %s, not only its table %s"
+                        % (" ".join(sorted(ours)) or "nothing", wanted))
+    elif ours[wanted] not in ("D", "R", "d", "r"):
+        problems.append("%s is not data (a table)" % wanted)
+    dynamic = dynamic_section(so)
+    if not bind_now(dynamic):
+        problems.append("not linked with -z now: a missing symbol would fail at call time")
+    soname = os.path.basename(libmoat)
+    if not re.search(r"\(NEEDED\)\s.*\[%s\]" % re.escape(soname), dynamic):
+        problems.append("does not need %s" % soname)
+    libraries, unfound = needed_libraries(so)
+    for lib_name in unfound:
+        problems.append("needs library %s, which is not installed" % lib_name)
+    available = set(libmoat_exports)
+    for lib in libraries:
+        if os.path.basename(lib) != soname:
+            available |= provided_by(lib)
+    undefined = {n for n, k in dynamic_symbols(so, "--undefined-only").items() if k == "U"}
+    missing = sorted(undefined - available)
+    if missing:
+        problems.append("needs symbols neither libmoat nor its libraries export: "
+                        + " ".join(missing))
+    return problems
+
+
 def check_libmoat(lib, modules, exim_symbols, exim_lib_symbols):
     """The problems of libmoat.so.0, as printable lines; its exports."""
     problems = []
@@ -168,24 +208,38 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--exim", default=os.path.realpath("/usr/sbin/exim4"))
     ap.add_argument("--libmoat", help="the shared runtime the modules link (libmoat.so.0)")
+    ap.add_argument("--backend", action="append", default=[],
+                    help="a backend object libmoat loads (backends/NAME.so); repeatable")
     ap.add_argument("modules", nargs="+")
     args = ap.parse_args()
     exim_symbols = provided_by(args.exim)
     failed = 0
+    if args.backend and not args.libmoat:
+        print("--backend needs --libmoat")
+        return 1
     if args.libmoat:
         if not os.path.exists(args.libmoat):
             print("%s: no such file" % args.libmoat)
             return 1
-        exports, problems = check_libmoat(args.libmoat, args.modules, exim_symbols,
-                                          exim_libraries_symbols(args.exim))
+        exports, problems = check_libmoat(args.libmoat, args.modules + args.backend,
+                                          exim_symbols, exim_libraries_symbols(args.exim))
         for p in problems:
             print("%s: %s" % (args.libmoat, p))
         if problems:
             failed += 1
         else:
-            print("%s: ok: %d functions, each called by a module, none Exim's; "
+            print("%s: ok: %d functions, each called by a module or backend, none Exim's; "
                   "soname, BIND_NOW, SYMBOLIC; needs nothing of Exim's"
                   % (args.libmoat, len(exports)))
+        for so in args.backend:
+            problems = check_backend(so, exports, args.libmoat) if os.path.exists(so) \
+                else ["no such file"]
+            for p in problems:
+                print("%s: %s" % (so, p))
+            if problems:
+                failed += 1
+            else:
+                print("%s: ok: exports its table only; needs libmoat.so.0; BIND_NOW" % so)
     for so in args.modules:
         if not os.path.exists(so):
             print("%s: no such file" % so)
@@ -200,7 +254,7 @@ def main():
             print("%s: ok: exports %s; every needed symbol resolves; BIND_NOW" % (
                 so, " ".join(entries)))
     print("export test: %d of %d objects with problems"
-          % (failed, len(args.modules) + (1 if args.libmoat else 0)))
+          % (failed, len(args.modules) + len(args.backend) + (1 if args.libmoat else 0)))
     return 1 if failed else 0
 
 

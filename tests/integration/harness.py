@@ -812,10 +812,14 @@ class Exim:
         for sub in ("spool", "log", "mail", "state"):
             self._mkdir(self.path(sub), owner_exim=True, mode=0o750)
         self._mkdir(self.path("lib"))
-        # The modules and libmoat.so.0 beside them (their RUNPATH is $ORIGIN).
-        for so in glob.glob(os.path.join(build_dir(), "modules", "*.so*")):
-            shutil.copy(so, self.path("lib", os.path.basename(so)))
-            os.chmod(self.path("lib", os.path.basename(so)), 0o644)
+        # The modules and libmoat.so.0 beside them (their RUNPATH is $ORIGIN),
+        # and its backends in backends/ (loaded when a configuration uses them).
+        self._mkdir(self.path("lib", "backends"))
+        for so in glob.glob(os.path.join(build_dir(), "modules", "*.so*")) + \
+                glob.glob(os.path.join(build_dir(), "modules", "backends", "*.so")):
+            dst = self.path("lib", os.path.relpath(so, os.path.join(build_dir(), "modules")))
+            shutil.copy(so, dst)
+            os.chmod(dst, 0o644)
         snippets = self.path("snippets")
         if os.path.exists(snippets):
             shutil.rmtree(snippets)

@@ -139,8 +139,8 @@ class FoundationTest(unittest.TestCase):
         ex = Exim(authenticators=PLAIN_AUTHENTICATORS,
                   extra_acl_rcpt="  warn log_message = moat-verdict: <$acl_m_moat_rcpt>")
         ex.prepare()
-        for so in os.listdir(ex.path("lib")):
-            os.unlink(ex.path("lib", so))
+        shutil.rmtree(ex.path("lib"))
+        os.mkdir(ex.path("lib"))
         for entry in os.listdir(ex.path("snippets")):
             if entry != "moat-macros.conf":   # included by the harness itself
                 path = ex.path("snippets", entry)

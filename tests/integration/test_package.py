@@ -535,6 +535,19 @@ class PackageTest(unittest.TestCase):
         for module in ("rcpt", "authlock", "catchall", "autoreply", "batv"):
             out = self.sh("ldd /usr/lib/exim4/moat/%s.so" % module).stdout
             self.assertIn("libmoat.so.0 => /usr/lib/exim4/moat/libmoat.so.0", out)
+        # its backends beside it, each with its library (which the package
+        # depends on), loaded only where a configuration uses them
+        self.assertNotRegex(self.sh("ldd /usr/lib/exim4/moat/libmoat.so.0").stdout,
+                            r"libhiredis|libmaxminddb|libcdb")
+        depends = self.sh("dpkg-query -W -f='${Depends}' exim4-moat").stdout
+        for backend, library, package in (("redis", "libhiredis", "libhiredis"),
+                                          ("geoip", "libmaxminddb", "libmaxminddb0"),
+                                          ("cdb", "libcdb", "libcdb1")):
+            out = self.sh("ldd /usr/lib/exim4/moat/backends/%s.so" % backend).stdout
+            self.assertIn("libmoat.so.0 => /usr/lib/exim4/moat/libmoat.so.0", out)
+            self.assertIn(library, out)
+            self.assertNotIn("not found", out)
+            self.assertIn(package, depends)
         self.root.write(MOAT_CONF, ADMIN_MOAT_CONF, 0o640)
         self.sh("chown root:Debian-exim " + MOAT_CONF)
         # an admin's own file in /etc/moat: purge must leave it
@@ -716,6 +729,7 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout[-3000:])
         self.assertFalse(self.root.exists("/usr/lib/exim4/moat/rcpt.so"))
         self.assertFalse(self.root.exists("/usr/lib/exim4/moat/libmoat.so.0"))
+        self.assertFalse(self.root.exists("/usr/lib/exim4/moat/backends"))
         for split in (False, True):
             self.configure(split=split)
             self.assert_exim_checks()

@@ -10,9 +10,15 @@ locks), which is what a runtime per module did."""
 
 import os
 import re
+import subprocess
 import unittest
 
-from harness import ALL_MODULES, Exim, message, wait_until
+from harness import ALL_MODULES, Exim, RedisServer, message, wait_until
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The libraries of libmoat's backends (common/backend.h): mapped only into
+# the processes of a site whose configuration uses them.
+BACKEND_LIBRARIES = {"redis": "libhiredis", "geoip": "libmaxminddb", "cdb": "libcdb"}
 
 
 def children(pid):
@@ -30,6 +36,34 @@ def children(pid):
         fields = stat[stat.rindex(")") + 2:].split()
         if int(fields[1]) == pid:
             found.append(int(entry))
+    return found
+
+
+def session_maps(ex, converse):
+    """The /proc/PID/maps of the process of one SMTP session, read after
+    converse(client) while the connection is still open."""
+    c = ex.smtp("127.0.19.1")
+    converse(c)
+    wait_until(lambda: len(children(ex.proc.pid)) == 1, timeout=10, interval=0.02)
+    pids = children(ex.proc.pid)
+    if len(pids) != 1:
+        raise AssertionError("the daemon's children: %s" % pids)
+    with open("/proc/%d/maps" % pids[0]) as f:
+        maps = f.read()
+    c.quit()
+    return maps
+
+
+def backend_mappings(counts, lib):
+    """{what: count} of the backends and their libraries in a map's loads."""
+    found = {}
+    for path, n in counts.items():
+        base = os.path.basename(path)
+        if path.startswith(os.path.join(lib, "backends") + "/"):
+            found[os.path.relpath(path, lib)] = n
+        for library in BACKEND_LIBRARIES.values():
+            if base.startswith(library + "."):
+                found[library] = n
     return found
 
 
@@ -93,7 +127,95 @@ class RuntimeTest(unittest.TestCase):
             self.assertEqual(ours, sorted([os.path.join(lib, m + ".so") for m in ALL_MODULES
                                            if m not in judged_by_rcpt]
                                           + [os.path.join(lib, "libmoat.so.0")]))
+            # A site on LMDB without GeoIP or a CDB directory: no backend
+            # is loaded, and neither hiredis, libmaxminddb nor tinycdb mapped.
+            self.assertEqual(backend_mappings(counts, lib), {}, maps)
             self.assertIsNone(re.search(r"moat .*error", ex.mainlog()), ex.mainlog())
+            self.assertEqual(ex.paniclog(), "")
+
+
+def backend_site(redis, recipients="alice@example.test\nbob@example.test\n"):
+    """An Exim whose moat.conf uses every backend: the Redis store, GeoIP
+    databases (authlock) and a CDB directory (rcpt)."""
+    ex = Exim(modules=["rcpt", "authlock"], store="redis", redis=redis,
+              files={"recipients": recipients}, extra_main="queue_only = true\n")
+    ex.prepare()
+    mmdb = ex.path("geo.mmdb")
+    subprocess.run(["perl", os.path.join(HERE, "mmdb_writer.pl"), mmdb,
+                    "127.0.19.0/24=DE:64500"], check=True)
+    os.chmod(mmdb, 0o644)
+    comp = ex.moatctl("rcpt", "compile", ex.path("recipients"), ex.path("recipients.cdb"))
+    assert comp.returncode == 0, comp.stderr
+    os.chmod(ex.path("recipients.cdb"), 0o644)
+    ex.write_moat_conf('rcpt {\n  source = cdb\n  cdb = "%s"\n}\n'
+                       'geoip {\n  country_db = "%s"\n  asn_db = "%s"\n}\n'
+                       % (ex.path("recipients.cdb"), mmdb, mmdb))
+    return ex
+
+
+def converse(codes):
+    """A session that needs every backend: a failed AUTH (authlock: GeoIP,
+    Redis), a known and an unknown recipient (rcpt: CDB, Redis)."""
+    def run(c):
+        c.ehlo()
+        codes.append(c.auth_plain("alice", "not-her-password")[0])
+        codes.append(c.mail("someone@remote.test")[0])
+        codes.append(c.rcpt("alice@example.test")[0])
+        codes.append(c.rcpt("nobody@example.test")[0])
+    return run
+
+
+class BackendTest(unittest.TestCase):
+    """Redis, GeoIP and the CDB directory are backends of libmoat, each a
+    shared object with its library, loaded by the process whose
+    configuration uses it, once."""
+
+    def setUp(self):
+        self.redis = RedisServer().start()
+
+    def tearDown(self):
+        self.redis.stop()
+
+    def test_a_site_that_uses_them_loads_each_backend_once(self):
+        with backend_site(self.redis) as ex:
+            codes = []
+            counts = loads(session_maps(ex, converse(codes)))
+            self.assertEqual(codes, [535, 250, 250, 550])
+            lib = os.path.realpath(ex.path("lib"))
+            expected = {os.path.join("backends", b + ".so"): 1 for b in BACKEND_LIBRARIES}
+            expected.update({library: 1 for library in BACKEND_LIBRARIES.values()})
+            self.assertEqual(backend_mappings(counts, lib), expected)
+            # the failed AUTH was located (GeoIP) and counted (Redis)
+            self.assertRegex(ex.mainlog(), r"moat authlock: .*country=DE")
+            self.assertTrue(self.redis.cli("--scan", "--pattern", "*").strip())
+            self.assertIsNone(re.search(r"moat .*error", ex.mainlog()), ex.mainlog())
+            self.assertEqual(ex.paniclog(), "")
+
+    def test_a_missing_backend_is_named_and_mail_still_flows(self):
+        ex = backend_site(self.redis)
+
+        def missing(backend):
+            return r"cannot load backend %s: /\S+/lib/backends/%s\.so: cannot open" % (
+                backend, backend)
+        with ex:
+            # GeoIP's and CDB's gone (a broken installation): moat's own
+            # fault, on_error = accept (the default) lets the session go
+            # on; Exim's own checks still refuse the AUTH and the unknown
+            for b in ("geoip", "cdb"):
+                os.unlink(ex.path("lib", "backends", b + ".so"))
+            codes = []
+            session_maps(ex, converse(codes))
+            self.assertEqual(codes, [535, 250, 250, 550])
+            log = ex.mainlog()
+            self.assertRegex(log, r"moat geo: geo rules are off: " + missing("geoip"))
+            self.assertRegex(log, r"moat rcpt: error: " + missing("cdb"))
+            # and then Redis's, in the next connection's process
+            os.unlink(ex.path("lib", "backends", "redis.so"))
+            codes = []
+            session_maps(ex, converse(codes))
+            self.assertEqual(codes, [535, 250, 250, 550])
+            self.assertRegex(ex.mainlog(), r"moat rcpt: error: the redis store: "
+                             + missing("redis") + r".*\(answering per on_error=accept\)")
             self.assertEqual(ex.paniclog(), "")
 
 
