@@ -295,8 +295,13 @@ fuzz-smoke:
 
 # ---------------------------------------------------------------- bench
 
-bench: deps all $(BENCH_BIN)
+bench: deps all $(BENCH_BIN) $(BUILD)/bench/empty_dlfunc.so
 	$(PYTHON) tests/bench/run.py --build $(BUILD)
+
+$(BUILD)/bench/empty_dlfunc.so: tests/bench/empty_dlfunc.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(MOAT_CFLAGS) $(CFLAGS) $(LDFLAGS) $(SO_LDFLAGS) -fvisibility=default \
+	    -o $@ $<
 
 scenarios: deps all
 	$(PYTHON) tests/bench/scenarios.py --build $(BUILD)

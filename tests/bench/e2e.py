@@ -3,7 +3,10 @@
 connection rate of Exim with every moat module on (LMDB, Redis) over the
 same Exim without moat's snippets, measured in the same run, spool and
 state on tmpfs so disk syncs do not hide CPU cost; and the LMDB one again
-with FULL_STORE_KEYS keys in its store, as a busy server's would hold.
+with FULL_STORE_KEYS keys in its store, as a busy server's would hold; and
+plain Exim calling one ${dlfunc} of an empty object at connect
+(empty_dlfunc.c): what loading any module costs a connection here, the
+floor under every moat figure.
 
 ROUNDS interleaved rounds, each kind measured once per round, so that the
 machine's noise hits every kind alike; a round's ratio is a kind's figure
@@ -30,18 +33,26 @@ MESSAGES_PER_SESSION = 1000
 CONNECTIONS = 480
 ROUNDS = int(os.environ.get("MOAT_E2E_ROUNDS", "7"))
 FULL_STORE_KEYS = 1000000
-KINDS = ("plain", "lmdb", "redis", "lmdb-full")
+KINDS = ("plain", "empty-dlfunc", "lmdb", "redis", "lmdb-full")
 MODULES = ["rcpt", "authlock", "catchall", "autoreply", "batv"]
 RCPTS = "alice@example.test\nbob@example.test\npostmaster@example.test\ncarol@example.test\n"
 BODY = message(sender="load@remote.test", to="alice@example.test", body="x" * 2000 + "\n")
 
 
+def empty_dlfunc():
+    """The connect ACL statement of kind empty-dlfunc: one ${dlfunc} of an
+    object that does nothing (empty_dlfunc.c), the floor of any module."""
+    return "warn set acl_m_empty = ${dlfunc{%s}{moat_bench_empty}}\n" % os.path.join(
+        build_dir(), "bench", "empty_dlfunc.so")
+
+
 def make(kind, tmp, redis=None):
-    modules = [] if kind == "plain" else MODULES
+    modules = [] if kind in ("plain", "empty-dlfunc") else MODULES
     ex = Exim(modules=modules, root_dir=os.path.join(tmp, kind), name=kind,
               store="redis" if kind == "redis" else "lmdb", redis=redis, sink=False,
               files={"recipients": RCPTS}, extra_main="queue_only = true\n",
-              map_size="512M" if kind == "lmdb-full" else "64M")
+              map_size="512M" if kind == "lmdb-full" else "64M",
+              extra_acl_connect=empty_dlfunc() if kind == "empty-dlfunc" else "")
     ex.prepare()
     ex.write_moat_conf('rcpt {\n  source = file\n  file = "%s"\n}\n' % ex.path("recipients")
                        + 'batv {\n  domains = {"example.test"}\n  keys = "%s"\n}\n'
