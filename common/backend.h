@@ -9,12 +9,20 @@
  * libmoat.a (moatctl, the tests, benchmarks and fuzz harnesses) links them
  * in: there moat_backend answers without loading anything.
  *
- * A backend object exports one symbol, its table: moat_backend_<name>.
+ * A backend object exports one symbol, its table: moat_backend_<name>_<version>.
+ * The version (MOAT_BACKEND_VERSION) names the tables' layout and what
+ * libmoat exports to the backends; change it with either (and rename the
+ * three tables with it). A process that mapped libmoat before the package
+ * was upgraded may dlopen a backend after: a table of another version is
+ * then not found, which is a fault moat reports, not a call through a
+ * layout it does not know.
  */
 #ifndef MOAT_BACKEND_H
 #define MOAT_BACKEND_H
 
 #include <stddef.h>
+
+#define MOAT_BACKEND_VERSION "v1"
 
 /*
  * moat_backend - the table of the backend called name ("redis", "geoip",

@@ -58,7 +58,7 @@ static const void *load(const char *name, char *err, size_t errlen)
         snprintf(err, errlen, "cannot load backend %s: %s", name, why ? why : path);
         return NULL;
     }
-    snprintf(symbol, sizeof symbol, "moat_backend_%s", name);
+    snprintf(symbol, sizeof symbol, "moat_backend_%s_%s", name, MOAT_BACKEND_VERSION);
     if ((table = dlsym(handle, symbol)) == NULL) {
         snprintf(err, errlen, "%s has no %s: not a moat backend of this version", path, symbol);
         dlclose(handle);

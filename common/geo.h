@@ -43,6 +43,6 @@ typedef struct geo_backend {
     int (*available)(const char *country_db, const char *asn_db, time_t now);
 } geo_backend;
 
-extern MOAT_API const geo_backend moat_backend_geoip;
+extern MOAT_API const geo_backend moat_backend_geoip_v1;
 
 #endif

@@ -156,4 +156,4 @@ static int mmdb_available(const char *country_db, const char *asn_db, time_t now
     return db_for(0, country_db, now) != NULL || db_for(1, asn_db, now) != NULL;
 }
 
-const geo_backend moat_backend_geoip = {mmdb_lookup, mmdb_available};
+const geo_backend moat_backend_geoip_v1 = {mmdb_lookup, mmdb_available};

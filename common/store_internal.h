@@ -64,7 +64,7 @@ struct moat_store {
 
 extern const store_ops store_lmdb_ops;
 /* The Redis store: backends/redis.so, loaded when first used (backend.h). */
-extern MOAT_API const store_ops moat_backend_redis;
+extern MOAT_API const store_ops moat_backend_redis_v1;
 
 /* store_fail - record why the last call failed; returns STORE_ERROR */
 MOAT_API store_status store_fail(moat_store *st, const char *fmt, ...)

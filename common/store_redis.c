@@ -970,7 +970,7 @@ static store_status redis_usage(moat_store *st, uint64_t *used, uint64_t *limit)
     return STORE_OK;
 }
 
-const store_ops moat_backend_redis = {
+const store_ops moat_backend_redis_v1 = {
     "redis",
     redis_drop,
     redis_counter_add,

@@ -134,4 +134,4 @@ static long cdb_compile(const char *src, const char *dst, char *err, size_t errl
     return (long)i;
 }
 
-const cdb_backend moat_backend_cdb = {cdb_lookup, cdb_compile};
+const cdb_backend moat_backend_cdb_v1 = {cdb_lookup, cdb_compile};

@@ -33,6 +33,6 @@ typedef struct cdb_backend {
     long (*compile)(const char *src, const char *dst, char *err, size_t errlen);
 } cdb_backend;
 
-extern MOAT_API const cdb_backend moat_backend_cdb;
+extern MOAT_API const cdb_backend moat_backend_cdb_v1;
 
 #endif

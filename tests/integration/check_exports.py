@@ -20,7 +20,8 @@ libmoat.so.0 (--libmoat) must
   - need nothing from Exim: every undefined symbol is its libraries'.
 Each backend (--backend backends/NAME.so, loaded by libmoat when a
 configuration uses it) must
-  - export one symbol, its table moat_backend_NAME, and nothing else;
+  - export one symbol, its table moat_backend_NAME_VERSION (VERSION as
+    common/backend.h's MOAT_BACKEND_VERSION says), and nothing else;
   - need libmoat.so.0 and take from it only what libmoat exports;
   - be linked with -z now, and need nothing else its libraries lack.
 libmoat's exports then count as called when a backend calls them.
@@ -130,13 +131,20 @@ def exim_libraries_symbols(exim):
     return names
 
 
+def backend_version():
+    """MOAT_BACKEND_VERSION of common/backend.h: the suffix of every table's name."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "..", "common", "backend.h")) as f:
+        return re.search(r'#define MOAT_BACKEND_VERSION "(\w+)"', f.read()).group(1)
+
+
 def check_backend(so, libmoat_exports, libmoat):
     """The problems of one backend object, as printable lines."""
     problems = []
     name = os.path.splitext(os.path.basename(so))[0]
     defined = dynamic_symbols(so, "--defined-only")
     ours = {n: k for n, k in defined.items() if n not in TOOLCHAIN_SYMBOLS and k != "A"}
-    wanted = "moat_backend_" + name
+    wanted = "moat_backend_%s_%s" % (name, backend_version())
     if set(ours) != {wanted}:
         problems.append("exports %s, not only its table %s"
                         % (" ".join(sorted(ours)) or "nothing", wanted))
