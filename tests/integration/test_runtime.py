@@ -41,7 +41,10 @@ def children(pid):
 
 def session_maps(ex, converse):
     """The /proc/PID/maps of the process of one SMTP session, read after
-    converse(client) while the connection is still open."""
+    converse(client) while the connection is still open. An earlier
+    session's process may still be ending (Exim waits for the client to
+    close after QUIT): the session starts once the daemon has no child."""
+    wait_until(lambda: not children(ex.proc.pid), timeout=10, interval=0.02)
     c = ex.smtp("127.0.19.1")
     converse(c)
     wait_until(lambda: len(children(ex.proc.pid)) == 1, timeout=10, interval=0.02)
