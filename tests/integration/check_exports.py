@@ -80,6 +80,26 @@ def bind_now(dynamic):
                 re.search(r"\(FLAGS_1\)\s.*\bNOW\b", dynamic))
 
 
+def unresolved(so, provided, whose, skip=None):
+    """Problems of so's needs: a needed library not installed, and symbols
+    that neither provided (a set of names) nor its own libraries (but skip,
+    a soname whose exports are in provided) export; whose names provided."""
+    problems = []
+    libraries, unfound = needed_libraries(so)
+    for name in unfound:
+        problems.append("needs library %s, which is not installed" % name)
+    available = set(provided)
+    for lib in libraries:
+        if os.path.basename(lib) != skip:
+            available |= provided_by(lib)
+    undefined = {n for n, k in dynamic_symbols(so, "--undefined-only").items() if k == "U"}
+    missing = sorted(undefined - available)
+    if missing:
+        problems.append("needs symbols neither %s nor its own libraries export: %s"
+                        % (whose, " ".join(missing)))
+    return problems
+
+
 def check(so, exim_symbols, libmoat=None):
     """The problems of one module, as printable lines."""
     problems = []
@@ -95,17 +115,8 @@ def check(so, exim_symbols, libmoat=None):
     if not entries:
         problems.append("exports no moat_* entry point")
 
-    libraries, unfound = needed_libraries(so)
-    for name in unfound:
-        problems.append("needs library %s, which is not installed" % name)
-    available = set(exim_symbols)
-    for lib in libraries:
-        available |= provided_by(lib)
+    problems += unresolved(so, exim_symbols, "Exim")
     undefined = {n for n, k in dynamic_symbols(so, "--undefined-only").items() if k == "U"}
-    missing = sorted(undefined - available)
-    if missing:
-        problems.append("needs symbols neither Exim nor its own libraries export: "
-                        + " ".join(missing))
 
     dynamic = dynamic_section(so)
     if not bind_now(dynamic):
@@ -156,18 +167,7 @@ def check_backend(so, libmoat_exports, libmoat):
     soname = os.path.basename(libmoat)
     if not re.search(r"\(NEEDED\)\s.*\[%s\]" % re.escape(soname), dynamic):
         problems.append("does not need %s" % soname)
-    libraries, unfound = needed_libraries(so)
-    for lib_name in unfound:
-        problems.append("needs library %s, which is not installed" % lib_name)
-    available = set(libmoat_exports)
-    for lib in libraries:
-        if os.path.basename(lib) != soname:
-            available |= provided_by(lib)
-    undefined = {n for n, k in dynamic_symbols(so, "--undefined-only").items() if k == "U"}
-    missing = sorted(undefined - available)
-    if missing:
-        problems.append("needs symbols neither libmoat nor its libraries export: "
-                        + " ".join(missing))
+    problems += unresolved(so, libmoat_exports, "libmoat", skip=soname)
     return problems
 
 
