@@ -295,13 +295,33 @@ fuzz-smoke:
 
 # ---------------------------------------------------------------- bench
 
-bench: deps all $(BENCH_BIN) $(BUILD)/bench/empty_dlfunc.so
+# The floors under the connection rate (tests/bench/e2e.py's kinds): one
+# empty ${dlfunc} object; two sharing a runtime object that weighs nothing
+# (the design floor); two linking libmoat.so.0, the way a module's glue does.
+BENCH_EMPTY := $(BUILD)/bench/empty_dlfunc.so \
+    $(BUILD)/bench/floor_a.so $(BUILD)/bench/floor_b.so \
+    $(BUILD)/bench/loaded_a.so $(BUILD)/bench/loaded_b.so
+BENCH_SO_LINK = $(CC) $(CPPFLAGS) $(MOAT_CFLAGS) $(CFLAGS) $(LDFLAGS) $(SO_LDFLAGS) \
+    -fvisibility=default
+
+bench: deps all $(BENCH_BIN) $(BENCH_EMPTY)
 	$(PYTHON) tests/bench/run.py --build $(BUILD)
 
 $(BUILD)/bench/empty_dlfunc.so: tests/bench/empty_dlfunc.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(MOAT_CFLAGS) $(CFLAGS) $(LDFLAGS) $(SO_LDFLAGS) -fvisibility=default \
-	    -o $@ $<
+	$(BENCH_SO_LINK) -o $@ $<
+
+$(BUILD)/bench/libempty_runtime.so: tests/bench/empty_runtime.c
+	@mkdir -p $(@D)
+	$(BENCH_SO_LINK) -Wl,-soname,libempty_runtime.so -o $@ $<
+
+$(BUILD)/bench/floor_%.so: tests/bench/empty_dlfunc.c $(BUILD)/bench/libempty_runtime.so
+	$(BENCH_SO_LINK) -Wl,--no-as-needed -o $@ $< -L$(BUILD)/bench -l:libempty_runtime.so \
+	    -Wl,-rpath,'$$ORIGIN'
+
+$(BUILD)/bench/loaded_%.so: tests/bench/empty_dlfunc.c $(LIBMOAT_SO)
+	$(BENCH_SO_LINK) -Wl,--no-as-needed -o $@ $< -L$(BUILD)/modules -l:$(LIBMOAT_SONAME) \
+	    -Wl,-rpath,'$$ORIGIN/../modules'
 
 scenarios: deps all
 	$(PYTHON) tests/bench/scenarios.py --build $(BUILD)

@@ -533,10 +533,16 @@ typedef struct opt_memo {
 } opt_memo;
 
 static opt_memo opt_memory[OPT_MEMO_SLOTS];
+static unsigned opt_remembered;   /* entries set since the memory was last emptied */
 
+/* forget_options - empty the memory; a process that remembered nothing (its
+ * first load) leaves its 12 KB untouched: each page written is a fault */
 static void forget_options(void)
 {
+    if (opt_remembered == 0)
+        return;
     memset(opt_memory, 0, sizeof opt_memory);
+    opt_remembered = 0;
 }
 
 /* option - the option name of sec, remembered */
@@ -554,8 +560,10 @@ static cfg_opt_t *option(cfg_t *sec, const char *name)
     for (n = 0; n < OPT_MEMO_PROBES; n++, i = (i + 1) % OPT_MEMO_SLOTS) {
         opt_memo *m = &opt_memory[i];
         if (m->sec == NULL) {   /* not remembered yet: remembered here */
-            if ((opt = cfg_getopt(sec, name)) != NULL)
+            if ((opt = cfg_getopt(sec, name)) != NULL) {
                 *m = (opt_memo){sec, name, opt};
+                opt_remembered++;
+            }
             return opt;
         }
         if (m->sec == sec && m->name == name && strcmp(m->opt->name, name) == 0)

@@ -6,7 +6,11 @@ state on tmpfs so disk syncs do not hide CPU cost; and the LMDB one again
 with FULL_STORE_KEYS keys in its store, as a busy server's would hold; and
 plain Exim calling one ${dlfunc} of an empty object at connect
 (empty_dlfunc.c): what loading any module costs a connection here, the
-floor under every moat figure.
+floor under every moat figure. Two more floors, connection rate only (they
+add nothing per message): the design floor, two empty objects sharing a
+runtime object that needs nothing (empty_runtime.c), moat's shape with none
+of its weight; and moat's objects loaded, two empty objects linking
+libmoat.so.0 as a module's glue does, nothing of moat called.
 
 ROUNDS interleaved rounds, each kind measured once per round, so that the
 machine's noise hits every kind alike; a round's ratio is a kind's figure
@@ -33,26 +37,32 @@ MESSAGES_PER_SESSION = 1000
 CONNECTIONS = 480
 ROUNDS = int(os.environ.get("MOAT_E2E_ROUNDS", "7"))
 FULL_STORE_KEYS = 1000000
-KINDS = ("plain", "empty-dlfunc", "lmdb", "redis", "lmdb-full")
+KINDS = ("plain", "empty-dlfunc", "design-floor", "moat-loaded", "lmdb", "redis", "lmdb-full")
+# Kinds whose connect ACL calls empty ${dlfunc} objects (tests/bench/), and which.
+EMPTY_OBJECTS = {"empty-dlfunc": ("empty_dlfunc.so",),
+                 "design-floor": ("floor_a.so", "floor_b.so"),
+                 "moat-loaded": ("loaded_a.so", "loaded_b.so")}
+CONNECTIONS_ONLY = ("design-floor", "moat-loaded")   # throughput not measured
 MODULES = ["rcpt", "authlock", "catchall", "autoreply", "batv"]
 RCPTS = "alice@example.test\nbob@example.test\npostmaster@example.test\ncarol@example.test\n"
 BODY = message(sender="load@remote.test", to="alice@example.test", body="x" * 2000 + "\n")
 
 
-def empty_dlfunc():
-    """The connect ACL statement of kind empty-dlfunc: one ${dlfunc} of an
-    object that does nothing (empty_dlfunc.c), the floor of any module."""
-    return "warn set acl_m_empty = ${dlfunc{%s}{moat_bench_empty}}\n" % os.path.join(
-        build_dir(), "bench", "empty_dlfunc.so")
+def empty_dlfuncs(kind):
+    """The connect ACL statements of a floor kind: one ${dlfunc} of each of
+    its objects, each of which does nothing (empty_dlfunc.c)."""
+    return "".join("warn set acl_m_empty = ${dlfunc{%s}{moat_bench_empty}}\n"
+                   % os.path.join(build_dir(), "bench", name)
+                   for name in EMPTY_OBJECTS.get(kind, ()))
 
 
 def make(kind, tmp, redis=None):
-    modules = [] if kind in ("plain", "empty-dlfunc") else MODULES
+    modules = [] if kind == "plain" or kind in EMPTY_OBJECTS else MODULES
     ex = Exim(modules=modules, root_dir=os.path.join(tmp, kind), name=kind,
               store="redis" if kind == "redis" else "lmdb", redis=redis, sink=False,
               files={"recipients": RCPTS}, extra_main="queue_only = true\n",
               map_size="512M" if kind == "lmdb-full" else "64M",
-              extra_acl_connect=empty_dlfunc() if kind == "empty-dlfunc" else "")
+              extra_acl_connect=empty_dlfuncs(kind))
     ex.prepare()
     ex.write_moat_conf('rcpt {\n  source = file\n  file = "%s"\n}\n' % ex.path("recipients")
                        + 'batv {\n  domains = {"example.test"}\n  keys = "%s"\n}\n'
@@ -111,7 +121,7 @@ def connection_rate(ex):
 
 
 def run():
-    """{kind: [(messages/s, connections/s, seconds) per round]}"""
+    """{kind: [(messages/s or None, connections/s, seconds) per round]}"""
     tmp = tempfile.mkdtemp(prefix="moat-bench-", dir="/dev/shm" if os.path.isdir("/dev/shm")
                            else "/var/tmp")
     os.chmod(tmp, 0o755)
@@ -124,7 +134,7 @@ def run():
         for _ in range(ROUNDS):
             for kind, ex in exims.items():
                 t0 = time.time()
-                m = throughput(ex)
+                m = None if kind in CONNECTIONS_ONLY else throughput(ex)
                 c = connection_rate(ex)
                 results.setdefault(kind, []).append((m, c, time.time() - t0))
         for ex in exims.values():
@@ -143,14 +153,18 @@ def median(values):
 
 def summary(results):
     """{kind: (median messages/s, median connections/s, (median, low, high)
-    throughput ratio, (median, low, high) connection-rate ratio)}"""
+    throughput ratio, (median, low, high) connection-rate ratio)}; the
+    throughput figures None for a kind measured for connections only"""
     plain = results["plain"]
     out = {}
     for kind, rounds in results.items():
-        rm = [r[0] / p[0] for r, p in zip(rounds, plain)]
         rc = [r[1] / p[1] for r, p in zip(rounds, plain)]
-        out[kind] = (median(r[0] for r in rounds), median(r[1] for r in rounds),
-                     (median(rm), min(rm), max(rm)), (median(rc), min(rc), max(rc)))
+        if rounds[0][0] is None:
+            m, tm = None, None
+        else:
+            rm = [r[0] / p[0] for r, p in zip(rounds, plain)]
+            m, tm = median(r[0] for r in rounds), (median(rm), min(rm), max(rm))
+        out[kind] = (m, median(r[1] for r in rounds), tm, (median(rc), min(rc), max(rc)))
     return out
 
 
