@@ -408,7 +408,9 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
     }
     key = password ? secret(c) : NULL;
     r = 0;
-    /* The failure's counters and blocks are one write (one LMDB transaction) */
+    /* The failure's counters and blocks are one write (one LMDB transaction),
+     * and so is the count of its logged decision (log { count }): a guesser's
+     * attempt costs one commit, not two */
     (void)moat_store_batch_begin(c->rt->store);
     if (key && (repeat = pwhash_repeated(c->rt->store, key, user, ip, password, window(c),
                                          c->now)) < 0)
@@ -417,11 +419,13 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
         r = distinct(c, AUTHLOCK_KEY_USER_IPS, user, ip, moat_cfg_int(c->sec, "distributed_ips")) < 0 ||
             client_failure(c, &loc, &locked) != 0 ||
             (user[0] && user_failure(c, user, &loc, fam, &locked) != 0) ? -1 : 0;
+    if (r == 0) {
+        credentials_verdict(v, 0, locked ? locked : repeat ? "bad_credentials_repeated"
+                                                           : "bad_credentials");
+        log_decision(c, v, &loc, user, fam);
+    }
     if (moat_store_batch_end(c->rt->store) != STORE_OK || r < 0)
         return -1;
-    credentials_verdict(v, 0, locked ? locked : repeat ? "bad_credentials_repeated"
-                                                       : "bad_credentials");
-    log_decision(c, v, &loc, user, fam);
     return 0;
 }
 
