@@ -11,6 +11,25 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SLOWEST = 8   # test classes listed by the time they took
+
+
+class TimedResult(unittest.TextTestResult):
+    """Records the wall time since the previous test ended, per test class:
+    its tests and its class set-up (an Exim started, a fixture written), so
+    the run can name where the suite's time goes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.last = time.time()
+        self.per_class = {}
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        now = time.time()
+        name = test.id().rsplit(".", 1)[0]
+        self.per_class[name] = self.per_class.get(name, 0.0) + now - self.last
+        self.last = now
 
 
 def main():
@@ -33,10 +52,12 @@ def main():
         mod = name[:-3] if name.endswith(".py") else name
         suite.addTests(loader.loadTestsFromName(mod))
     start = time.time()
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    result = unittest.TextTestRunner(verbosity=2, resultclass=TimedResult).run(suite)
     print("integration: %d tests, %d failures, %d errors, %d skipped in %.0fs" % (
         result.testsRun, len(result.failures), len(result.errors), len(result.skipped),
         time.time() - start))
+    slowest = sorted(result.per_class.items(), key=lambda kv: -kv[1])[:SLOWEST]
+    print("  slowest: " + ", ".join("%s %.0fs" % (name, secs) for name, secs in slowest))
     for test, _ in result.failures + result.errors:
         print("  failed: %s" % test.id())
     return 0 if result.wasSuccessful() else 1
