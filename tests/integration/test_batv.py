@@ -286,6 +286,38 @@ class BatvTest(unittest.TestCase):
             js = ex.moatctl("--json", "batv", "status")
             self.assertIn('"domain":"example.test"', js.stdout)
 
+    def test_a_tagged_local_part_is_one_local_address(self):
+        # The local part after the tag is the sender's to choose. With a
+        # comma it is not a list (victim@evil.test would be relayed to), nor
+        # a :include:, a pipe or a file: the untag router makes it one local
+        # address, unknown here, refused at RCPT; nothing leaves, nothing is
+        # queued, Exim's paniclog stays empty. Tags need not be valid (only
+        # bounces' tags are checked), so none of these is.
+        ex = batv_exim(modules=None)
+        tag = "prvs=0123abcdef="
+        tricks = ['"%svictim@evil.test,postmaster"@%s' % (tag, DOMAIN),
+                  '"%sa@evil.test,b@evil.test,alice"@%s' % (tag, DOMAIN),
+                  '"%s:include:/etc/mailname,postmaster"@%s' % (tag, DOMAIN),
+                  '"%s|/bin/true,postmaster"@%s' % (tag, DOMAIN),
+                  '"%s/tmp/moat-batv-file,postmaster"@%s' % (tag, DOMAIN),
+                  '"%svictim@evil.test"@%s' % (tag, DOMAIN)]
+        with ex:
+            for rcpt in tricks:
+                c = ex.smtp(source="127.0.0.30")
+                c.ehlo("spammer.test")
+                c.mail("spammer@remote.test")
+                r = c.rcpt(rcpt)
+                self.assertEqual(r.code, 550, (rcpt, r))
+                c.quit()
+            # The untagged form of a real user's tag still reaches her.
+            self.assertEqual(ex.send("someone@remote.test", tag + "alice@" + DOMAIN)[-1].code, 250)
+            self.assertTrue(ex.wait_maildir("alice", 1), ex.mainlog()[-2000:])
+            self.assertEqual(ex.sink.messages, [])
+            self.assertNotRegex(ex.mainlog(), r"(=>|->|\*\*|==) \S*evil\.test")
+            self.assertEqual(ex.exim("-bpc").stdout.strip(), "0")
+            self.assertFalse(os.path.exists("/tmp/moat-batv-file"))
+            self.assertEqual(ex.paniclog(), "")
+
     def test_rcpt_directory_judges_the_untagged_address(self):
         # rcpt with its own directory (source = file) and batv: a tagged
         # recipient is judged as the user it stands for.
