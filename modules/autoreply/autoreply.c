@@ -236,7 +236,7 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
         verdict_add(v, "suspect", "yes");
     if (c.report != MIME_REPORT_NONE)
         verdict_add(v, "report", mime_report_name(c.report));
-    if (c.automatic && c.report == MIME_REPORT_NONE && sender[0]) {
+    if (classify_answer(&hb, &c) && sender[0]) {
         /* for batv: an auto-reply answers mail of ours only when we wrote
          * to its sender; known is left out when the store cannot say */
         int k = history_has(rt->store, HIST_KNOWN, sender, NULL, m->now, why);

@@ -400,6 +400,55 @@ static int complaint_report(const header_block *hb)
            (subject && strncasecmp(subject, "complaint about message from ", 29) == 0);
 }
 
+/* exchange_oof - Exchange's and Outlook's out-of-office reply, by its marks */
+static int exchange_oof(const header_block *hb)
+{
+    const char *subject = headers_get(hb, "Subject", 0);
+
+    if (headers_get(hb, "X-MS-Exchange-Inbox-Rules-Loop", 0) != NULL)
+        return 1;
+    return subject && headers_get(hb, "X-Auto-Response-Suppress", 0) != NULL &&
+           (strncasecmp(subject, "Automatic reply:", 16) == 0 ||
+            strncasecmp(subject, "Out of Office", 13) == 0);
+}
+
+/* auto_replied - Auto-Submitted: auto-replied (RFC 3834 5.2), comments and case aside */
+static int auto_replied(const header_block *hb)
+{
+    char kw[64];
+    const char *v;
+    size_t pos = 0;
+
+    while ((v = headers_next(hb, "Auto-Submitted", &pos)) != NULL)
+        if (strcmp(header_keyword(v, kw, sizeof kw), "auto-replied") == 0)
+            return 1;
+    return 0;
+}
+
+/* classify_marked_answer - marked as an automatic answer to other mail: RFC 3834's
+ * auto-replied, a responder's mark, Exchange's out-of-office, Precedence: auto_reply */
+int classify_marked_answer(const header_block *hb, const classify_result *c)
+{
+    char kw[32];
+
+    return auto_replied(hb) || (c->reasons & (1u << AR_AUTOREPLY_MARKER)) || exchange_oof(hb) ||
+           strcmp(header_keyword(headers_get(hb, "Precedence", 0), kw, sizeof kw),
+                  "auto_reply") == 0;
+}
+
+/* classify_answer - an automatic answer to other mail, as batv judges it: marked as
+ * one, a challenge-response request, or an auto-reply subject on a reply (In-Reply-To);
+ * never a list's message, a report, or mail that is only automatic (a robot sender,
+ * Auto-Submitted: auto-generated, a subject alone) */
+int classify_answer(const header_block *hb, const classify_result *c)
+{
+    if (c->report != MIME_REPORT_NONE || (c->reasons & (1u << AR_LIST)))
+        return 0;
+    return classify_marked_answer(hb, c) || (c->reasons & (1u << AR_CHALLENGE_RESPONSE)) ||
+           ((c->reasons & (1u << AR_AUTOREPLY_SUBJECT)) &&
+            headers_get(hb, "In-Reply-To", 0) != NULL);
+}
+
 void autoreply_classify(const header_block *hb, const classify_input *in, classify_result *out)
 {
     const char *sender = in->envelope_sender ? in->envelope_sender : "";

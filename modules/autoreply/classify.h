@@ -65,6 +65,14 @@ void classify_input_defaults(classify_input *in);
 
 void autoreply_classify(const header_block *hb, const classify_input *in, classify_result *out);
 
+/* classify_marked_answer - marked as an automatic answer (auto-replied, a responder's
+ * mark, Exchange's out-of-office, Precedence: auto_reply) */
+int classify_marked_answer(const header_block *hb, const classify_result *c);
+
+/* classify_answer - an automatic answer to other mail, not a list's, a report or
+ * mail that is only automatic: what batv judges (autoreply's automatic=yes) */
+int classify_answer(const header_block *hb, const classify_result *c);
+
 /* classify_never - whether any reason says "never answer" */
 static inline int classify_never(const classify_result *r) { return r->reasons != 0; }
 

@@ -22,41 +22,11 @@ typedef enum { KIND_PERSONAL, KIND_NOTIFICATION, KIND_REPLY, KIND_REPORT } out_k
 
 static const char *const kind_names[] = {"personal", "notification", "reply", "report"};
 
-/* exchange_oof - Exchange's and Outlook's out-of-office reply, by its marks */
-static int exchange_oof(const header_block *hb)
-{
-    const char *subject = headers_get(hb, "Subject", 0);
-
-    if (headers_get(hb, "X-MS-Exchange-Inbox-Rules-Loop", 0) != NULL)
-        return 1;
-    return subject && headers_get(hb, "X-Auto-Response-Suppress", 0) != NULL &&
-           (strncasecmp(subject, "Automatic reply:", 16) == 0 ||
-            strncasecmp(subject, "Out of Office", 13) == 0);
-}
-
-/* auto_replied - Auto-Submitted: auto-replied (RFC 3834 5.2), comments and case aside */
-static int auto_replied(const header_block *hb)
-{
-    char kw[64];
-    const char *v;
-    size_t pos = 0;
-
-    while ((v = headers_next(hb, "Auto-Submitted", &pos)) != NULL)
-        if (strcmp(header_keyword(v, kw, sizeof kw), "auto-replied") == 0)
-            return 1;
-    return 0;
-}
-
 static out_kind gate_kind(const header_block *hb, const classify_result *c, const char *sender)
 {
-    const uint32_t answer_marks = (1u << AR_AUTOREPLY_MARKER);
-
     if (c->report != MIME_REPORT_NONE)
         return KIND_REPORT;
-    char kw[32];
-
-    if (auto_replied(hb) || (c->reasons & answer_marks) || exchange_oof(hb) ||
-        strcmp(header_keyword(headers_get(hb, "Precedence", 0), kw, sizeof kw), "auto_reply") == 0 ||
+    if (classify_marked_answer(hb, c) ||
         (c->automatic && headers_get(hb, "In-Reply-To", 0) != NULL))
         return KIND_REPLY;
     if (*sender == '\0')

@@ -127,6 +127,38 @@ class BatvTest(unittest.TestCase):
             self.assertEqual(r[-1].code, 250, ex.mainlog()[-2000:])
             self.assertEqual(ex.paniclog(), "")
 
+    def test_only_answers_are_judged_as_autoreplies(self):
+        """Mail that is automatic but answers nothing - a list's post from
+        its bounce address, a notification (Auto-Submitted: auto-generated),
+        a human subject that starts like Lotus Notes' "AUTO:" - reaches
+        plain alice@ from strangers; an answer marked as one is refused."""
+        ex = batv_exim(modules=["autoreply", "batv"])
+        with ex:
+            plain = "alice@" + DOMAIN
+            self.assertEqual(submit(ex, "bob@remote.test")[-1].code, 250)
+            self.assertTrue(ex.sink.wait_for(1), ex.mainlog()[-2000:])
+            post = message(sender="announce-bounces@lists.remote.test", to="announce@lists.remote.test",
+                           subject="Release 2.0", headers={"List-Id": "<announce.lists.remote.test>",
+                                                           "Precedence": "list",
+                                                           "In-Reply-To": "<x@lists.remote.test>"})
+            notice = message(sender="alerts@monitor.test", to=plain, subject="Disk 90% full",
+                             headers={"Auto-Submitted": "auto-generated"})
+            human = message(sender="hans@kunde.test", to=plain, subject="Auto: Ihr Angebot")
+            for sender, body in (("announce-bounces@lists.remote.test", post),
+                                 ("alerts@monitor.test", notice), ("hans@kunde.test", human)):
+                r = ex.send(sender, plain, body=body)
+                self.assertEqual(r[-1].code, 250, (sender, r, ex.mainlog()[-2000:]))
+            self.assertTrue(ex.wait_maildir("alice", 3), ex.mainlog()[-2000:])
+            oof = message(sender="ooo@stranger.test", to=plain, subject="Out of Office: hello",
+                          headers={"X-MS-Exchange-Inbox-Rules-Loop": plain})
+            subject_reply = message(sender="ooo2@stranger.test", to=plain, subject="AUTO: away",
+                                    headers={"In-Reply-To": "<forged@example.test>"})
+            for sender, body in (("ooo@stranger.test", oof), ("ooo2@stranger.test", subject_reply)):
+                r = ex.send(sender, plain, body=body)
+                self.assertEqual(r[-1].code, 550, (sender, r, ex.mainlog()[-2000:]))
+            self.assertEqual(len(re.findall(r"action=deny reason=unsigned_autoreply", ex.mainlog())), 2)
+            self.assertEqual(ex.paniclog(), "")
+
     def test_sign_accept_and_refuse(self):
         # All modules on, as a user would run them.
         ex = batv_exim(modules=None)
