@@ -152,9 +152,50 @@ static int record_got(const char *local, void *arg)
 enum { RUN_RECORD = 1, RUN_APPEND = 2, RUN_LOG = 4 };
 
 /*
+ * record_inbound - remember what the gate needs of an inbound message c
+ * (never-answer ids, suspects, auto-replies received, our replies that
+ * bounced). 0 or -1 (why says why).
+ */
+static int record_inbound(moat_runtime *rt, const autoreply_config *cfg,
+                          const autoreply_message *m, const header_block *hb,
+                          const classify_result *c, const char *recipients, const char *sender,
+                          const char *from, const char *reasons, int how, const char **why)
+{
+    char id[1000];
+    const char *fv;
+
+    autoreply_message_id(hb, id);
+    if (classify_never(c) && id[0] &&
+        history_mark(rt->store, HIST_NEVER, id, NULL, reasons, cfg->period, m->now, why) != 0)
+        return -1;
+    if (classify_suspect(c) && sender[0] &&
+        history_mark(rt->store, HIST_SUSPECT, sender, NULL, reasons, cfg->suspect_ttl,
+                     m->now, why) != 0)
+        return -1;
+    /* An auto-reply (not a report) from them to us: ours must not answer it. */
+    if (c->automatic && c->report == MIME_REPORT_NONE) {
+        inbound ib = {rt, cfg, sender[0] ? sender : from, from, (how & RUN_APPEND) != 0,
+                      m->now, why};
+        if (autoreply_each_recipient(recipients, record_got, &ib) != 0)
+            return -1;
+    }
+    /* An NDR for an auto-reply of ours: stop answering the failed address. */
+    if (c->report == MIME_REPORT_DSN && (c->reasons & (1u << AR_REPLY_TO_OURS)) &&
+        (fv = headers_get(hb, "X-Failed-Recipients", 0)) != NULL) {
+        char failed[320];
+        if (header_address(fv, failed, sizeof failed) &&
+            history_mark(rt->store, HIST_BOUNCED, failed, NULL, "our auto-reply bounced",
+                         cfg->bounced_ttl, m->now, why) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
  * inbound_run - classify m; RUN_RECORD: remember what the gate needs;
  * RUN_APPEND: add the keys to v instead of starting it; RUN_LOG: one log
- * line for a never-answer message. 0 or -1.
+ * line for a never-answer message. 0; 1 when classified but RUN_RECORD
+ * failed (why says why); -1 when not even classified.
  */
 static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
                        int how, const char **why)
@@ -166,9 +207,9 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
     header_block hb;
     classify_input in;
     classify_result c;
-    char reasons[512], id[1000], from[320] = "", sender[320];
+    char reasons[512], from[320] = "", sender[320];
     const char *fv, *skipped = NULL;
-    int r, rc = -1;
+    int r, unrecorded = 0;
 
     autoreply_config_load(rt, &cfg);
     /* what a message records counts against its sender domain's quota
@@ -189,9 +230,8 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
     in.catchall_only = m->catchall_only;
     autoreply_classify(&hb, &in, &c);
     if ((r = autoreply_refers_to(rt->store, &hb, HIST_OURS, m->now, why)) < 0) {
-        if (record)
-            goto done;
-        skipped = "reply_to_our_autoreply";           /* moatctl: classify without the store */
+        skipped = "reply_to_our_autoreply";           /* classified without the store */
+        unrecorded = record;
         r = 0;
     }
     if (r > 0)
@@ -201,32 +241,11 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
     if ((fv = headers_get(&hb, "From", 0)) != NULL)
         header_address(fv, from, sizeof from);
 
-    if (record) {
-        autoreply_message_id(&hb, id);
-        if (classify_never(&c) && id[0] &&
-            history_mark(rt->store, HIST_NEVER, id, NULL, reasons, cfg.period, m->now, why) != 0)
-            goto done;
-        if (classify_suspect(&c) && sender[0] &&
-            history_mark(rt->store, HIST_SUSPECT, sender, NULL, reasons, cfg.suspect_ttl,
-                         m->now, why) != 0)
-            goto done;
-        /* An auto-reply (not a report) from them to us: ours must not answer it. */
-        if (c.automatic && c.report == MIME_REPORT_NONE) {
-            inbound ib = {rt, &cfg, sender[0] ? sender : from, from, (how & RUN_APPEND) != 0,
-                          m->now, why};
-            if (autoreply_each_recipient(in.recipients, record_got, &ib) != 0)
-                goto done;
-        }
-        /* An NDR for an auto-reply of ours: stop answering the failed address. */
-        if (c.report == MIME_REPORT_DSN && (c.reasons & (1u << AR_REPLY_TO_OURS)) &&
-            (fv = headers_get(&hb, "X-Failed-Recipients", 0)) != NULL) {
-            char failed[320];
-            if (header_address(fv, failed, sizeof failed) &&
-                history_mark(rt->store, HIST_BOUNCED, failed, NULL, "our auto-reply bounced",
-                             cfg.bounced_ttl, m->now, why) != 0)
-                goto done;
-        }
-    }
+    /* The classification needs no store: when recording fails the verdict
+     * still stamps what must never be answered (1: classified, not recorded). */
+    if (record && !unrecorded &&
+        record_inbound(rt, &cfg, m, &hb, &c, in.recipients, sender, from, reasons, how, why) != 0)
+        unrecorded = 1;
     if (!(how & RUN_APPEND))
         verdict_init(v, "accept");
     verdict_add(v, "class", classify_never(&c) ? "never" : "answerable");
@@ -254,22 +273,27 @@ static int inbound_run(moat_runtime *rt, const autoreply_message *m, moat_verdic
                  reasons, moat_log_field(sender, fsender, sizeof fsender),
                  moat_log_field(in.recipients, frcpt, sizeof frcpt));
     }
-    rc = 0;
-done:
     headers_free(&hb);
-    return rc;
+    return unrecorded;
 }
 
 int autoreply_inbound(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
                       const char **why)
 {
-    return inbound_run(rt, m, v, RUN_RECORD | RUN_LOG, why);
+    int rc = inbound_run(rt, m, v, RUN_RECORD | RUN_LOG, why);
+
+    if (rc > 0) {        /* the verdict stands (a never-answer is still stamped) */
+        moat_log(MOAT_LOG_ERROR, "moat autoreply: error: %s (classified, not recorded)",
+                 *why ? *why : "store error");
+        rc = 0;
+    }
+    return rc;
 }
 
 int autoreply_classify_append(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
                               const char **why)
 {
-    return inbound_run(rt, m, v, RUN_RECORD | RUN_APPEND, why);
+    return inbound_run(rt, m, v, RUN_RECORD | RUN_APPEND, why) != 0 ? -1 : 0;
 }
 
 int autoreply_classify_text(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,

@@ -54,7 +54,9 @@ typedef struct autoreply_message {
 /*
  * autoreply_inbound - classify a message arriving for our users, and
  * record it: verdict action=accept class=never|answerable [reasons=a,b]
- * [suspect=yes]. 0, or -1 with *why on a store or memory fault.
+ * [suspect=yes]. 0 (when the store fails the verdict is made all the
+ * same - classifying needs no store - and the failure logged), or -1 with
+ * *why when there is no verdict (memory).
  */
 MOAT_API int autoreply_inbound(moat_runtime *rt, const autoreply_message *m, moat_verdict *v,
                       const char **why);

@@ -108,6 +108,41 @@ class AutoreplyTest(unittest.TestCase):
             self.assertEqual(ex.sink.messages, [])
             self.assertEqual(ex.queue(), [])
 
+    def test_moat_failing_answers_nothing_it_should_not(self):
+        """When the store cannot be used the classification still stamps
+        what must never be answered (logged as the module's error); when
+        moat.conf is unusable nothing is answered at all. Either way no
+        reply goes to a robot, a list, an auto-reply or forged spam."""
+        cases = [("ooo@remote.test", {"Auto-Submitted": "auto-replied"}),
+                 ("news@remote.test", {"List-Id": "<x.remote.test>", "Precedence": "bulk"}),
+                 ("victim@innocent.test", SPAM)]
+        with vacation_exim() as ex:
+            state = ex.path("state")
+            os.makedirs(state, exist_ok=True)
+            os.chown(state, 0, 0)
+            os.chmod(state, 0o700)                     # the Exim user cannot open the store
+            for n, (sender, headers) in enumerate(cases):
+                ex.send(sender, "bob@example.test",
+                        message(sender=sender, to="bob@example.test", headers=headers),
+                        source="127.0.30.9")
+            self.assertTrue(ex.wait_maildir("bob", len(cases)))
+            settle(ex)
+            self.assertEqual(ex.sink.messages, [], ex.mainlog()[-3000:])
+            self.assertTrue(all(b"X-Moat-Autoreply: never" in m for m in ex.maildir("bob")))
+            self.assertRegex(ex.mainlog(), r"moat autoreply: error: .* \(classified, not recorded\)")
+            # moat.conf unusable: the module's fault; still no answer to anything
+            ex.write_moat_conf("autoreply {\n  local_domains = \n")
+            for sender, headers in cases + [("friend@remote.test", {})]:
+                ex.send(sender, "bob@example.test",
+                        message(sender=sender, to="bob@example.test", headers=headers),
+                        source="127.0.30.9")
+            self.assertTrue(ex.wait_maildir("bob", 2 * len(cases) + 1))
+            settle(ex)
+            self.assertEqual(ex.sink.messages, [], ex.mainlog()[-3000:])
+            friend = [m for m in ex.maildir("bob") if b"From: <friend@remote.test>" in m]
+            self.assertIn(b"X-Moat-Autoreply: never; reasons=moat_error", friend[0])
+            self.assertEqual(ex.paniclog(), "")
+
     def test_two_vacationing_servers_stop_after_one_reply(self):
         a = vacation_exim(domain="a.test", users=["postmaster", "xavier"], name="a",
                           vacation={"xavier": "Xavier is away."}, relay_from="127.0.0.77")
