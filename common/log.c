@@ -4,6 +4,7 @@
  */
 #include "log.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,17 +55,45 @@ void moat_vlog(moat_log_level level, const char *fmt, va_list ap)
         fprintf(stderr, "%s\n", line);
 }
 
-/* escape - s into out with control characters, DEL and the bytes of also as \xNN */
+size_t moat_utf8_printable_len(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len, i;
+    uint32_t cp;
+
+    if (u[0] < 0xc2 || u[0] > 0xf4)
+        return 0;                              /* ASCII, a continuation, an overlong lead */
+    len = u[0] < 0xe0 ? 2 : u[0] < 0xf0 ? 3 : 4;
+    cp = u[0] & (0x7f >> len);
+    for (i = 1; i < len; i++) {
+        if ((u[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (u[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0 || cp == 0x2028 || cp == 0x2029)
+        return 0;                              /* overlong, surrogate, C1 control, line break */
+    return len;
+}
+
+/* escape - s into out with control characters, DEL, bytes that are not printable
+ * UTF-8 (C1 controls, invalid sequences) and the bytes of also as \xNN */
 static const char *escape(const char *s, char *out, size_t cap, const char *also)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t n = 0;
+    size_t n = 0, u;
 
     if (cap == 0)
         return "";
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f || strchr(also, c) != NULL) {
+        if (c >= 0x80 && (u = moat_utf8_printable_len(s)) > 0) {
+            if (n + u >= cap)
+                break;
+            memcpy(out + n, s, u);
+            n += u;
+            s += u - 1;
+        } else if (c < 0x20 || c >= 0x7f || strchr(also, c) != NULL) {
             if (n + 4 >= cap)
                 break;
             out[n++] = '\\';

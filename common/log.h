@@ -58,6 +58,13 @@ MOAT_API void moat_log_once(const char *key, moat_log_level level, const char *f
     __attribute__((format(printf, 3, 4)));
 
 /*
+ * moat_utf8_printable_len - the length of the UTF-8 character s starts
+ * with when it is a printable non-ASCII one; 0 for ASCII, an invalid or
+ * overlong sequence, a surrogate, a C1 control or U+2028/U+2029
+ */
+size_t moat_utf8_printable_len(const char *s);
+
+/*
  * moat_log_field - s as one field of a log line, for values someone else
  * chose (an envelope address, an AUTH user name): control characters, DEL,
  * '\\', '<', '>' and '"' as \xNN, the rest as it is, cut to fit cap. A

@@ -4,13 +4,15 @@ harvest with the null sender, 300 sessions trying to hold every connection
 slot in the tarpit, a forged partner domain, recipients moat cannot parse,
 and log lines a client tries to aim fail2ban with."""
 
+import base64
+import json
 import os
 import re
 import subprocess
 import threading
 import unittest
 
-from harness import ROOT, Exim, RedisServer, message
+from harness import ROOT, Exim, RedisServer, message, moatctl_path
 from test_authlock import authlock_exim
 from test_rcpt import make_exim, try_rcpts
 
@@ -171,6 +173,41 @@ class AttackTest(unittest.TestCase):
             listed = ex.moatctl("authlock", "list")
             self.assertEqual(listed.returncode, 1, listed.stdout)      # something is locked
             self.assertIn("mallory\\x1b[2k\\x0dnothing is locked", listed.stdout)
+
+    def test_moatctl_shows_non_ascii_user_names_printably_and_as_json(self):
+        # C1 controls (CSI raw and UTF-8 encoded) and a Latin-1 byte in AUTH
+        # names: the mainlog, moatctl's text and its JSON carry them escaped,
+        # the JSON stays UTF-8 a reader can load; real UTF-8 stays readable.
+        users = [b"c1\xc2\x9b31mred", b"raw\x9b2Jx", b"latin\xe9", "j\u00fcrgen".encode()]
+        with authlock_exim(user_threshold=2) as ex:
+            for n, user in enumerate(users):
+                for i in range(3):
+                    c = ex.smtp("127.0.68.%d" % (n + 1))
+                    c.ehlo()
+                    token = base64.b64encode(b"\0" + user + b"\0guess%d" % i).decode()
+                    c._cmd("AUTH", "PLAIN " + token)
+                    c.quit()
+            for args in (["authlock", "list"], ["--json", "authlock", "list"],
+                         ["--json", "report"], ["report"]):
+                r = subprocess.run([moatctl_path(), "--config", ex.path("moat.conf")] + args,
+                                   capture_output=True)
+                out = r.stdout + r.stderr
+                self.assertNotIn(b"\x9b", out, args)
+                self.assertNotIn(b"\xe9", out.replace("j\u00fcrgen".encode(), b""), args)
+                text = out.decode("utf-8")                   # strict: raises on invalid UTF-8
+                if "--json" in args:
+                    json.loads(r.stdout.decode("utf-8"))
+                else:
+                    self.assertIn("latin\\xe9", text, args)
+            listed = subprocess.run([moatctl_path(), "--config", ex.path("moat.conf"),
+                                     "authlock", "list"], capture_output=True).stdout.decode()
+            self.assertIn("c1\\xc2\\x9b31mred", listed)
+            self.assertIn("j\u00fcrgen", listed)
+            moat_lines = [l for l in ex.mainlog().splitlines() if "moat authlock" in l]
+            self.assertTrue(moat_lines)
+            for line in moat_lines:                          # (invalid bytes read as U+FFFD)
+                self.assertNotIn("\ufffd", line)
+                self.assertNotIn("\u009b", line)
 
     def simultaneous_wrong_passwords(self, store, redis=None):
         # 16 sessions from one address, each holding its AUTH until all are

@@ -38,6 +38,25 @@ static void what_could_end_a_field_or_a_line_is_escaped(void **state)
                         "a\\x0ab\\x0dc\\x1b[2K\\x7f");
 }
 
+static void only_printable_utf8_passes(void **state)
+{
+    char out[128];
+
+    (void)state;
+    /* C1 controls (CSI, raw and UTF-8 encoded), invalid and overlong bytes,
+     * U+2028: what a terminal or a JSON reader would trip on */
+    assert_string_equal(moat_log_field("a\x9b" "2Jb", out, sizeof out), "a\\x9b2Jb");
+    assert_string_equal(moat_log_field("c\xc2\x9b" "31m", out, sizeof out), "c\\xc2\\x9b31m");
+    assert_string_equal(moat_log_field("latin\xe9", out, sizeof out), "latin\\xe9");
+    assert_string_equal(moat_log_field("\xc0\xaf\xed\xa0\x80", out, sizeof out),
+                        "\\xc0\\xaf\\xed\\xa0\\x80");
+    assert_string_equal(moat_log_field("x\xe2\x80\xa8y", out, sizeof out), "x\\xe2\\x80\\xa8y");
+    assert_string_equal(moat_log_field("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xc2\xa0", out, sizeof out),
+                        "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xc2\xa0");
+    assert_int_equal(moat_utf8_printable_len("\xe2\x82"), 0);      /* cut short */
+    assert_int_equal(moat_utf8_printable_len("\xf4\x90\x80\x80"), 0);  /* past U+10FFFF */
+}
+
 static void it_is_cut_to_fit_never_mid_escape(void **state)
 {
     char out[8];
@@ -53,6 +72,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(printable_text_stays),
         cmocka_unit_test(what_could_end_a_field_or_a_line_is_escaped),
+        cmocka_unit_test(only_printable_utf8_passes),
         cmocka_unit_test(it_is_cut_to_fit_never_mid_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,14 +153,21 @@ const char *ctl_safe(const char *s)
 void ctl_json_string(FILE *out, const char *s)
 {
     fputc('"', out);
+    size_t u;
+
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\')
             fprintf(out, "\\%c", c);
         else if (c < 0x20 || c == 0x7f)
             fprintf(out, "\\u%04x", c);
-        else
+        else if (c < 0x80)
             fputc(c, out);
+        else if ((u = moat_utf8_printable_len(s)) > 0) {
+            fwrite(s, 1, u, out);
+            s += u - 1;
+        } else
+            fprintf(out, "\\\\x%02x", c);      /* not UTF-8 JSON can carry: as the text shows it */
     }
     fputc('"', out);
 }

@@ -252,7 +252,7 @@ static int list_blocks(const ctl_env *env)
             ctl_json_string(stdout, subject);
             printf(",\"until\":%ld}", until);
         } else {
-            printf("%-40s blocked for %lds more\n", subject, until - (long)now);
+            printf("%-40s blocked for %lds more\n", ctl_safe(subject), until - (long)now);
         }
     }
     if (env->json)
