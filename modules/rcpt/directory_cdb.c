@@ -89,6 +89,24 @@ static int cdb_lookup(const char *path, const char *address, const char *domain,
     return has(key) ? RCPT_DIR_NOTFOUND : RCPT_DIR_SKIP;
 }
 
+/*
+ * keep_access - the new file fd takes the owner, group and mode of the file it
+ * replaces (dst), or of the list it is made from (src) when it is the first:
+ * whoever read the list (Exim's user) reads the CDB, whatever the umask of
+ * the root shell that compiled it. Another user than root keeps the owner.
+ */
+static int keep_access(int fd, const char *src, const char *dst)
+{
+    struct stat st;
+
+    if (stat(dst, &st) != 0 && stat(src, &st) != 0)
+        return -1;
+    if (fchown(fd, geteuid() == 0 ? st.st_uid : (uid_t)-1, st.st_gid) != 0 &&
+        geteuid() == 0)
+        return -1;
+    return fchmod(fd, st.st_mode & 0777);
+}
+
 static long cdb_compile(const char *src, const char *dst, char *err, size_t errlen)
 {
     addrlist list;
@@ -101,9 +119,17 @@ static long cdb_compile(const char *src, const char *dst, char *err, size_t errl
     if (addrlist_refresh(&list, src, 0, err, errlen) != 0)
         return -1;
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", dst, (int)getpid());
-    fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        addrlist_free(&list);
+        return -1;
+    }
+    if (keep_access(fd, src, dst) != 0) {
+        snprintf(err, errlen, "cannot give %s the owner and mode of %s: %s", dst,
+                 access(dst, F_OK) == 0 ? dst : src, strerror(errno));
+        close(fd);
+        unlink(tmp);
         addrlist_free(&list);
         return -1;
     }

@@ -6,10 +6,12 @@ shared through Redis between two MX hosts, LDAP with a real slapd."""
 import os
 import re
 import socket
+import stat
+import subprocess
 import time
 import unittest
 
-from harness import Exim, RedisServer, message
+from harness import Exim, RedisServer, exim_ids, message, moatctl_path
 from ldap_fixture import Slapd
 
 RECIPIENTS = """# the valid recipients of example.test
@@ -283,15 +285,33 @@ class RcptTest(unittest.TestCase):
     def test_cdb_source_built_by_moatctl(self):
         ex = Exim(modules=["rcpt"], files={"recipients": RECIPIENTS})
         ex.prepare()
-        comp = ex.moatctl("rcpt", "compile", ex.path("recipients"), ex.path("recipients.cdb"))
+        # The list is the Exim user's to read (root:Debian-exim 0640), root's
+        # shell has umask 077: the CDB takes the list's owner, group and mode
+        # (then, recompiled, its own), never root's umask.
+        uid, gid = exim_ids()
+        os.chown(ex.path("recipients"), 0, gid)
+        os.chmod(ex.path("recipients"), 0o640)
+        cdb = ex.path("recipients.cdb")
+        compile_ = [moatctl_path(), "--config", ex.path("moat.conf"), "rcpt", "compile",
+                    ex.path("recipients"), cdb]
+        comp = subprocess.run(["sh", "-c", 'umask 077; exec "$@"', "sh"] + compile_,
+                              capture_output=True, text=True)
         self.assertEqual(comp.returncode, 0, comp.stderr)
         self.assertIn("5 addresses", comp.stdout)
-        os.chmod(ex.path("recipients.cdb"), 0o644)
+        st = os.stat(cdb)
+        self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)), (0, gid, 0o640))
+        os.chown(cdb, 0, gid)
+        os.chmod(cdb, 0o440)
+        comp = subprocess.run(["sh", "-c", 'umask 022; exec "$@"', "sh"] + compile_,
+                              capture_output=True, text=True)
+        self.assertEqual(comp.returncode, 0, comp.stderr)
+        self.assertEqual(stat.S_IMODE(os.stat(cdb).st_mode), 0o440)
         ex.write_moat_conf(rcpt_conf(ex.path("recipients"), source="cdb",
-                                     cdb='"%s"' % ex.path("recipients.cdb")))
+                                     cdb='"%s"' % cdb))
         with ex:
             self.assertEqual(try_rcpts(ex, "127.0.12.1", ["carol@example.test",
                                                           "carl@example.test"]), [250, 550])
+            self.assertNotIn("cannot read", ex.mainlog())
 
     def test_near_misses_are_recorded_for_the_admin(self):
         with make_exim() as ex:
