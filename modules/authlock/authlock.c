@@ -349,6 +349,53 @@ static int trust_asn(const ctx *c, const char *user, int *trusted)
     return 0;
 }
 
+/*
+ * failing_ip - add ip to the addresses failing for user and say whether
+ * the user's ASN still vouches for this failure: only while fewer than
+ * distributed_ips addresses, this one included, have failed. The count
+ * comes from the set's atomic add, never from a read before it, so
+ * failures arriving together each see the others (LMDB: the batch's
+ * write transaction; Redis: one script).
+ */
+static int failing_ip(const ctx *c, const char *user, const char *ip, int *trusted)
+{
+    long max = moat_cfg_int(c->sec, "distributed_ips");
+    long n = distinct(c, AUTHLOCK_KEY_USER_IPS, user, ip, max);
+
+    if (n < 0)
+        return -1;
+    *trusted = n < max;
+    return 0;
+}
+
+/*
+ * failure_place - inside the failure's batch: record ip (failing_ip) and
+ * judge the location class again when the ASN's trust changed since the
+ * read before the batch (*fam, judged with trusted). *locked gets 1 when
+ * the class it turns out to be is locked (the failure is then refused as
+ * user_locked and not counted, as if it had been judged so at once).
+ */
+static int failure_place(const ctx *c, const char *user, const char *ip,
+                         const authlock_location *loc, int trusted, int *fam, int *locked)
+{
+    char subject[STORE_KEY_MAX];
+    int now_trusted, was = *fam;
+
+    *locked = 0;
+    if (failing_ip(c, user, ip, &now_trusted) != 0)
+        return -1;
+    if (now_trusted == trusted)
+        return 0;
+    if ((*fam = familiar_is(c->rt->store, user, loc, now_trusted, c->now)) < 0)
+        return -1;
+    if (*fam == was)
+        return 0;
+    moat_store_key(subject, sizeof subject, user, ":", *fam ? "familiar" : "unfamiliar");
+    if ((*locked = subject_blocked(c, "user", subject)) < 0)
+        return -1;
+    return 0;
+}
+
 /* judge - the verdict on credentials; 0, or -1 on a store error */
 static int judge(const ctx *c, const char *ip, const char *user_in, const char *password,
                  int real_ok, moat_verdict *v)
@@ -357,7 +404,7 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
     const unsigned char *key;
     authlock_location loc;
     const char *what = NULL, *locked = NULL;
-    int r, fam, trusted = 1, repeat = 0;
+    int r, fam, trusted = 1, repeat = 0, class_locked = 0;
 
     addr_lower(user_in ? user_in : "", user, sizeof user);
     if (authlock_in_networks(c->sec, "exempt_networks", ip)) {
@@ -416,12 +463,13 @@ static int judge(const ctx *c, const char *ip, const char *user_in, const char *
                                          c->now)) < 0)
         r = -1;
     else if (!repeat)
-        r = distinct(c, AUTHLOCK_KEY_USER_IPS, user, ip, moat_cfg_int(c->sec, "distributed_ips")) < 0 ||
-            client_failure(c, &loc, &locked) != 0 ||
-            (user[0] && user_failure(c, user, &loc, fam, &locked) != 0) ? -1 : 0;
+        r = failure_place(c, user, ip, &loc, trusted, &fam, &class_locked) != 0 ||
+            (!class_locked && (client_failure(c, &loc, &locked) != 0 ||
+                               (user[0] && user_failure(c, user, &loc, fam, &locked) != 0)))
+            ? -1 : 0;
     if (r == 0) {
-        credentials_verdict(v, 0, locked ? locked : repeat ? "bad_credentials_repeated"
-                                                           : "bad_credentials");
+        credentials_verdict(v, 0, class_locked ? "user_locked" : locked ? locked
+                                  : repeat ? "bad_credentials_repeated" : "bad_credentials");
         log_decision(c, v, &loc, user, fam);
     }
     if (moat_store_batch_end(c->rt->store) != STORE_OK || r < 0)
@@ -520,7 +568,7 @@ int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user_i
     char user[USER_MAX];
     authlock_location loc;
     const char *locked = NULL;
-    int fam, trusted = 1, failed;
+    int fam = 0, trusted = 1, failed;
 
     verdict_init(v, "accept");
     if (user_in == NULL || authlock_in_networks(c.sec, "exempt_networks", ip))
@@ -529,13 +577,10 @@ int authlock_session_failed(moat_runtime *rt, const char *ip, const char *user_i
     if (user[0] == '\0')
         return 0;
     locate(&c, ip, &loc);
-    if (trust_asn(&c, user, &trusted) != 0 ||
-        (fam = familiar_is(rt->store, user, &loc, trusted, now)) < 0) {
-        *why = moat_store_last_error(rt->store);
-        return -1;
-    }
+    /* the class is judged inside the write, on the count this failure adds to */
     (void)moat_store_batch_begin(rt->store);
-    failed = distinct(&c, AUTHLOCK_KEY_USER_IPS, user, ip, moat_cfg_int(c.sec, "distributed_ips")) < 0 ||
+    failed = failing_ip(&c, user, ip, &trusted) != 0 ||
+             (fam = familiar_is(rt->store, user, &loc, trusted, now)) < 0 ||
              client_failure(&c, &loc, &locked) != 0 ||
              user_failure(&c, user, &loc, fam, &locked) != 0;
     if (moat_store_batch_end(rt->store) != STORE_OK || failed) {

@@ -8,6 +8,7 @@ through Redis, log-only mode. The tests write their own .mmdb."""
 import os
 import re
 import subprocess
+import threading
 import time
 import unittest
 
@@ -131,6 +132,50 @@ class AuthlockTest(unittest.TestCase):
             # Without the rule these would count against the familiar threshold (50).
             self.assertEqual(auth(ex, "127.0.35.9", "alice", "alice-demo-pw")[0], 535)
             self.assertEqual(auth(ex, "127.0.20.5", "alice", "alice-demo-pw")[0], 235)
+
+    def guesses_from_her_asn_at_once(self, store="lmdb", redis=None):
+        """60 addresses of alice's ISP (other /24s) each send one wrong
+        password at the same moment: judged as one after another would be,
+        only the first distributed_ips - 1 count as familiar and alice still
+        logs in from home."""
+        n, ips = 60, 5
+        with authlock_exim(store=store, redis=redis, ip_threshold=10, net_threshold=100,
+                           user_threshold=10, user_familiar_threshold=20,
+                           distributed_ips=ips) as ex:
+            self.assertEqual(auth(ex, "127.0.20.5", "alice", "alice-demo-pw")[0], 235)
+            sources = ["127.0.%d.%d" % (23 + i % 17, 10 + i // 17) for i in range(n)]
+            clients = [ex.smtp(s, timeout=120) for s in sources]
+            for c in clients:
+                self.assertEqual(c.ehlo()[0], 250)
+            go, codes = threading.Barrier(n), [None] * n
+
+            def guess(i):
+                go.wait(60)
+                codes[i] = clients[i].auth_plain("alice", "guess%d" % i)[0]
+                clients[i].quit()
+            threads = [threading.Thread(target=guess, args=(i,)) for i in range(n)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            self.assertEqual(codes, [535] * n)
+            judged = r"ip=127\.0\.(?:2[3-9]|3\d)\.\d+ user=alice \S+ \S+ familiar=(yes|no)"
+            found = wait_until(lambda: len(re.findall(judged, ex.mainlog())) >= n and
+                               re.findall(judged, ex.mainlog()))
+            self.assertTrue(found)
+            self.assertLessEqual(found.count("yes"), ips - 1, found)
+            self.assertNotIn("subject=<user:alice:familiar>", ex.mainlog())
+            self.assertEqual(auth(ex, "127.0.20.5", "alice", "alice-demo-pw")[0], 235)
+
+    def test_guesses_from_her_asn_at_once_do_not_lock_alice_out_at_home(self):
+        self.guesses_from_her_asn_at_once()
+
+    def test_guesses_from_her_asn_at_once_do_not_lock_alice_out_at_home_redis(self):
+        redis = RedisServer().start()
+        try:
+            self.guesses_from_her_asn_at_once(store="redis", redis=redis)
+        finally:
+            redis.stop()
 
     def test_denied_country_is_refused_at_auth(self):
         with authlock_exim(deny_countries='{"RU"}') as ex:
