@@ -5,7 +5,8 @@
  * bytes of HMAC-SHA1(secret, K DDD user@domain) in lower-case hex, K the key
  * number, DDD the expiry day (days since the epoch, last three digits,
  * seven days after signing); a tag is good until that day has passed,
- * the three digits wrapping after 999.
+ * the three digits wrapping after 999. moat signs and checks the address
+ * in lower case, and a tag written back in capitals is the same tag.
  */
 #include "batv/prvs.h"
 
@@ -13,6 +14,7 @@
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "batv/batv.h"
@@ -61,6 +63,7 @@ const char *batv_tag_status(moat_runtime *rt, const char *address, time_t now)
 
     if (addr_strip_prvs(address, untagged, sizeof untagged) != 1)
         return "none";
+    addr_lower(untagged, untagged, sizeof untagged);   /* signed in lower case (main.conf) */
     keynum[0] = address[5];
     keynum[1] = '\0';
     memcpy(day, address + 6, 3);
@@ -69,7 +72,7 @@ const char *batv_tag_status(moat_runtime *rt, const char *address, time_t now)
     if (batv_secret(rt, untagged, keynum, now, secret, sizeof secret) != 0 ||
         batv_tag_sign(untagged, secret, keynum[0], day, sig) != 0)
         return "invalid";
-    if (memcmp(sig, address + 9, 6) != 0 || !day_not_past(day, now))
+    if (strncasecmp(sig, address + 9, 6) != 0 || !day_not_past(day, now))
         return "invalid";
     return "valid";
 }

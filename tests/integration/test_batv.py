@@ -206,6 +206,24 @@ class BatvTest(unittest.TestCase):
             self.assertTrue(ex.wait_maildir("alice", 2))
             self.assertEqual(ex.paniclog(), "")
 
+    def test_a_tag_is_valid_whatever_the_case(self):
+        # Mail sent as Alice@Example.Test and as alice@example.test: each
+        # tag's bounce is accepted, as is a tag written back in capitals;
+        # a forged tag in capitals is still refused.
+        ex = batv_exim()
+        with ex:
+            for n, sender in enumerate(["Alice@Example.Test", "alice@example.test"]):
+                r = ex.send(sender, "bob%d@remote.test" % n, auth=("alice", "alice-demo-pw"),
+                            body=message(sender=sender, to="bob%d@remote.test" % n))
+                self.assertEqual(r[-1].code, 250, r)
+                self.assertTrue(ex.sink.wait_for(n + 1), ex.mainlog()[-2000:])
+            tags = [m["sender"] for m in ex.sink.messages]
+            for tag in tags + [tags[1].upper()]:
+                self.assertEqual(bounce(ex, tag).code, 250, (tag, ex.mainlog()[-2000:]))
+            forged = ("prvs=0%03dabcdef=alice@example.test" % ((today() + 7) % 1000)).upper()
+            self.assertEqual(bounce(ex, forged).code, 550)
+            self.assertTrue(ex.wait_maildir("alice", 3), ex.mainlog()[-2000:])
+
     def test_what_is_not_signed(self):
         ex = batv_exim()
         with ex:
