@@ -12,6 +12,8 @@
  * directory_unavailable|catchall_only (policy accept); warn mark=yes
  * reason=catchall_only (the ACL marks the message, autoreply never answers
  * it); deny 550 5.1.1 reason=catchall_suspicious|catchall_under_attack.
+ * An explicit file that cannot be read is moat's fault (on_error), never
+ * "everyone is catch-all only".
  */
 #include "catchall.h"
 
@@ -33,27 +35,31 @@ static struct {
     addrlist list;
 } explicit_lists[MAX_DOMAINS];
 
-/* explicit_list - the loaded explicit-address file of a domain section (NULL if none) */
-static const addrlist *explicit_list(cfg_t *dom, const char *domain, time_t now)
+/*
+ * explicit_list - the loaded explicit-address file of a domain section:
+ * 0 with *out (NULL when the section names none), -1 with err when the
+ * file cannot be read (then nobody is known to be catch-all only).
+ */
+static int explicit_list(cfg_t *dom, const char *domain, time_t now, const addrlist **out,
+                         char *err, size_t errlen)
 {
     const char *path = moat_cfg_str(dom, "explicit");
-    char err[512];
     int i;
 
+    *out = NULL;
     if (path == NULL || *path == '\0')
-        return NULL;
+        return 0;
     for (i = 0; i < MAX_DOMAINS; i++) {
         if (explicit_lists[i].domain[0] == '\0')
             snprintf(explicit_lists[i].domain, sizeof explicit_lists[i].domain, "%s", domain);
         if (strcmp(explicit_lists[i].domain, domain) != 0)
             continue;
-        if (addrlist_refresh(&explicit_lists[i].list, path, now, err, sizeof err) != 0) {
-            moat_log_once(path, MOAT_LOG_ERROR, "moat catchall: error: %s", err);
-            return NULL;
-        }
-        return &explicit_lists[i].list;
+        if (addrlist_refresh(&explicit_lists[i].list, path, now, err, errlen) != 0)
+            return -1;
+        *out = &explicit_lists[i].list;
+        return 0;
     }
-    return NULL;
+    return 0;
 }
 
 /* base_local - "bob+news" -> "bob" (plus-addressing keeps a recipient explicit) */
@@ -98,10 +104,15 @@ static int known(moat_runtime *rt, const addrlist *list, const char *key, time_t
     return r == RCPT_DIR_FOUND ? 1 : r == RCPT_DIR_TEMPFAIL ? -1 : 0;
 }
 
-/* is_explicit - 1 explicit, 0 catch-all only, -1 the directory cannot say now */
-static int is_explicit(moat_runtime *rt, cfg_t *dom, const moat_addr *a, time_t now)
+/*
+ * is_explicit - 1 explicit, 0 catch-all only, -1 the directory cannot say
+ * now, -2 the explicit file cannot be read (err says why)
+ */
+static int is_explicit(moat_runtime *rt, cfg_t *dom, const moat_addr *a, time_t now,
+                       char *err, size_t errlen)
 {
-    const addrlist *list = explicit_list(dom, a->domain, now);
+    const addrlist *list;
+    int unreadable = explicit_list(dom, a->domain, now, &list, err, errlen) != 0;
     char key[ADDR_TEXT_MAX + 1], local[ADDR_LOCAL_MAX * 2 + 3];
     int r;
 
@@ -111,11 +122,13 @@ static int is_explicit(moat_runtime *rt, cfg_t *dom, const moat_addr *a, time_t 
     if ((r = known(rt, list, key, now)) != 0)
         return r;
     base_local(a->local, local, sizeof local);
-    if (strcmp(local, a->local) == 0 || local[0] == '\0')
-        return 0;
-    snprintf(key, sizeof key, "%s@%s", local, a->domain);
-    addr_lower(key, key, sizeof key);
-    return known(rt, list, key, now);
+    if (strcmp(local, a->local) != 0 && local[0] != '\0') {
+        snprintf(key, sizeof key, "%s@%s", local, a->domain);
+        addr_lower(key, key, sizeof key);
+        r = known(rt, list, key, now);
+    }
+    /* not found, but the file that names the people was never read */
+    return r == 0 && unreadable ? -2 : r;
 }
 
 static void answer(moat_verdict *v, const char *action, const char *reason)
@@ -158,6 +171,7 @@ int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v
     cfg_t *sec = moat_config_module(rt->config, "catchall"), *dom;
     int authenticated = req->auth_id && *req->auth_id;
     const char *perr, *refused = NULL;
+    static char err[1024];   /* *why outlives the call */
     char fip[160], fsender[ADDR_TEXT_MAX * 4 + 1], frcpt[ADDR_TEXT_MAX * 4 + 1];
     moat_addr a;
     long policy;
@@ -172,7 +186,13 @@ int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v
         answer(v, "accept", "not_routed");   /* Exim (or the rcpt module) refuses it */
         return 0;
     }
-    if ((r = is_explicit(rt, dom, &a, req->now)) != 0) {
+    r = is_explicit(rt, dom, &a, req->now, err, sizeof err);
+    if (r == -2) {
+        /* moat's own fault: on_error answers, nothing refused or counted */
+        *why = err;
+        return -1;
+    }
+    if (r != 0) {
         /* a directory outage must not refuse mail the catch-all takes */
         answer(v, "accept", r > 0 ? "explicit" : "directory_unavailable");
         return 0;

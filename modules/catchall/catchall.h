@@ -27,6 +27,11 @@ typedef struct catchall_request {
     time_t now;
 } catchall_request;
 
+/*
+ * catchall_rcpt - the RCPT-time decision into v: 0, or -1 with *why when
+ * moat itself failed (store error, unreadable explicit file); the caller
+ * then answers per the module's on_error.
+ */
 MOAT_API int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v,
                   const char **why);
 

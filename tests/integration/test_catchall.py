@@ -5,6 +5,8 @@ being accepted while an allowlisted bob+news@ keeps arriving; the remote
 probe classifies four MX behaviours through a real resolver, caches its
 verdicts, and never costs a session more than its budget."""
 
+import os
+import re
 import time
 import unittest
 
@@ -81,6 +83,40 @@ class CatchallTest(unittest.TestCase):
             msg = ex.maildir("postmaster")[0]
             self.assertIn(b"X-Moat-Catchall: yes", msg)
             self.assertRegex(msg, rb"X-Moat-Autoreply: never; reasons=\S*catchall_only")
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to make the file unreadable to Exim")
+    def test_an_unreadable_explicit_file_never_refuses_or_counts_real_users(self):
+        # reject-suspicious refuses a bounce to a catch-all-only address, and
+        # ip_threshold = 2 would block a client after two counted ones
+        conf = ('rcpt {\n  ip_threshold = 2\n  tarpit_base = 0\n  tarpit_max = 0\n}\n'
+                'catchall {\n%s  domain "example.test" {\n    policy = reject-suspicious\n'
+                '    explicit = "EXPLICIT"\n  }\n}\n')
+        for modules, on_error, want in ((("rcpt", "catchall"), "", 250),
+                                        (("catchall",), "", 250),
+                                        (("catchall",), "  on_error = defer\n", 451)):
+            with self.subTest(modules=modules, on_error=on_error.strip()):
+                ex = exim_with_catchall(modules=modules, moat_conf=conf % on_error)
+                path = ex.path("explicit")
+                os.chown(path, 0, 0)      # an admin's edit left it root 0600
+                os.chmod(path, 0o600)
+                with ex:
+                    c = ex.smtp("127.0.73.1")
+                    c.ehlo()
+                    c.mail("")
+                    self.assertEqual(c.rcpt("alice@example.test")[0], want)
+                    c.quit()
+                    if want != 250:
+                        continue
+                    for _ in range(4):
+                        r = ex.send("friend@remote.test", "alice@example.test",
+                                    source="127.0.73.2")
+                        self.assertEqual([x[0] for x in r[1:]], [250, 250, 250], r)
+                    self.assertTrue(ex.wait_maildir("alice", 4))
+                    self.assertNotIn(b"X-Moat-Catchall", ex.maildir("alice")[0])
+                    self.assertTrue(ex.wait_for_log(
+                        r"moat catchall: error: cannot read %s: Permission denied "
+                        r"\(answering per on_error=accept\)" % re.escape(path), 10))
+                    self.assertNotIn("catchall_only", ex.mainlog())
 
     def test_remote_probe_classifies_four_behaviours_and_caches(self):
         port = free_port()

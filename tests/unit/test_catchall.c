@@ -336,6 +336,38 @@ static void log_only_never_refuses(void **state)
     assert_string_equal(would, "deny");
 }
 
+/* an explicit file moat cannot read: its fault (on_error), nobody refused or counted */
+static void an_unreadable_explicit_file_is_moats_fault(void **state)
+{
+    char section[512], path[128];
+    catchall_request req = {"192.0.2.6", "", "", "yes", "", 1800000000};
+    moat_runtime *rt;
+    moat_verdict v;
+    const char *why;
+    int i;
+
+    (void)state;
+    snprintf(section, sizeof section,
+             "catchall { domain \"example.test\" { policy = reject-suspicious "
+             "explicit = \"%s/missing\" allow = {\"sales-*\"} } }", dir);
+    rt = runtime_with("ip_threshold = 100", section);
+    for (i = 0; i < 3; i++) {
+        req.recipient = i == 1 ? "alice+x@example.test" : "alice@example.test";
+        why = NULL;
+        assert_int_equal(catchall_rcpt(rt, &req, &v, &why), -1);
+        assert_non_null(why);
+        assert_non_null(strstr(why, "/missing: No such file or directory"));
+    }
+    /* what an allow pattern or the rcpt directory names is still explicit */
+    check(rt, &req, &(expect){"sales-eu@example.test", "accept", "explicit"});
+    /* the file is back: this client had nothing counted, so it is not suspicious */
+    snprintf(path, sizeof path, "%s/missing", dir);
+    fixture_write(path, "alice@example.test\n");
+    req.sender = "x@remote.test";
+    check(rt, &req, &(expect){"alice@example.test", "accept", "explicit"});
+    check(rt, &req, &(expect){"random@example.test", "warn", "catchall_only"});
+}
+
 /* ---------------------------------------------------------------- audit */
 
 static void audit_reads_exims_answers(void **state)
@@ -481,6 +513,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(reject_under_attack_follows_the_domain_state, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(log_only_never_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_unreadable_explicit_file_is_moats_fault, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(audit_reads_exims_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(a_silent_resolver_costs_no_more_than_the_budget, setup,
                                         teardown),
