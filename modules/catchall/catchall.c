@@ -19,6 +19,7 @@
 
 #include <fnmatch.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -28,37 +29,57 @@
 
 enum { POLICY_ACCEPT, POLICY_MARK, POLICY_REJECT_SUSPICIOUS, POLICY_REJECT_UNDER_ATTACK };
 
-#define MAX_DOMAINS 32
-
-static struct {
-    char domain[256];
+/* the explicit lists this process loaded, one per domain section: no fixed limit */
+static struct explicit_entry {
+    char *domain;
     addrlist list;
-} explicit_lists[MAX_DOMAINS];
+} *explicit_lists;
+static size_t explicit_count, explicit_cap;
+
+/* explicit_slot - the list kept for a domain section, added on first use; NULL out of memory */
+static addrlist *explicit_slot(const char *domain)
+{
+    struct explicit_entry *grown;
+    size_t i, cap;
+
+    for (i = 0; i < explicit_count; i++)
+        if (strcmp(explicit_lists[i].domain, domain) == 0)
+            return &explicit_lists[i].list;
+    if (explicit_count == explicit_cap) {
+        cap = explicit_cap ? explicit_cap * 2 : 16;
+        if ((grown = realloc(explicit_lists, cap * sizeof *grown)) == NULL)
+            return NULL;
+        explicit_lists = grown;
+        explicit_cap = cap;
+    }
+    memset(&explicit_lists[explicit_count], 0, sizeof explicit_lists[explicit_count]);
+    if ((explicit_lists[explicit_count].domain = strdup(domain)) == NULL)
+        return NULL;
+    return &explicit_lists[explicit_count++].list;
+}
 
 /*
  * explicit_list - the loaded explicit-address file of a domain section:
  * 0 with *out (NULL when the section names none), -1 with err when the
  * file cannot be read (then nobody is known to be catch-all only).
  */
-static int explicit_list(cfg_t *dom, const char *domain, time_t now, const addrlist **out,
-                         char *err, size_t errlen)
+static int explicit_list(cfg_t *dom, time_t now, const addrlist **out, char *err,
+                         size_t errlen)
 {
     const char *path = moat_cfg_str(dom, "explicit");
-    int i;
+    addrlist *list;
 
     *out = NULL;
     if (path == NULL || *path == '\0')
         return 0;
-    for (i = 0; i < MAX_DOMAINS; i++) {
-        if (explicit_lists[i].domain[0] == '\0')
-            snprintf(explicit_lists[i].domain, sizeof explicit_lists[i].domain, "%s", domain);
-        if (strcmp(explicit_lists[i].domain, domain) != 0)
-            continue;
-        if (addrlist_refresh(&explicit_lists[i].list, path, now, err, errlen) != 0)
-            return -1;
-        *out = &explicit_lists[i].list;
-        return 0;
+    /* the section's title: one entry per configured domain, whatever the mail */
+    if ((list = explicit_slot(cfg_title(dom))) == NULL) {
+        snprintf(err, errlen, "out of memory loading %s", path);
+        return -1;
     }
+    if (addrlist_refresh(list, path, now, err, errlen) != 0)
+        return -1;
+    *out = list;
     return 0;
 }
 
@@ -112,7 +133,7 @@ static int is_explicit(moat_runtime *rt, cfg_t *dom, const moat_addr *a, time_t 
                        char *err, size_t errlen)
 {
     const addrlist *list;
-    int unreadable = explicit_list(dom, a->domain, now, &list, err, errlen) != 0;
+    int unreadable = explicit_list(dom, now, &list, err, errlen) != 0;
     char key[ADDR_TEXT_MAX + 1], local[ADDR_LOCAL_MAX * 2 + 3];
     int r;
 

@@ -21,8 +21,8 @@ def catchall_router(ex_dir):
             "  local_parts = ! lsearch;%s/mailboxes\n  data = postmaster@example.test\n" % ex_dir)
 
 
-def exim_with_catchall(modules=("rcpt", "catchall"), moat_conf=""):
-    ex = Exim(modules=list(modules), files={"explicit": EXPLICIT})
+def exim_with_catchall(modules=("rcpt", "catchall"), moat_conf="", files=None, **kw):
+    ex = Exim(modules=list(modules), files=dict(files or {}, explicit=EXPLICIT), **kw)
     ex.prepare()
     ex.extra["extra_routers"] = catchall_router(ex.dir)
     ex.write_moat_conf(moat_conf.replace("EXPLICIT", ex.path("explicit")))
@@ -117,6 +117,38 @@ class CatchallTest(unittest.TestCase):
                         r"moat catchall: error: cannot read %s: Permission denied "
                         r"\(answering per on_error=accept\)" % re.escape(path), 10))
                     self.assertNotIn("catchall_only", ex.mainlog())
+
+    def test_every_domain_section_keeps_its_explicit_file(self):
+        # more domain sections than the 32 an old fixed table held
+        doms = ["d%02d.test" % i for i in range(40)]
+        conf = "catchall {\n" + "".join(
+            '  domain "%s" {\n    policy = reject-suspicious\n    count_as_invalid = false\n'
+            '    explicit = "DIR/x%d"\n  }\n'
+            % (d, i) for i, d in enumerate(doms)) + "}\n"
+        files = {"x%d" % i: "alice@%s\n" % d for i, d in enumerate(doms)}
+        ex = exim_with_catchall(modules=("catchall",), files=files,
+                                extra_main="smtp_accept_max_nonmail = 1000")
+        ex.write_moat_conf(conf.replace("DIR", ex.dir))
+        conf_path = ex.path("exim.conf")
+        with open(conf_path) as f:
+            text = f.read()
+        self.assertIn("domainlist local_domains = example.test\n", text)
+        with open(conf_path, "w") as f:
+            f.write(text.replace("domainlist local_domains = example.test\n",
+                                 "domainlist local_domains = example.test : %s\n"
+                                 % " : ".join(doms)))
+        self.assertEqual(ex.moatctl("check-config").returncode, 0)
+        with ex:
+            c = ex.smtp("127.0.74.1")
+            c.ehlo()
+            got = []
+            for d in doms:    # one connection: one process's table
+                c.mail("")
+                got.append((d, c.rcpt("alice@" + d)[0], c.rcpt("nobody@" + d)[0]))
+                c.rset()
+            c.quit()
+            # alice is in every domain's file; nobody is catch-all only (a bounce: refused)
+            self.assertEqual(got, [(d, 250, 550) for d in doms])
 
     def test_remote_probe_classifies_four_behaviours_and_caches(self):
         port = free_port()

@@ -35,12 +35,13 @@ static char conf_path[128];
 /* runtime_with - a fresh runtime: rcpt reads <dir>/recipients, catchall_section verbatim */
 static moat_runtime *runtime_with(const char *rcpt_extra, const char *catchall_section)
 {
-    char text[4096];
+    char text[16384];
+    int n = snprintf(text, sizeof text,
+                     "log { level = error }\nstore { path = \"%s/state\" map_size = 16M }\n"
+                     "rcpt { source = file file = \"%s/recipients\" %s }\n%s\n", dir, dir,
+                     rcpt_extra, catchall_section);
 
-    snprintf(text, sizeof text,
-             "log { level = error }\nstore { path = \"%s/state\" map_size = 16M }\n"
-             "rcpt { source = file file = \"%s/recipients\" %s }\n%s\n", dir, dir, rcpt_extra,
-             catchall_section);
+    assert_in_range(n, 0, (int)sizeof text - 1);   /* never a cut configuration */
     return fixture_runtime(conf_path, text);
 }
 
@@ -368,6 +369,39 @@ static void an_unreadable_explicit_file_is_moats_fault(void **state)
     check(rt, &req, &(expect){"random@example.test", "warn", "catchall_only"});
 }
 
+/* many domain sections: each one's explicit file counts, however many there are */
+static void every_domain_section_has_its_explicit_file(void **state)
+{
+    enum { NDOMAINS = 40 };
+    char *section = malloc(NDOMAINS * 200 + 64), path[128], text[128], name[64];
+    catchall_request req = {"192.0.2.7", "", "", "yes", "", 1800000000};
+    size_t off;
+    moat_runtime *rt;
+    int i;
+
+    (void)state;
+    assert_non_null(section);
+    off = (size_t)sprintf(section, "catchall {");
+    for (i = 0; i < NDOMAINS; i++) {
+        snprintf(path, sizeof path, "%s/explicit%d", dir, i);
+        snprintf(text, sizeof text, "alice@d%02d.test\n", i);
+        fixture_write(path, text);
+        off += (size_t)sprintf(section + off,
+                               " domain \"d%02d.test\" { policy = reject-suspicious "
+                               "explicit = \"%s\" }", i, path);
+    }
+    sprintf(section + off, " }");
+    rt = runtime_with("ip_threshold = 1000", section);
+    free(section);
+    for (i = 0; i < NDOMAINS; i++) {
+        snprintf(name, sizeof name, "alice@d%02d.test", i);
+        check(rt, &req, &(expect){name, "accept", "explicit"});
+        /* the file was read: who is not in it is catch-all only */
+        snprintf(name, sizeof name, "nobody@d%02d.test", i);
+        check(rt, &req, &(expect){name, "deny", "catchall_suspicious"});
+    }
+}
+
 /* ---------------------------------------------------------------- audit */
 
 static void audit_reads_exims_answers(void **state)
@@ -514,6 +548,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(log_only_never_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(an_unreadable_explicit_file_is_moats_fault, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(every_domain_section_has_its_explicit_file, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(audit_reads_exims_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(a_silent_resolver_costs_no_more_than_the_budget, setup,
