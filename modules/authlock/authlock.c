@@ -643,22 +643,44 @@ static int lift(moat_store *st, const char *subject)
     return active;
 }
 
+/* unlock_user - lift a user's locks (both classes) and forget her counts; 1 if locked */
+static int unlock_user(moat_runtime *rt, const char *name)
+{
+    static const authlock_key_kind user_keys[] = {AUTHLOCK_KEY_UNFAMILIAR, AUTHLOCK_KEY_FAMILIAR,
+                                                  AUTHLOCK_KEY_USER_IPS, AUTHLOCK_KEY_USER_ASNS};
+    char subject[STORE_KEY_MAX], user[USER_MAX];
+    int was, other;
+
+    addr_lower(name, user, sizeof user);
+    if (authlock_release(rt, user) != 0 ||
+        forget(rt->store, user_keys, sizeof user_keys / sizeof user_keys[0], user) != 0)
+        return -1;
+    snprintf(subject, sizeof subject, "user:%s:unfamiliar", user);
+    if ((was = lift(rt->store, subject)) < 0)
+        return -1;
+    snprintf(subject, sizeof subject, "user:%s:familiar", user);
+    if ((other = lift(rt->store, subject)) < 0)
+        return -1;
+    return was || other;
+}
+
 int authlock_unlock(moat_runtime *rt, const char *what)
 {
     static const authlock_key_kind ip_keys[] = {AUTHLOCK_KEY_IP, AUTHLOCK_KEY_SPRAY};
     static const authlock_key_kind net_keys[] = {AUTHLOCK_KEY_NET};
     static const authlock_key_kind asn_keys[] = {AUTHLOCK_KEY_ASN};
-    static const authlock_key_kind user_keys[] = {AUTHLOCK_KEY_UNFAMILIAR, AUTHLOCK_KEY_FAMILIAR,
-                                                  AUTHLOCK_KEY_USER_IPS, AUTHLOCK_KEY_USER_ASNS};
-    char subject[STORE_KEY_MAX], text[MOAT_IP_TEXT_MAX], user[USER_MAX];
-    const authlock_key_kind *keys = user_keys;
-    size_t nkeys = sizeof user_keys / sizeof user_keys[0];
+    char subject[STORE_KEY_MAX], text[MOAT_IP_TEXT_MAX];
+    const authlock_key_kind *keys;
+    size_t nkeys;
     moat_cidr cidr;
-    int was, other;
+    int was;
 
     /* An unlocked subject starts afresh: its counters go too, or its next
-     * failure would lock it again at once. */
-    if (net_parse_ip(what, &cidr.ip) == 0) {
+     * failure would lock it again at once. "user:NAME" is NAME as a user,
+     * whatever it looks like (an address, AS7). */
+    if (strncmp(what, "user:", 5) == 0) {
+        return unlock_user(rt, what + 5);
+    } else if (net_parse_ip(what, &cidr.ip) == 0) {
         net_format_ip(&cidr.ip, text, sizeof text);
         snprintf(subject, sizeof subject, "ip:%s", text);
         keys = ip_keys;
@@ -669,22 +691,13 @@ int authlock_unlock(moat_runtime *rt, const char *what)
         keys = net_keys;
         nkeys = 1;
     } else if ((what[0] == 'A' || what[0] == 'a') && (what[1] == 'S' || what[1] == 's') &&
-               what[2] >= '0' && what[2] <= '9') {
+               what[2] != '\0' && strspn(what + 2, "0123456789") == strlen(what + 2)) {
         snprintf(text, sizeof text, "AS%lu", strtoul(what + 2, NULL, 10));
         snprintf(subject, sizeof subject, "asn:%s", text);
         keys = asn_keys;
         nkeys = 1;
     } else {
-        addr_lower(what, user, sizeof user);
-        if (authlock_release(rt, user) != 0 || forget(rt->store, user_keys, nkeys, user) != 0)
-            return -1;
-        snprintf(subject, sizeof subject, "user:%s:unfamiliar", user);
-        if ((was = lift(rt->store, subject)) < 0)
-            return -1;
-        snprintf(subject, sizeof subject, "user:%s:familiar", user);
-        if ((other = lift(rt->store, subject)) < 0)
-            return -1;
-        return was || other;
+        return unlock_user(rt, what);
     }
     if ((was = lift(rt->store, subject)) < 0 || forget(rt->store, keys, nkeys, text) != 0)
         return -1;

@@ -209,6 +209,25 @@ class AttackTest(unittest.TestCase):
                 self.assertNotIn("\ufffd", line)
                 self.assertNotIn("\u009b", line)
 
+    def test_users_named_like_an_asn_or_an_address_can_be_unlocked(self):
+        # "as7-sales@..." is a user, not ASN AS7; "10.9.8.7" is a user when
+        # named user:10.9.8.7. Neither may get "was not locked" while locked.
+        with authlock_exim(user_threshold=2) as ex:
+            for n, user in enumerate(["as7-sales@example.test", "10.9.8.7"]):
+                for i in range(3):
+                    c = ex.smtp("127.0.69.%d" % (n + 1))
+                    c.ehlo()
+                    c.auth_plain(user, "guess%d" % i)
+                    c.quit()
+            for name in ("as7-sales@example.test", "user:10.9.8.7"):
+                self.assertEqual(ex.moatctl("authlock", "show", name).returncode, 1, name)
+                r = ex.moatctl("authlock", "unlock", name)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("unlocked", r.stdout)
+                self.assertNotIn("was not locked", r.stdout)
+                self.assertEqual(ex.moatctl("authlock", "show", name).returncode, 0, name)
+            self.assertEqual(ex.moatctl("authlock", "list").returncode, 0)   # nothing else locked
+
     def simultaneous_wrong_passwords(self, store, redis=None):
         # 16 sessions from one address, each holding its AUTH until all are
         # connected, then sending it at once: ip_threshold 3 is crossed by

@@ -316,7 +316,9 @@ static int show(const ctl_env *env, const char *what)
 
     if (rt == NULL)
         return CTL_USAGE;
-    if (net_parse_ip(what, &ip) == 0) {
+    if (strncmp(what, "user:", 5) == 0) {
+        show_user(&r, rt, what + 5);          /* a user whatever the name looks like */
+    } else if (net_parse_ip(what, &ip) == 0) {
         char text[MOAT_IP_TEXT_MAX];
         net_format_ip(&ip, text, sizeof text);
         show_ip(&r, rt, text);
