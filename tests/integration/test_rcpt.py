@@ -313,6 +313,50 @@ class RcptTest(unittest.TestCase):
                                                           "carl@example.test"]), [250, 550])
             self.assertNotIn("cannot read", ex.mainlog())
 
+    def test_an_ipv6_client_is_unblocked_however_the_admin_writes_it(self):
+        # Blocked as ::1 (Exim's text); moatctl rcpt status and unblock take
+        # 0:0:0:0:0:0:0:1 for the same address.
+        try:
+            probe = socket.socket(socket.AF_INET6)
+            probe.bind(("::1", 0))
+            probe.close()
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        ex = make_exim(ip_threshold=3, net_threshold=1000)
+        conf = open(ex.path("exim.conf")).read()
+        self.assertIn("local_interfaces = 127.0.0.1", conf)
+        with open(ex.path("exim.conf"), "w") as f:
+            f.write(conf.replace("local_interfaces = 127.0.0.1",
+                                 "local_interfaces = <; 127.0.0.1 ; ::1"))
+
+        def rcpts_from_v6(rcpts):
+            with socket.create_connection(("::1", ex.port), timeout=30) as s:
+                f = s.makefile("rwb")
+
+                def cmd(line=None):
+                    if line:
+                        f.write(line.encode() + b"\r\n")
+                        f.flush()
+                    while True:
+                        reply = f.readline()
+                        if not reply or reply[3:4] != b"-":
+                            return int(reply[:3]) if reply else -1
+                cmd()
+                cmd("EHLO client.test")
+                cmd("MAIL FROM:<someone@remote.test>")
+                codes = [cmd("RCPT TO:<%s>" % r) for r in rcpts]
+                cmd("QUIT")
+                return codes
+        with ex:
+            self.assertEqual(rcpts_from_v6(["nx%d@example.test" % i for i in range(4)])[0], 550)
+            self.assertEqual(rcpts_from_v6(["alice@example.test"]), [451])
+            self.assertEqual(ex.moatctl("rcpt", "status", "0:0:0:0:0:0:0:1").returncode, 1)
+            r = ex.moatctl("rcpt", "unblock", "0:0:0:0:0:0:0:1")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("unblocked", r.stdout)
+            self.assertNotIn("was not blocked", r.stdout)
+            self.assertEqual(rcpts_from_v6(["alice@example.test"]), [250])
+
     def test_near_misses_are_recorded_for_the_admin(self):
         with make_exim() as ex:
             try_rcpts(ex, "127.0.13.1", ["alcie@example.test", "alcie@example.test",

@@ -16,6 +16,7 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "net.h"
 
 /* root_again - at exit, the root ids ctl_become_store_owner set aside: what
  * runs after main (LeakSanitizer's check in sanitizer builds) runs as the
@@ -148,6 +149,16 @@ const char *ctl_safe(const char *s)
     char *b = bufs[next++ % 4];
 
     return moat_log_field(s, b, sizeof bufs[0]);
+}
+
+const char *ctl_ip_text(const char *s, char *buf, size_t cap)
+{
+    moat_ip ip;
+
+    if (net_parse_ip(s, &ip) != 0)
+        return s;
+    net_format_ip(&ip, buf, cap);
+    return buf;
 }
 
 void ctl_json_string(FILE *out, const char *s)

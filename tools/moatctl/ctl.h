@@ -71,6 +71,12 @@ int ctl_run_exim(const ctl_env *env, const char *const *args, char *out, size_t 
  */
 const char *ctl_safe(const char *s);
 
+/*
+ * ctl_ip_text - an IP address as moat keys it (net_format_ip: 2001:db8::5,
+ * not 2001:0DB8:0:0::5) into buf; anything else (a network, a name) as given
+ */
+const char *ctl_ip_text(const char *s, char *buf, size_t cap);
+
 /* ctl_json_string - print s as a JSON string literal */
 void ctl_json_string(FILE *out, const char *s);
 

@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "block.h"
 #include "ctl.h"
+#include "net.h"
 #include "rcpt/directory_cdb.h"
 #include "rcpt/harvest.h"
 #include "rcpt/rcpt.h"
@@ -269,18 +270,19 @@ static int list_blocks(const ctl_env *env)
 
 int ctl_rcpt(const ctl_env *env, int argc, char **argv)
 {
-    char err[512];
+    char err[512], ip[MOAT_IP_TEXT_MAX];
 
     if (argc < 2)
         return usage();
     if (strcmp(argv[1], "status") == 0 && argc == 3)
-        return status(env, argv[2]);
+        return status(env, ctl_ip_text(argv[2], ip, sizeof ip));
     if (strcmp(argv[1], "unblock") == 0 && argc == 3) {
         moat_runtime *rt = ctl_runtime(env);
+        const char *subject = ctl_ip_text(argv[2], ip, sizeof ip);
         if (rt == NULL)
             return CTL_USAGE;
-        int was = block_active(rt->store, "rcpt", argv[2], time(NULL), NULL);
-        if (was < 0 || rcpt_unblock(rt, argv[2]) != 0) {
+        int was = block_active(rt->store, "rcpt", subject, time(NULL), NULL);
+        if (was < 0 || rcpt_unblock(rt, subject) != 0) {
             fprintf(stderr, "moatctl rcpt unblock: %s\n", moat_store_last_error(rt->store));
             return CTL_USAGE;
         }
