@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -592,6 +593,19 @@ cfg_t *moat_cfg_sec(cfg_t *sec, const char *name)
 {
     cfg_opt_t *opt = option(sec, name);
     return opt ? cfg_opt_getnsec(opt, 0) : NULL;
+}
+
+cfg_t *moat_cfg_titled(cfg_t *sec, const char *name, const char *title)
+{
+    cfg_opt_t *opt = option(sec, name);
+    unsigned i, n = opt ? cfg_opt_size(opt) : 0;
+    cfg_t *t;
+
+    for (i = 0; title && i < n; i++)
+        if ((t = cfg_opt_getnsec(opt, i)) != NULL && cfg_title(t) != NULL &&
+            strcasecmp(cfg_title(t), title) == 0)
+            return t;
+    return NULL;
 }
 
 unsigned moat_cfg_count(cfg_t *sec, const char *name)

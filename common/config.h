@@ -114,6 +114,9 @@ cfg_t *moat_cfg_sec(cfg_t *sec, const char *name);
 int moat_cfg_bool(cfg_t *sec, const char *name);
 const char *moat_cfg_str(cfg_t *sec, const char *name);
 unsigned moat_cfg_count(cfg_t *sec, const char *name);
+/* moat_cfg_titled - the section name "TITLE" of sec, the title compared without
+ * case (domain "Example.org" is example.org's, as Exim lower-cases $domain) */
+cfg_t *moat_cfg_titled(cfg_t *sec, const char *name, const char *title);
 long moat_cfg_nint(cfg_t *sec, const char *name, unsigned i);
 const char *moat_cfg_nstr(cfg_t *sec, const char *name, unsigned i);
 

@@ -49,7 +49,7 @@ static const char *rules_refused(cfg_t *sec, const authlock_location *loc)
 const char *georules_refused(cfg_t *sec, const authlock_location *loc, const char *user)
 {
     const char *at = user ? strrchr(user, '@') : NULL;
-    cfg_t *domain = at ? cfg_gettsec(sec, "domain", at + 1) : NULL;
+    cfg_t *domain = at ? moat_cfg_titled(sec, "domain", at + 1) : NULL;
     const char *why;
 
     if (!loc->has_geo)
@@ -61,7 +61,7 @@ const char *georules_refused(cfg_t *sec, const authlock_location *loc, const cha
 
 long georules_asn_threshold(cfg_t *sec, const authlock_location *loc)
 {
-    cfg_t *a = loc->asn[0] ? cfg_gettsec(sec, "asn", loc->asn) : NULL;
+    cfg_t *a = loc->asn[0] ? moat_cfg_titled(sec, "asn", loc->asn) : NULL;
 
     return a ? moat_cfg_int(a, "threshold") : moat_cfg_int(sec, "asn_threshold");
 }

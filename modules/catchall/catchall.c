@@ -199,7 +199,7 @@ int catchall_rcpt(moat_runtime *rt, const catchall_request *req, moat_verdict *v
     int r;
 
     if (addr_parse(req->recipient, &a, &perr) != 0 ||
-        (dom = cfg_gettsec(sec, "domain", a.domain)) == NULL) {
+        (dom = moat_cfg_titled(sec, "domain", a.domain)) == NULL) {
         answer(v, "accept", "not_catchall_domain");
         return 0;
     }

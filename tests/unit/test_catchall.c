@@ -241,6 +241,22 @@ static void explicit_recipients_and_mark(void **state)
     check(rt, &req, &(expect){"unrouted@example.test", "accept", "not_routed"});
 }
 
+static void a_domain_title_in_capitals_is_the_domain(void **state)
+{
+    char section[256];
+    catchall_request req = {"192.0.2.9", "x@remote.test", "", "yes", "", 1800000000};
+    moat_runtime *rt;
+
+    (void)state;
+    /* Exim lower-cases $domain; the admin wrote the title as she writes it */
+    snprintf(section, sizeof section,
+             "catchall { domain \"Example.Test\" { policy = mark explicit = \"%s/explicit\" } }",
+             dir);
+    rt = runtime_with("", section);
+    check(rt, &req, &(expect){"alice@example.test", "accept", "explicit"});
+    check(rt, &req, &(expect){"random@example.test", "warn", "catchall_only"});
+}
+
 static void the_rcpt_directory_makes_recipients_explicit(void **state)
 {
     catchall_request req = {"192.0.2.2", "x@remote.test", "", "yes", "", 1800000000};
@@ -540,6 +556,7 @@ int main(void)
         cmocka_unit_test(needs_more_or_refuses_junk),
         cmocka_unit_test(probe_answers_are_read_conservatively),
         cmocka_unit_test_setup_teardown(explicit_recipients_and_mark, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_domain_title_in_capitals_is_the_domain, setup, teardown),
         cmocka_unit_test_setup_teardown(the_rcpt_directory_makes_recipients_explicit, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(reject_suspicious_judges_before_counting, setup,
