@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "net.h"
 
 #define MAX_SECTIONS MOAT_MODULES_MAX
 #define CONFIG_MAX_BYTES (1024L * 1024)
@@ -240,9 +241,80 @@ int moat_cfg_check_range(cfg_t *cfg, cfg_opt_t *opt, long lo, long hi)
     return 0;
 }
 
-static int validate_port(cfg_t *cfg, cfg_opt_t *opt)
+int moat_cfg_check_length(cfg_t *cfg, cfg_opt_t *opt, size_t max)
+{
+    unsigned int i;
+
+    for (i = 0; i < cfg_opt_size(opt); i++) {
+        const char *v = cfg_opt_getnstr(opt, i);
+        if (v && strlen(v) > max) {
+            cfg_error(cfg, "%s: '%s' is %zu bytes, longer than the %zu allowed", opt->name, v,
+                      strlen(v), max);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int moat_cfg_check_positive(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 1, 1000000);
+}
+
+int moat_cfg_check_port(cfg_t *cfg, cfg_opt_t *opt)
 {
     return moat_cfg_check_range(cfg, opt, 1, 65535);
+}
+
+/* /0 would make every client one network: a few failures would lock out everyone */
+int moat_cfg_check_v4_prefix(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 8, 32);
+}
+
+int moat_cfg_check_v6_prefix(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 16, 128);
+}
+
+int moat_cfg_check_networks(cfg_t *cfg, cfg_opt_t *opt)
+{
+    unsigned int i;
+
+    for (i = 0; i < cfg_opt_size(opt); i++) {
+        const char *v = cfg_opt_getnstr(opt, i);
+        moat_cidr c;
+        if (net_parse_cidr(v, &c) != 0) {
+            cfg_error(cfg, "%s: '%s' is not an address or network (e.g. 192.0.2.0/24, "
+                      "2001:db8::/32)", opt->name, v ? v : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void moat_cfg_validate_each(cfg_t *root, const char *section, const char *const *names,
+                            size_t n, cfg_validate_callback_t fn)
+{
+    char name[128];
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "%s|%s", section, names[i]);
+        cfg_set_validate_func(root, name, fn);
+    }
+}
+
+/* validate_db - a Redis database number (SELECT takes a 32-bit signed index) */
+static int validate_db(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 0, INT32_MAX);
+}
+
+/* validate_prefix - what fits moat_store_config.redis_prefix: never silently cut */
+static int validate_prefix(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_length(cfg, opt, sizeof ((moat_store_config *)0)->redis_prefix - 1);
 }
 
 static int validate_timeout_ms(cfg_t *cfg, cfg_opt_t *opt)
@@ -663,7 +735,9 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
     cfg_set_error_function(c->cfg, capture_error);
     cfg_set_validate_func(c->cfg, "store|map_size", validate_map_size);
     cfg_set_validate_func(c->cfg, "store|source_quota", validate_source_quota);
-    cfg_set_validate_func(c->cfg, "store|redis|port", validate_port);
+    cfg_set_validate_func(c->cfg, "store|redis|port", moat_cfg_check_port);
+    cfg_set_validate_func(c->cfg, "store|redis|db", validate_db);
+    cfg_set_validate_func(c->cfg, "store|redis|prefix", validate_prefix);
     cfg_set_validate_func(c->cfg, "store|redis|connect_timeout_ms", validate_timeout_ms);
     cfg_set_validate_func(c->cfg, "store|redis|command_timeout_ms", validate_timeout_ms);
     for (i = 0; i < nschemas; i++) {

@@ -156,6 +156,23 @@ int moat_cfg_parse_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *res
 int moat_cfg_check_enum(cfg_t *cfg, cfg_opt_t *opt, const char *choices);
 /* moat_cfg_check_range - validator body: int value of opt within [lo, hi] */
 int moat_cfg_check_range(cfg_t *cfg, cfg_opt_t *opt, long lo, long hi);
+/* moat_cfg_check_length - validator body: each string of opt at most max bytes */
+int moat_cfg_check_length(cfg_t *cfg, cfg_opt_t *opt, size_t max);
+
+/* Validators shared by several sections (cfg_set_validate_func). */
+int moat_cfg_check_positive(cfg_t *cfg, cfg_opt_t *opt);    /* a count: 1..1000000 */
+int moat_cfg_check_port(cfg_t *cfg, cfg_opt_t *opt);        /* 1..65535 */
+int moat_cfg_check_v4_prefix(cfg_t *cfg, cfg_opt_t *opt);   /* a network: 8..32 */
+int moat_cfg_check_v6_prefix(cfg_t *cfg, cfg_opt_t *opt);   /* a network: 16..128 */
+/* moat_cfg_check_networks - each entry an address or CIDR (net_parse_cidr) */
+int moat_cfg_check_networks(cfg_t *cfg, cfg_opt_t *opt);
+
+/* moat_cfg_validate_each - set validator fn on section|name for each of names[0..n-1] */
+void moat_cfg_validate_each(cfg_t *root, const char *section, const char *const *names,
+                            size_t n, cfg_validate_callback_t fn);
+/* MOAT_CFG_VALIDATE_ALL - the same for every name of the array names */
+#define MOAT_CFG_VALIDATE_ALL(root, section, names, fn)                     \
+    moat_cfg_validate_each(root, section, names, sizeof(names) / sizeof((names)[0]), fn)
 
 /* moat_parse_duration - "15m" -> 900; 0 on success, -1 if malformed */
 int moat_parse_duration(const char *text, long *seconds);

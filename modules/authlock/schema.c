@@ -5,7 +5,12 @@
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 static int parse_refuse(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
@@ -72,11 +77,6 @@ static cfg_opt_t authlock_opts[] = {
     CFG_END()
 };
 
-static int check_positive(cfg_t *cfg, cfg_opt_t *opt)
-{
-    return moat_cfg_check_range(cfg, opt, 1, 1000000);
-}
-
 static int check_percent(cfg_t *cfg, cfg_opt_t *opt)
 {
     return moat_cfg_check_range(cfg, opt, 0, 100);
@@ -99,31 +99,76 @@ static int check_duration(cfg_t *cfg, cfg_opt_t *opt)
     return moat_cfg_check_range(cfg, opt, 1, 365L * 86400);
 }
 
+/*
+ * check_asns - each entry "AS" and a number 1..4294967295, as georules
+ * matches it ("AS%u"): any case in a list, "AS" exactly in an asn title
+ * (libconfuse compares titles case-sensitively)
+ */
+static int check_asns(cfg_t *cfg, cfg_opt_t *opt)
+{
+    unsigned int i;
+
+    for (i = 0; i < cfg_opt_size(opt); i++) {
+        int title = opt->type == CFGT_SEC;
+        const char *v = title ? cfg_title(cfg_opt_getnsec(opt, i)) : cfg_opt_getnstr(opt, i);
+        const char *d = v && (title ? strncmp(v, "AS", 2) : strncasecmp(v, "AS", 2)) == 0
+                            ? v + 2 : "";
+        size_t n = strspn(d, "0123456789");
+
+        if (n == 0 || d[n] != '\0' || d[0] == '0' || n > 10 || strtoull(d, NULL, 10) > UINT32_MAX) {
+            cfg_error(cfg, "%s: '%s' is not an ASN (AS and its number, e.g. AS64500)", opt->name,
+                      v ? v : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* check_countries - each entry a two-letter ISO 3166 code (DE, fr), as the GeoIP data names them */
+static int check_countries(cfg_t *cfg, cfg_opt_t *opt)
+{
+    unsigned int i;
+
+    for (i = 0; i < cfg_opt_size(opt); i++) {
+        const char *v = cfg_opt_getnstr(opt, i);
+        if (v == NULL || strlen(v) != 2 || !isalpha((unsigned char)v[0]) ||
+            !isalpha((unsigned char)v[1])) {
+            cfg_error(cfg, "%s: '%s' is not a two-letter country code (e.g. DE)", opt->name,
+                      v ? v : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void authlock_setup(cfg_t *root)
 {
     static const char *const positive[] = {
         "ip_threshold", "net_threshold", "asn_threshold", "spray_threshold",
         "user_threshold", "user_familiar_threshold", "distributed_ips", "distributed_asns",
-        "send_floor", "send_multiplier", "repeat_after",
+        "send_floor", "send_multiplier", "repeat_after", "tarpit_after", "asn|threshold",
     };
     static const char *const durations[] = {
         "block_time", "block_max", "repeat_block", "user_lock_time", "send_lock_time",
         "familiar_ttl", "repeat_window",
     };
-    char name[64];
-    size_t i;
+    static const char *const asns[] = {"allow_asns", "deny_asns", "domain|allow_asns",
+                                       "domain|deny_asns", "asn"};
+    static const char *const countries[] = {"allow_countries", "deny_countries",
+                                            "domain|allow_countries", "domain|deny_countries"};
+    static const char *const networks[] = {"exempt_networks", "internal_networks"};
 
-    for (i = 0; i < sizeof positive / sizeof positive[0]; i++) {
-        snprintf(name, sizeof name, "authlock|%s", positive[i]);
-        cfg_set_validate_func(root, name, check_positive);
-    }
-    for (i = 0; i < sizeof durations / sizeof durations[0]; i++) {
-        snprintf(name, sizeof name, "authlock|%s", durations[i]);
-        cfg_set_validate_func(root, name, check_duration);
-    }
+    MOAT_CFG_VALIDATE_ALL(root, "authlock", positive, moat_cfg_check_positive);
+    MOAT_CFG_VALIDATE_ALL(root, "authlock", durations, check_duration);
+    MOAT_CFG_VALIDATE_ALL(root, "authlock", asns, check_asns);
+    MOAT_CFG_VALIDATE_ALL(root, "authlock", countries, check_countries);
+    MOAT_CFG_VALIDATE_ALL(root, "authlock", networks, moat_cfg_check_networks);
     cfg_set_validate_func(root, "authlock|window", check_window);
     cfg_set_validate_func(root, "authlock|send_reject_floor", check_count);
     cfg_set_validate_func(root, "authlock|send_reject_percent", check_percent);
+    cfg_set_validate_func(root, "authlock|v4_prefix", moat_cfg_check_v4_prefix);
+    cfg_set_validate_func(root, "authlock|v6_prefix", moat_cfg_check_v6_prefix);
+    cfg_set_validate_func(root, "authlock|auth_ports", moat_cfg_check_port);
 }
 
 static int authlock_check_section(cfg_t *sec, char *err, size_t errlen)

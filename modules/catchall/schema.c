@@ -40,21 +40,31 @@ static cfg_opt_t catchall_opts[] = {
     CFG_END()
 };
 
-static int check_port(cfg_t *cfg, cfg_opt_t *opt)
-{
-    return moat_cfg_check_range(cfg, opt, 1, 65535);
-}
-
 static int check_probes(cfg_t *cfg, cfg_opt_t *opt)
 {
     return moat_cfg_check_range(cfg, opt, 2, 5);
 }
 
+/* check_wait - a probe's timeout or a session's budget: 0 would make every probe fail, 1s..5m */
+static int check_wait(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 1, 300);
+}
+
+/* check_rate - probes a minute, server-wide: -1 would read as no limit at all */
+static int check_rate(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 1, 100000);
+}
+
 static void catchall_setup(cfg_t *root)
 {
-    cfg_set_validate_func(root, "catchall|probe|port", check_port);
-    cfg_set_validate_func(root, "catchall|probe|resolver_port", check_port);
+    cfg_set_validate_func(root, "catchall|probe|port", moat_cfg_check_port);
+    cfg_set_validate_func(root, "catchall|probe|resolver_port", moat_cfg_check_port);
     cfg_set_validate_func(root, "catchall|probe|probes", check_probes);
+    cfg_set_validate_func(root, "catchall|probe|timeout", check_wait);
+    cfg_set_validate_func(root, "catchall|probe|session_budget", check_wait);
+    cfg_set_validate_func(root, "catchall|probe|rate_per_minute", check_rate);
 }
 
 const moat_schema catchall_schema = {

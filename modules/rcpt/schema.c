@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net.h"
-
 static int parse_source(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
     return moat_cfg_parse_enum(cfg, opt, value, result, "exim|file|cdb|ldap");
@@ -105,21 +103,6 @@ static cfg_opt_t rcpt_opts[] = {
     CFG_END()
 };
 
-static int check_positive(cfg_t *cfg, cfg_opt_t *opt)
-{
-    return moat_cfg_check_range(cfg, opt, 1, 1000000);
-}
-
-static int check_v4(cfg_t *cfg, cfg_opt_t *opt)
-{
-    return moat_cfg_check_range(cfg, opt, 8, 32);
-}
-
-static int check_v6(cfg_t *cfg, cfg_opt_t *opt)
-{
-    return moat_cfg_check_range(cfg, opt, 16, 128);
-}
-
 static int check_distance(cfg_t *cfg, cfg_opt_t *opt)
 {
     return moat_cfg_check_range(cfg, opt, 0, 3);
@@ -137,6 +120,18 @@ static int check_duration(cfg_t *cfg, cfg_opt_t *opt)
     return moat_cfg_check_range(cfg, opt, 1, 365L * 86400);
 }
 
+/* check_ldap_timeout - an LDAP wait: 0 would fail every search ("Bad parameter"), 1s..5m */
+static int check_ldap_timeout(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 1, 300);
+}
+
+/* check_ldap_ttl - a cache or pause: 0 = none, at most a year (ttl + stale_max fit 32 bits) */
+static int check_ldap_ttl(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return moat_cfg_check_range(cfg, opt, 0, 365L * 86400);
+}
+
 static void rcpt_setup(cfg_t *root)
 {
     static const char *const positive[] = {
@@ -144,35 +139,25 @@ static void rcpt_setup(cfg_t *root)
         "domain_attack_threshold", "domain_attack_divisor", "session_max_invalid",
         "bounce_threshold", "tarpit_concurrency",
     };
-    char name[64];
-    size_t i;
+    static const char *const ldap_ttls[] = {
+        "ldap|cache_positive", "ldap|cache_negative", "ldap|stale_max", "ldap|retry_after",
+    };
+    static const char *const networks[] = {
+        "exempt_networks", "fetched|hosts", "own_domains|exempt_hosts",
+    };
 
-    for (i = 0; i < sizeof positive / sizeof positive[0]; i++) {
-        snprintf(name, sizeof name, "rcpt|%s", positive[i]);
-        cfg_set_validate_func(root, name, check_positive);
-    }
+    MOAT_CFG_VALIDATE_ALL(root, "rcpt", positive, moat_cfg_check_positive);
+    MOAT_CFG_VALIDATE_ALL(root, "rcpt", ldap_ttls, check_ldap_ttl);
+    MOAT_CFG_VALIDATE_ALL(root, "rcpt", networks, moat_cfg_check_networks);
     cfg_set_validate_func(root, "rcpt|window", check_window);
     cfg_set_validate_func(root, "rcpt|domain_attack_window", check_window);
     cfg_set_validate_func(root, "rcpt|block_time", check_duration);
     cfg_set_validate_func(root, "rcpt|block_max", check_duration);
     cfg_set_validate_func(root, "rcpt|repeat_window", check_duration);
-    cfg_set_validate_func(root, "rcpt|v4_prefix", check_v4);
-    cfg_set_validate_func(root, "rcpt|v6_prefix", check_v6);
+    cfg_set_validate_func(root, "rcpt|v4_prefix", moat_cfg_check_v4_prefix);
+    cfg_set_validate_func(root, "rcpt|v6_prefix", moat_cfg_check_v6_prefix);
     cfg_set_validate_func(root, "rcpt|near_miss_distance", check_distance);
-}
-
-/* check_cidrs - every item of sec's option opt an address or network */
-static int check_cidrs(cfg_t *sec, const char *what, const char *opt, char *err, size_t errlen)
-{
-    for (unsigned i = 0; sec != NULL && i < cfg_size(sec, opt); i++) {
-        moat_cidr c;
-        if (net_parse_cidr(cfg_getnstr(sec, opt, i), &c) != 0) {
-            snprintf(err, errlen, "%s: %s is not an address or network", what,
-                     cfg_getnstr(sec, opt, i));
-            return -1;
-        }
-    }
-    return 0;
+    cfg_set_validate_func(root, "rcpt|ldap|timeout", check_ldap_timeout);
 }
 
 static int rcpt_check_section(cfg_t *sec, char *err, size_t errlen)
@@ -188,10 +173,6 @@ static int rcpt_check_section(cfg_t *sec, char *err, size_t errlen)
         snprintf(err, errlen, "source = ldap needs ldap { uri = ... }");
         return -1;
     }
-    if (check_cidrs(fetched, "fetched { hosts }", "hosts", err, errlen) != 0 ||
-        check_cidrs(cfg_getsec(sec, "own_domains"), "own_domains { exempt_hosts }",
-                    "exempt_hosts", err, errlen) != 0)
-        return -1;
     if (fetched == NULL)
         return 0;
     q = cfg_getstr(fetched, "quarantine");

@@ -382,6 +382,132 @@ static void registry_loads_every_module(void **state)
     moat_config_free(c);
 }
 
+/* registry_error - the error loading text against every module gives, "" when it loads */
+static const char *registry_error(const char *text)
+{
+    static char err[MOAT_ERR_MAX];
+    moat_config *c;
+
+    err[0] = '\0';
+    c = moat_config_load(write_conf(text), err, sizeof err);
+    if (c != NULL)
+        err[0] = '\0';
+    moat_config_free(c);
+    return err;
+}
+
+/* refused_naming - text is refused, the message holding want (the option, the bad value, the bound) */
+static void refused_naming(const char *text, const char *want)
+{
+    const char *err = registry_error(text);
+
+    if (strstr(err, want) == NULL)
+        fail_msg("%s: got \"%s\", wanted \"%s\"", text, err, want);
+}
+
+static void accepted(const char *text)
+{
+    const char *err = registry_error(text);
+
+    if (*err)
+        fail_msg("%s: refused: %s", text, err);
+}
+
+/* options_that_switch_protection_off_are_refused_with_their_bound - and their limits load */
+static void options_that_switch_protection_off_are_refused_with_their_bound(void **state)
+{
+    char want[MOAT_ERR_MAX];
+
+    (void)state;
+    /* authlock: networks, tarpit, thresholds, ports */
+    snprintf(want, sizeof want, "%s:2: authlock: v4_prefix: 0 is outside 8..32", path);
+    refused_naming("authlock {\n  v4_prefix = 0\n}\n", want);
+    refused_naming("authlock { v4_prefix = 33 }", "v4_prefix: 33 is outside 8..32");
+    refused_naming("authlock { v6_prefix = -1 }", "v6_prefix: -1 is outside 16..128");
+    refused_naming("authlock { v6_prefix = 129 }", "v6_prefix: 129 is outside 16..128");
+    accepted("authlock { v4_prefix = 8 v6_prefix = 16 }");
+    accepted("authlock { v4_prefix = 32 v6_prefix = 128 }");
+    refused_naming("authlock { tarpit_after = -1 }", "tarpit_after: -1 is outside 1..1000000");
+    refused_naming("authlock { tarpit_after = 0 }", "tarpit_after: 0 is outside 1..1000000");
+    accepted("authlock { tarpit_after = 1 }");
+    snprintf(want, sizeof want, "%s:3: authlock: asn \"AS1\": threshold: -1 is outside 1..", path);
+    refused_naming("authlock {\n  asn \"AS1\" {\n    threshold = -1\n  }\n}\n", want);
+    refused_naming("authlock { asn \"AS1\" { threshold = 0 } }", "threshold: 0 is outside 1..");
+    accepted("authlock { asn \"AS1\" { threshold = 1 } asn \"AS4294967295\" { threshold = 9 } }");
+    refused_naming("authlock { auth_ports = {587, 0} }", "auth_ports: 0 is outside 1..65535");
+    refused_naming("authlock { auth_ports = {65536} }", "auth_ports: 65536 is outside 1..65535");
+    accepted("authlock { auth_ports = {1, 587, 65535} }");
+    /* rcpt's LDAP: a zero timeout fails every search */
+    refused_naming("rcpt { ldap { timeout = 0 } }", "ldap: timeout: 0 is outside 1..300");
+    refused_naming("rcpt { ldap { timeout = 301 } }", "timeout: 301 is outside 1..300");
+    refused_naming("rcpt { ldap { stale_max = 400d } }", "stale_max: 34560000 is outside 0..31536000");
+    accepted("rcpt { ldap { timeout = 1s cache_negative = 0 retry_after = 0 stale_max = 365d } }");
+    accepted("rcpt { ldap { timeout = 5m } }");
+    /* catchall's probes: no limit, or every probe failing */
+    refused_naming("catchall { probe { rate_per_minute = -1 } }",
+                   "probe: rate_per_minute: -1 is outside 1..100000");
+    refused_naming("catchall { probe { rate_per_minute = 0 } }", "0 is outside 1..100000");
+    refused_naming("catchall { probe { timeout = 0 } }", "probe: timeout: 0 is outside 1..300");
+    refused_naming("catchall { probe { session_budget = 0 } }",
+                   "session_budget: 0 is outside 1..300");
+    accepted("catchall { probe { rate_per_minute = 1 timeout = 1s session_budget = 1s } }");
+    accepted("catchall { probe { rate_per_minute = 100000 timeout = 5m session_budget = 5m } }");
+    /* the Redis store: a db that wraps, a prefix that would be cut */
+    refused_naming("store { redis { db = 4294967296 } }",
+                   "redis: db: 4294967296 is outside 0..2147483647");
+    refused_naming("store { redis { db = -5 } }", "db: -5 is outside 0..2147483647");
+    accepted("store { redis { db = 0 } }");
+    accepted("store { redis { db = 2147483647 } }");
+    refused_naming("store { redis { prefix = \"mx-eu-west-1-production-cluster-a-tenant-0001-"
+                   "customer-acme:main:\" } }", "is 65 bytes, longer than the 63 allowed");
+    accepted("store { redis { prefix = \"123456789012345678901234567890123456789012345678901234"
+             "567890123\" } }");
+}
+
+/* list_entries_that_name_nothing_are_refused - an entry no address, ASN or country matches */
+static void list_entries_that_name_nothing_are_refused(void **state)
+{
+    char want[MOAT_ERR_MAX];
+
+    (void)state;
+    snprintf(want, sizeof want, "%s:2: authlock: allow_asns: '64500' is not an ASN", path);
+    refused_naming("authlock {\n  allow_asns = {\"AS64499\", \"64500\"}\n}\n", want);
+    refused_naming("authlock { deny_asns = {\"AS0\"} }", "deny_asns: 'AS0' is not an ASN");
+    refused_naming("authlock { deny_asns = {\"AS064500\"} }", "'AS064500' is not an ASN");
+    refused_naming("authlock { deny_asns = {\"AS4294967296\"} }", "'AS4294967296' is not an ASN");
+    refused_naming("authlock { deny_asns = {\"AS 64500\"} }", "'AS 64500' is not an ASN");
+    refused_naming("authlock { domain \"example.com\" { allow_asns = {\"Hetzner\"} } }",
+                   "allow_asns: 'Hetzner' is not an ASN");
+    refused_naming("authlock { asn \"64500\" { threshold = 5 } }", "asn: '64500' is not an ASN");
+    /* titles are matched case-sensitively: "as64500" would name nobody */
+    refused_naming("authlock { asn \"as64500\" { threshold = 5 } }", "'as64500' is not an ASN");
+    accepted("authlock { allow_asns = {\"AS1\", \"as64500\", \"As4294967295\"} "
+             "domain \"example.com\" { deny_asns = {\"AS64501\"} } }");
+    refused_naming("authlock { allow_countries = {\"Germany\"} }",
+                   "allow_countries: 'Germany' is not a two-letter country code");
+    refused_naming("authlock { deny_countries = {\"D1\"} }", "'D1' is not a two-letter");
+    refused_naming("authlock { domain \"example.com\" { deny_countries = {\"\"} } }",
+                   "deny_countries: '' is not a two-letter");
+    accepted("authlock { allow_countries = {\"DE\", \"fr\"} "
+             "domain \"example.com\" { deny_countries = {\"RU\"} } }");
+    snprintf(want, sizeof want, "%s:2: authlock: internal_networks: '127.0.90.0/255.255.255.0' "
+             "is not an address or network", path);
+    refused_naming("authlock {\n  internal_networks = {\"127.0.90.0/255.255.255.0\"}\n}\n", want);
+    refused_naming("authlock { exempt_networks = {\"10.0.0.0/33\"} }",
+                   "exempt_networks: '10.0.0.0/33' is not an address or network");
+    refused_naming("rcpt { exempt_networks = {\"notanip\"} }",
+                   "rcpt: exempt_networks: 'notanip' is not an address or network");
+    refused_naming("rcpt { exempt_networks = {\"2001:db8::/129\"} }", "'2001:db8::/129' is not");
+    refused_naming("rcpt { fetched { hosts = {\"mail.example.com\"} } }",
+                   "fetched: hosts: 'mail.example.com' is not an address or network");
+    refused_naming("rcpt { own_domains { exempt_hosts = {\"1.2.3\"} } }",
+                   "exempt_hosts: '1.2.3' is not an address or network");
+    accepted("authlock { internal_networks = {\"127.0.90.0/24\", \"::1\", \"2001:db8::/32\"} "
+             "exempt_networks = {\"0.0.0.0/0\", \"192.0.2.7\"} }");
+    accepted("rcpt { exempt_networks = {\"10.0.0.0/8\", \"2001:db8::/128\"} "
+             "fetched { hosts = {\"127.0.0.1\"} } own_domains { exempt_hosts = {\"::/0\"} } }");
+}
+
 static void durations_parse(void **state)
 {
     long v;
@@ -483,6 +609,9 @@ int main(void)
         cmocka_unit_test_teardown(redis_password_comes_from_file, teardown),
         cmocka_unit_test_teardown(salvage_finds_defer_in_a_broken_file, teardown),
         cmocka_unit_test_teardown(registry_loads_every_module, teardown),
+        cmocka_unit_test_teardown(options_that_switch_protection_off_are_refused_with_their_bound,
+                                  teardown),
+        cmocka_unit_test_teardown(list_entries_that_name_nothing_are_refused, teardown),
         cmocka_unit_test(durations_parse),
         cmocka_unit_test_teardown(sentinels_are_read_and_checked, teardown),
         cmocka_unit_test_teardown(tls_is_refused_where_the_build_has_none, teardown),
