@@ -100,9 +100,8 @@ static int check_duration(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 /*
- * check_asns - each entry "AS" and a number 1..4294967295, as georules
- * matches it ("AS%u"): any case in a list, "AS" exactly in an asn title
- * (libconfuse compares titles case-sensitively)
+ * check_asns - each entry, or asn section title, "AS" (any case) and a
+ * number 1..4294967295, as georules matches it ("AS%u", titles without case)
  */
 static int check_asns(cfg_t *cfg, cfg_opt_t *opt)
 {
@@ -111,8 +110,7 @@ static int check_asns(cfg_t *cfg, cfg_opt_t *opt)
     for (i = 0; i < cfg_opt_size(opt); i++) {
         int title = opt->type == CFGT_SEC;
         const char *v = title ? cfg_title(cfg_opt_getnsec(opt, i)) : cfg_opt_getnstr(opt, i);
-        const char *d = v && (title ? strncmp(v, "AS", 2) : strncasecmp(v, "AS", 2)) == 0
-                            ? v + 2 : "";
+        const char *d = v && strncasecmp(v, "AS", 2) == 0 ? v + 2 : "";
         size_t n = strspn(d, "0123456789");
 
         if (n == 0 || d[n] != '\0' || d[0] == '0' || n > 10 || strtoull(d, NULL, 10) > UINT32_MAX) {

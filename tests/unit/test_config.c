@@ -479,8 +479,9 @@ static void list_entries_that_name_nothing_are_refused(void **state)
     refused_naming("authlock { domain \"example.com\" { allow_asns = {\"Hetzner\"} } }",
                    "allow_asns: 'Hetzner' is not an ASN");
     refused_naming("authlock { asn \"64500\" { threshold = 5 } }", "asn: '64500' is not an ASN");
-    /* titles are matched case-sensitively: "as64500" would name nobody */
-    refused_naming("authlock { asn \"as64500\" { threshold = 5 } }", "'as64500' is not an ASN");
+    /* titles are matched without case (moat_cfg_titled): as64500 is AS64500 */
+    accepted("authlock { asn \"as64500\" { threshold = 5 } }");
+    refused_naming("authlock { asn \"as0\" { threshold = 5 } }", "'as0' is not an ASN");
     accepted("authlock { allow_asns = {\"AS1\", \"as64500\", \"As4294967295\"} "
              "domain \"example.com\" { deny_asns = {\"AS64501\"} } }");
     refused_naming("authlock { allow_countries = {\"Germany\"} }",
