@@ -67,8 +67,8 @@ static const char *section_path(const cfg_t *cfg, char *out, size_t cap)
 static void capture_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
     char msg[MOAT_ERR_MAX], where[160];
-    const char *file = cfg && cfg->filename ? cfg->filename
-                     : load_path ? load_path : "moat.conf";
+    const char *file = load_path ? load_path                /* not libconfuse's "[buf]" */
+                     : cfg && cfg->filename ? cfg->filename : "moat.conf";
     int line = cfg ? cfg->line : 0;
     const char *section = section_path(cfg, where, sizeof where);
 
@@ -542,6 +542,15 @@ static char *read_text(const char *path, char *err, size_t errlen)
         n += r;
     }
     text[n] = '\0';
+    if (memchr(text, '\0', (size_t)n) != NULL) {       /* the parser would stop there */
+        const char *nul = memchr(text, '\0', (size_t)n);
+        int line = 1;
+        for (const char *q = text; q < nul; q++)
+            line += *q == '\n';
+        snprintf(err, errlen, "%s:%d: a NUL byte: not a text file", path, line);
+        free(text);
+        text = NULL;
+    }
 done:
     if (fd >= 0)
         close(fd);
@@ -549,17 +558,22 @@ done:
 }
 
 /*
- * blank_comments - replace #, // and slash-star comments by spaces, keeping
- * newlines and quoted strings. libconfuse 3.3 miscounts lines after a
- * comment; without comments its line numbers are exact.
+ * prepare_text - replace #, // and slash-star comments by spaces, keeping
+ * newlines and quoted strings (libconfuse 3.3 miscounts lines after a
+ * comment; without comments its line numbers are exact), and refuse what
+ * libconfuse would let pass: a comment or a section never closed (the
+ * rest of the file silently swallowed or accepted). 0, or -1 with err.
  */
-static void blank_comments(char *p)
+static int prepare_text(char *p, const char *path, char *err, size_t errlen)
 {
     char quote = 0;
+    int line = 1, depth = 0, opened = 0, comment = 0;
 
     for (; *p; p++) {
+        if (*p == '\n')
+            line++;
         if (quote) {
-            if (*p == '\\' && p[1])
+            if (*p == '\\' && p[1] && p[1] != '\n')
                 p++;
             else if (*p == quote)
                 quote = 0;
@@ -569,22 +583,39 @@ static void blank_comments(char *p)
             while (*p && *p != '\n')
                 *p++ = ' ';
             if (*p == '\0')
-                return;
+                break;
+            line++;
         } else if (p[0] == '/' && p[1] == '*') {
+            comment = line;
             *p++ = ' ';
             *p = ' ';
             while (p[1] && !(p[1] == '*' && p[2] == '/')) {
                 p++;
-                if (*p != '\n')
+                if (*p == '\n')
+                    line++;
+                else
                     *p = ' ';
             }
-            if (p[1]) {
-                p[1] = ' ';
-                p[2] = ' ';
-                p += 2;
-            }
+            if (!p[1])
+                break;
+            p[1] = ' ';
+            p[2] = ' ';
+            p += 2;
+            comment = 0;
+        } else if (*p == '{') {
+            if (depth++ == 0)
+                opened = line;
+        } else if (*p == '}' && depth > 0) {
+            depth--;
         }
     }
+    if (comment)
+        snprintf(err, errlen, "%s:%d: a comment (/*) that is never closed", path, comment);
+    else if (depth > 0)
+        snprintf(err, errlen, "%s:%d: a section opened here is never closed", path, opened);
+    else
+        return 0;
+    return -1;
 }
 
 /*
@@ -752,7 +783,10 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
         snprintf(err, errlen, "out of memory");
     if (text == NULL)
         goto fail;
-    blank_comments(text);
+    if (prepare_text(text, path, err, errlen) != 0) {
+        free(text);
+        goto fail;
+    }
     load_path = path;
     load_root = root;
     rc = cfg_parse_buf(c->cfg, text);

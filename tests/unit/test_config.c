@@ -147,6 +147,43 @@ static void bad_values_are_named(void **state)
                "addresses: \"x\" is not an address");
 }
 
+static void what_the_parser_would_let_pass_is_refused(void **state)
+{
+    char err[MOAT_ERR_MAX] = "", want[128];
+    FILE *f;
+
+    (void)state;
+    /* a comment never closed would swallow the rest, mistakes included */
+    fails_with("demo {\n  window = 60\n}\n/* old\ndemo { window = 10q }\n", 0,
+               ":4: a comment (/*) that is never closed");
+    /* a section left open at the end of the file */
+    fails_with("demo {\n  window = 60\n\n", 0, ":1: a section opened here is never closed");
+    fails_with("demo { inner { pause = 5 }\n", 0, ":1: a section opened here");
+    /* braces and comment marks in strings and comments are text */
+    {
+        moat_config *c = load("# {\ndemo { policy = \"mark\" } // {\n/* } */\n", err);
+        if (c == NULL)
+            fail_msg("%s", err);
+        moat_config_free(c);
+    }
+    /* a NUL byte (a file cut by a crash, a binary): named with its line */
+    f = fopen(write_conf(""), "w");
+    assert_non_null(f);
+    fputs("demo {\n  window = 60\n}\n", f);
+    fputc('\0', f);
+    fputs("demo { window = 10q }\n", f);
+    fclose(f);
+    assert_null(moat_config_load_with(path, demo_schemas, 1, err, sizeof err));
+    snprintf(want, sizeof want, "%s:4: a NUL byte", path);
+    if (strstr(err, want) == NULL)
+        fail_msg("'%s' does not say '%s'", err, want);
+    /* a mistake at the top level names the file, not libconfuse's "[buf]" */
+    assert_null(load("\n\nbogus_section { }\n", err));
+    snprintf(want, sizeof want, "%s:3:", path);
+    if (strstr(err, want) == NULL || strstr(err, "[buf]") != NULL)
+        fail_msg("'%s' does not start with '%s'", err, want);
+}
+
 static void what_is_not_a_config_file_is_refused(void **state)
 {
     char err[MOAT_ERR_MAX] = "";
@@ -596,6 +633,7 @@ int main(void)
         cmocka_unit_test(builtin_defaults_need_no_file),
         cmocka_unit_test_teardown(bad_values_are_named, teardown),
         cmocka_unit_test_teardown(what_is_not_a_config_file_is_refused, teardown),
+        cmocka_unit_test_teardown(what_the_parser_would_let_pass_is_refused, teardown),
         cmocka_unit_test_teardown(values_are_read, teardown),
         cmocka_unit_test_teardown(remembered_options_follow_a_reload, teardown),
         cmocka_unit_test_teardown(bad_enum_names_file_line_and_option, teardown),
