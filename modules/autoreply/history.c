@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "hash.h"
 
 #define PREFIX "autoreply:"
@@ -20,9 +21,15 @@ static const char *const kind_names[HIST_KIND_COUNT] = {
 
 void history_key(hist_kind kind, const char *a, const char *b, char *key, size_t cap)
 {
-    char subject[2048];
+    char subject[2048], plain_a[ADDR_TEXT_MAX + 1], plain_b[ADDR_TEXT_MAX + 1];
     size_t n, i;
 
+    /* a BATV-tagged address (prvs=KDDDSSSSSS=user@domain, a new tag a day)
+     * is its user's: one reply a period, one record, whatever the tag */
+    if (a && addr_strip_prvs(a, plain_a, sizeof plain_a) == 1)
+        a = plain_a;
+    if (b && addr_strip_prvs(b, plain_b, sizeof plain_b) == 1)
+        b = plain_b;
     snprintf(subject, sizeof subject, "%s%s%s", a ? a : "", b ? "|" : "", b ? b : "");
     for (i = 0; subject[i]; i++)
         subject[i] = (char)tolower((unsigned char)subject[i]);

@@ -429,6 +429,12 @@ static void gate_once_per_period(void **state)
     /* after the period (7 days by default) again */
     assert_string_equal(out(rt, REPLY("bob@example.test", "r4@example.test"), "",
                             "dave@remote.test", T0 + 7 * 86400 + 1, reason), "accept");
+    /* a correspondent whose server tags its senders (BATV): one reply, not one a tag */
+    assert_string_equal(out(rt, REPLY("bob@example.test", "r5@example.test"), "",
+                            "prvs=0001abcdef=erin@remote.test", T0, reason), "accept");
+    assert_string_equal(out(rt, REPLY("bob@example.test", "r6@example.test"), "",
+                            "prvs=0002fedcba=erin@remote.test", T0 + 86400, reason), "discard");
+    assert_string_equal(reason, "already_answered");
 }
 
 static void gate_never_to_robots(void **state)
