@@ -151,6 +151,21 @@ static int record_got(const char *local, void *arg)
 
 enum { RUN_RECORD = 1, RUN_APPEND = 2, RUN_LOG = 4 };
 
+typedef struct sent_lookup {
+    moat_store *st;
+    char failed[320];
+    time_t now;
+    const char **why;
+} sent_lookup;
+
+/* answered - whether local sent an automatic answer to the failed address (1, 0, -1) */
+static int answered(const char *local, void *arg)
+{
+    sent_lookup *sl = arg;
+
+    return history_has(sl->st, HIST_SENT, local, sl->failed, sl->now, sl->why);
+}
+
 /*
  * record_inbound - remember what the gate needs of an inbound message c
  * (never-answer ids, suspects, auto-replies received, our replies that
@@ -179,13 +194,20 @@ static int record_inbound(moat_runtime *rt, const autoreply_config *cfg,
         if (autoreply_each_recipient(recipients, record_got, &ib) != 0)
             return -1;
     }
-    /* An NDR for an auto-reply of ours: stop answering the failed address. */
+    /* An NDR for an auto-reply of ours: stop answering the failed address -
+     * when one of its recipients did answer that address (anyone who got
+     * a reply can forge an NDR naming someone else). */
     if (c->report == MIME_REPORT_DSN && (c->reasons & (1u << AR_REPLY_TO_OURS)) &&
         (fv = headers_get(hb, "X-Failed-Recipients", 0)) != NULL) {
-        char failed[320];
-        if (header_address(fv, failed, sizeof failed) &&
-            history_mark(rt->store, HIST_BOUNCED, failed, NULL, "our auto-reply bounced",
-                         cfg->bounced_ttl, m->now, why) != 0)
+        sent_lookup sl = {rt->store, "", m->now, why};
+        int r;
+
+        if (!header_address(fv, sl.failed, sizeof sl.failed))
+            return 0;
+        if ((r = autoreply_each_recipient(recipients, answered, &sl)) < 0)
+            return -1;
+        if (r > 0 && history_mark(rt->store, HIST_BOUNCED, sl.failed, NULL,
+                                  "our auto-reply bounced", cfg->bounced_ttl, m->now, why) != 0)
             return -1;
     }
     return 0;

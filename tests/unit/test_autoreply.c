@@ -578,6 +578,28 @@ static void gate_bounced_destination(void **state)
     assert_null(strstr(v.text, "recorded_bounce"));
 }
 
+static void an_ndr_marks_only_where_the_reply_went(void **state)
+{
+    moat_runtime *rt = runtime(*state, "");
+    char reason[48];
+
+    /* bob's reply to dave leaves; an NDR naming another address (forged by
+     * anyone who got a reply) marks nothing, one naming dave marks dave */
+    assert_string_equal(out(rt, REPLY("bob@example.test", "o1@example.test"), "",
+                            "dave@remote.test", T0, reason), "accept");
+#define NDR(failed) "From: Mail Delivery System <mailer-daemon@remote.test>\n" \
+                    "In-Reply-To: <o1@example.test>\nX-Failed-Recipients: " failed "\n" \
+                    "Content-Type: multipart/report; report-type=delivery-status; b=1\n\n"
+    in(rt, NDR("boss@partner.test"), "", "bob@example.test", "", T0 + 5);
+    assert_string_equal(out(rt, REPLY("alice@example.test", "o2@example.test"), "",
+                            "boss@partner.test", T0 + 10, reason), "accept");
+    in(rt, NDR("dave@remote.test"), "", "bob@example.test", "", T0 + 15);
+    assert_string_equal(out(rt, REPLY("alice@example.test", "o3@example.test"), "",
+                            "dave@remote.test", T0 + 20, reason), "discard");
+    assert_string_equal(reason, "destination_bounced");
+#undef NDR
+}
+
 static void gate_sorts_what_leaves(void **state)
 {
     moat_runtime *rt = runtime(*state, "");
@@ -653,6 +675,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(gate_reply_to_our_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(gate_caps_and_external, setup, teardown),
         cmocka_unit_test_setup_teardown(gate_bounced_destination, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_ndr_marks_only_where_the_reply_went, setup, teardown),
         cmocka_unit_test_setup_teardown(gate_sorts_what_leaves, setup, teardown),
         cmocka_unit_test_setup_teardown(history_lists_records, setup, teardown),
     };
