@@ -34,7 +34,7 @@
 #include "pwhash.h"
 #include "store_keys.h"
 
-#define USER_MAX 128
+#define USER_MAX AUTHLOCK_USER_MAX
 
 typedef struct ctx {
     moat_runtime *rt;

@@ -22,7 +22,7 @@
 #include "store_keys.h"
 
 #define DAY 86400
-#define USER_MAX 128
+#define USER_MAX AUTHLOCK_USER_MAX
 
 /* baseline_parse - "<day> <today's count> <baseline>" (a planted value reads as none) */
 static void baseline_parse(const char *val, long *day, double *last, double *ewma)

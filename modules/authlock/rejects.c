@@ -18,7 +18,7 @@
 #include "store_keys.h"
 
 #define DAY 86400
-#define USER_MAX 128
+#define USER_MAX AUTHLOCK_USER_MAX
 
 /*
  * rcpt_reply - the reply code and enhanced status of a refusal at RCPT in

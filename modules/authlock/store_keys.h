@@ -24,6 +24,9 @@
 #ifndef MOAT_AUTHLOCK_STORE_KEYS_H
 #define MOAT_AUTHLOCK_STORE_KEYS_H
 
+/* a user name is judged, keyed and shown by its first AUTHLOCK_USER_MAX - 1 bytes */
+#define AUTHLOCK_USER_MAX 128
+
 #include <stddef.h>
 
 typedef enum {

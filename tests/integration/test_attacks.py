@@ -213,13 +213,14 @@ class AttackTest(unittest.TestCase):
         # "as7-sales@..." is a user, not ASN AS7; "10.9.8.7" is a user when
         # named user:10.9.8.7. Neither may get "was not locked" while locked.
         with authlock_exim(user_threshold=2) as ex:
-            for n, user in enumerate(["as7-sales@example.test", "10.9.8.7"]):
+            long_name = "l" * 190 + "@example.test"        # judged by its first 127 bytes
+            for n, user in enumerate(["as7-sales@example.test", "10.9.8.7", long_name]):
                 for i in range(3):
                     c = ex.smtp("127.0.69.%d" % (n + 1))
                     c.ehlo()
                     c.auth_plain(user, "guess%d" % i)
                     c.quit()
-            for name in ("as7-sales@example.test", "user:10.9.8.7"):
+            for name in ("as7-sales@example.test", "user:10.9.8.7", long_name):
                 self.assertEqual(ex.moatctl("authlock", "show", name).returncode, 1, name)
                 r = ex.moatctl("authlock", "unlock", name)
                 self.assertEqual(r.returncode, 0, r.stderr)

@@ -278,7 +278,7 @@ static void show_net(report *r, moat_runtime *rt, const moat_cidr *cidr)
 
 static void show_user(report *r, moat_runtime *rt, const char *what)
 {
-    char user[129], subject[STORE_KEY_MAX], prefix[STORE_KEY_MAX];
+    char user[AUTHLOCK_USER_MAX], subject[STORE_KEY_MAX], prefix[STORE_KEY_MAX];
     fam_lister f = {r, 0, ""};
     int sending;
 
