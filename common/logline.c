@@ -70,6 +70,33 @@ long logline_exim_prefix(const char *line, size_t len)
     return (long)(i + 1);
 }
 
+/* hex_digit - the value of a hex digit, -1 for anything else */
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/*
+ * copy_byte - the byte at *p into o, a \xNN that moat_log_field or
+ * moat_log_word wrote as the byte it stands for (never a NUL: that stays
+ * text), *p left on the last byte read; the next place to write
+ */
+static char *copy_byte(const char **p, const char *end, char *o)
+{
+    const char *q = *p;
+    int hi, lo;
+
+    if (q[0] == '\\' && end - q >= 4 && q[1] == 'x' && (hi = hex_digit(q[2])) >= 0 &&
+        (lo = hex_digit(q[3])) >= 0 && (hi | lo) != 0) {
+        *o++ = (char)(hi << 4 | lo);
+        *p = q + 3;
+        return o;
+    }
+    *o++ = *q;
+    return o;
+}
+
 int logline_parse(const char *line, size_t len, moat_logline *out)
 {
     const char *p, *end;
@@ -114,12 +141,12 @@ int logline_parse(const char *line, size_t len, moat_logline *out)
                 p++;
         } else if (p < end && *p == '<') {
             for (p++; p < end && *p != '>'; p++)
-                *o++ = *p;
+                o = copy_byte(&p, end, o);
             if (p < end)
                 p++;
         } else {
             for (; p < end && *p != ' ' && *p != '\n' && *p != '\0'; p++)
-                *o++ = *p;
+                o = copy_byte(&p, end, o);
         }
         *o++ = '\0';
         out->nfields++;

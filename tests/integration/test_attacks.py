@@ -199,6 +199,7 @@ class AttackTest(unittest.TestCase):
                     json.loads(r.stdout.decode("utf-8"))
                 else:
                     self.assertIn("latin\\xe9", text, args)
+                    self.assertNotIn("\\x5cx", text, args)          # escaped once, not twice
             listed = subprocess.run([moatctl_path(), "--config", ex.path("moat.conf"),
                                      "authlock", "list"], capture_output=True).stdout.decode()
             self.assertIn("c1\\xc2\\x9b31mred", listed)

@@ -34,7 +34,8 @@ static void a_mainlog_line_is_split_into_fields(void **state)
     assert_string_equal(logline_get(&l, "action"), "deny");
     assert_string_equal(logline_get(&l, "ip"), "192.0.2.7");
     assert_string_equal(logline_get(&l, "sender"), "a b@x.test");
-    assert_string_equal(logline_get(&l, "rcpt"), "\\x3cnobody\\x3e@example.test");
+    /* what moat escaped is read back as it was: the report escapes it once */
+    assert_string_equal(logline_get(&l, "rcpt"), "<nobody>@example.test");
     assert_string_equal(logline_get(&l, "detail"), "say \"hi\"");
     assert_string_equal(logline_get(&l, "count"), "3");
     assert_null(logline_get(&l, "missing"));
