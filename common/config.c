@@ -931,20 +931,14 @@ static const char *next_token(const char *p, char *tok, size_t cap)
 
 moat_on_error moat_config_salvage_on_error(const char *path, const char *module)
 {
-    char text[65536], tok[256], prev[256] = "", key[256] = "";
+    char tok[256], prev[256] = "", key[256] = "", err[MOAT_ERR_MAX];
+    char *text = read_text(path, err, sizeof err);    /* the whole file, as a load reads it */
     const char *p = text;
     moat_on_error result = MOAT_ON_ERROR_ACCEPT;
     int depth = 0, in_module = 0, after_eq = 0;
-    ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (fd < 0)
+    if (text == NULL)
         return result;
-    n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return result;
-    text[n] = '\0';
     while ((p = next_token(p, tok, sizeof tok)) != NULL) {
         if (strcmp(tok, "{") == 0) {
             if (depth == 0 && strcmp(prev, module) == 0)
@@ -963,5 +957,6 @@ moat_on_error moat_config_salvage_on_error(const char *path, const char *module)
         after_eq = 0;
         snprintf(prev, sizeof prev, "%s", tok);
     }
+    free(text);
     return result;
 }

@@ -404,6 +404,16 @@ static void salvage_finds_defer_in_a_broken_file(void **state)
     write_conf("/* demo { on_error = defer } */ demo { on_error = accept }");
     assert_int_equal(moat_config_salvage_on_error(path, "demo"), MOAT_ON_ERROR_ACCEPT);
     assert_int_equal(moat_config_salvage_on_error("/nonexistent", "demo"), MOAT_ON_ERROR_ACCEPT);
+    /* past the first 64 kB of a long file, as far as a load reads */
+    {
+        FILE *f = fopen(write_conf(""), "w");
+        assert_non_null(f);
+        for (int i = 0; i < 6000; i++)                     /* 90 kB of comments */
+            fputs("# a long explanation\n", f);
+        fputs("store { backend = bogus }\ndemo { on_error = defer }\n", f);
+        fclose(f);
+        assert_int_equal(moat_config_salvage_on_error(path, "demo"), MOAT_ON_ERROR_DEFER);
+    }
 }
 
 static void registry_loads_every_module(void **state)
