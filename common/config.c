@@ -542,11 +542,11 @@ static char *read_text(const char *path, char *err, size_t errlen)
         n += r;
     }
     text[n] = '\0';
-    if (memchr(text, '\0', (size_t)n) != NULL) {       /* the parser would stop there */
-        const char *nul = memchr(text, '\0', (size_t)n);
+    size_t upto = strlen(text);                        /* the parser would stop there */
+    if (upto < (size_t)n) {
         int line = 1;
-        for (const char *q = text; q < nul; q++)
-            line += *q == '\n';
+        for (size_t i = 0; i < upto; i++)
+            line += text[i] == '\n';
         snprintf(err, errlen, "%s:%d: a NUL byte: not a text file", path, line);
         free(text);
         text = NULL;
