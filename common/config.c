@@ -736,7 +736,7 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
     moat_config *c;
     char *text;
     size_t i, n = 0;
-    int rc;
+    int rc, unclosed;
 
     forget_options();
     if (nschemas > MAX_SECTIONS) {
@@ -783,20 +783,19 @@ moat_config *moat_config_load_with(const char *path, const moat_schema *const *s
         snprintf(err, errlen, "out of memory");
     if (text == NULL)
         goto fail;
-    if (prepare_text(text, path, err, errlen) != 0) {
-        free(text);
-        goto fail;
-    }
+    unclosed = prepare_text(text, path, err, errlen);
     load_path = path;
     load_root = root;
     rc = cfg_parse_buf(c->cfg, text);
     load_path = NULL;
     load_root = NULL;
     free(text);
-    if (rc != CFG_SUCCESS) {
+    if (rc != CFG_SUCCESS) {    /* libconfuse's own error is the more precise one */
         snprintf(err, errlen, "%s", load_error[0] ? load_error : "parse error");
         goto fail;
     }
+    if (unclosed != 0)          /* what libconfuse let pass: err says what */
+        goto fail;
     for (i = 0; i < nschemas; i++) {
         char why[MOAT_ERR_MAX] = "";
         if (schemas[i]->check &&
